@@ -1,0 +1,173 @@
+"""Domain events and the outbox they are written to, in the same transaction as the change.
+
+``seq`` is per kiosk, starts at 1 and never has a gap: consumers dedupe and detect loss by
+(kiosk, seq). An event leaves the outbox (``published = 1``) only after the broker's ack.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from kiosk.store import Store
+
+Clock = Callable[[], datetime]
+
+# Public events must never carry these: data is public, people are not.
+PRIVATE_KEYS = frozenset({"name", "phone", "email", "code", "pin", "pickup_code", "password"})
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    id: str
+    ts: str
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def payload(self, community: str, kiosk: str) -> dict[str, Any]:
+        return {"seq": self.seq, "id": self.id, "ts": self.ts, "type": self.type,
+                "community": community, "kiosk": kiosk, "data": self.data}
+
+    def to_json(self, community: str, kiosk: str) -> str:
+        return json.dumps(self.payload(community, kiosk), ensure_ascii=False,
+                          separators=(",", ":"), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A private message to one household (pickup code, reminder). Never public."""
+
+    id: int
+    household: str
+    ts: str
+    kind: str
+    data: dict[str, Any]
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            ts TEXT NOT NULL,
+            type TEXT NOT NULL,
+            data TEXT NOT NULL,
+            published INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("CREATE INDEX events_pending ON events(seq) WHERE published = 0")
+    # Private notifications hold pickup codes in clear only until the broker has them.
+    db.execute("""
+        CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            household TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""")
+
+
+MIGRATIONS = [_v1]
+
+
+def _check_public(data: Any, where: str = "data") -> None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if str(key).lower() in PRIVATE_KEYS:
+                raise ValueError(f"event {where}.{key}: private data never goes into events")
+            _check_public(value, f"{where}.{key}")
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _check_public(value, f"{where}[{i}]")
+
+
+class Outbox:
+    """Appends events and notifications inside a step; hands them to the publisher."""
+
+    def __init__(self, store: Store, clock: Clock = utc_now):
+        self.store = store
+        self.clock = clock
+
+    def append(self, db: sqlite_utils.Database, type_: str, data: dict[str, Any]) -> Event:
+        """Add an event. Call inside ``Store.step()`` with the change it records."""
+        if not db.conn.in_transaction:
+            raise RuntimeError("events are appended inside a step, with the change they record")
+        _check_public(data)
+        seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM events").fetchone()[0]
+        event = Event(seq=seq, id=str(uuid.uuid4()), ts=iso(self.clock()), type=type_, data=data)
+        db.execute(
+            "INSERT INTO events (seq, id, ts, type, data) VALUES (?, ?, ?, ?, ?)",
+            (event.seq, event.id, event.ts, event.type,
+             json.dumps(data, ensure_ascii=False, sort_keys=True)),
+        )
+        return event
+
+    def notify(self, db: sqlite_utils.Database, household: str, kind: str,
+               data: dict[str, Any]) -> None:
+        """Queue a private message for one household. Call inside a step."""
+        if not db.conn.in_transaction:
+            raise RuntimeError("notifications are queued inside a step")
+        db.execute(
+            "INSERT INTO notifications (household, ts, kind, data) VALUES (?, ?, ?, ?)",
+            (household, iso(self.clock()), kind, json.dumps(data, ensure_ascii=False)),
+        )
+
+    def pending(self, limit: int = 500, after_seq: int = 0) -> list[Event]:
+        rows = self.store.query(
+            "SELECT seq, id, ts, type, data FROM events WHERE published = 0 AND seq > ? "
+            "ORDER BY seq LIMIT ?", (after_seq, limit))
+        return [Event(r["seq"], r["id"], r["ts"], r["type"], json.loads(r["data"])) for r in rows]
+
+    def mark_published(self, seqs: Iterable[int]) -> None:
+        # Acks may arrive out of order: mark exactly these, never "everything up to".
+        seqs = list(seqs)
+        if not seqs:
+            return
+        with self.store.step() as db:
+            db.conn.executemany("UPDATE events SET published = 1 WHERE seq = ?",
+                                [(s,) for s in seqs])
+
+    def pending_count(self) -> int:
+        return self.store.scalar("SELECT COUNT(*) FROM events WHERE published = 0") or 0
+
+    def last_seq(self) -> int:
+        return self.store.scalar("SELECT COALESCE(MAX(seq), 0) FROM events") or 0
+
+    def events(self, after_seq: int = 0, limit: int = 1000) -> list[Event]:
+        rows = self.store.query(
+            "SELECT seq, id, ts, type, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit))
+        return [Event(r["seq"], r["id"], r["ts"], r["type"], json.loads(r["data"])) for r in rows]
+
+    def pending_notifications(self, limit: int = 100) -> list[Notification]:
+        rows = self.store.query(
+            "SELECT id, household, ts, kind, data FROM notifications ORDER BY id LIMIT ?",
+            (limit,))
+        return [Notification(r["id"], r["household"], r["ts"], r["kind"], json.loads(r["data"]))
+                for r in rows]
+
+    def forget_notifications(self, ids: Iterable[int]) -> None:
+        """Delete notifications the broker acknowledged: codes leave the kiosk's disk."""
+        ids = list(ids)
+        if not ids:
+            return
+        with self.store.step() as db:
+            db.conn.executemany("DELETE FROM notifications WHERE id = ?", [(i,) for i in ids])

@@ -1,0 +1,16 @@
+"""Every migration of the kiosk's own database, by feature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiosk import events
+from kiosk.store import Migrations, Store
+
+KIOSK_MIGRATIONS: Migrations = {
+    "events": events.MIGRATIONS,
+}
+
+
+def open_kiosk_store(path: str | Path) -> Store:
+    return Store(path, KIOSK_MIGRATIONS)

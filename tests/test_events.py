@@ -1,0 +1,63 @@
+import pytest
+
+from kiosk.events import Outbox
+from kiosk.schema import open_kiosk_store
+
+
+@pytest.fixture
+def outbox(tmp_path):
+    store = open_kiosk_store(tmp_path / "kiosk.db")
+    yield Outbox(store)
+    store.close()
+
+
+def test_seq_starts_at_one_without_gaps_and_rollback_takes_no_number(outbox):
+    with outbox.store.step() as db:
+        outbox.append(db, "a", {})
+    with pytest.raises(RuntimeError), outbox.store.step() as db:
+        outbox.append(db, "b", {})
+        raise RuntimeError("step failed")
+    with outbox.store.step() as db:
+        outbox.append(db, "c", {})
+    assert [(e.seq, e.type) for e in outbox.events()] == [(1, "a"), (2, "c")]
+
+
+def test_acks_out_of_order_leave_exactly_the_unacked(outbox):
+    for i in range(5):
+        with outbox.store.step() as db:
+            outbox.append(db, "x", {"i": i})
+    outbox.mark_published([4, 2])
+    assert [e.seq for e in outbox.pending()] == [1, 3, 5]
+    assert outbox.pending_count() == 3
+
+
+def test_private_keys_are_refused_at_any_depth(outbox):
+    with pytest.raises(ValueError, match="private"), outbox.store.step() as db:
+        outbox.append(db, "x", {"parcels": [{"code": "ABC123"}]})
+    assert outbox.last_seq() == 0
+
+
+def test_append_outside_a_step_is_refused(outbox):
+    with pytest.raises(RuntimeError):
+        outbox.append(outbox.store.db, "x", {})
+
+
+def test_notifications_are_forgotten_after_ack(outbox):
+    with outbox.store.step() as db:
+        outbox.notify(db, "h-1", "pickup_code", {"code": "K7PX9M"})
+    pending = outbox.pending_notifications()
+    assert pending[0].data["code"] == "K7PX9M"
+    outbox.forget_notifications([pending[0].id])
+    assert outbox.pending_notifications() == []
+
+
+def test_reopening_keeps_state_and_does_not_rerun_migrations(tmp_path):
+    store = open_kiosk_store(tmp_path / "k.db")
+    outbox = Outbox(store)
+    with store.step() as db:
+        outbox.append(db, "x", {})
+    store.close()
+    store = open_kiosk_store(tmp_path / "k.db")
+    assert Outbox(store).last_seq() == 1
+    assert store.schema_version("events") == 1
+    store.close()
