@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk import events
+from kiosk import backoff, events
+from kiosk.lockers import schema as lockers
 from kiosk.store import Migrations, Store
 
 KIOSK_MIGRATIONS: Migrations = {
     "events": events.MIGRATIONS,
+    "backoff": [backoff.migrate_v1],
+    "lockers": lockers.MIGRATIONS,
 }
 
 
