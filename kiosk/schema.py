@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk import backoff, events
+from kiosk import audit, backoff, events
 from kiosk.lockers import schema as lockers
 from kiosk.store import Migrations, Store
 
@@ -12,6 +12,7 @@ KIOSK_MIGRATIONS: Migrations = {
     "events": events.MIGRATIONS,
     "backoff": [backoff.migrate_v1],
     "lockers": lockers.MIGRATIONS,
+    "audit": audit.MIGRATIONS,
 }
 
 

@@ -7,11 +7,14 @@ import importlib
 import logging
 import sys
 
+from kiosk.cli.common import CommandError, fail
+
 # Each module has ``register(subparsers)``; it adds its commands, whose handlers take the
 # parsed arguments and return an exit code. Imports are lazy so ``kiosk board`` does not
 # pay for Textual.
 COMMAND_MODULES = [
     # "kiosk.cli.board",
+    "kiosk.cli.audit",
 ]
 
 
@@ -36,5 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args) or 0)
+    except CommandError as exc:
+        return fail(str(exc))
     except KeyboardInterrupt:
         return 130
