@@ -10,7 +10,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlite_utils
 
@@ -68,6 +68,8 @@ class LockerService:
         self.backoff = backoff.BackoffPolicy(
             self.rules.free_attempts, self.rules.backoff_base_s, self.rules.backoff_max_s)
         self._secret = store.scalar("SELECT value FROM meta WHERE key = 'secret'")
+        # Doors this kiosk opened on purpose, and when: any other open door is tampering.
+        self.doors_opened: dict[str, datetime] = {}
         self.sync_compartments(config.compartment_list())
 
     # --- people -------------------------------------------------------------------------
@@ -356,9 +358,11 @@ class LockerService:
     # --- doors --------------------------------------------------------------------------
 
     def _open(self, c: Compartment) -> bool:
+        self.doors_opened[c.id] = self.clock()
         result = open_door(self.board, c.board, c.lock, self.config.board.confirm_s,
                            sleep=self.sleep)
         if not result.opened:
+            self.doors_opened.pop(c.id, None)
             with self.store.step() as db:
                 db.execute("UPDATE compartments SET fault = 'jammed' WHERE id = ?", (c.id,))
                 self.outbox.append(db, "door.jammed", {
@@ -444,6 +448,9 @@ class LockerService:
             return self._review(db, p, "board did not answer at start-up")
         locked, occupied = status.is_locked(c.lock), status.is_occupied(c.lock)
         sensors = self.rules.occupancy_sensors
+        if not locked:
+            # Opened by this kiosk before the restart: a door left open, not a break-in.
+            self.doors_opened.setdefault(c.id, self.clock())
         if p["state"] == ParcelState.DEPOSIT_PENDING:
             if locked and sensors and occupied:
                 self._store_parcel(db, p["id"], reconciled=True)
