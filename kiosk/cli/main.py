@@ -11,7 +11,7 @@ import sys
 # parsed arguments and return an exit code. Imports are lazy so ``kiosk board`` does not
 # pay for Textual.
 COMMAND_MODULES = [
-    # "kiosk.cli.board",
+    "kiosk.cli.board",
 ]
 
 
