@@ -13,7 +13,7 @@ from kiosk.cli.common import CommandError, fail
 # parsed arguments and return an exit code. Imports are lazy so ``kiosk board`` does not
 # pay for Textual.
 COMMAND_MODULES = [
-    # "kiosk.cli.board",
+    "kiosk.cli.board",
     "kiosk.cli.audit",
 ]
 

@@ -364,10 +364,15 @@ class LockerService:
         if not result.opened:
             self.doors_opened.pop(c.id, None)
             with self.store.step() as db:
-                db.execute("UPDATE compartments SET fault = 'jammed' WHERE id = ?", (c.id,))
-                self.outbox.append(db, "door.jammed", {
-                    "compartment": c.id, "board": c.board, "lock": c.lock,
-                    "attempts": result.attempts, "error": result.error})
+                if result.jammed:
+                    db.execute("UPDATE compartments SET fault = 'jammed' WHERE id = ?", (c.id,))
+                    self.outbox.append(db, "door.jammed", {
+                        "compartment": c.id, "board": c.board, "lock": c.lock,
+                        "attempts": result.attempts})
+                else:
+                    # The line failed, not the lock: the health monitor follows the board.
+                    self.outbox.append(db, "door.not_opened", {
+                        "compartment": c.id, "board": c.board, "error": result.error})
         return result.opened
 
     def door_shut(self, compartment: Compartment) -> bool:
