@@ -54,6 +54,7 @@ class BoardSimulator:
         self._locks = {(b, n): _Lock() for b in self.boards
                        for n in range(1, LOCKS_PER_BOARD + 1)}
         self._silent: set[int] = set()
+        self._silent_after_unlock: set[int] = set()
         self._log: list[WireFrame] = []
         self._state = threading.Lock()
         self._received = threading.Condition(self._state)
@@ -132,6 +133,12 @@ class BoardSimulator:
             else:
                 self._silent.discard(board)
 
+    def silence_after_next_unlock(self, board: int) -> None:
+        """The line dies just after the board obeys its next unlock: the kiosk sees the
+        door open on the wire but never hears the board again (until ``set_silent``)."""
+        with self._state:
+            self._silent_after_unlock.add(board)
+
     def set_noise(self, garbage_rate: float = 0.0, corrupt_rate: float = 0.0) -> None:
         with self._state:
             self.garbage_rate = garbage_rate
@@ -188,6 +195,9 @@ class BoardSimulator:
                 state = self._locks[(board, low + 1)]
                 if not state.jammed:
                     state.locked = False
+                if board in self._silent_after_unlock:
+                    self._silent_after_unlock.discard(board)
+                    self._silent.add(board)
                 return b""
             if frame.cmd != kerong.CMD_STATUS or low:
                 return b""
