@@ -117,13 +117,7 @@ def test_maintainer_actions_are_audited_before_the_lock_moves(k, sim):
     m.set_in_service("m-ana", "A03", False, "hinge broken")
     assert k.service.free_counts()["S"] == 5
     m.set_in_service("m-bo", "A03", True, "hinge replaced")
-    sim.jam(0, 4)
-    slot_error = None
-    try:
-        k.service.deposit(k.service.courier_login("1234"), "A101", "S")
-    except LockerError as exc:
-        slot_error = exc
-    assert slot_error is None
+    assert k.service.free_counts()["S"] == 6
     entries = m.audit.entries()
     assert [e.action for e in entries] == [
         "door.force", "compartment.out_of_service", "compartment.in_service"]

@@ -52,16 +52,15 @@ def _v1(db: sqlite_utils.Database) -> None:
             last_reminder_ts TEXT,
             note TEXT
         )""")
-    # History grows without end; these partial indexes keep every step's lookups to the
-    # parcels still in the cabinet.
+    # History grows without end; every step's lookups must stay on indexes.
     db.execute("""
         CREATE UNIQUE INDEX parcels_one_per_compartment ON parcels(compartment)
         WHERE state IN ('deposit_pending', 'stored', 'outgoing', 'pickup_pending', 'in_review')
         """)
-    db.execute("""
-        CREATE INDEX parcels_waiting ON parcels(household, state)
-        WHERE state IN ('deposit_pending', 'stored', 'outgoing', 'pickup_pending', 'in_review')
-        """)
+    # Plain indexes, not partial ones: SQLite uses a partial index only when the query
+    # repeats its WHERE clause, and "state = 'stored'" does not.
+    db.execute("CREATE INDEX parcels_household ON parcels(household, state)")
+    db.execute("CREATE INDEX parcels_state ON parcels(state, stored_ts)")
     db.execute("""
         CREATE TABLE codes (
             hash TEXT PRIMARY KEY,
