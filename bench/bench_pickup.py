@@ -82,7 +82,10 @@ def run(history: int, runs: int) -> dict[str, list[float]]:
             sim.put_item(c.board, c.lock)
             sim.shut(c.board, c.lock)
             service.finish(slot)
-            code = outbox.pending_notifications()[-1].data["code"]
+            # As the publisher would: the code leaves the kiosk's disk once delivered.
+            [note] = outbox.pending_notifications()
+            outbox.forget_notifications([note.id])
+            code = note.data["code"]
             seen = len(sim.log())
             start = time.monotonic()
             result = service.pickup(code)
