@@ -89,7 +89,9 @@ class UnknownUnit(LockerError):
 
 
 class WrongPin(LockerError):
-    pass
+    def __init__(self, wait_s: float = 0.0):
+        self.wait_s = wait_s
+        super().__init__("wrong PIN" + (f"; wait {wait_s:.0f} s" if wait_s else ""))
 
 
 class WrongCode(LockerError):

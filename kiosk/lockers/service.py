@@ -132,7 +132,7 @@ class LockerService:
             failures, wait_s = backoff.record_failure(db, scope, self.backoff, self.clock())
             self.outbox.append(db, "security.wrong_pin",
                                {"scope": scope, "failures": failures, "wait_s": wait_s})
-        raise WrongPin(f"wrong PIN; wait {wait_s:.0f} s" if wait_s else "wrong PIN")
+        raise WrongPin(wait_s)
 
     # --- compartments -------------------------------------------------------------------
 

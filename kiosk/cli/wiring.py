@@ -1,0 +1,163 @@
+"""One kiosk from its parts: store, outbox, board, locker service, peripherals, uplink.
+
+``kiosk run`` (real hardware from the config) and ``kiosk demo`` (simulated hardware)
+build the same thing here; only where the board and the pins come from differs.
+Adapters (devices/, mqtt/, tui/) are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kiosk.config import Config
+from kiosk.events import Clock, Outbox, utc_now
+from kiosk.hardware import LockBoard, Peripherals
+from kiosk.health import HealthMonitor
+from kiosk.lockers.service import LockerService
+from kiosk.schema import open_kiosk_store
+from kiosk.status import StatusProbe, Uplink
+from kiosk.store import Store
+
+if TYPE_CHECKING:
+    from tui.app import KioskApp
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Kiosk:
+    config: Config
+    store: Store
+    outbox: Outbox
+    board: LockBoard
+    lockers: LockerService
+    health: HealthMonitor
+    status: StatusProbe
+    peripherals: Peripherals | None = None
+    publisher: Any = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Close everything opened for this kiosk, newest first; keep going on errors."""
+        while self.closers:
+            closer = self.closers.pop()
+            try:
+                closer()
+            except Exception:  # one part failing to close must not keep others open
+                log.exception("closing %r failed", closer)
+
+
+def assemble(config: Config, board: LockBoard, *, store: Store | None = None,
+             outbox_class: type[Outbox] = Outbox, peripherals: Peripherals | None = None,
+             clock: Clock = utc_now) -> Kiosk:
+    """Wire the core around a board that is already open; start the uplink if configured."""
+    if store is None:
+        store = open_kiosk_store(Path(config.data_dir) / "kiosk.db")
+    outbox = outbox_class(store, clock)
+    try:
+        publisher = start_publisher(config, outbox)
+    except BaseException:
+        store.close()
+        raise
+    lockers = LockerService(store, outbox, board, config, clock=clock)
+    health = HealthMonitor(lockers, peripherals, clock=clock)
+    if peripherals is not None:
+        health.cabinet_open = bool(getattr(peripherals, "cabinet_open", False))
+    probe = StatusProbe(health, uplink_of(outbox, publisher), config.board.heartbeat_s,
+                        on_snapshot=snapshots_to(publisher))
+    kiosk = Kiosk(config, store, outbox, board, lockers, health, probe, peripherals,
+                  publisher)
+    kiosk.closers.append(store.close)
+    if publisher is not None:
+        kiosk.closers.append(publisher.stop)
+    return kiosk
+
+
+def uplink_of(outbox: Outbox, publisher: Any) -> Uplink:
+    """The status line's uplink: the publisher's view, or just the queue without one."""
+    if publisher is None:
+        return lambda: (None, outbox.pending_count())
+
+    def uplink() -> tuple[bool | None, int]:
+        state = publisher.uplink()
+        return state.connected, state.backlog
+
+    return uplink
+
+
+def snapshots_to(publisher: Any) -> Callable[[dict[str, dict]], None] | None:
+    """Retained device states go to the broker with each health round."""
+    if publisher is None:
+        return None
+
+    def publish(states: dict[str, dict]) -> None:
+        for device, state in states.items():
+            publisher.publish_state(device, state)
+
+    return publish
+
+
+def open_board(config: Config) -> LockBoard:
+    """The real bus of lock boards named in ``[board]``. Raises BoardError/ValueError."""
+    from devices.serial_board import open_board as open_serial
+
+    b = config.board
+    return open_serial(b.port, protocol=b.protocol, baudrate=b.baudrate,
+                       lock_bit_locked=b.lock_bit_locked, timeout_s=b.timeout_s,
+                       retries=b.retries)
+
+
+def open_peripherals(config: Config, pin_factory: object | None = None) -> Peripherals:
+    from devices.gpio import GpioPeripherals
+
+    return GpioPeripherals(config.gpio, pin_factory=pin_factory)
+
+
+def start_publisher(config: Config, outbox: Outbox) -> Any:
+    """The MQTT publisher, started; None when ``[mqtt] enabled = false``."""
+    if not config.mqtt.enabled:
+        return None
+    from mqtt.publisher import Publisher
+
+    publisher = Publisher(outbox, config.mqtt, config.community_id, config.kiosk_id)
+    publisher.start()
+    return publisher
+
+
+def build_app(kiosk: Kiosk, **options: Any) -> KioskApp:
+    """The screen over this kiosk; ``options`` go to ``KioskApp`` (idle_s, on_tick, demo…)."""
+    from tui.app import KioskApp
+
+    options.setdefault("language", kiosk.config.language)
+    app = KioskApp(kiosk.lockers, kiosk.status, peripherals=kiosk.peripherals, **options)
+    peripherals = kiosk.peripherals
+    if peripherals is not None:
+        # gpiozero keeps one callback per input: the health monitor records the alarm,
+        # the screen shows it.
+        def tamper(opened: bool) -> None:
+            kiosk.health.cabinet_tamper(opened)
+            app.device_tamper(opened)
+
+        peripherals.on_tamper(tamper)
+        peripherals.on_motion(app.device_motion)
+    return app
+
+
+@contextmanager
+def logs_to(path: Path) -> Iterator[None]:
+    """While the screen owns the terminal, log lines go to a file instead of over it."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.handlers = [handler]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+        handler.close()

@@ -1,0 +1,304 @@
+"""The kiosk screen driven like a person would: keys and taps, through the real services,
+the real serial driver and the pty board simulator (the demo's composition)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Static
+
+from kiosk.lockers.model import ParcelState
+from tests.tui_setup import demo_kiosk, latest_code, screen_text, shown, type_text, until
+from tui.app import KioskApp
+from tui.screens.deposit import DepositScreen
+from tui.screens.home import HomeScreen
+from tui.screens.pickup import PickupScreen
+from tui.widgets.entry import EntryDisplay, EntryPane
+from tui.widgets.status_line import StatusLine
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def demo(tmp_path):
+    with demo_kiosk(tmp_path / "demo") as kiosk:
+        yield kiosk
+
+
+def parcel_states(demo) -> dict[int, str]:
+    return {r["id"]: r["state"] for r in demo.kiosk.store.query("SELECT id, state FROM parcels")}
+
+
+def events(demo) -> list[str]:
+    return [e.type for e in demo.kiosk.outbox.events()]
+
+
+async def courier_logs_in(pilot, pin: str = "2468") -> None:
+    await pilot.press("2")
+    await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
+    await type_text(pilot, pin)
+    await pilot.press("enter")
+    await until(pilot, lambda: pilot.app.screen.pane == "unit-pane", what="unit pane")
+
+
+async def test_deposit_then_pickup_with_the_code_from_the_notification(demo):
+    app: KioskApp = demo.app
+    sim = demo.sim
+    async with app.run_test(size=SIZE) as pilot:
+        await courier_logs_in(pilot)
+        # The unit by taps on the on-screen keypad, the size by a tap too.
+        for key in "302":
+            await pilot.click(f"#unit-pane #key-{key}")
+        await pilot.click("#unit-pane #key-ok")
+        await until(pilot, lambda: app.screen.pane == "size-pane", what="size pane")
+        await until(pilot, lambda: "12" in str(app.screen.query_one("#size-S").label))
+        await pilot.click("#size-S")
+        await until(pilot, lambda: app.screen.pane == "door-pane", what="door open")
+        slot = app.screen.slot
+        c = slot.compartment
+        assert sim.door_open(c.board, c.lock)
+        assert c.id in shown(app.screen.query_one("#door-where", Static))
+        sim.put_item(c.board, c.lock)
+        sim.shut(c.board, c.lock)
+        await until(pilot, lambda: app.screen.pane == "unit-pane", what="next parcel")
+        assert app.screen.count == 1
+        assert "1" in app.screen.query_one("#title-bar").note
+        assert parcel_states(demo)[slot.parcel_id] == ParcelState.STORED
+        await pilot.click("#deposit-finish")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+        code = latest_code(demo, "302")
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_text(pilot, code)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.result is not None, what="pickup answer")
+        assert [d.id for d in app.screen.result.opened] == [c.id]
+        assert sim.door_open(c.board, c.lock)
+        assert f"{c.id}" in shown(app.screen.query_one("#doors-list", Static))
+        sim.take_item(c.board, c.lock)
+        sim.shut(c.board, c.lock)
+        await until(pilot, lambda: app.t("pickup.done") in shown(
+            app.screen.query_one("#doors-message", Static)), what="done")
+        assert parcel_states(demo)[slot.parcel_id] == ParcelState.COLLECTED
+    assert "parcel.deposited" in events(demo) and "parcel.collected" in events(demo)
+
+
+async def test_wrong_codes_are_explained_with_the_wait(demo):
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        message = app.screen.query_one("#pickup-message", Static)
+        # Three wrong codes: the first two cost nothing, the third earns a wait.
+        for attempt in range(3):
+            await type_text(pilot, "222222")
+            await pilot.press("enter")
+            await until(pilot, lambda n=attempt + 1: events(demo).count(
+                "security.wrong_code") == n, what="wrong code recorded")
+            await until(pilot, lambda: app.t("pickup.wrong") in shown(message))
+            assert app.screen.query_one("#code", EntryDisplay).value == ""
+        assert app.t("pickup.wait", s=5) in shown(message)
+        # While the wait runs, another try is refused on screen, without a guess counted.
+        await type_text(pilot, "333333")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert events(demo).count("security.wrong_code") == 3
+        assert any(app.t("pickup.wait", s=s) in shown(message) for s in range(1, 6))
+        # Look-alike characters are explained rather than silently dropped.
+        await pilot.press("delete")
+        await pilot.press("o")
+        assert app.t("pickup.no_lookalikes") in shown(message)
+
+
+async def test_a_jammed_door_is_explained_and_the_code_stays_valid(demo):
+    app = demo.app
+    sim = demo.sim
+    code = latest_code(demo, "202")
+    [parcel] = demo.kiosk.lockers.waiting("202")
+    door = next(c for c in demo.kiosk.lockers.compartments() if c.id == parcel["compartment"])
+    sim.jam(door.board, door.lock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_text(pilot, code)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.result is not None, timeout_s=8, what="answer")
+        assert [c.id for c in app.screen.result.failed] == [door.id]
+        explained = shown(app.screen.query_one("#doors-message", Static))
+        assert app.t("pickup.failed", doors=door.id) in explained
+        assert parcel_states(demo)[parcel["id"]] == ParcelState.STORED
+        # The status line names the jammed door once the status is refreshed.
+        app.refresh_status()
+        await until(pilot, lambda: door.id in shown(app.screen.query_one(StatusLine)),
+                    what="fault on the status line")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+        # Freed by hand, the same code opens the door.
+        sim.unjam(door.board, door.lock)
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_text(pilot, code)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.result is not None, what="second answer")
+        assert [c.id for c in app.screen.result.opened] == [door.id]
+    assert "door.jammed" in events(demo)
+
+
+async def test_a_door_that_does_not_open_for_a_deposit_gets_another(demo):
+    app = demo.app
+    sim = demo.sim
+    first_free_small = next(c for c in demo.kiosk.lockers.compartments()
+                            if c.size == "S" and c.free)
+    sim.jam(first_free_small.board, first_free_small.lock)
+    async with app.run_test(size=SIZE) as pilot:
+        await courier_logs_in(pilot)
+        await type_text(pilot, "104")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.pane == "size-pane")
+        await pilot.press("s")
+        message = app.screen.query_one("#size-message", Static)
+        await until(pilot, lambda: app.t("slot.jammed", door=first_free_small.id)
+                    in shown(message), timeout_s=8, what="jam explained")
+        assert app.screen.pane == "size-pane"
+        await pilot.press("s")
+        await until(pilot, lambda: app.screen.pane == "door-pane", what="another door")
+        assert app.screen.slot.compartment.id != first_free_small.id
+
+
+async def test_a_full_bank_is_explained_and_recorded_as_demand(demo):
+    # Every free compartment taken out of service: nothing left for any parcel.
+    with demo.kiosk.store.step() as db:
+        db.execute("UPDATE compartments SET in_service = 0")
+    unlocks_before = demo.sim.unlock_count()
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await courier_logs_in(pilot)
+        await type_text(pilot, "201")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.pane == "size-pane")
+        await until(pilot, lambda: app.t("size.full") in str(
+            app.screen.query_one("#size-L").label), what="sizes shown full")
+        await pilot.press("m")
+        await until(pilot, lambda: app.screen.pane == "unit-pane", what="back to unit")
+        said = shown(app.screen.query_one("#unit-pane .message", Static))
+        assert said == app.t("deposit.full", size=app.t("size.M"))
+        assert demo.sim.unlock_count() == unlocks_before
+    [full] = [e for e in demo.kiosk.outbox.events() if e.type == "locker.full"]
+    assert full.data["size"] == "M" and full.data["free"] == {"S": 0, "M": 0, "L": 0}
+
+
+async def test_wrong_courier_pin_is_refused(demo):
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, DepositScreen))
+        await type_text(pilot, "9999")
+        await pilot.press("enter")
+        pane = app.screen.query_one("#pin-pane", EntryPane)
+        await until(pilot, lambda: app.t("deposit.pin_wrong") in shown(
+            pane.query_one(".message", Static)))
+        assert app.screen.pane == "pin-pane"
+        assert pane.buffer.value == ""
+
+
+async def test_idle_reset_goes_home_clears_input_and_language(tmp_path):
+    with demo_kiosk(tmp_path / "demo", idle_s=0.4) as demo:
+        app = demo.app
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("6")
+            await until(pilot, lambda: app.language == "en")
+            await pilot.press("1")
+            await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            await type_text(pilot, "K7PX")
+            assert "K  7  P  X" in screen_text(pilot)
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen), timeout_s=5,
+                        what="idle reset")
+            assert app.language == "zh"
+            await until(pilot, lambda: app.t("home.pickup") in screen_text(pilot))
+            assert "K  7  P  X" not in screen_text(pilot)
+            await pilot.press("1")
+            await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            assert app.screen.query_one("#code", EntryDisplay).value == ""
+
+
+async def test_idle_reset_waits_while_a_deposit_door_is_open(tmp_path):
+    with demo_kiosk(tmp_path / "demo", idle_s=0.3) as demo:
+        app = demo.app
+        async with app.run_test(size=SIZE) as pilot:
+            await courier_logs_in(pilot)
+            await type_text(pilot, "103")
+            await pilot.press("enter")
+            await until(pilot, lambda: app.screen.pane == "size-pane")
+            await pilot.press("l")
+            await until(pilot, lambda: app.screen.pane == "door-pane")
+            c = app.screen.slot.compartment
+            await pilot.pause(0.8)
+            assert isinstance(app.screen, DepositScreen)
+            demo.sim.put_item(c.board, c.lock)
+            demo.sim.shut(c.board, c.lock)
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="reset")
+        assert "parcel.deposited" in [e.type for e in demo.kiosk.outbox.events()][-1:]
+
+
+async def test_language_switch_by_tap_and_status_line(demo):
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.t("home.pickup") == "取件"
+        await pilot.click("#home-language")
+        await until(pilot, lambda: "Pick up" in screen_text(pilot))
+        text = screen_text(pilot)
+        assert "Deposit" in text and "中文" in text and "queued" in text
+        await pilot.click("#home-language")
+        await until(pilot, lambda: "取件" in screen_text(pilot))
+
+
+async def test_tamper_switch_reaches_the_screen_as_a_message(demo):
+    app = demo.app
+    seen: list[str] = []
+
+    async with app.run_test(size=SIZE, message_hook=lambda m: seen.append(
+            type(m).__name__)) as pilot:
+        demo.world.set_tamper(True)
+        await until(pilot, lambda: app.t("fault.cabinet_tamper") in shown(
+            app.screen.query_one(StatusLine)), what="tamper on the status line")
+        assert "TamperChanged" in seen
+        demo.world.set_tamper(False)
+        await until(pilot, lambda: app.t("fault.cabinet_tamper") not in shown(
+            app.screen.query_one(StatusLine)), what="tamper cleared")
+    assert "cabinet.tamper" in events(demo)
+
+
+async def test_send_a_parcel(demo):
+    app = demo.app
+    sim = demo.sim
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#home-send")
+        await type_text(pilot, "204")
+        await pilot.press("enter")
+        await type_text(pilot, "2040")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.pane == "size-pane", what="size pane")
+        await pilot.press("m")
+        await until(pilot, lambda: app.screen.pane == "door-pane")
+        c = app.screen.slot.compartment
+        sim.put_item(c.board, c.lock)
+        sim.shut(c.board, c.lock)
+        await until(pilot, lambda: app.screen.pane == "send-done-pane")
+    assert "parcel.sent" in events(demo)
+
+
+async def test_demo_panels_open_and_act_on_the_simulator(demo):
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        await until(pilot, lambda: latest_code(demo, "101") in screen_text(pilot),
+                    what="phone codes")
+        await pilot.press("escape")
+        await pilot.press("f2")
+        await until(pilot, lambda: app.screen.query("#door-grid"))
+        await pilot.click("#door-1-16")
+        await pilot.press("f")  # force the door open: a tamper alarm for the monitor
+        await until(pilot, lambda: demo.sim.door_open(1, 16))
+        await pilot.press("s")
+        await until(pilot, lambda: not demo.sim.door_open(1, 16))

@@ -1,0 +1,56 @@
+"""The kiosk screen on the demo composition: real services, real driver, pty simulator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widget import Widget
+
+from kiosk.cli.demo import DemoKiosk
+
+# The status line's clock, frozen so snapshots do not depend on the hour they are taken.
+FROZEN = datetime(2026, 11, 29, 2, 0)
+
+
+def demo_kiosk(data: Path, language: str = "zh", **options) -> DemoKiosk:
+    options.setdefault("idle_s", 600.0)
+    options.setdefault("done_s", 600.0)
+    options.setdefault("door_poll_s", 0.02)
+    return DemoKiosk(data, language=language, clock=lambda: FROZEN, **options)
+
+
+async def until(pilot: Pilot, condition: Callable[[], object], timeout_s: float = 5.0,
+                what: str = "condition") -> None:
+    """Let the app run until ``condition()`` holds (workers and the board take a moment)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def shown(widget: Widget) -> str:
+    """The text a widget shows right now."""
+    return str(widget.render())
+
+
+def screen_text(pilot: Pilot) -> str:
+    """Everything on the screen as plain text, line by line."""
+    strips = pilot.app.screen._compositor.render_strips()
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    for ch in text:
+        await pilot.press(ch.lower() if ch.isalpha() else ch)
+
+
+def latest_code(demo: DemoKiosk, unit: str) -> str:
+    """The code the household's phone got last (from the real outbox's notifications)."""
+    notes = [n for n in demo.kiosk.outbox.pending_notifications(limit=1000)
+             if n.household == unit and "code" in n.data]
+    return notes[-1].data["code"]

@@ -1,0 +1,195 @@
+"""The kiosk's Textual app: screens on top of the locker service, device events as messages.
+
+Devices call back on their own threads; those callbacks only ever ``post_message`` to the
+app (thread-safe, and safe on the caller's thread too, which gpiozero's mock pins use).
+Anything that blocks — the locker service, SQLite, the board bus — runs in thread workers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+
+from kiosk.hardware import Peripherals
+from kiosk.lockers.service import LockerService
+from kiosk.status import KioskStatus
+from tui.demo import DemoWorld
+from tui.i18n import LANGUAGES, translate
+
+# --- app-level messages ---------------------------------------------------------------
+
+
+@dataclass
+class StatusUpdated(Message):
+    """A fresh status from the probe (uplink, queue, faults)."""
+
+    status: KioskStatus
+
+
+@dataclass
+class TamperChanged(Message):
+    """The cabinet's tamper switch moved; ``open`` = the cabinet is open."""
+
+    open: bool
+
+
+@dataclass
+class MotionSeen(Message):
+    """Someone walked up to the kiosk."""
+
+
+@dataclass
+class LanguageChanged(Message):
+    language: str
+
+
+# --------------------------------------------------------------------------------------
+
+
+class KioskApp(App[None]):
+    CSS_PATH = "kiosk.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    TITLE = "kiosk"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "demo_help", show=False),
+        Binding("f2", "demo_hardware", show=False),
+    ]
+
+    def __init__(self, lockers: LockerService, status: Callable[[], KioskStatus], *,
+                 peripherals: Peripherals | None = None, language: str = "zh",
+                 idle_s: float = 60.0, clock: Callable[[], datetime] = datetime.now,
+                 on_tick: Callable[[], None] | None = None, tick_s: float = 1.0,
+                 status_every_s: float = 2.0, door_poll_s: float = 0.1,
+                 done_s: float = 4.0, on_ready: Callable[[], None] | None = None,
+                 demo: DemoWorld | None = None):
+        super().__init__()
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        self.lockers = lockers
+        self.peripherals = peripherals
+        self.default_language = language
+        self.language = language
+        self.idle_s = idle_s
+        self.clock = clock
+        self.on_tick = on_tick
+        self.tick_s = tick_s
+        self.door_poll_s = door_poll_s
+        self.done_s = done_s
+        self.demo = demo
+        self.on_ready = on_ready
+        self.status = KioskStatus()
+        self._probe = status
+        self._status_every_s = status_every_s
+        self._last_input = time.monotonic()
+
+    # --- strings ------------------------------------------------------------------------
+
+    def t(self, key: str, **values: object) -> str:
+        return translate(self.language, key, **values)
+
+    def set_language(self, language: str) -> None:
+        if language == self.language:
+            return
+        self.language = language
+        for screen in self.screen_stack:
+            screen.post_message(LanguageChanged(language))
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        from tui.screens.home import HomeScreen
+
+        return HomeScreen()
+
+    def on_mount(self) -> None:
+        self.set_interval(self._status_every_s, self.refresh_status)
+        self.set_interval(min(1.0, self.idle_s / 4), self._check_idle)
+        if self.on_tick is not None:
+            self.set_interval(self.tick_s, self.on_tick)
+        self.refresh_status()
+        if self.on_ready is not None:
+            self.call_after_refresh(self.on_ready)
+
+    # Device callbacks: called on any thread (gpiozero's, or the caller's with mock pins);
+    # they only post a message, so the UI handles the event on its own loop.
+
+    def device_tamper(self, opened: bool) -> None:
+        self.post_message(TamperChanged(opened))
+
+    def device_motion(self) -> None:
+        self.post_message(MotionSeen())
+
+    @work(thread=True, exclusive=True, group="status")
+    def refresh_status(self) -> None:
+        self.post_message(StatusUpdated(self._probe()))
+
+    def on_status_updated(self, message: StatusUpdated) -> None:
+        self.status = message.status
+        from tui.widgets.status_line import StatusLine
+
+        for line in self.screen.query(StatusLine):
+            line.status = message.status
+
+    def on_tamper_changed(self, message: TamperChanged) -> None:
+        if message.open and self.peripherals is not None:
+            self.beep(3)
+        self.refresh_status()
+
+    def on_motion_seen(self, message: MotionSeen) -> None:
+        self._last_input = time.monotonic()
+
+    @work(thread=True, group="buzzer")
+    def beep(self, times: int = 1) -> None:
+        if self.peripherals is not None:
+            self.peripherals.beep(times)
+
+    # --- idle reset ---------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _check_idle(self) -> None:
+        if time.monotonic() - self._last_input >= self.idle_s:
+            self.reset_to_home()
+
+    def reset_to_home(self) -> None:
+        """Back to the home screen in the default language, every input gone.
+
+        A screen waiting for a door to be shut keeps the kiosk where it is: the door and
+        the parcel behind it matter more than a tidy screen.
+        """
+        self._last_input = time.monotonic()
+        if any(getattr(s, "holds_door", False) for s in self.screen_stack):
+            return
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.set_language(self.default_language)
+
+    # --- demo ---------------------------------------------------------------------------
+
+    def action_demo_help(self) -> None:
+        if self.demo is None:
+            return
+        from tui.screens.demo_panels import DemoHelpScreen
+
+        if not isinstance(self.screen, DemoHelpScreen):
+            self.push_screen(DemoHelpScreen())
+
+    def action_demo_hardware(self) -> None:
+        if self.demo is None:
+            return
+        from tui.screens.demo_panels import HardwareScreen
+
+        if not isinstance(self.screen, HardwareScreen):
+            self.push_screen(HardwareScreen())

@@ -1,0 +1,1 @@
+"""One screen per thing a person comes to the kiosk to do."""

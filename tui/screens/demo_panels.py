@@ -1,0 +1,206 @@
+"""The demo's two panels: the resident's phone and PINs (F1), the simulated hardware (F2).
+
+Only ``kiosk demo`` opens them; a real kiosk has no such keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.table import Table
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from tui.app import KioskApp
+from tui.demo import DemoHelp, DoorView
+from tui.widgets.keypad import KeyButton
+
+
+@dataclass
+class HelpLoaded(Message):
+    help: DemoHelp
+
+
+class DemoHelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1", "dismiss", show=False)]
+    app: KioskApp  # type: ignore[assignment]
+
+    def compose(self) -> ComposeResult:
+        t = self.app.t
+        with Vertical(id="demo-help", classes="demo-panel"):
+            yield Static(t("demo.help_title"), classes="panel-title")
+            yield Static(t("demo.loading"), id="demo-help-body")
+            with Horizontal(classes="pane-buttons"):
+                yield KeyButton(t("demo.close"), classes="nav")
+            yield Static(t("demo.help_keys"), classes="panel-hint")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True)
+    def load(self) -> None:
+        assert self.app.demo is not None
+        self.post_message(HelpLoaded(self.app.demo.help()))
+
+    def on_help_loaded(self, message: HelpLoaded) -> None:
+        t = self.app.t
+        info = message.help
+        phone = Table(title=t("demo.phone"), box=None, padding=(0, 1), title_justify="left")
+        phone.add_column(t("demo.unit"))
+        phone.add_column(t("demo.code"))
+        phone.add_column(t("demo.parcels"), justify="right")
+        for unit, code, parcels in info.codes:
+            phone.add_row(unit, code, str(parcels))
+        if not info.codes:
+            phone.add_row("—", t("demo.no_codes"), "")
+        people = Table(title=t("demo.pins"), box=None, padding=(0, 1), title_justify="left")
+        people.add_column(t("demo.who"))
+        people.add_column(t("demo.pin"))
+        for name, pin in info.couriers:
+            people.add_row(t("demo.courier", name=name), pin)
+        for unit, pin in info.households[:4]:
+            people.add_row(t("demo.household", unit=unit), pin)
+        if len(info.households) > 4:
+            people.add_row(t("demo.more_households"), "")
+        grid = Table.grid(padding=(0, 4))
+        grid.add_row(phone, people)
+        self.query_one("#demo-help-body", Static).update(grid)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss()
+
+
+class DoorCell(KeyButton):
+    def __init__(self, door: DoorView):
+        super().__init__("", name=f"{door.board}:{door.lock}",
+                         id=f"door-{door.board}-{door.lock}", classes="door-cell")
+        self.door = door
+
+
+def action_labels(t) -> dict[str, str]:
+    return {"put_shut": t("demo.put_shut"), "shut": t("demo.shut_door"),
+            "put": t("demo.put"), "take": t("demo.take"), "jam": t("demo.jam"),
+            "force": t("demo.force"), "tamper": t("demo.tamper"), "close": t("demo.close")}
+
+
+class HardwareScreen(ModalScreen[None]):
+    """Hands on the simulated cabinet: pick a door, then act on it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f2", "dismiss", show=False),
+        Binding("enter", "act('put_shut')", show=False),
+        Binding("s", "act('shut')", show=False),
+        Binding("p", "act('put')", show=False),
+        Binding("t", "act('take')", show=False),
+        Binding("j", "act('jam')", show=False),
+        Binding("f", "act('force')", show=False),
+        Binding("x", "act('tamper')", show=False),
+        Binding("left", "move(-1)", show=False),
+        Binding("right", "move(1)", show=False),
+        Binding("up", "move(-8)", show=False),
+        Binding("down", "move(8)", show=False),
+    ]
+    app: KioskApp  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.selected: tuple[int, int] | None = None
+        self._doors: list[DoorView] = []
+
+    def compose(self) -> ComposeResult:
+        t = self.app.t
+        assert self.app.demo is not None
+        self._doors = self.app.demo.doors()
+        with Vertical(id="hardware", classes="demo-panel"):
+            yield Static(t("demo.hardware_title"), classes="panel-title")
+            with Grid(id="door-grid"):
+                for door in self._doors:
+                    yield DoorCell(door)
+            yield Static("", id="selected-door")
+            with Grid(id="hardware-actions"):
+                for action, label in action_labels(t).items():
+                    yield KeyButton(label, name=action, classes="action")
+            yield Static(t("demo.hardware_keys"), classes="panel-hint")
+
+    def on_mount(self) -> None:
+        opened = [d for d in self._doors if d.open]
+        first = opened[0] if opened else self._doors[0]
+        self.selected = (first.board, first.lock)
+        self.refresh_doors()
+        self.set_interval(0.25, self.refresh_doors)
+
+    def refresh_doors(self) -> None:
+        assert self.app.demo is not None
+        t = self.app.t
+        self._doors = self.app.demo.doors()
+        for door in self._doors:
+            cell = self.query_one(f"#door-{door.board}-{door.lock}", DoorCell)
+            marks = [t("demo.open") if door.open else t("demo.shut")]
+            if door.occupied:
+                marks.append(t("demo.item"))
+            if door.jammed:
+                marks.append(t("demo.jammed"))
+            cell.label = f"{door.label} {door.size}\n{' '.join(marks)}"
+            cell.set_class(door.open, "is-open")
+            cell.set_class(door.jammed, "is-jammed")
+            cell.set_class((door.board, door.lock) == self.selected, "is-selected")
+        door = self._selected_door()
+        tamper = t("demo.tamper_open") if self.app.demo.tamper_open() else t(
+            "demo.tamper_closed")
+        where = t("demo.selected", door=door.label) if door else ""
+        self.query_one("#selected-door", Static).update(f"{where}    {tamper}")
+
+    def _selected_door(self) -> DoorView | None:
+        return next((d for d in self._doors if (d.board, d.lock) == self.selected), None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if isinstance(event.button, DoorCell):
+            self.selected = (event.button.door.board, event.button.door.lock)
+            self.refresh_doors()
+        elif event.button.name:
+            self.action_act(event.button.name)
+
+    def action_move(self, step: int) -> None:
+        keys = [(d.board, d.lock) for d in self._doors]
+        if self.selected in keys:
+            i = (keys.index(self.selected) + step) % len(keys)
+            self.selected = keys[i]
+            self.refresh_doors()
+
+    def action_act(self, action: str) -> None:
+        if action == "close":
+            self.dismiss()
+            return
+        door = self._selected_door()
+        self.act(action, None if door is None else (door.board, door.lock, door.jammed))
+
+    @work(thread=True, group="world")
+    def act(self, action: str, door: tuple[int, int, bool] | None) -> None:
+        """On a worker: the tamper switch's callbacks write alarms to the database."""
+        demo = self.app.demo
+        assert demo is not None
+        if action == "tamper":
+            demo.set_tamper(not demo.tamper_open())
+        elif door is not None:
+            b, n, jammed = door
+            if action == "put_shut":
+                demo.put_item(b, n)
+                demo.shut(b, n)
+            elif action == "shut":
+                demo.shut(b, n)
+            elif action == "put":
+                demo.put_item(b, n)
+            elif action == "take":
+                demo.take_item(b, n)
+            elif action == "jam":
+                demo.set_jammed(b, n, not jammed)
+            elif action == "force":
+                demo.force_open(b, n)
+        self.app.call_from_thread(self.refresh_doors)

@@ -1,0 +1,61 @@
+"""The home screen: six large buttons, nothing personal."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid
+from textual.widgets import Button, Static
+
+from tui.screens.base import KioskScreen
+from tui.widgets.keypad import KeyButton
+
+
+class HomeButton(KeyButton):
+    pass
+
+
+class HomeScreen(KioskScreen):
+    TITLE_KEY = "app.title"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "open('pickup')", show=False),
+        Binding("2", "open('deposit')", show=False),
+        Binding("3", "open('send')", show=False),
+        Binding("4", "open('parking')", show=False),
+        Binding("5", "open('maintenance')", show=False),
+        Binding("6", "open('language')", show=False),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        t = self.t
+        yield Static(t("home.welcome"), id="home-welcome")
+        with Grid(id="home-grid"):
+            for name, title, hint in (
+                ("pickup", t("home.pickup"), t("home.pickup_hint")),
+                ("deposit", t("home.deposit"), t("home.deposit_hint")),
+                ("send", t("home.send"), t("home.send_hint")),
+                ("parking", t("home.parking"), t("home.parking_hint")),
+                ("maintenance", t("home.maintenance"), t("home.maintenance_hint")),
+                ("language", t("home.language"), t("home.language_hint")),
+            ):
+                yield HomeButton(f"{title}\n{hint}", name=name, id=f"home-{name}",
+                                 classes="home-button")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.name:
+            self.action_open(event.button.name)
+
+    def action_open(self, name: str) -> None:
+        from tui.screens.deposit import DepositScreen
+        from tui.screens.pickup import PickupScreen
+        from tui.screens.placeholders import MaintenanceScreen, ParkingScreen
+        from tui.screens.send import SendScreen
+
+        if name == "language":
+            self.app.set_language("en" if self.app.language == "zh" else "zh")
+            return
+        screens = {"pickup": PickupScreen, "deposit": DepositScreen, "send": SendScreen,
+                   "parking": ParkingScreen, "maintenance": MaintenanceScreen}
+        self.app.push_screen(screens[name]())

@@ -1,0 +1,1 @@
+"""Widgets of the kiosk screen: keypad, code entry, title bar, status line."""

@@ -1,0 +1,64 @@
+"""The bottom line of every screen: time, uplink, queued events, active faults."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from kiosk.status import Fault, KioskStatus
+from tui.widgets.title_bar import two_ends
+
+
+def fault_texts(t, faults: tuple[Fault, ...]) -> list[str]:
+    """One phrase per kind of fault, naming every door or board it concerns."""
+    subjects: dict[str, list[str]] = {}
+    for fault in faults:
+        subjects.setdefault(fault.kind, [])
+        if fault.subject:
+            subjects[fault.kind].append(fault.subject)
+    texts = []
+    for kind, names in subjects.items():
+        which = " ".join(names)
+        if kind == "cabinet.tamper":
+            texts.append(t("fault.cabinet_tamper"))
+        elif kind == "board.offline":
+            texts.append(t("fault.board_offline", board=which))
+        elif kind == "door.jammed":
+            texts.append(t("fault.door_jammed", doors=which))
+        elif kind == "door.left_open":
+            texts.append(t("fault.door_left_open", doors=which))
+        elif kind == "door.tamper":
+            texts.append(t("fault.door_tamper", doors=which))
+        elif kind == "sensor.mismatch":
+            texts.append(t("fault.sensor_mismatch", doors=which))
+        else:
+            texts.append(t("fault.other", what=kind))
+    return texts
+
+
+class StatusLine(Widget):
+    status: reactive[KioskStatus] = reactive(KioskStatus, always_update=True)
+
+    def on_mount(self) -> None:
+        self.status = self.app.status
+        self.set_interval(1.0, self.refresh)
+
+    def render(self) -> Text:
+        t = self.app.t
+        if self.status.uplink is None:
+            uplink = t("status.uplink_none")
+        elif self.status.uplink:
+            uplink = t("status.uplink_up")
+        else:
+            uplink = t("status.uplink_down")
+        left = "  ".join([self.app.clock().strftime("%H:%M"), uplink,
+                          t("status.queued", n=self.status.backlog)])
+        faults = "  ".join(fault_texts(t, self.status.faults))
+        if faults:
+            faults = "⚠ " + faults
+        width = self.content_region.width or self.size.width
+        text = Text(two_ends(left, faults, width) if faults else left)
+        if faults:
+            text.stylize("bold", len(text.plain) - len(faults))
+        return text
