@@ -87,6 +87,7 @@ class KioskApp(App[None]):
         self.demo = demo
         self.on_ready = on_ready
         self.status = KioskStatus()
+        self.status_updates = 0
         self._probe = status
         self._status_every_s = status_every_s
         self._last_input = time.monotonic()
@@ -134,6 +135,7 @@ class KioskApp(App[None]):
 
     def on_status_updated(self, message: StatusUpdated) -> None:
         self.status = message.status
+        self.status_updates += 1
         from tui.widgets.status_line import StatusLine
 
         for line in self.screen.query(StatusLine):

@@ -1,0 +1,104 @@
+"""``kiosk demo`` and ``kiosk run`` as commands: a real process on a real terminal (a pty)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import sqlite_utils
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_on_terminal(args: list[str], until: bytes, timeout_s: float = 30.0) -> int:
+    """Run ``kiosk ARGS`` on an 80×24 pty until ``until`` is drawn, then press Ctrl+Q."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", *args], cwd=ROOT, env=env,
+                            stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + timeout_s
+    try:
+        while until not in seen:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{until!r} never drawn; got {seen[-400:]!r}")
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    seen += os.read(master, 65536)
+                except OSError:
+                    break
+        os.write(master, b"\x11")  # Ctrl+Q
+        # Keep draining so the app never blocks on a full terminal while it exits.
+        while proc.poll() is None and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    break
+        return proc.wait(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def households(data: Path) -> list[str]:
+    db = sqlite_utils.Database(data / "kiosk.db")
+    try:
+        return [r["unit"] for r in db.query("SELECT unit FROM households ORDER BY unit")]
+    finally:
+        db.close()
+
+
+def test_demo_seeds_once_keeps_its_state_and_resets(tmp_path):
+    data = tmp_path / "demo"
+    home = "取件".encode()
+    assert run_on_terminal(["demo", "--data", str(data)], home) == 0
+    units = households(data)
+    assert len(units) == 12
+    db = sqlite_utils.Database(data / "kiosk.db")
+    db.execute("INSERT INTO households (unit, pseudonym) VALUES ('999', 'h-999')")
+    db.conn.commit()
+    db.close()
+
+    assert run_on_terminal(["demo", "--data", str(data), "--language", "en"],
+                           b"Pick up") == 0
+    assert "999" in households(data)
+
+    assert run_on_terminal(["demo", "--data", str(data), "--reset"], home) == 0
+    assert households(data) == units
+
+
+def test_reset_refuses_a_directory_that_is_not_demo_data(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    out = subprocess.run([sys.executable, "-m", "kiosk", "demo", "--data", str(tmp_path),
+                          "--reset"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2
+    assert "not deleting" in out.stderr and "Traceback" not in out.stderr
+    assert (tmp_path / "precious.txt").exists()
+
+
+def test_run_explains_a_bad_config_or_port_without_a_traceback(tmp_path):
+    missing = subprocess.run([sys.executable, "-m", "kiosk", "run", "--config",
+                              str(tmp_path / "none.toml")], cwd=ROOT, capture_output=True,
+                             text=True, timeout=30)
+    assert missing.returncode == 2 and "file not found" in missing.stderr
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n[board]\nport = "{tmp_path}/no-such-tty"\n'
+                      '[[compartments]]\nboard = 0\nlocks = "1-4"\nsize = "S"\n')
+    bad_port = subprocess.run([sys.executable, "-m", "kiosk", "run", "--config", str(config)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert bad_port.returncode == 2
+    assert "[board]" in bad_port.stderr and "Traceback" not in bad_port.stderr
