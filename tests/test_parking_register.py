@@ -279,3 +279,22 @@ def test_closing_fixes_who_asked_and_which_spots_before_the_random_value(loaded,
     assert inputs["closed_at"] == closed["closed_at"] < inputs["committed_at"]
     assert {s["spot"] for s in inputs["spots"]} == {"S1", "S2", "A1"}
     assert verify(loaded.draw("2026-03")) == []
+
+
+def test_parking_settings_are_checked_strictly():
+    from kiosk.config import ConfigError, config_from_dict
+    from kiosk.parking.settings import ParkingSettings
+
+    config = config_from_dict({"parking": {"grace_minutes": 10, "lend_accessible": False}},
+                              "kiosk.toml")
+    settings = ParkingSettings.from_config(config)
+    assert (settings.grace_minutes, settings.lend_accessible) == (10, False)
+    with pytest.raises(ConfigError) as caught:
+        ParkingSettings.from_dict({"grace": 5, "offer_minutes": 0, "lend_accessible": "yes"},
+                                  "kiosk.toml")
+    assert caught.value.problems == [
+        "kiosk.toml: parking.grace: unknown key (known: early_checkin_minutes, "
+        "grace_minutes, lend_accessible, max_reservation_hours, offer_minutes)",
+        "kiosk.toml: parking.offer_minutes: expected a whole number of at least 1, got 0",
+        "kiosk.toml: parking.lend_accessible: expected true or false, got 'yes'",
+    ]

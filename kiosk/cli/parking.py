@@ -11,7 +11,7 @@ from typing import Any
 
 from kiosk.cli.common import CommandError, add_state_options, open_state
 
-GENERATED = ("members", "spots", "rounds", "seed")
+GENERATED = {"members": "N", "spots": "M", "rounds": "R", "seed": "S"}
 GENERATED_DEFAULTS = {"members": 200, "spots": 50, "rounds": 12, "seed": 1}
 
 
@@ -79,8 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Replay the register's drawn rounds (or a generated history) under "
                     "first-come-first-served, a plain lottery and least-served-first.")
     add_state_options(compare)
-    for name in GENERATED:
-        compare.add_argument(f"--{name}", type=int, metavar=name[0].upper(),
+    for name, metavar in GENERATED.items():
+        compare.add_argument(f"--{name}", type=int, metavar=metavar,
                              help=f"generate a history (default {GENERATED_DEFAULTS[name]})")
     compare.add_argument("--json", action="store_true", help="the same figures as JSON")
     compare.set_defaults(handler=_compare)
