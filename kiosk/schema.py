@@ -6,6 +6,7 @@ from pathlib import Path
 
 from kiosk import audit, backoff, events
 from kiosk.lockers import schema as lockers
+from kiosk.parking import schema as parking
 from kiosk.store import Migrations, Store
 
 KIOSK_MIGRATIONS: Migrations = {
@@ -13,6 +14,7 @@ KIOSK_MIGRATIONS: Migrations = {
     "backoff": [backoff.migrate_v1],
     "lockers": lockers.MIGRATIONS,
     "audit": audit.MIGRATIONS,
+    "parking": parking.MIGRATIONS,
 }
 
 

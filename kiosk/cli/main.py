@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "kiosk.cli.board",
     "kiosk.cli.audit",
     "kiosk.cli.config_cmd",
+    "kiosk.cli.parking",
 ]
 
 
