@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk import audit, backoff, events
+from kiosk import audit, backoff, duty, events
 from kiosk.lockers import schema as lockers
 from kiosk.parking import schema as parking
 from kiosk.store import Migrations, Store
@@ -15,6 +15,7 @@ KIOSK_MIGRATIONS: Migrations = {
     "lockers": lockers.MIGRATIONS,
     "audit": audit.MIGRATIONS,
     "parking": parking.MIGRATIONS,
+    "duty": duty.MIGRATIONS,
 }
 
 

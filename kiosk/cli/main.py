@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "kiosk.cli.audit",
     "kiosk.cli.config_cmd",
     "kiosk.cli.parking",
+    "kiosk.cli.duty",
 ]
 
 
