@@ -15,6 +15,7 @@ from kiosk.cli.common import CommandError, fail
 COMMAND_MODULES = [
     "kiosk.cli.board",
     "kiosk.cli.audit",
+    "kiosk.cli.monitor",
 ]
 
 
