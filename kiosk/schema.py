@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk import audit, backoff, events
+from kiosk import audit, backoff, duty, events
 from kiosk.lockers import schema as lockers
+from kiosk.parking import schema as parking
 from kiosk.store import Migrations, Store
 
 KIOSK_MIGRATIONS: Migrations = {
@@ -13,6 +14,8 @@ KIOSK_MIGRATIONS: Migrations = {
     "backoff": [backoff.migrate_v1],
     "lockers": lockers.MIGRATIONS,
     "audit": audit.MIGRATIONS,
+    "parking": parking.MIGRATIONS,
+    "duty": duty.MIGRATIONS,
 }
 
 

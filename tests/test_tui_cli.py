@@ -102,3 +102,19 @@ def test_run_explains_a_bad_config_or_port_without_a_traceback(tmp_path):
                               cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert bad_port.returncode == 2
     assert "[board]" in bad_port.stderr and "Traceback" not in bad_port.stderr
+
+
+def test_run_opens_the_screen_on_the_configured_board(tmp_path, sim):
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path}"\nlanguage = "en"\n'
+        f'[board]\nport = "{sim.port}"\ntimeout_s = 0.1\n'
+        '[gpio]\npin_factory = "mock"\ntamper = 27\n'
+        '[mqtt]\nenabled = false\n'
+        '[[compartments]]\nboard = 0\nlocks = "1-8"\nsize = "S"\n')
+    assert run_on_terminal(["run", "--config", str(config)], b"Pick up") == 0
+    db = sqlite_utils.Database(tmp_path / "kiosk.db")
+    assert db.execute("SELECT COUNT(*) FROM compartments").fetchone()[0] == 8
+    db.close()
+    # It polled the board for its health while it ran.
+    assert any(frame.cmd == 0x30 for frame in sim.log())

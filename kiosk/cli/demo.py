@@ -188,10 +188,10 @@ def run_demo(args: argparse.Namespace) -> int:
             raise CommandError(f"{data} does not look like demo data; not deleting it")
         shutil.rmtree(data)
     data.mkdir(parents=True, exist_ok=True)
-    from kiosk.cli.wiring import logs_to
+    from kiosk.logging_setup import setup_logging
 
-    with logs_to(data / "kiosk.log"), DemoKiosk(data, args.broker, args.language,
-                                                 args.idle) as demo:
+    setup_logging(args.log_level, terminal_owned=True, log_file=data / "kiosk.log")
+    with DemoKiosk(data, args.broker, args.language, args.idle) as demo:
         demo.app.run()
     return 0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kiosk.cli.common import CommandError, load
 from kiosk.hardware import BoardError
+from kiosk.logging_setup import setup_logging
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,16 +39,17 @@ def run_kiosk(args: argparse.Namespace) -> int:
         board.close()
         raise CommandError(f"{config.source}: [gpio]: {exc}") from None
     on_tick, tick_s, on_ready = _systemd()
-    with wiring.logs_to(data / "kiosk.log"):
-        kiosk = wiring.assemble(config, board, peripherals=peripherals)
-        kiosk.closers[:0] = [board.close, peripherals.close]
-        try:
-            kiosk.lockers.reconcile()
-            app = wiring.build_app(kiosk, idle_s=args.idle, on_tick=on_tick, tick_s=tick_s,
-                                   on_ready=on_ready)
-            app.run()
-        finally:
-            kiosk.close()
+    # From here the screen owns the terminal: logs go to the journal, else to a file.
+    setup_logging(args.log_level, terminal_owned=True, log_file=data / "kiosk.log")
+    kiosk = wiring.assemble(config, board, peripherals=peripherals)
+    kiosk.closers[:0] = [board.close, peripherals.close]
+    try:
+        kiosk.lockers.reconcile()
+        app = wiring.build_app(kiosk, idle_s=args.idle, on_tick=on_tick, tick_s=tick_s,
+                               on_ready=on_ready)
+        app.run()
+    finally:
+        kiosk.close()
     return 0
 
 

@@ -8,8 +8,7 @@ Adapters (devices/, mqtt/, tui/) are imported inside the functions that need the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,17 +146,3 @@ def build_app(kiosk: Kiosk, **options: Any) -> KioskApp:
         peripherals.on_motion(app.device_motion)
     return app
 
-
-@contextmanager
-def logs_to(path: Path) -> Iterator[None]:
-    """While the screen owns the terminal, log lines go to a file instead of over it."""
-    root = logging.getLogger()
-    saved = root.handlers[:]
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.handlers = [handler]
-    try:
-        yield
-    finally:
-        root.handlers = saved
-        handler.close()
