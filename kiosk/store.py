@@ -32,7 +32,9 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
+        # No sqlite-utils plugins: whatever happens to be installed stays out of the
+        # kiosk's database, and start-up skips scanning every package's entry points.
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
         self._lock = threading.RLock()
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a committed step survives power loss, not just a process crash.

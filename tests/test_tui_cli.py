@@ -112,7 +112,8 @@ def test_run_opens_the_screen_on_the_configured_board(tmp_path, sim):
         '[gpio]\npin_factory = "mock"\ntamper = 27\n'
         '[mqtt]\nenabled = false\n'
         '[[compartments]]\nboard = 0\nlocks = "1-8"\nsize = "S"\n')
-    assert run_on_terminal(["run", "--config", str(config)], b"Pick up") == 0
+    # The status line speaks once the first health round (a board poll) is done.
+    assert run_on_terminal(["run", "--config", str(config)], b"not set up") == 0
     db = sqlite_utils.Database(tmp_path / "kiosk.db")
     assert db.execute("SELECT COUNT(*) FROM compartments").fetchone()[0] == 8
     db.close()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from rich.cells import cell_len
 
@@ -12,6 +16,8 @@ from tests.lockers_setup import build_lockers
 from tui.widgets.entry import EntryBuffer
 from tui.widgets.size_chooser import best_fit
 from tui.widgets.title_bar import fit, two_ends
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_entry_buffer_takes_only_its_alphabet_up_to_its_length():
@@ -56,3 +62,12 @@ def test_wrong_pin_carries_the_wait_the_screen_shows(tmp_path, sim, bus):
     with pytest.raises(TooManyAttempts):
         k.service.courier_login("1234")
     k.service.store.close()
+
+
+def test_the_store_loads_no_sqlite_utils_plugins(tmp_path):
+    code = ("import sys; from kiosk.schema import open_kiosk_store\n"
+            f"open_kiosk_store({str(tmp_path / 'k.db')!r}).close()\n"
+            "import sqlite_utils.plugins as p; print(p._plugins_loaded)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -116,7 +116,8 @@ class KioskApp(App[None]):
         self.set_interval(min(1.0, self.idle_s / 4), self._check_idle)
         if self.on_tick is not None:
             self.set_interval(self.tick_s, self.on_tick)
-        self.refresh_status()
+        # The first frame first: the status (a board poll, SQLite) follows it.
+        self.call_after_refresh(self.refresh_status)
         if self.on_ready is not None:
             self.call_after_refresh(self.on_ready)
 

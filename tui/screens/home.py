@@ -28,6 +28,10 @@ class HomeScreen(KioskScreen):
         Binding("6", "open('language')", show=False),
     ]
 
+    def on_mount(self) -> None:
+        if self.app.demo is not None:
+            self.set_note(self.t("home.demo_keys"))
+
     def compose_body(self) -> ComposeResult:
         t = self.t
         yield Static(t("home.welcome"), id="home-welcome")

@@ -46,6 +46,9 @@ class StatusLine(Widget):
 
     def render(self) -> Text:
         t = self.app.t
+        if not self.app.status_updates:
+            # Before the first probe nothing is known yet: say so rather than guess.
+            return Text(f"{self.app.clock().strftime('%H:%M')}  {t('status.checking')}")
         if self.status.uplink is None:
             uplink = t("status.uplink_none")
         elif self.status.uplink:
