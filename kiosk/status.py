@@ -9,8 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kiosk.health import HealthMonitor
+if TYPE_CHECKING:
+    from kiosk.health import HealthMonitor
 
 # (connected, events waiting to be published). ``connected`` is None when the kiosk has
 # no uplink configured at all, which is different from an uplink that is down.

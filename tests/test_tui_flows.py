@@ -3,11 +3,21 @@ the real serial driver and the pty board simulator (the demo's composition)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from textual.widgets import Static
 
 from kiosk.lockers.model import ParcelState
-from tests.tui_setup import demo_kiosk, latest_code, screen_text, shown, type_text, until
+from tests.tui_setup import (
+    FROZEN,
+    demo_kiosk,
+    latest_code,
+    screen_text,
+    shown,
+    type_text,
+    until,
+)
 from tui.app import KioskApp
 from tui.screens.deposit import DepositScreen
 from tui.screens.home import HomeScreen
@@ -302,3 +312,38 @@ async def test_demo_panels_open_and_act_on_the_simulator(demo):
         await until(pilot, lambda: demo.sim.door_open(1, 16))
         await pilot.press("s")
         await until(pilot, lambda: not demo.sim.door_open(1, 16))
+
+
+async def test_the_screen_shows_before_the_services_and_waits_for_them(tmp_path):
+    """``kiosk demo`` and a slow start: home first, the services connect behind it."""
+    gate = threading.Event()
+    opened = []
+
+    def connect(app):
+        assert gate.wait(10)
+        demo = demo_kiosk(tmp_path / "demo")
+        opened.append(demo)
+        return demo.parts_for(app)
+
+    app = KioskApp(connect=connect, clock=lambda: FROZEN)
+    seen: list[str] = []
+    try:
+        async with app.run_test(size=SIZE, message_hook=lambda m: seen.append(
+                type(m).__name__)) as pilot:
+            await pilot.pause(0.1)
+            assert app.t("status.checking") in shown(app.screen.query_one(StatusLine))
+            await pilot.press("1")
+            assert isinstance(app.screen, HomeScreen)
+            assert shown(app.screen.query_one("#home-welcome", Static)) == app.t(
+                "home.starting")
+            gate.set()
+            await until(pilot, lambda: app.ready and app.status_updates, what="connected")
+            assert shown(app.screen.query_one("#home-welcome", Static)) == app.t(
+                "home.welcome")
+            await pilot.press("1")
+            await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            await pilot.pause(0.3)
+    finally:
+        for demo in opened:
+            demo.close()
+    assert seen.count("Connected") == 1 and seen.count("KioskReady") == 1

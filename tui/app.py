@@ -3,6 +3,10 @@
 Devices call back on their own threads; those callbacks only ever ``post_message`` to the
 app (thread-safe, and safe on the caller's thread too, which gpiozero's mock pins use).
 Anything that blocks — the locker service, SQLite, the board bus — runs in thread workers.
+
+The app runs on ``KioskParts``, given ready-made or opened by ``connect`` on a worker
+after the first frame: the home screen shows at once, and says it is still checking the
+devices until they answer. Nothing here imports SQLite or the service before that.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.app import App
@@ -19,11 +23,24 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 
-from kiosk.hardware import Peripherals
-from kiosk.lockers.service import LockerService
 from kiosk.status import KioskStatus
 from tui.demo import DemoWorld
 from tui.i18n import LANGUAGES, translate
+
+if TYPE_CHECKING:
+    from kiosk.hardware import Peripherals
+    from kiosk.lockers.service import LockerService
+
+
+@dataclass
+class KioskParts:
+    """What the screen runs on; the command line builds it (kiosk/cli/wiring.py)."""
+
+    lockers: LockerService
+    status: Callable[[], KioskStatus]
+    peripherals: Peripherals | None = None
+    demo: DemoWorld | None = None
+
 
 # --- app-level messages ---------------------------------------------------------------
 
@@ -48,8 +65,27 @@ class MotionSeen(Message):
 
 
 @dataclass
-class LanguageChanged(Message):
+class LanguageChanged(Message, bubble=False):
+    """To each screen: the language changed (not bubbling back up to the app)."""
+
     language: str
+
+
+@dataclass
+class KioskReady(Message, bubble=False):
+    """To each screen: the services are connected."""
+
+
+@dataclass
+class Connected(Message):
+    """The parts are open: the screens may use the service."""
+
+    parts: KioskParts
+
+
+@dataclass
+class ConnectFailed(Message):
+    error: str
 
 
 # --------------------------------------------------------------------------------------
@@ -64,18 +100,20 @@ class KioskApp(App[None]):
         Binding("f2", "demo_hardware", show=False),
     ]
 
-    def __init__(self, lockers: LockerService, status: Callable[[], KioskStatus], *,
-                 peripherals: Peripherals | None = None, language: str = "zh",
-                 idle_s: float = 60.0, clock: Callable[[], datetime] = datetime.now,
+    def __init__(self, parts: KioskParts | None = None, *,
+                 connect: Callable[[KioskApp], KioskParts] | None = None,
+                 language: str = "zh", idle_s: float = 60.0,
+                 clock: Callable[[], datetime] = datetime.now,
                  on_tick: Callable[[], None] | None = None, tick_s: float = 1.0,
                  status_every_s: float = 2.0, door_poll_s: float = 0.1,
-                 done_s: float = 4.0, on_ready: Callable[[], None] | None = None,
-                 demo: DemoWorld | None = None):
+                 done_s: float = 4.0, on_ready: Callable[[], None] | None = None):
         super().__init__()
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
-        self.lockers = lockers
-        self.peripherals = peripherals
+        if (parts is None) == (connect is None):
+            raise ValueError("give the parts, or a way to connect them, not both")
+        self.parts = parts
+        self._connect = connect
         self.default_language = language
         self.language = language
         self.idle_s = idle_s
@@ -84,13 +122,31 @@ class KioskApp(App[None]):
         self.tick_s = tick_s
         self.door_poll_s = door_poll_s
         self.done_s = done_s
-        self.demo = demo
         self.on_ready = on_ready
         self.status = KioskStatus()
         self.status_updates = 0
-        self._probe = status
         self._status_every_s = status_every_s
         self._last_input = time.monotonic()
+
+    # --- parts ----------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self.parts is not None
+
+    @property
+    def lockers(self) -> LockerService:
+        if self.parts is None:
+            raise RuntimeError("the kiosk's services are not connected yet")
+        return self.parts.lockers
+
+    @property
+    def peripherals(self) -> Peripherals | None:
+        return self.parts.peripherals if self.parts else None
+
+    @property
+    def demo(self) -> DemoWorld | None:
+        return self.parts.demo if self.parts else None
 
     # --- strings ------------------------------------------------------------------------
 
@@ -116,8 +172,28 @@ class KioskApp(App[None]):
         self.set_interval(min(1.0, self.idle_s / 4), self._check_idle)
         if self.on_tick is not None:
             self.set_interval(self.tick_s, self.on_tick)
-        # The first frame first: the status (a board poll, SQLite) follows it.
-        self.call_after_refresh(self.refresh_status)
+        # The first frame first: the devices, SQLite and the status follow it.
+        self.call_after_refresh(self._started if self.ready else self.connect_parts)
+
+    @work(thread=True, exclusive=True, group="connect")
+    def connect_parts(self) -> None:
+        assert self._connect is not None
+        try:
+            self.post_message(Connected(self._connect(self)))
+        except Exception as exc:  # shown to the person who started the kiosk
+            self.post_message(ConnectFailed(f"{type(exc).__name__}: {exc}"))
+
+    def on_connected(self, message: Connected) -> None:
+        self.parts = message.parts
+        for screen in self.screen_stack:
+            screen.post_message(KioskReady())
+        self._started()
+
+    def on_connect_failed(self, message: ConnectFailed) -> None:
+        self.exit(return_code=1, message=f"kiosk: could not start: {message.error}")
+
+    def _started(self) -> None:
+        self.refresh_status()
         if self.on_ready is not None:
             self.call_after_refresh(self.on_ready)
 
@@ -132,13 +208,16 @@ class KioskApp(App[None]):
 
     @work(thread=True, exclusive=True, group="status")
     def refresh_status(self) -> None:
-        self.post_message(StatusUpdated(self._probe()))
+        if self.parts is not None:
+            self.post_message(StatusUpdated(self.parts.status()))
 
     def on_status_updated(self, message: StatusUpdated) -> None:
         self.status = message.status
         self.status_updates += 1
         from tui.widgets.status_line import StatusLine
 
+        if not self.screen_stack:  # shutting down
+            return
         for line in self.screen.query(StatusLine):
             line.status = message.status
 

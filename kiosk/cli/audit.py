@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kiosk.audit import AuditEntry, AuditLog, verify
 from kiosk.cli.common import CommandError, add_state_options, open_state
-from kiosk.events import Outbox
+
+if TYPE_CHECKING:
+    from kiosk.audit import AuditEntry, AuditLog
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from kiosk.audit import AuditLog, verify
+    from kiosk.events import Outbox
+
     if args.file:
         entries = _read_jsonl(Path(args.file))
         problems = verify(entries)
@@ -63,6 +68,8 @@ def _against_published(log: AuditLog, entries: list[AuditEntry]) -> list[str]:
 
 
 def _read_jsonl(path: Path) -> list[AuditEntry]:
+    from kiosk.audit import AuditEntry
+
     entries = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -79,6 +86,9 @@ def _read_jsonl(path: Path) -> list[AuditEntry]:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from kiosk.audit import AuditLog
+    from kiosk.events import Outbox
+
     _, store = open_state(args)
     for entry in AuditLog(store, Outbox(store)).entries():
         sys.stdout.write(json.dumps(entry.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")

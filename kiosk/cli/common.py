@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.config import Config, ConfigError, load_config
-from kiosk.schema import open_kiosk_store
-from kiosk.store import Store
+
+if TYPE_CHECKING:
+    from kiosk.store import Store
 
 DB_NAME = "kiosk.db"
 
@@ -41,6 +43,10 @@ def open_state(args: argparse.Namespace, must_exist: bool = True) -> tuple[Confi
     path = data_dir(args, config) / DB_NAME
     if must_exist and not path.exists():
         raise CommandError(f"no kiosk database at {path} (give --data DIR or --config FILE)")
+    # Imported here: building the parser must stay cheap (sqlite-utils and every
+    # feature's schema are only needed once a command opens the database).
+    from kiosk.schema import open_kiosk_store
+
     return config, open_kiosk_store(path)
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from kiosk.audit import AuditLog
 from kiosk.cli.common import CommandError, add_state_options, open_state
-from kiosk.duty import DutyError, DutyRoster, DutySettings, public_roster
-from kiosk.events import Outbox, parse_iso
+
+if TYPE_CHECKING:
+    from kiosk.duty import DutyRoster
+
+# The roster's modules (SQLite, audit chain) are imported by the handlers: building the
+# command line stays cheap for every other command.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _roster_of(args: argparse.Namespace) -> DutyRoster:
+    from kiosk.audit import AuditLog
+    from kiosk.duty import DutyRoster, DutySettings
+    from kiosk.events import Outbox
+
     config, store = open_state(args, must_exist=False)
     outbox = Outbox(store)
     secret = store.scalar("SELECT value FROM meta WHERE key = 'secret'")
@@ -50,6 +58,8 @@ def _roster_of(args: argparse.Namespace) -> DutyRoster:
 
 
 def _when(text: str) -> datetime:
+    from kiosk.events import parse_iso
+
     try:
         when = parse_iso(text)
     except ValueError:
@@ -61,6 +71,8 @@ def _when(text: str) -> datetime:
 
 
 def _volunteer(args: argparse.Namespace) -> int:
+    from kiosk.duty import DutyError
+
     try:
         _roster_of(args).register(args.by, args.pseudonym, args.pin, args.reason)
     except (DutyError, ValueError) as exc:
@@ -75,6 +87,8 @@ def _away(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from kiosk.duty import DutyError
+
     roster = _roster_of(args)
     start = _when(args.start) if args.start else roster.clock()
     try:
@@ -87,6 +101,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _roster(args: argparse.Namespace) -> int:
+    from kiosk.duty import public_roster
+
     roster = _roster_of(args)
     shifts = public_roster(roster.roster())
     if args.json:

@@ -23,7 +23,7 @@ from kiosk.status import StatusProbe, Uplink
 from kiosk.store import Store
 
 if TYPE_CHECKING:
-    from tui.app import KioskApp
+    from tui.app import KioskApp, KioskParts
 
 log = logging.getLogger(__name__)
 
@@ -128,21 +128,34 @@ def start_publisher(config: Config, outbox: Outbox) -> Any:
     return publisher
 
 
-def build_app(kiosk: Kiosk, **options: Any) -> KioskApp:
-    """The screen over this kiosk; ``options`` go to ``KioskApp`` (idle_s, on_tick, demo…)."""
+def parts(kiosk: Kiosk, demo: Any = None) -> KioskParts:
+    """What the screen runs on."""
+    from tui.app import KioskParts
+
+    return KioskParts(kiosk.lockers, kiosk.status, kiosk.peripherals, demo)
+
+
+def attach_devices(kiosk: Kiosk, app: KioskApp) -> None:
+    """Device callbacks to the screen (as messages) and to the health monitor."""
+    peripherals = kiosk.peripherals
+    if peripherals is None:
+        return
+
+    # gpiozero keeps one callback per input: the health monitor records the alarm,
+    # the screen shows it.
+    def tamper(opened: bool) -> None:
+        kiosk.health.cabinet_tamper(opened)
+        app.device_tamper(opened)
+
+    peripherals.on_tamper(tamper)
+    peripherals.on_motion(app.device_motion)
+
+
+def build_app(kiosk: Kiosk, *, demo: Any = None, **options: Any) -> KioskApp:
+    """The screen over this kiosk; ``options`` go to ``KioskApp`` (idle_s, on_tick…)."""
     from tui.app import KioskApp
 
     options.setdefault("language", kiosk.config.language)
-    app = KioskApp(kiosk.lockers, kiosk.status, peripherals=kiosk.peripherals, **options)
-    peripherals = kiosk.peripherals
-    if peripherals is not None:
-        # gpiozero keeps one callback per input: the health monitor records the alarm,
-        # the screen shows it.
-        def tamper(opened: bool) -> None:
-            kiosk.health.cabinet_tamper(opened)
-            app.device_tamper(opened)
-
-        peripherals.on_tamper(tamper)
-        peripherals.on_motion(app.device_motion)
+    app = KioskApp(parts(kiosk, demo), **options)
+    attach_devices(kiosk, app)
     return app
-

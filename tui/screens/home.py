@@ -9,6 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.widgets import Button, Static
 
+from tui.app import KioskReady
 from tui.screens.base import KioskScreen
 from tui.widgets.keypad import KeyButton
 
@@ -29,6 +30,13 @@ class HomeScreen(KioskScreen):
     ]
 
     def on_mount(self) -> None:
+        self._show_demo_keys()
+
+    def on_kiosk_ready(self, message: KioskReady) -> None:
+        self._show_demo_keys()
+        self.query_one("#home-welcome", Static).update(self.t("home.welcome"))
+
+    def _show_demo_keys(self) -> None:
         if self.app.demo is not None:
             self.set_note(self.t("home.demo_keys"))
 
@@ -59,6 +67,9 @@ class HomeScreen(KioskScreen):
 
         if name == "language":
             self.app.set_language("en" if self.app.language == "zh" else "zh")
+            return
+        if not self.app.ready:
+            self.query_one("#home-welcome", Static).update(self.t("home.starting"))
             return
         screens = {"pickup": PickupScreen, "deposit": DepositScreen, "send": SendScreen,
                    "parking": ParkingScreen, "maintenance": MaintenanceScreen}

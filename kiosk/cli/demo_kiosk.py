@@ -1,0 +1,225 @@
+"""The demo kiosk: simulated boards and pins, a seeded community, the residents' phones.
+
+The boards are the pty simulator spoken to by the real serial driver; the GPIO pins are
+gpiozero's mock pins. Everything else is the production kiosk.
+
+Pickup codes only ever go out as private notifications. The demo keeps a copy of each
+one as it is queued — that copy is the residents' phones — and shows it on F1.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from kiosk.config import CompartmentGroup, Config, GpioConfig
+from kiosk.events import Outbox
+from kiosk.lockers.model import compartment_label
+
+log = logging.getLogger(__name__)
+
+BOARDS = (0, 1)
+# Two boards of 16 in mixed sizes, as a real cabinet pair might be fitted.
+COMPARTMENTS = [
+    CompartmentGroup(0, "1-8", "S"), CompartmentGroup(0, "9-13", "M"),
+    CompartmentGroup(0, "14-16", "L"),
+    CompartmentGroup(1, "1-6", "S"), CompartmentGroup(1, "7-12", "M"),
+    CompartmentGroup(1, "13-16", "L"),
+]
+UNITS = [f"{floor}0{door}" for floor in (1, 2, 3) for door in (1, 2, 3, 4)]
+COURIERS = [("courier-a", "2468"), ("courier-b", "1357")]
+# (unit, size) of the parcels waiting when the demo first starts.
+WAITING = [("101", "S"), ("101", "M"), ("202", "S"), ("303", "L"), ("304", "M")]
+TAMPER_PIN = 27
+GPIO = GpioConfig(pin_factory="mock", buzzer=17, led_ok=5, led_fault=6, tamper=TAMPER_PIN,
+                  motion=22)
+
+
+def household_pin(unit: str) -> str:
+    return unit + "0"
+
+
+class PhoneOutbox(Outbox):
+    """The outbox, plus a copy of every private notification for the demo's F1 panel."""
+
+    def notify(self, db: sqlite_utils.Database, household: str, kind: str,
+               data: dict[str, Any]) -> None:
+        super().notify(db, household, kind, data)
+        if "code" in data:
+            db.execute("CREATE TABLE IF NOT EXISTS demo_phone (id INTEGER PRIMARY KEY, "
+                       "unit TEXT NOT NULL, code TEXT NOT NULL)")
+            db.execute("INSERT INTO demo_phone (unit, code) VALUES (?, ?)",
+                       (household, data["code"]))
+
+
+def demo_config(data: Path, port: str, broker: tuple[str, int] | None) -> Config:
+    config = Config(community_id="demo-community", kiosk_id="demo-kiosk",
+                    data_dir=str(data), compartments=list(COMPARTMENTS), gpio=GPIO)
+    config.board.port = port
+    config.board.timeout_s = 0.2
+    config.board.confirm_s = 0.5
+    config.mqtt.enabled = broker is not None
+    if broker is not None:
+        config.mqtt.host, config.mqtt.port = broker
+    config.source = "<demo>"
+    return config
+
+
+class SimulatedWorld:
+    """``tui.demo.DemoWorld`` over the board simulator and the mock tamper pin."""
+
+    def __init__(self, sim: Any, config: Config, pin_factory: Any, kiosk: Any):
+        self.sim = sim
+        self.kiosk = kiosk
+        self._compartments = config.compartment_list()
+        self._tamper = pin_factory.pin(TAMPER_PIN)
+        self._jammed: set[tuple[int, int]] = set()
+
+    def doors(self) -> list:
+        from tui.demo import DoorView
+
+        return [DoorView(b, n, compartment_label(b, n), size, self.sim.door_open(b, n),
+                         self.sim.is_occupied(b, n), (b, n) in self._jammed)
+                for b, n, size in self._compartments]
+
+    def shut(self, board: int, lock: int) -> None:
+        self.sim.shut(board, lock)
+
+    def put_item(self, board: int, lock: int) -> None:
+        self.sim.put_item(board, lock)
+
+    def take_item(self, board: int, lock: int) -> None:
+        self.sim.take_item(board, lock)
+
+    def set_jammed(self, board: int, lock: int, jammed: bool) -> None:
+        if jammed:
+            self.sim.jam(board, lock)
+            self._jammed.add((board, lock))
+        else:
+            self.sim.unjam(board, lock)
+            self._jammed.discard((board, lock))
+
+    def force_open(self, board: int, lock: int) -> None:
+        self.sim.force_open(board, lock)
+
+    def tamper_open(self) -> bool:
+        # The switch is held closed (pin pulled low) by the shut cabinet door.
+        return bool(self._tamper.state)
+
+    def set_tamper(self, opened: bool) -> None:
+        if opened:
+            self._tamper.drive_high()
+        else:
+            self._tamper.drive_low()
+
+    def help(self) -> Any:
+        from tui.demo import DemoHelp
+
+        store = self.kiosk.store
+        codes = []
+        for unit in UNITS:
+            waiting = store.scalar("SELECT COUNT(*) FROM parcels WHERE household = ? AND "
+                                   "state = 'stored'", (unit,))
+            if not waiting:
+                continue
+            code = store.scalar("SELECT code FROM demo_phone WHERE unit = ? "
+                                "ORDER BY id DESC LIMIT 1", (unit,))
+            if code:
+                codes.append((unit, code, waiting))
+        return DemoHelp(couriers=list(COURIERS),
+                        households=[(u, household_pin(u)) for u in UNITS], codes=codes)
+
+
+def seed(kiosk: Any, sim: Any) -> None:
+    """A fresh community: households, couriers, and parcels already waiting."""
+    lockers = kiosk.lockers
+    for unit in UNITS:
+        lockers.add_household(unit, pin=household_pin(unit))
+    couriers = [lockers.add_courier(name, pin) for name, pin in COURIERS]
+    for unit, size in WAITING:
+        slot = lockers.deposit(couriers[0], unit, size)
+        c = slot.compartment
+        sim.put_item(c.board, c.lock)
+        sim.shut(c.board, c.lock)
+        lockers.finish(slot)
+
+
+def restore(kiosk: Any, sim: Any) -> None:
+    """The simulator starts empty: put back what the database says is inside."""
+    for c in kiosk.lockers.compartments():
+        if c.parcel_state is not None:
+            sim.put_item(c.board, c.lock)
+
+
+class DemoKiosk:
+    """The demo's parts, opened and closed together (``kiosk demo``, tests, bench).
+
+    ``app`` is a screen already running on these parts; ``kiosk demo`` itself starts its
+    screen first and connects it with ``parts_for`` once they are open.
+    """
+
+    def __init__(self, data: Path, broker: tuple[str, int] | None = None,
+                 language: str = "zh", **app_options: Any):
+        from gpiozero.pins.mock import MockFactory
+
+        from devices.board_sim import BoardSimulator
+        from kiosk.cli import wiring
+
+        self.sim = BoardSimulator(boards=BOARDS, seed=0).start()
+        self.pin_factory = MockFactory()
+        self.kiosk: Any = None
+        self.language = language
+        self._app_options = app_options
+        self._app: Any = None
+        try:
+            self.config = demo_config(data, self.sim.port, broker)
+            self.config.language = language
+            board = wiring.open_board(self.config)
+            peripherals = wiring.open_peripherals(self.config, self.pin_factory)
+            # The tamper switch starts closed: the cabinet is shut.
+            self.pin_factory.pin(TAMPER_PIN).drive_low()
+            kiosk = wiring.assemble(self.config, board, outbox_class=PhoneOutbox,
+                                    peripherals=peripherals)
+            self.kiosk = kiosk
+            kiosk.closers[:0] = [board.close, peripherals.close]
+            if kiosk.lockers.units():
+                restore(kiosk, self.sim)
+                kiosk.lockers.reconcile()
+            else:
+                seed(kiosk, self.sim)
+            self.world = SimulatedWorld(self.sim, self.config, self.pin_factory, kiosk)
+        except BaseException:
+            self.close()
+            raise
+
+    def parts_for(self, app: Any) -> Any:
+        """Connect a running screen to this demo's parts (its devices call it back)."""
+        from kiosk.cli import wiring
+
+        wiring.attach_devices(self.kiosk, app)
+        return wiring.parts(self.kiosk, demo=self.world)
+
+    @property
+    def app(self) -> Any:
+        if self._app is None:
+            from kiosk.cli import wiring
+
+            self._app = wiring.build_app(self.kiosk, demo=self.world,
+                                         language=self.language, **self._app_options)
+        return self._app
+
+    def close(self) -> None:
+        if self.kiosk is not None:
+            self.kiosk.close()
+            self.kiosk = None
+        self.pin_factory.close()
+        self.sim.close()
+
+    def __enter__(self) -> DemoKiosk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
