@@ -65,6 +65,9 @@ def test_events_reach_the_broker_in_seq_order_and_leave_the_outbox(broker, outbo
 
 
 def test_nothing_leaves_the_outbox_while_the_broker_is_down(broker, outbox):
+    # A persistent subscriber: the broker keeps its queue even before it is back.
+    sub = Collector(broker.port, [topics.events_of(C)], client_id="late", clean_session=False)
+    sub.wait_subscribed()
     broker.stop()
     append(outbox, 30)
     pub = publisher_for(outbox, broker.port)
@@ -78,14 +81,12 @@ def test_nothing_leaves_the_outbox_while_the_broker_is_down(broker, outbox):
         up = pub.uplink()
         assert not up.connected and up.backlog == 31
         broker.start()
-        sub = Collector(broker.port, [topics.events_of(C)], client_id="late-sub")
-        sub.wait_subscribed()
         assert wait_until(lambda: outbox.pending_count() == 0, 20)
         assert wait_until(lambda: set(sub.event_seqs()) >= set(range(1, 32)), 10)
         assert pub.uplink().connected
-        sub.stop()
     finally:
         pub.stop()
+        sub.stop()
 
 
 def test_broker_restarted_again_and_again_while_publishing_loses_nothing(broker, outbox):

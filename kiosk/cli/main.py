@@ -12,6 +12,7 @@ import sys
 # pay for Textual.
 COMMAND_MODULES = [
     # "kiosk.cli.board",
+    "kiosk.cli.plan",
 ]
 
 
