@@ -51,13 +51,15 @@ class Mosquitto:
     """One mosquitto process. ``conf`` is appended to a base config with persistence on."""
 
     def __init__(self, workdir: Path, *, port: int | None = None, conf: str = "",
-                 listener: str | None = None):
+                 listener: str | None = None, default_limits: bool = True):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.conf = conf
         # A full listener block (e.g. with TLS) replaces the plain one.
         self.listener = listener
+        # Off: mosquitto's own queue limits apply unless ``conf`` sets them (federation test).
+        self.default_limits = default_limits
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.workdir / "mosquitto.log"
         self.starts = 0
@@ -81,8 +83,8 @@ class Mosquitto:
             "connection_messages true\n"
             # Mosquitto's default of 1,000 queued messages per client drops the rest
             # silently; the shipped configs raise it too (deploy/mosquitto/).
-            "max_queued_messages 1000000\n"
-            f"{self.conf}\n"
+            + ("max_queued_messages 1000000\n" if self.default_limits else "")
+            + f"{self.conf}\n"
         )
 
     def start(self, timeout: float = 10.0) -> Mosquitto:
