@@ -8,8 +8,8 @@ reading the outbox, publishing, and marking acknowledged events in the database.
 Rules that keep "nothing lost" true (see the known traps in docs/mqtt.md):
 - Nothing is handed to paho while disconnected: paho would queue it in memory, where a
   crash loses it and 65,535 message ids are the ceiling. Events wait in the outbox.
-- At most ``window`` events are in flight; the next ones are read from disk as acks
-  arrive, so memory stays flat however long the backlog.
+- At most ``window`` events are on the wire and four times that handed to paho; the next
+  ones are read from disk as acks arrive, so memory stays flat however long the backlog.
 - Acks are matched by message id, one by one (they may come out of order), and the
   database is written from this thread, never from paho's callback.
 - After any disconnect the in-flight bookkeeping is dropped and publishing restarts from
@@ -23,6 +23,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,8 @@ def dumps(payload: Any) -> str:
 class Publisher:
     """Publishes the outbox, private notifications and retained snapshots of one kiosk."""
 
+    COMMIT_EVERY_S = 0.05
+
     def __init__(self, outbox: Outbox, config: MqttConfig, community: str, kiosk: str, *,
                  window: int = 100, poll_s: float = 0.5, reconnect_min_s: float = 1.0,
                  uplink_every_s: float = 5.0, client_id: str | None = None):
@@ -73,11 +76,14 @@ class Publisher:
         self.poll_s = poll_s
         self.uplink_every_s = uplink_every_s
         self.status_topic = topics.status_topic(community, kiosk)
+        self._event_prefix = topics.kiosk_prefix(community, kiosk) + "/event/"
 
         client = make_client(config, client_id or f"kiosk-{community}-{kiosk}")
-        # Paho's in-flight cap matches ours; retained snapshots and paho's own resends after
-        # a reconnect wait in its queue behind it.
+        # At most ``window`` QoS 1 messages on the wire at once.
         client.max_inflight_messages_set(window)
+        # We hand paho up to this many unacked events: its in-flight window plus a short
+        # queue it sends from by itself as acks come in, without waiting for our thread.
+        self.handoff = 4 * window
         # paho's default back-off grows to 120 s: far too long for a kiosk's uplink.
         client.reconnect_delay_set(min_delay=reconnect_min_s, max_delay=config.reconnect_max_s)
         client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
@@ -92,6 +98,8 @@ class Publisher:
         self._connected = False
         self._session = 0  # changes on every connect and every disconnect
         self._acked: list[int] = []
+        self._outstanding = 0  # events and notifications handed to paho, not yet acked
+        self._wake_every = max(1, window // 2)
         self._last_error = ""
         self._last_ack = ""
         self._retained: dict[str, str] = {}  # republished after every connect
@@ -100,10 +108,17 @@ class Publisher:
         # Owned by the publisher's thread.
         self._events_in_flight: dict[int, int] = {}  # mid -> seq
         self._notes_in_flight: dict[int, int] = {}  # mid -> notification id
-        self._after_seq = 0
+        # Events read ahead from disk, oldest first, not yet handed to paho: one query per
+        # few hundred events instead of one per ack.
+        self._ahead: deque[tuple[int, str, str]] = deque()  # (seq, type, payload)
+        self._topics: dict[str, str] = {}  # event type -> topic
+        self._after_read = 0
         self._to_mark: list[int] = []
+        self._first_unmarked = 0.0
         self._to_forget: list[int] = []
         self._bad_notes: set[int] = set()
+        self._kicked = False
+        self._notes_checked = 0.0
         self._uplink_sent: tuple[int, float] = (-1, 0.0)
 
         self._wake = threading.Event()
@@ -121,7 +136,8 @@ class Publisher:
         self._thread.start()
 
     def kick(self) -> None:
-        """New events are in the outbox: publish now rather than at the next poll."""
+        """New events or notifications are in the outbox: publish now, not at the next poll."""
+        self._kicked = True
         self._wake.set()
 
     def publish_state(self, device: str, snapshot: dict[str, Any]) -> None:
@@ -191,7 +207,10 @@ class Publisher:
                     reason_code: Any, properties: Any) -> None:
         with self._lock:
             self._acked.append(mid)
-        self._wake.set()
+            # Wake the publisher per batch of acks, or when everything handed over is acked.
+            wake = len(self._acked) >= self._wake_every or len(self._acked) >= self._outstanding
+        if wake:
+            self._wake.set()
 
     # -- the publisher's thread -----------------------------------------------------------
 
@@ -199,19 +218,21 @@ class Publisher:
         seen_session = 0
         deadline: float | None = None
         while True:
-            self._wake.wait(self.poll_s)
+            self._wake.wait(self.COMMIT_EVERY_S if self._to_mark else self.poll_s)
             self._wake.clear()
             with self._lock:
                 acked, self._acked = self._acked, []
                 connected, session = self._connected, self._session
                 dirty, self._dirty = self._dirty, set()
-                retained = dict(self._retained)
+                retained = dict(self._retained) if dirty or session != seen_session else {}
             self._settle(acked)
             if session != seen_session:
                 # A new connection, or a lost one: restart from the oldest unacked event.
                 self._events_in_flight.clear()
                 self._notes_in_flight.clear()
-                self._after_seq = 0
+                self._ahead.clear()
+                self._after_read = 0
+                self._notes_checked = 0.0
                 seen_session = session
                 if connected:
                     self._client.publish(self.status_topic, ONLINE, qos=1, retain=True)
@@ -228,7 +249,9 @@ class Publisher:
             elif connected:
                 self._fill_events()
                 self._fill_notifications()
-            self._commit()
+            with self._lock:
+                self._outstanding = len(self._events_in_flight) + len(self._notes_in_flight)
+            self._commit(force=self._stopping.is_set())
             if connected and not self._stopping.is_set():
                 self._publish_uplink()
         self._commit()
@@ -237,11 +260,14 @@ class Publisher:
         for mid in acked:
             seq = self._events_in_flight.pop(mid, None)
             if seq is not None:
+                if not self._to_mark:
+                    self._first_unmarked = time.monotonic()
                 self._to_mark.append(seq)
                 continue
             note = self._notes_in_flight.pop(mid, None)
             if note is not None:
                 self._to_forget.append(note)
+                self._kicked = True  # room for the next notifications
             # Anything else: a retained snapshot, or an ack from an earlier connection whose
             # bookkeeping was dropped (that event is re-sent, and deduped downstream).
         if self._to_mark:
@@ -249,18 +275,36 @@ class Publisher:
                 self._last_ack = iso(utc_now())
 
     def _fill_events(self) -> None:
-        room = self.window - len(self._events_in_flight)
-        if room <= 0:
-            return
-        for event in self.outbox.pending(limit=room, after_seq=self._after_seq):
-            topic = topics.event_topic(self.community, self.kiosk, event.type)
-            info = self._client.publish(topic, event.to_json(self.community, self.kiosk), qos=1)
+        room = self.handoff - len(self._events_in_flight)
+        while room > 0:
+            if not self._ahead:
+                batch = self.outbox.pending_payloads(self.community, self.kiosk,
+                                                     limit=max(4 * self.window, 400),
+                                                     after_seq=self._after_read)
+                if not batch:
+                    return
+                self._ahead.extend(batch)
+                self._after_read = batch[-1][0]
+            seq, type_, payload = self._ahead[0]
+            topic = self._topics.get(type_) or self._event_topic(type_)
+            info = self._client.publish(topic, payload, qos=1)
             if not self._accepted(info):
                 return
-            self._events_in_flight[info.mid] = event.seq
-            self._after_seq = event.seq
+            self._ahead.popleft()
+            self._events_in_flight[info.mid] = seq
+            room -= 1
+
+    def _event_topic(self, event_type: str) -> str:
+        topic = self._topics[event_type] = self._event_prefix + topics.type_segment(event_type)
+        return topic
 
     def _fill_notifications(self) -> None:
+        # Not at every ack of an event: when kicked, after a session change, now and then.
+        now = time.monotonic()
+        if not (self._kicked or now - self._notes_checked >= self.poll_s):
+            return
+        self._kicked = False
+        self._notes_checked = now
         room = self.window - len(self._notes_in_flight)
         if room <= 0:
             return
@@ -293,9 +337,13 @@ class Publisher:
                 self._last_error = f"publish failed: {mqtt.error_string(info.rc)}"
         return False
 
-    def _commit(self) -> None:
+    def _commit(self, force: bool = True) -> None:
+        # Marking acks is batched (one fsync per batch, not per ack). Losing an unmarked ack
+        # in a crash only means sending that event again.
+        due = (force or len(self._to_mark) >= self.handoff or not self._events_in_flight
+               or time.monotonic() - self._first_unmarked >= self.COMMIT_EVERY_S)
         try:
-            if self._to_mark:
+            if self._to_mark and due:
                 self.outbox.mark_published(self._to_mark)
                 self._to_mark = []
             if self._to_forget:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -222,3 +223,18 @@ def test_odd_event_type_does_not_block_the_outbox(broker, outbox):
         assert wait_until(lambda: outbox.pending_count() == 0, 10)
     finally:
         pub.stop()
+
+
+def test_fast_payloads_say_exactly_what_the_events_say(outbox):
+    with outbox.store.step() as db:
+        outbox.append(db, "parcel.deposited", {"note": 'quote " back\\slash \n 包裹 ✓',
+                                               "nested": {"b": [1, 2.5, None, True]}})
+        outbox.append(db, 'odd "type"\t', {})
+        outbox.append(db, "x", {})
+    outbox.mark_published([3])
+    fast = outbox.pending_payloads(C, K, limit=10)
+    assert [(seq, type_) for seq, type_, _ in fast] == [(1, "parcel.deposited"),
+                                                         (2, 'odd "type"\t')]
+    for (_seq, _type, payload), event in zip(fast, outbox.pending(), strict=True):
+        assert json.loads(payload) == event.payload(C, K)
+    assert outbox.pending_payloads(C, K, after_seq=1) == fast[1:]
