@@ -155,13 +155,17 @@ class LockerConfig:
     backoff_max_s: float = 300.0
     door_open_beep_s: int = 30
     door_open_alert_s: int = 120
+    # Parcels waiting this long are handed back to a courier for return to the sender.
+    return_after_days: int = 14
+    # Cabinets without occupancy sensors cannot tell an empty compartment from a full one.
+    occupancy_sensors: bool = True
 
     def check(self) -> list[tuple[str, str]]:
         bad = []
         if not 4 <= self.code_length <= 12:
             bad.append(("code_length", "must be 4-12"))
         for name in ("overdue_days", "reminder_every_hours", "door_open_beep_s",
-                     "door_open_alert_s"):
+                     "door_open_alert_s", "return_after_days"):
             if getattr(self, name) < 1:
                 bad.append((name, "must be at least 1"))
         if self.free_attempts < 1:

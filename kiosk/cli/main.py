@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
-import sys
+
+from kiosk.cli.common import CommandError, fail
+from kiosk.logging_setup import LevelSpecError, setup_logging
 
 # Each module has ``register(subparsers)``; it adds its commands, whose handlers take the
 # parsed arguments and return an exit code. Imports are lazy so ``kiosk board`` does not
 # pay for Textual.
 COMMAND_MODULES = [
-    # "kiosk.cli.board",
+    "kiosk.cli.board",
+    "kiosk.cli.audit",
+    "kiosk.cli.config_cmd",
+    "kiosk.cli.parking",
+    "kiosk.cli.duty",
+    "kiosk.cli.monitor",
     "kiosk.cli.plan",
 ]
 
@@ -20,8 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kiosk", description="The community kiosk: parcel lockers, parking, events."
     )
-    parser.add_argument("--log-level", default="WARNING",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-level", metavar="LEVEL", default=None,
+                        help="DEBUG, INFO, WARNING (default) or ERROR; per logger as in "
+                             "'INFO,devices=DEBUG'; else $KIOSK_LOG_LEVEL")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -31,11 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        # Commands that draw a TUI call setup_logging again with terminal_owned=True.
+        setup_logging(args.log_level)
+    except LevelSpecError as exc:
+        parser.error(str(exc))
     try:
         return int(args.handler(args) or 0)
+    except CommandError as exc:
+        return fail(str(exc))
     except KeyboardInterrupt:
         return 130

@@ -1,0 +1,1 @@
+"""Hardware adapters: lock-control boards over pyserial, GPIO over gpiozero, simulators."""

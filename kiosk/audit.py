@@ -1,0 +1,112 @@
+"""The public, hash-chained log of every maintainer action and administrative change.
+
+Each entry's hash covers its content and the previous entry's hash, so editing, removing
+or reordering any entry breaks the chain from that point on, and ``verify`` names it.
+Entries are also published as events, so copies exist outside the kiosk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlite_utils
+
+from kiosk.events import Clock, Outbox, iso, utc_now
+from kiosk.store import Store
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    ts: str
+    actor: str
+    action: str
+    subject: str
+    reason: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def entry_hash(seq: int, ts: str, actor: str, action: str, subject: str, reason: str,
+               data: dict[str, Any], prev_hash: str) -> str:
+    body = json.dumps([seq, ts, actor, action, subject, reason, data, prev_hash],
+                      ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            data TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""")
+
+
+MIGRATIONS = [_v1]
+
+
+class AuditLog:
+    def __init__(self, store: Store, outbox: Outbox, clock: Clock = utc_now):
+        self.store = store
+        self.outbox = outbox
+        self.clock = clock
+
+    def append(self, db: sqlite_utils.Database, actor: str, action: str, subject: str,
+               reason: str, data: dict[str, Any] | None = None) -> AuditEntry:
+        """Record an action inside the step that performs it; publish it as an event."""
+        if not reason.strip():
+            raise ValueError("every maintainer action needs a reason")
+        data = data or {}
+        last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        ts = iso(self.clock())
+        digest = entry_hash(seq, ts, actor, action, subject, reason, data, prev)
+        entry = AuditEntry(seq, ts, actor, action, subject, reason, data, prev, digest)
+        db.execute(
+            "INSERT INTO audit (seq, ts, actor, action, subject, reason, data, prev_hash, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, ts, actor, action, subject, reason,
+             json.dumps(data, ensure_ascii=False, sort_keys=True), prev, digest))
+        self.outbox.append(db, "audit.entry", entry.to_dict())
+        return entry
+
+    def entries(self) -> list[AuditEntry]:
+        rows = self.store.query("SELECT * FROM audit ORDER BY rowid")
+        return [AuditEntry(**{**r, "data": json.loads(r["data"])}) for r in rows]
+
+
+def verify(entries: Iterable[AuditEntry | dict[str, Any]]) -> list[str]:
+    """Every break in the chain, naming the entry where it starts. Empty when intact."""
+    problems: list[str] = []
+    prev_hash, expected_seq = GENESIS, 1
+    for position, item in enumerate(entries, start=1):
+        e = item if isinstance(item, AuditEntry) else AuditEntry(**item)
+        if e.seq != expected_seq:
+            what = "removed" if e.seq > expected_seq else "reordered or duplicated"
+            problems.append(f"entry {e.seq} at position {position}: expected entry "
+                            f"{expected_seq} (entries {what})")
+        elif e.prev_hash != prev_hash:
+            problems.append(f"entry {e.seq}: does not follow the entry before it "
+                            "(entries removed or reordered)")
+        if entry_hash(e.seq, e.ts, e.actor, e.action, e.subject, e.reason, e.data,
+                      e.prev_hash) != e.hash:
+            problems.append(f"entry {e.seq}: content was edited ({e.action} {e.subject})")
+        prev_hash, expected_seq = e.hash, e.seq + 1
+    return problems

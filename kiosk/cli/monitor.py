@@ -1,0 +1,74 @@
+"""``kiosk monitor``: watch every kiosk of a community over MQTT, for maintainers.
+
+Reads only the public topics (status, state, events); the private notify topics are never
+subscribed. Exit codes: 0 quit, 2 bad arguments or the broker cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from kiosk.cli.common import CommandError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "monitor", help="watch all kiosks of a community over MQTT (maintainers)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--broker", required=True, metavar="HOST:PORT",
+                        help="MQTT broker, e.g. 127.0.0.1:1883 or [::1]:8883")
+    parser.add_argument("--community", default="+", metavar="ID",
+                        help="community id to watch (default: + for every community)")
+    parser.add_argument("--username", metavar="U")
+    parser.add_argument("--password", metavar="P",
+                        help="password (or set KIOSK_MQTT_PASSWORD, which stays out of ps)")
+    parser.add_argument("--tls", action="store_true", help="connect with TLS")
+    parser.add_argument("--ca-file", metavar="F",
+                        help="CA certificate (PEM) for --tls; default: the system's CAs")
+    parser.add_argument("--refresh-hz", type=float, default=8.0, metavar="HZ",
+                        help="table redraws per second (default 8)")
+    parser.set_defaults(handler=cmd_monitor)
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from mqtt.monitor_feed import (
+        FeedError,
+        FeedOptions,
+        MonitorFeed,
+        check_community,
+        parse_broker,
+    )
+
+    try:
+        broker = parse_broker(args.broker)
+        community = check_community(args.community)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if args.ca_file and not args.tls:
+        raise CommandError("--ca-file needs --tls")
+    if args.ca_file and not os.path.isfile(args.ca_file):
+        raise CommandError(f"no CA file at {args.ca_file}")
+    if args.password is not None and args.username is None:
+        raise CommandError("--password needs --username")
+    if not 0.5 <= args.refresh_hz <= 30:
+        raise CommandError("--refresh-hz must be between 0.5 and 30")
+    password = args.password
+    if args.username is not None and password is None:
+        password = os.environ.get("KIOSK_MQTT_PASSWORD")
+
+    from kiosk.fleet import UpdateBuffer
+    from tui.monitor import MonitorApp
+
+    buffer = UpdateBuffer()
+    feed = MonitorFeed(FeedOptions(broker, community, args.username, password, args.tls,
+                                   args.ca_file), buffer.put)
+    try:
+        feed.start()
+    except FeedError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        MonitorApp(buffer, str(broker), refresh_hz=args.refresh_hz).run()
+    finally:
+        feed.stop()
+    return 0

@@ -1,0 +1,242 @@
+"""The maintainers' duty roster: volunteers take turns, fairly, and the roster is public.
+
+Duty is a burden shared out like a scarce spot, by the same least-served-first core as
+parking (``kiosk.parking.allocation``): each shift is a round, the volunteers available
+for it ask, and those who have carried least duty so far relative to their share are
+chosen; ties go by a seed anyone can recompute from the published roster inputs. An
+on-duty PIN opens the maintenance screen only during its holder's shift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from kiosk import backoff
+from kiosk.audit import AuditLog
+from kiosk.codes import keyed_hash
+from kiosk.config import Config, ConfigError
+from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
+from kiosk.parking.allocation import ALGORITHM_VERSION, Memory, allocate, draw_seed, eligible_hash
+from kiosk.parking.model import STANDARD, Ask, Spot
+from kiosk.store import Store
+
+
+class DutyError(Exception):
+    """Something the person at the screen is told; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class DutySettings:
+    shift_hours: int = 168  # a week
+    maintainers_per_shift: int = 1
+
+    @classmethod
+    def from_config(cls, config: Config) -> DutySettings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        problems = []
+        for key, value in config.duty.items():
+            if key not in known:
+                problems.append(f"{config.source}: duty.{key}: unknown key "
+                                f"(known: {', '.join(sorted(known))})")
+            elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.append(f"{config.source}: duty.{key}: expected a whole number of "
+                                f"at least 1, got {value!r}")
+        if problems:
+            raise ConfigError(problems)
+        return cls(**config.duty)
+
+
+@dataclass(frozen=True)
+class Shift:
+    start: str
+    end: str
+    maintainers: tuple[str, ...]
+    seed_inputs: dict[str, str]
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE volunteers (
+            pseudonym TEXT PRIMARY KEY,
+            pin_hash TEXT NOT NULL UNIQUE,
+            active INTEGER NOT NULL DEFAULT 1
+        )""")
+    db.execute("""
+        CREATE TABLE duty_unavailable (
+            pseudonym TEXT NOT NULL,
+            shift_start TEXT NOT NULL,
+            PRIMARY KEY (pseudonym, shift_start)
+        )""")
+    db.execute("""
+        CREATE TABLE shifts (
+            start TEXT PRIMARY KEY,
+            end TEXT NOT NULL,
+            maintainers TEXT NOT NULL,
+            seed_inputs TEXT NOT NULL,
+            memory TEXT NOT NULL
+        )""")
+
+
+MIGRATIONS = [_v1]
+
+
+class DutyRoster:
+    def __init__(self, store: Store, outbox: Outbox, audit: AuditLog, secret: str,
+                 settings: DutySettings, clock: Clock = utc_now):
+        self.store = store
+        self.outbox = outbox
+        self.audit = audit
+        self.secret = secret
+        self.settings = settings
+        self.clock = clock
+        self.policy = backoff.BackoffPolicy()
+
+    # --- volunteers ---------------------------------------------------------------------
+
+    def register(self, actor: str, pseudonym: str, pin: str, reason: str) -> None:
+        if not pin.isdigit() or len(pin) < 6:
+            raise DutyError("an on-duty PIN is at least 6 digits")
+        with self.store.step() as db:
+            if db["volunteers"].count_where("pseudonym = ?", [pseudonym]):
+                raise DutyError(f"{pseudonym} is already a volunteer")
+            try:
+                db["volunteers"].insert({"pseudonym": pseudonym,
+                                         "pin_hash": self._pin_hash(pin)})
+            except sqlite_utils.db.IntegrityError:
+                raise DutyError("choose another PIN") from None
+            self.audit.append(db, actor, "duty.volunteer_added", pseudonym, reason)
+
+    def retire(self, actor: str, pseudonym: str, reason: str) -> None:
+        with self.store.step() as db:
+            db.execute("UPDATE volunteers SET active = 0 WHERE pseudonym = ?", (pseudonym,))
+            self.audit.append(db, actor, "duty.volunteer_retired", pseudonym, reason)
+
+    def unavailable(self, pseudonym: str, shift_start: datetime) -> None:
+        """A volunteer will be away for the shift starting then: they do not ask for it."""
+        with self.store.step() as db:
+            db["duty_unavailable"].upsert(
+                {"pseudonym": pseudonym, "shift_start": iso(shift_start)},
+                pk=("pseudonym", "shift_start"))
+
+    def volunteers(self) -> list[str]:
+        return [r["pseudonym"] for r in self.store.query(
+            "SELECT pseudonym FROM volunteers WHERE active = 1 ORDER BY pseudonym")]
+
+    # --- the roster ---------------------------------------------------------------------
+
+    def plan(self, first_start: datetime, shifts: int) -> list[Shift]:
+        """Roster the next ``shifts`` shifts after those already rostered."""
+        planned = []
+        with self.store.step() as db:
+            last = db.execute("SELECT end, memory FROM shifts ORDER BY start DESC LIMIT 1"
+                              ).fetchone()
+            start = parse_iso(last[0]) if last else first_start
+            memory = Memory.from_json(json.loads(last[1])) if last else Memory()
+            volunteers = [r[0] for r in db.execute(
+                "SELECT pseudonym FROM volunteers WHERE active = 1 ORDER BY pseudonym")]
+            if not volunteers:
+                raise DutyError("no volunteers yet")
+            for _ in range(shifts):
+                end = start + timedelta(hours=self.settings.shift_hours)
+                away = {r[0] for r in db.execute(
+                    "SELECT pseudonym FROM duty_unavailable WHERE shift_start = ?",
+                    (iso(start),))}
+                # Away for a shift: not asked, so it neither earns nor costs duty.
+                asks = [Ask(v, STANDARD) for v in volunteers if v not in away]
+                shift, memory = self._draw(start, end, asks, memory)
+                db["shifts"].insert({"start": shift.start, "end": shift.end,
+                                     "maintainers": json.dumps(shift.maintainers),
+                                     "seed_inputs": json.dumps(shift.seed_inputs),
+                                     "memory": json.dumps(memory.to_json())})
+                self.outbox.append(db, "duty.rostered", {
+                    "start": shift.start, "end": shift.end,
+                    "maintainers": list(shift.maintainers), **shift.seed_inputs})
+                planned.append(shift)
+                start = end
+        return planned
+
+    def _draw(self, start: datetime, end: datetime, asks: list[Ask],
+              memory: Memory) -> tuple[Shift, Memory]:
+        # The shift's own start is the public value: the roster can be recomputed by anyone
+        # from the published volunteer lists alone.
+        inputs = {"eligible_hash": eligible_hash(asks), "algorithm": ALGORITHM_VERSION,
+                  "public_random": iso(start)}
+        seed = draw_seed(inputs["eligible_hash"], ALGORITHM_VERSION, inputs["public_random"])
+        seats = [Spot(f"duty-{i + 1}", STANDARD)
+                 for i in range(self.settings.maintainers_per_shift)]
+        outcome, memory = allocate(asks, seats, memory, seed)
+        chosen = tuple(sorted(outcome.assignments))
+        return Shift(iso(start), iso(end), chosen, inputs), memory
+
+    def roster(self) -> list[Shift]:
+        return [Shift(r["start"], r["end"], tuple(json.loads(r["maintainers"])),
+                      json.loads(r["seed_inputs"]))
+                for r in self.store.query("SELECT * FROM shifts ORDER BY start")]
+
+    def on_duty(self, at: datetime | None = None) -> Shift | None:
+        at_iso = iso(at or self.clock())
+        rows = self.store.query("SELECT * FROM shifts WHERE start <= ? AND end > ?",
+                                (at_iso, at_iso))
+        if not rows:
+            return None
+        r = rows[0]
+        return Shift(r["start"], r["end"], tuple(json.loads(r["maintainers"])),
+                     json.loads(r["seed_inputs"]))
+
+    def counts(self) -> dict[str, int]:
+        """Shifts each volunteer has been rostered for: the fairness anyone can check."""
+        counts = dict.fromkeys(self.volunteers(), 0)
+        for shift in self.roster():
+            for m in shift.maintainers:
+                counts[m] = counts.get(m, 0) + 1
+        return counts
+
+    # --- at the kiosk -------------------------------------------------------------------
+
+    def login(self, pin: str) -> str:
+        """The on-duty PIN of someone on the current shift, else refused."""
+        now = self.clock()
+        with self.store.step() as db:
+            backoff.check(db, "duty", self.policy, now)
+            row = db.execute("SELECT pseudonym FROM volunteers WHERE pin_hash = ? AND "
+                             "active = 1", (self._pin_hash(pin.strip()),)).fetchone()
+            shift = self.on_duty(now)
+            if row and shift and row[0] in shift.maintainers:
+                backoff.record_success(db, "duty")
+                return row[0]
+            failures, wait_s = backoff.record_failure(db, "duty", self.policy, now)
+            self.outbox.append(db, "security.wrong_pin",
+                               {"scope": "duty", "failures": failures, "wait_s": wait_s})
+        if row:
+            raise DutyError("you are not on duty now; the roster says who is")
+        raise DutyError("wrong PIN")
+
+    def handover(self, actor: str, to: str, reason: str) -> Shift:
+        """The one on duty hands the rest of the shift to another volunteer, in public."""
+        now = self.clock()
+        shift = self.on_duty(now)
+        if shift is None or actor not in shift.maintainers:
+            raise DutyError(f"{actor} is not on duty now")
+        if to not in self.volunteers() or to in shift.maintainers:
+            raise DutyError(f"{to} cannot take over this shift")
+        maintainers = tuple(sorted((set(shift.maintainers) - {actor}) | {to}))
+        with self.store.step() as db:
+            db.execute("UPDATE shifts SET maintainers = ? WHERE start = ?",
+                       (json.dumps(maintainers), shift.start))
+            self.audit.append(db, actor, "duty.handover", to, reason,
+                              {"shift": shift.start, "from": actor, "to": to})
+        return dataclasses.replace(shift, maintainers=maintainers)
+
+    def _pin_hash(self, pin: str) -> str:
+        return keyed_hash(self.secret, "duty-pin", pin)
+
+
+def public_roster(roster: list[Shift]) -> list[dict[str, Any]]:
+    return [{"start": s.start, "end": s.end, "maintainers": list(s.maintainers)}
+            for s in roster]

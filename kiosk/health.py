@@ -1,0 +1,184 @@
+"""Device health, always on: board heartbeats, doors left open, tamper, sensor mismatches.
+
+``HealthMonitor.poll()`` runs one round; the kiosk calls it every ``heartbeat_s`` from a
+background thread. Alarms are raised once and cleared when the cause goes away, so the
+event stream says when a problem started and ended, not every poll in between.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kiosk.events import Clock, utc_now
+from kiosk.hardware import BoardError, BoardStatus, Peripherals
+from kiosk.lockers.service import LockerService
+
+
+@dataclass
+class BoardHealth:
+    board: int
+    online: bool = True
+    failures_in_row: int = 0
+    errors: int = 0
+    last_error: str | None = None
+
+
+@dataclass
+class DoorAlarms:
+    """Doors seen open, and which alarms are already raised for them."""
+
+    seen_open_since: dict[str, datetime] = field(default_factory=dict)
+    left_open: set[str] = field(default_factory=set)
+    tamper: set[str] = field(default_factory=set)
+    mismatch: dict[str, str] = field(default_factory=dict)
+
+
+class HealthMonitor:
+    def __init__(self, lockers: LockerService, peripherals: Peripherals | None = None,
+                 clock: Clock = utc_now, offline_after: int = 3):
+        self.lockers = lockers
+        self.store = lockers.store
+        self.outbox = lockers.outbox
+        self.board = lockers.board
+        self.rules = lockers.rules
+        self.peripherals = peripherals
+        self.clock = clock
+        self.offline_after = offline_after
+        self.boards = {b: BoardHealth(b) for b in lockers.config.board_addresses()}
+        self.doors = DoorAlarms()
+        self.cabinet_open = False
+        self._lock = threading.Lock()
+        if peripherals is not None:
+            peripherals.on_tamper(self.cabinet_tamper)
+
+    def poll(self) -> None:
+        with self._lock:
+            for number, health in self.boards.items():
+                try:
+                    status = self.board.status(number)
+                except BoardError as exc:
+                    self._board_failed(health, str(exc))
+                    continue
+                self._board_answered(health)
+                self._check_doors(status)
+
+    def _board_failed(self, health: BoardHealth, error: str) -> None:
+        health.failures_in_row += 1
+        health.errors += 1
+        health.last_error = error
+        if health.online and health.failures_in_row >= self.offline_after:
+            health.online = False
+            with self.store.step() as db:
+                # Its compartments cannot be trusted until it answers again.
+                db.execute("UPDATE compartments SET fault = 'board_offline' "
+                           "WHERE board = ? AND fault IS NULL", (health.board,))
+                self.outbox.append(db, "board.offline", {"board": health.board,
+                                                         "error": error})
+
+    def _board_answered(self, health: BoardHealth) -> None:
+        health.failures_in_row = 0
+        if not health.online:
+            health.online = True
+            with self.store.step() as db:
+                db.execute("UPDATE compartments SET fault = NULL "
+                           "WHERE board = ? AND fault = 'board_offline'", (health.board,))
+                self.outbox.append(db, "board.online", {"board": health.board})
+
+    def _check_doors(self, status: BoardStatus) -> None:
+        now = self.clock()
+        commanded = self.lockers.doors_opened
+        for c in self.lockers.compartments():
+            if c.board != status.board:
+                continue
+            if status.is_locked(c.lock):
+                self._door_shut(c.id)
+                self._check_sensor(c.id, c.parcel_state, status.is_occupied(c.lock))
+                continue
+            since = self.doors.seen_open_since.setdefault(c.id, commanded.get(c.id, now))
+            if c.id not in commanded:
+                self._raise(self.doors.tamper, c.id, "door.tamper", {"compartment": c.id})
+                continue
+            open_s = (now - since).total_seconds()
+            if open_s >= self.rules.door_open_beep_s and self.peripherals is not None:
+                self.peripherals.beep()
+            if open_s >= self.rules.door_open_alert_s:
+                self._raise(self.doors.left_open, c.id, "door.left_open",
+                            {"compartment": c.id, "open_s": int(open_s)})
+
+    def _door_shut(self, compartment: str) -> None:
+        self.doors.seen_open_since.pop(compartment, None)
+        self.lockers.doors_opened.pop(compartment, None)
+        for alarms, kind in ((self.doors.left_open, "door.shut"),
+                             (self.doors.tamper, "door.tamper_cleared")):
+            if compartment in alarms:
+                alarms.discard(compartment)
+                self._emit(kind, {"compartment": compartment})
+
+    def _check_sensor(self, compartment: str, parcel_state: str | None,
+                      occupied: bool) -> None:
+        if not self.rules.occupancy_sensors or parcel_state in (
+                "deposit_pending", "pickup_pending", "in_review"):
+            return
+        problem = None
+        if occupied and parcel_state is None:
+            problem = "item in a free compartment"
+        elif not occupied and parcel_state is not None:
+            problem = "parcel missing"
+        previous = self.doors.mismatch.get(compartment)
+        if problem == previous:
+            return
+        if problem is None:
+            del self.doors.mismatch[compartment]
+            self._emit("sensor.mismatch_cleared", {"compartment": compartment})
+        else:
+            self.doors.mismatch[compartment] = problem
+            self._emit("sensor.mismatch", {"compartment": compartment, "problem": problem})
+
+    def cabinet_tamper(self, opened: bool) -> None:
+        """Called by the tamper switch (on gpiozero's thread)."""
+        if opened != self.cabinet_open:
+            self.cabinet_open = opened
+            self._emit("cabinet.tamper", {"opened": opened})
+
+    def _raise(self, alarms: set[str], compartment: str, kind: str, data: dict) -> None:
+        if compartment not in alarms:
+            alarms.add(compartment)
+            self._emit(kind, data)
+
+    def _emit(self, kind: str, data: dict) -> None:
+        with self.store.step() as db:
+            self.outbox.append(db, kind, data)
+
+    def faults(self) -> list[tuple[str, dict]]:
+        """Active faults as (kind, details), for the status line and the maintenance screen."""
+        faults: list[tuple[str, dict]] = []
+        faults += [("board.offline", {"board": h.board}) for h in self.boards.values()
+                   if not h.online]
+        faults += [("door.jammed", {"compartment": c.id}) for c in self.lockers.compartments()
+                   if c.fault == "jammed"]
+        faults += [("door.left_open", {"compartment": c}) for c in sorted(self.doors.left_open)]
+        faults += [("door.tamper", {"compartment": c}) for c in sorted(self.doors.tamper)]
+        faults += [("sensor.mismatch", {"compartment": c, "problem": p})
+                   for c, p in sorted(self.doors.mismatch.items())]
+        if self.cabinet_open:
+            faults.append(("cabinet.tamper", {}))
+        return faults
+
+    def snapshot(self) -> dict[str, dict]:
+        """Retained device states for MQTT, by device name."""
+        compartments = self.lockers.compartments()
+        free = self.lockers.free_counts()
+        states: dict[str, dict] = {}
+        for h in self.boards.values():
+            states[f"board-{h.board}"] = {
+                "online": h.online, "errors": h.errors, "last_error": h.last_error}
+        states["lockers"] = {
+            "free": free,
+            "capacity": {s: sum(1 for c in compartments if c.size == s) for s in free},
+            "doors_open": sorted(self.doors.seen_open_since),
+            "out_of_service": sorted(c.id for c in compartments if not c.in_service),
+            "faults": [kind for kind, _ in self.faults()],
+        }
+        return states

@@ -1,0 +1,1 @@
+"""Parcel lockers: compartments, parcels, codes, and the steps that move them."""

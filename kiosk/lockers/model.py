@@ -1,0 +1,114 @@
+"""Locker states, records and the errors a person at the screen is told about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+SIZES = ("S", "M", "L")
+
+
+class ParcelState(StrEnum):
+    DEPOSIT_PENDING = "deposit_pending"
+    STORED = "stored"
+    OUTGOING = "outgoing"
+    PICKUP_PENDING = "pickup_pending"
+    COLLECTED = "collected"
+    RETURNED = "returned"
+    IN_REVIEW = "in_review"
+    CANCELLED = "cancelled"
+
+
+# A parcel in one of these holds its compartment.
+HOLDING_STATES = (ParcelState.DEPOSIT_PENDING, ParcelState.STORED, ParcelState.OUTGOING,
+                  ParcelState.PICKUP_PENDING, ParcelState.IN_REVIEW)
+
+
+def compartment_label(board: int, lock: int) -> str:
+    """What is printed on the door: board A, B, ... and the lock number, e.g. 'A03'."""
+    return f"{chr(ord('A') + board)}{lock:02d}"
+
+
+def sizes_that_fit(size: str) -> list[str]:
+    """The requested size first, then larger ones: best fit, never a smaller door."""
+    return list(SIZES[SIZES.index(size):])
+
+
+@dataclass(frozen=True)
+class Compartment:
+    id: str
+    board: int
+    lock: int
+    size: str
+    in_service: bool
+    fault: str | None = None
+    parcel_state: str | None = None
+
+    @property
+    def free(self) -> bool:
+        return self.in_service and self.fault is None and self.parcel_state is None
+
+
+@dataclass(frozen=True)
+class Courier:
+    id: str
+    pseudonym: str
+
+
+@dataclass(frozen=True)
+class Household:
+    unit: str
+    pseudonym: str
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A compartment chosen for a deposit or a send, with its pending parcel."""
+
+    parcel_id: int
+    compartment: Compartment
+    unit: str
+    outgoing: bool = False
+
+
+@dataclass
+class OpenResult:
+    """Doors a pickup (or a courier's collection) opened, and those that did not."""
+
+    opened: list[Compartment] = field(default_factory=list)
+    failed: list[Compartment] = field(default_factory=list)
+    parcels: int = 0
+
+
+class LockerError(Exception):
+    """Something the person at the screen must be told; nothing was changed."""
+
+
+class UnknownUnit(LockerError):
+    pass
+
+
+class WrongPin(LockerError):
+    pass
+
+
+class WrongCode(LockerError):
+    def __init__(self, wait_s: float):
+        self.wait_s = wait_s
+        super().__init__("wrong code" + (f"; wait {wait_s:.0f} s" if wait_s else ""))
+
+
+class NoFreeCompartment(LockerError):
+    def __init__(self, size: str):
+        self.size = size
+        super().__init__(f"no free compartment of size {size} or larger")
+
+
+class DoorDidNotOpen(LockerError):
+    def __init__(self, compartment: Compartment):
+        self.compartment = compartment
+        super().__init__(f"door {compartment.id} did not open")
+
+
+class NothingInside(LockerError):
+    """The door was shut but the compartment's sensor sees no parcel."""

@@ -1,0 +1,74 @@
+"""Tables of the locker feature."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from kiosk.codes import new_secret
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta (key, value) VALUES ('secret', ?)", (new_secret(),))
+    db.execute("""
+        CREATE TABLE households (
+            unit TEXT PRIMARY KEY,
+            pseudonym TEXT NOT NULL UNIQUE,
+            pin_hash TEXT UNIQUE,
+            active INTEGER NOT NULL DEFAULT 1
+        )""")
+    db.execute("""
+        CREATE TABLE couriers (
+            id TEXT PRIMARY KEY,
+            pseudonym TEXT NOT NULL UNIQUE,
+            pin_hash TEXT NOT NULL UNIQUE,
+            active INTEGER NOT NULL DEFAULT 1
+        )""")
+    db.execute("""
+        CREATE TABLE compartments (
+            id TEXT PRIMARY KEY,
+            board INTEGER NOT NULL,
+            lock INTEGER NOT NULL,
+            size TEXT NOT NULL CHECK (size IN ('S', 'M', 'L')),
+            in_service INTEGER NOT NULL DEFAULT 1,
+            service_note TEXT,
+            fault TEXT,
+            UNIQUE (board, lock)
+        )""")
+    db.execute("""
+        CREATE TABLE parcels (
+            id INTEGER PRIMARY KEY,
+            household TEXT NOT NULL REFERENCES households(unit),
+            compartment TEXT NOT NULL REFERENCES compartments(id),
+            size TEXT NOT NULL,
+            outgoing INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL,
+            courier TEXT,
+            collector TEXT,
+            created_ts TEXT NOT NULL,
+            stored_ts TEXT,
+            done_ts TEXT,
+            reminders INTEGER NOT NULL DEFAULT 0,
+            last_reminder_ts TEXT,
+            note TEXT
+        )""")
+    # History grows without end; every step's lookups must stay on indexes.
+    db.execute("""
+        CREATE UNIQUE INDEX parcels_one_per_compartment ON parcels(compartment)
+        WHERE state IN ('deposit_pending', 'stored', 'outgoing', 'pickup_pending', 'in_review')
+        """)
+    # Plain indexes, not partial ones: SQLite uses a partial index only when the query
+    # repeats its WHERE clause, and "state = 'stored'" does not.
+    db.execute("CREATE INDEX parcels_household ON parcels(household, state)")
+    db.execute("CREATE INDEX parcels_state ON parcels(state, stored_ts)")
+    db.execute("""
+        CREATE TABLE codes (
+            hash TEXT PRIMARY KEY,
+            household TEXT NOT NULL,
+            created_ts TEXT NOT NULL,
+            used_ts TEXT
+        )""")
+    db.execute("CREATE INDEX codes_unused ON codes(household) WHERE used_ts IS NULL")
+
+
+MIGRATIONS = [_v1]

@@ -1,0 +1,87 @@
+"""What every parking module speaks: spot types, requests, spots, one round's outcome."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+STANDARD = "standard"
+ACCESSIBLE = "accessible"
+SPOT_TYPES = (STANDARD, ACCESSIBLE, "ev", "motorcycle", "loading")
+MEMBER_KINDS = ("household", "worker")
+
+
+class ParkingError(Exception):
+    """A request the parking rules refuse; the message is meant for the person at the kiosk."""
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One member's request in one round: one spot of one type."""
+
+    member: str
+    type: str
+    # Only members with a declared need may ask for an accessible spot.
+    need: bool = False
+
+
+@dataclass(frozen=True)
+class Spot:
+    id: str
+    type: str
+
+
+@dataclass
+class TypeSummary:
+    spots: int = 0  # spots of this type in the round, including any lent to it
+    askers: int = 0
+    allocated: int = 0
+    lent: int = 0  # spots of another type added to this pool for the round
+
+    def to_json(self) -> dict[str, int]:
+        return {"spots": self.spots, "askers": self.askers, "allocated": self.allocated,
+                "lent": self.lent}
+
+
+@dataclass
+class Outcome:
+    """A round's result. ``refused`` is unmet demand: a request that got no spot."""
+
+    assignments: dict[str, Spot] = field(default_factory=dict)  # member -> spot
+    refused: list[Ask] = field(default_factory=list)
+    summary: dict[str, TypeSummary] = field(default_factory=dict)
+
+
+def canonical_json(value: Any) -> bytes:
+    """One byte string per value, whoever computes it: what every hash here is taken of."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def sha256_hex(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def check_asks(asks: list[Ask]) -> None:
+    seen: set[str] = set()
+    for ask in asks:
+        if ask.type not in SPOT_TYPES:
+            raise ValueError(f"member {ask.member}: unknown spot type {ask.type!r}")
+        if ask.member in seen:
+            raise ValueError(f"member {ask.member} asks more than once in one round")
+        if ask.type == ACCESSIBLE and not ask.need:
+            raise ValueError(f"member {ask.member} asks for an accessible spot "
+                             "without a declared need")
+        seen.add(ask.member)
+
+
+def check_spots(spots: list[Spot]) -> None:
+    seen: set[str] = set()
+    for spot in spots:
+        if spot.type not in SPOT_TYPES:
+            raise ValueError(f"spot {spot.id}: unknown spot type {spot.type!r}")
+        if spot.id in seen:
+            raise ValueError(f"spot {spot.id} is listed twice")
+        seen.add(spot.id)

@@ -1,0 +1,938 @@
+"""The parking register: members, spots, allocation rounds and short reservations.
+
+Every state change commits together with its event (and, for a maintainer's edit, its
+audit entry) in one step. Events name members by pseudonym only. The occupancy sensors
+and the screen reach the register through plain method calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from kiosk import backoff
+from kiosk.audit import AuditLog
+from kiosk.codes import keyed_hash
+from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
+from kiosk.parking.allocation import ALGORITHM_VERSION, Memory, eligible_list
+from kiosk.parking.csvimport import (
+    CsvImportError,
+    default_pool,
+    member_problems,
+    normalize_unit,
+    parse_members,
+    parse_spots,
+    spot_problems,
+)
+from kiosk.parking.model import ACCESSIBLE, SPOT_TYPES, Ask, ParkingError, Spot, sha256_hex
+from kiosk.parking.policies import RoundInput
+from kiosk.parking.record import make_commitment, make_inputs, make_record
+from kiosk.parking.settings import ParkingSettings
+from kiosk.store import Store
+
+LIVE = ("held", "booked", "checked_in")
+_LIVE_SQL = "('held', 'booked', 'checked_in')"
+RESERVATION_KINDS = ("visitor", "moving")
+_ROUND_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Member:
+    member: str
+    unit: str
+    kind: str
+    need: bool
+    active: bool
+    has_pin: bool
+
+
+@dataclass(frozen=True)
+class SpotInfo:
+    spot: str
+    type: str
+    pool: str
+    state: str
+    occupied: bool | None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: int
+    member: str
+    spot: str
+    type: str
+    kind: str
+    start: datetime
+    end: datetime
+    status: str
+    offer_expires: datetime | None
+    waitlist_id: int | None
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """What ``reserve`` gave: a reservation, or a place on the waitlist."""
+
+    reservation: Reservation | None = None
+    waitlist_id: int | None = None
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: int
+    changed: int
+    unchanged: int
+
+
+class ParkingRegister:
+    def __init__(self, store: Store, outbox: Outbox, clock: Clock = utc_now,
+                 settings: ParkingSettings | None = None, audit: AuditLog | None = None,
+                 login_backoff: backoff.BackoffPolicy | None = None):
+        self.store = store
+        self.outbox = outbox
+        self.clock = clock
+        self.settings = settings or ParkingSettings()
+        self.audit = audit or AuditLog(store, outbox, clock)
+        self.login_backoff = login_backoff or backoff.BackoffPolicy()
+        self._secret = store.scalar("SELECT value FROM meta WHERE key = 'secret'")
+
+    def _now(self) -> datetime:
+        return self.clock().astimezone(UTC)
+
+    # --- members ------------------------------------------------------------------------
+
+    def add_member(self, actor: str, reason: str, member: str, unit: str, kind: str,
+                   need: bool = False, pin: str | None = None) -> Member:
+        unit = normalize_unit(unit)
+        problems = member_problems(member, unit, kind, pin)
+        if problems:
+            raise ParkingError("; ".join(problems))
+        with self.store.step() as db:
+            if self._member_row(db, member) is not None:
+                raise ParkingError(f"member {member} exists already")
+            self._check_unit_free(db, unit, member)
+            self._write_member(db, actor, reason, member, unit, kind, need, pin, True)
+        return self.member(member)
+
+    def update_member(self, actor: str, reason: str, member: str, *, unit: str | None = None,
+                      kind: str | None = None, need: bool | None = None,
+                      pin: str | None = None, active: bool | None = None) -> Member:
+        """A maintainer's edit at the kiosk; only the fields given change."""
+        with self.store.step() as db:
+            row = self._member_row(db, member)
+            if row is None:
+                raise ParkingError(f"no member {member}")
+            new_unit = normalize_unit(unit) if unit is not None else row["unit"]
+            new_kind = kind if kind is not None else row["kind"]
+            problems = member_problems(member, new_unit, new_kind, pin)
+            if problems:
+                raise ParkingError("; ".join(problems))
+            new_active = bool(row["active"]) if active is None else active
+            if new_active:
+                self._check_unit_free(db, new_unit, member)
+            self._write_member(db, actor, reason, member, new_unit, new_kind,
+                               bool(row["need"]) if need is None else need, pin, new_active)
+        return self.member(member)
+
+    def import_members(self, text: str, actor: str, reason: str = "CSV import") -> ImportReport:
+        """Add or update every member listed; all rows or none. Raises ``CsvImportError``."""
+        rows = parse_members(text)
+        counts = {"added": 0, "changed": 0, "unchanged": 0}
+        with self.store.step() as db:
+            units = {r["member"]: r["unit"] for r in
+                     db.query("SELECT member, unit FROM parking_members WHERE active = 1")}
+            units.update({row.member: row.unit for row in rows})
+            owners: dict[str, list[str]] = {}
+            for member, unit in units.items():
+                owners.setdefault(unit, []).append(member)
+            problems = [f"line {row.line}: unit {row.unit} belongs to member "
+                        f"{', '.join(m for m in owners[row.unit] if m != row.member)}"
+                        for row in rows if len(owners[row.unit]) > 1]
+            if problems:
+                raise CsvImportError(problems)
+            for row in rows:
+                outcome = self._write_member(db, actor, reason, row.member, row.unit,
+                                             row.kind, row.need, row.pin, True)
+                counts[outcome] += 1
+        return ImportReport(**counts)
+
+    def _write_member(self, db: sqlite_utils.Database, actor: str, reason: str, member: str,
+                      unit: str, kind: str, need: bool, pin: str | None, active: bool) -> str:
+        old = self._member_row(db, member)
+        new = {"member": member, "unit": unit, "kind": kind, "need": int(need),
+               "active": int(active)}
+        new["pin_hash"] = (keyed_hash(self._secret, "parking-pin", pin) if pin is not None
+                           else old["pin_hash"] if old else None)
+        if old is not None and all(old[k] == v for k, v in new.items()):
+            return "unchanged"
+        db["parking_members"].upsert(new, pk="member")
+        # The audit names which fields changed; a PIN or a unit never leaves the kiosk.
+        public = {"kind": kind, "accessible_need": need, "active": active}
+        if old is None:
+            self.audit.append(db, actor, "parking.member_added", member, reason, public)
+            return "added"
+        changed = sorted({"need": "accessible_need", "pin_hash": "pin"}.get(k, k)
+                         for k, v in new.items() if old[k] != v)
+        self.audit.append(db, actor, "parking.member_changed", member, reason,
+                          {**public, "changed": changed})
+        if not active:
+            self._member_left(db, member)
+        return "changed"
+
+    def _member_left(self, db: sqlite_utils.Database, member: str) -> None:
+        """A member who leaves takes back open requests and waitlist places."""
+        db.execute("DELETE FROM parking_requests WHERE member = ? AND round IN "
+                   "(SELECT round FROM parking_rounds WHERE status = 'open')", (member,))
+        db.execute("UPDATE parking_waitlist SET status = 'cancelled' WHERE member = ? "
+                   "AND status = 'waiting'", (member,))
+
+    def _member_row(self, db: sqlite_utils.Database, member: str) -> dict[str, Any] | None:
+        rows = list(db.query("SELECT * FROM parking_members WHERE member = ?", (member,)))
+        return rows[0] if rows else None
+
+    def _check_unit_free(self, db: sqlite_utils.Database, unit: str, member: str) -> None:
+        other = db.execute("SELECT member FROM parking_members WHERE unit = ? AND active = 1 "
+                           "AND member != ?", (unit, member)).fetchone()
+        if other:
+            raise ParkingError(f"unit {unit} belongs to member {other[0]}")
+
+    def member(self, member: str) -> Member:
+        rows = self.store.query("SELECT * FROM parking_members WHERE member = ?", (member,))
+        if not rows:
+            raise ParkingError(f"no member {member}")
+        return _member(rows[0])
+
+    def members(self) -> list[Member]:
+        return [_member(r) for r in
+                self.store.query("SELECT * FROM parking_members ORDER BY member")]
+
+    def authenticate(self, unit: str, pin: str) -> Member:
+        """Member login at the kiosk: unit and PIN. Wrong tries make the next ones wait:
+        while a wait runs, ``backoff.TooManyAttempts`` says how long."""
+        scope = "parking-login"
+        pin_hash = keyed_hash(self._secret, "parking-pin", pin.strip())
+        with self.store.step() as db:
+            backoff.check(db, scope, self.login_backoff, self._now())
+            rows = list(db.query(
+                "SELECT * FROM parking_members WHERE unit = ? AND pin_hash = ? AND active = 1",
+                (normalize_unit(unit), pin_hash)))
+            if rows:
+                backoff.record_success(db, scope)
+                return _member(rows[0])
+            failures, wait_s = backoff.record_failure(db, scope, self.login_backoff,
+                                                      self._now())
+            self.outbox.append(db, "security.wrong_pin",
+                               {"scope": scope, "failures": failures, "wait_s": wait_s})
+        raise ParkingError(f"wrong unit or PIN; wait {wait_s:.0f} s" if wait_s
+                           else "wrong unit or PIN")
+
+    # --- spots --------------------------------------------------------------------------
+
+    def add_spot(self, actor: str, reason: str, spot: str, spot_type: str,
+                 pool: str | None = None, state: str = "in_service") -> SpotInfo:
+        pool = pool or default_pool(spot_type)
+        problems = spot_problems(spot, spot_type, pool, state)
+        if problems:
+            raise ParkingError("; ".join(problems))
+        with self.store.step() as db:
+            if db.execute("SELECT 1 FROM parking_spots WHERE spot = ?", (spot,)).fetchone():
+                raise ParkingError(f"spot {spot} exists already")
+            self._write_spot(db, actor, reason, spot, spot_type, pool, state)
+        return self.spot(spot)
+
+    def set_spot_state(self, actor: str, spot: str, state: str, reason: str) -> SpotInfo:
+        """Take a spot out of service or back; its reservations move or are cancelled."""
+        info = self.spot(spot)
+        problems = spot_problems(spot, info.type, info.pool, state)
+        if problems:
+            raise ParkingError("; ".join(problems))
+        with self.store.step() as db:
+            self._write_spot(db, actor, reason, spot, info.type, info.pool, state)
+        return self.spot(spot)
+
+    def import_spots(self, text: str, actor: str, reason: str = "CSV import") -> ImportReport:
+        rows = parse_spots(text)
+        counts = {"added": 0, "changed": 0, "unchanged": 0}
+        with self.store.step() as db:
+            for row in rows:
+                outcome = self._write_spot(db, actor, reason, row.spot, row.type, row.pool,
+                                           row.state)
+                counts[outcome] += 1
+        return ImportReport(**counts)
+
+    def _write_spot(self, db: sqlite_utils.Database, actor: str, reason: str, spot: str,
+                    spot_type: str, pool: str, state: str) -> str:
+        rows = list(db.query("SELECT * FROM parking_spots WHERE spot = ?", (spot,)))
+        old = rows[0] if rows else None
+        new = {"spot": spot, "type": spot_type, "pool": pool, "state": state}
+        if old is not None and all(old[k] == v for k, v in new.items()):
+            return "unchanged"
+        db["parking_spots"].upsert(new, pk="spot")
+        now = self._now()
+        if old is None:
+            self.audit.append(db, actor, "parking.spot_added", spot, reason,
+                              {"type": spot_type, "pool": pool, "state": state})
+        else:
+            self.audit.append(db, actor, "parking.spot_changed", spot, reason,
+                              {"type": spot_type, "pool": pool, "state": state,
+                               "changed": sorted(k for k, v in new.items() if old[k] != v)})
+            if state != "in_service":
+                self._displace(db, spot, now, "spot out of service")
+            elif spot_type != old["type"]:
+                self._displace(db, spot, now, "spot changed type")
+        if state == "in_service":
+            self._offer(db, spot, now)
+        if old is None:
+            return "added"
+        return "changed"
+
+    def spot(self, spot: str) -> SpotInfo:
+        rows = self.store.query("SELECT * FROM parking_spots WHERE spot = ?", (spot,))
+        if not rows:
+            raise ParkingError(f"no spot {spot}")
+        return _spot(rows[0])
+
+    def spots(self) -> list[SpotInfo]:
+        return [_spot(r) for r in self.store.query("SELECT * FROM parking_spots ORDER BY spot")]
+
+    # --- allocation rounds --------------------------------------------------------------
+
+    def request(self, member: str, round_id: str, spot_type: str) -> None:
+        """Ask for a spot of one type in an open round (again: the new type counts)."""
+        _check_round_id(round_id)
+        if spot_type not in SPOT_TYPES:
+            raise ParkingError(f"no spot type {spot_type!r}")
+        now = iso(self._now())
+        with self.store.step() as db:
+            who = self._active_member(db, member)
+            if spot_type == ACCESSIBLE and not who["need"]:
+                raise ParkingError("accessible spots are for members with a declared need")
+            status = self._round_status(db, round_id)
+            if status is None:
+                db["parking_rounds"].insert({"round": round_id, "status": "open",
+                                             "opened_ts": now})
+            elif status != "open":
+                raise ParkingError(f"round {round_id} is closed for requests")
+            db.execute(
+                "INSERT INTO parking_requests (round, member, type, requested_ts) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (round, member) DO UPDATE SET "
+                "type = excluded.type", (round_id, member, spot_type, now))
+            self.outbox.append(db, "parking.requested",
+                               {"round": round_id, "member": member, "type": spot_type})
+
+    def withdraw(self, member: str, round_id: str) -> None:
+        with self.store.step() as db:
+            if self._round_status(db, round_id) != "open":
+                raise ParkingError(f"round {round_id} is not open")
+            gone = db.execute("DELETE FROM parking_requests WHERE round = ? AND member = ?",
+                              (round_id, member)).rowcount
+            if not gone:
+                raise ParkingError(f"{member} has no request in round {round_id}")
+            self.outbox.append(db, "parking.request_withdrawn",
+                               {"round": round_id, "member": member})
+
+    def requests(self, round_id: str) -> list[Ask]:
+        return [Ask(r["member"], r["type"], bool(r["need"])) for r in self.store.query(
+            "SELECT q.member, q.type, m.need FROM parking_requests q "
+            "JOIN parking_members m USING (member) WHERE q.round = ? ORDER BY q.member",
+            (round_id,))]
+
+    def close(self, round_id: str) -> dict[str, Any]:
+        """Stop taking requests and fix who asked and which spots are drawn. Close before
+        the public random value is known, so nobody can pick the eligible list to suit it."""
+        _check_round_id(round_id)
+        with self.store.step() as db:
+            return self._close(db, round_id, self._now())
+
+    def _close(self, db: sqlite_utils.Database, round_id: str,
+               now: datetime) -> dict[str, Any]:
+        status = self._round_status(db, round_id)
+        if status not in (None, "open"):
+            raise ParkingError(f"round {round_id} is already {status}")
+        pending = db.execute("SELECT round, status FROM parking_rounds WHERE status IN "
+                             "('closed', 'committed')").fetchone()
+        if pending:
+            raise ParkingError(f"round {pending[0]} is {pending[1]} but not drawn yet")
+        if status is None:
+            db["parking_rounds"].insert({"round": round_id, "status": "open",
+                                         "opened_ts": iso(now)})
+        # Members who left, or lost a declared need, since asking are not eligible.
+        asks = [Ask(r["member"], r["type"], bool(r["need"])) for r in db.query(
+            "SELECT q.member, q.type, m.need FROM parking_requests q "
+            "JOIN parking_members m USING (member) WHERE q.round = ? AND m.active = 1 "
+            "AND (q.type != 'accessible' OR m.need = 1)", (round_id,))]
+        spots = [{"spot": r["spot"], "type": r["type"]} for r in db.query(
+            "SELECT spot, type FROM parking_spots WHERE state = 'in_service' "
+            "AND pool = 'rounds' ORDER BY spot")]
+        closed = {"closed_at": iso(now), "eligible": eligible_list(asks), "spots": spots}
+        db.execute("UPDATE parking_rounds SET status = 'closed', closed = ? WHERE round = ?",
+                   (json.dumps(closed), round_id))
+        self.outbox.append(db, "parking.round_closed", {
+            "round": round_id, "closed_at": closed["closed_at"],
+            "eligible_hash": sha256_hex(closed["eligible"]),
+            "askers": _count(a.type for a in asks),
+            "spots": _count(s["type"] for s in spots)})
+        return closed
+
+    def commit(self, round_id: str, public_random: str) -> dict[str, Any]:
+        """Fix the draw's inputs with the public random value; they are published before
+        the draw. An open round is closed first (then closing and committing coincide,
+        which the record shows)."""
+        _check_round_id(round_id)
+        public_random = public_random.strip()
+        if not public_random or len(public_random) > 256 or "\n" in public_random:
+            raise ParkingError("the public random value must be one line of 1-256 characters")
+        now = self._now()
+        with self.store.step() as db:
+            status = self._round_status(db, round_id)
+            if status in (None, "open"):
+                closed = self._close(db, round_id, now)
+            elif status == "closed":
+                closed = json.loads(db.execute("SELECT closed FROM parking_rounds WHERE "
+                                               "round = ?", (round_id,)).fetchone()[0])
+            else:
+                raise ParkingError(f"round {round_id} is already {status}")
+            asks = [Ask(e["member"], e["type"], e["type"] == ACCESSIBLE)
+                    for e in closed["eligible"]]
+            spots = [Spot(s["spot"], s["type"]) for s in closed["spots"]]
+            memory = self._memory(db)
+            inputs = make_inputs(round_id, asks, spots, memory, public_random, iso(now),
+                                 self.settings.lend_accessible, ALGORITHM_VERSION,
+                                 closed_at=closed["closed_at"])
+            commitment = make_commitment(inputs)
+            db.execute("UPDATE parking_rounds SET status = 'committed', commitment = ? "
+                       "WHERE round = ?", (json.dumps(commitment), round_id))
+            self.outbox.append(db, "parking.draw_committed", {
+                "round": round_id, "round_no": inputs["round_no"],
+                "algorithm": inputs["algorithm"], "public_random": public_random,
+                "closed_at": inputs["closed_at"],
+                "inputs_hash": commitment["inputs_hash"],
+                "eligible_hash": inputs["eligible_hash"],
+                "prior_state_hash": inputs["prior_state_hash"],
+                "askers": _count(a.type for a in asks), "spots": _count(s.type for s in spots)})
+        return commitment
+
+    def draw(self, round_id: str) -> dict[str, Any]:
+        """Run the committed draw, store and publish its record and the allocations."""
+        now = self._now()
+        with self.store.step() as db:
+            status = self._round_status(db, round_id)
+            if status != "committed":
+                raise ParkingError(f"round {round_id} is not committed"
+                                   + (f" (it is {status})" if status else ""))
+            commitment = json.loads(db.execute(
+                "SELECT commitment FROM parking_rounds WHERE round = ?",
+                (round_id,)).fetchone()[0])
+            memory = self._memory(db)
+            if memory.hash() != commitment["inputs"]["prior_state_hash"]:
+                raise ParkingError("the register's memory changed since the commitment")
+            drawn_at = max(iso(now), commitment["inputs"]["committed_at"])
+            record, after = make_record(commitment, drawn_at)
+            results = record["results"]
+            db.execute("UPDATE parking_rounds SET status = 'drawn', round_no = ?, record = ? "
+                       "WHERE round = ?",
+                       (commitment["inputs"]["round_no"], json.dumps(record), round_id))
+            db.execute("INSERT OR REPLACE INTO parking_state (id, state, state_hash) "
+                       "VALUES (1, ?, ?)", (json.dumps(after.to_json()), after.hash()))
+            for row in results["assignments"]:
+                db["parking_allocations"].insert(
+                    {"round": round_id, "member": row["member"], "spot": row["spot"],
+                     "type": row["type"]})
+                self.outbox.append(db, "parking.allocated", {"round": round_id, **row})
+                self._displace(db, row["spot"], now, "spot allocated in the new round")
+            for row in results["refused"]:
+                self.outbox.append(db, "parking.refused",
+                                   {"kind": "round", "round": round_id, **row})
+            self.outbox.append(db, "parking.draw_published", {
+                "round": round_id, "round_no": commitment["inputs"]["round_no"],
+                "inputs_hash": record["inputs_hash"], "results_hash": record["results_hash"],
+                "allocated": len(results["assignments"]), "refused": len(results["refused"]),
+                "summary": results["summary"]})
+        return record
+
+    def release(self, member: str) -> None:
+        """Give back this round's spot early; it becomes reservable until the next draw."""
+        now = self._now()
+        with self.store.step() as db:
+            current = self._current_round(db)
+            row = db.execute("SELECT spot FROM parking_allocations WHERE round = ? AND "
+                             "member = ? AND released_ts IS NULL",
+                             (current, member)).fetchone()
+            if row is None:
+                raise ParkingError(f"{member} holds no spot this round")
+            db.execute("UPDATE parking_allocations SET released_ts = ? WHERE round = ? AND "
+                       "member = ?", (iso(now), current, member))
+            self.outbox.append(db, "parking.released", {"kind": "allocation", "member": member,
+                                                        "spot": row[0], "round": current,
+                                                        "reason": "released"})
+            self._offer(db, row[0], now)
+
+    def allocation(self, member: str) -> str | None:
+        """The spot ``member`` holds this round, if any."""
+        with self.store.read() as db:
+            row = db.execute("SELECT spot FROM parking_allocations WHERE round = ? AND "
+                             "member = ? AND released_ts IS NULL",
+                             (self._current_round(db), member)).fetchone()
+        return row[0] if row else None
+
+    def current_round(self) -> str | None:
+        with self.store.read() as db:
+            return self._current_round(db)
+
+    def round_status(self, round_id: str) -> str | None:
+        with self.store.read() as db:
+            return self._round_status(db, round_id)
+
+    def commitment(self, round_id: str) -> dict[str, Any] | None:
+        text = self.store.scalar("SELECT commitment FROM parking_rounds WHERE round = ?",
+                                 (round_id,))
+        return json.loads(text) if text else None
+
+    def record(self, round_id: str) -> dict[str, Any] | None:
+        text = self.store.scalar("SELECT record FROM parking_rounds WHERE round = ?",
+                                 (round_id,))
+        return json.loads(text) if text else None
+
+    def memory(self) -> Memory:
+        with self.store.read() as db:
+            return self._memory(db)
+
+    def history(self) -> list[RoundInput]:
+        """Every drawn round, oldest first, as input for comparing policies."""
+        history = []
+        for r in self.store.query("SELECT round, record FROM parking_rounds "
+                                  "WHERE status = 'drawn' ORDER BY round_no"):
+            inputs = json.loads(r["record"])["inputs"]
+            times = {q["member"]: parse_iso(q["requested_ts"]).timestamp() for q in
+                     self.store.query("SELECT member, requested_ts FROM parking_requests "
+                                      "WHERE round = ?", (r["round"],))}
+            history.append(RoundInput(
+                round_id=r["round"],
+                asks=[Ask(e["member"], e["type"], e["type"] == ACCESSIBLE)
+                      for e in inputs["eligible"]],
+                spots=[Spot(s["spot"], s["type"]) for s in inputs["spots"]],
+                public_random=inputs["public_random"], request_times=times,
+                lend_accessible=inputs["lend_accessible"]))
+        return history
+
+    def _memory(self, db: sqlite_utils.Database) -> Memory:
+        row = db.execute("SELECT state FROM parking_state WHERE id = 1").fetchone()
+        return Memory.from_json(json.loads(row[0])) if row else Memory()
+
+    def _round_status(self, db: sqlite_utils.Database, round_id: str) -> str | None:
+        row = db.execute("SELECT status FROM parking_rounds WHERE round = ?",
+                         (round_id,)).fetchone()
+        return row[0] if row else None
+
+    def _current_round(self, db: sqlite_utils.Database) -> str | None:
+        row = db.execute("SELECT round FROM parking_rounds WHERE status = 'drawn' "
+                         "ORDER BY round_no DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def _active_member(self, db: sqlite_utils.Database, member: str) -> dict[str, Any]:
+        row = self._member_row(db, member)
+        if row is None or not row["active"]:
+            raise ParkingError(f"{member} is not a member")
+        return row
+
+    # --- short reservations -------------------------------------------------------------
+
+    def reserve(self, member: str, spot_type: str, start: datetime, end: datetime,
+                kind: str = "visitor") -> Reserved:
+        """Book a free spot for a time slot, or join the waitlist for one."""
+        now = self._now()
+        start, end = _utc(start), _utc(end)
+        if kind not in RESERVATION_KINDS:
+            raise ParkingError(f"kind must be one of {', '.join(RESERVATION_KINDS)}")
+        if spot_type not in SPOT_TYPES:
+            raise ParkingError(f"no spot type {spot_type!r}")
+        if not start < end:
+            raise ParkingError("a slot ends after it starts")
+        if end <= now:
+            raise ParkingError("that slot is over")
+        if end - start > timedelta(hours=self.settings.max_reservation_hours):
+            raise ParkingError(f"a slot is at most {self.settings.max_reservation_hours} h")
+        s, e = iso(start), iso(end)
+        with self.store.step() as db:
+            who = self._active_member(db, member)
+            if spot_type == ACCESSIBLE and not who["need"]:
+                raise ParkingError("accessible spots are for members with a declared need")
+            overlapping = db.execute(
+                f"SELECT id FROM parking_reservations WHERE member = ? AND status IN {_LIVE_SQL}"
+                " AND start_ts < ? AND end_ts > ?", (member, e, s)).fetchone()
+            if overlapping:
+                raise ParkingError(f"{member} already has reservation {overlapping[0]} then")
+            if db.execute("SELECT 1 FROM parking_waitlist WHERE member = ? AND status IN "
+                          "('waiting', 'offered') AND start_ts < ? AND end_ts > ?",
+                          (member, e, s)).fetchone():
+                raise ParkingError(f"{member} is already on the waitlist for that time")
+            spot = self._free_spot(db, spot_type, s, e)
+            if spot is not None:
+                rid = self._insert_reservation(db, member, spot, spot_type, kind, s, e,
+                                               "booked", now)
+                self.outbox.append(db, "parking.reserved", {
+                    "reservation": rid, "member": member, "spot": spot, "type": spot_type,
+                    "kind": kind, "start": s, "end": e, "from_waitlist": False})
+                return Reserved(reservation=self._reservation(db, rid))
+            wid = db["parking_waitlist"].insert(
+                {"member": member, "type": spot_type, "kind": kind, "start_ts": s,
+                 "end_ts": e, "joined_ts": iso(now), "status": "waiting"}).last_pk
+            position = self._position(db, wid)
+            self.outbox.append(db, "parking.refused", {
+                "kind": "reservation", "member": member, "type": spot_type,
+                "start": s, "end": e})
+            self.outbox.append(db, "parking.waitlisted", {
+                "waitlist": wid, "member": member, "type": spot_type, "start": s, "end": e,
+                "position": position})
+            return Reserved(waitlist_id=wid, position=position)
+
+    def cancel_reservation(self, reservation_id: int, member: str) -> None:
+        now = self._now()
+        with self.store.step() as db:
+            r = self._own_reservation(db, reservation_id, member)
+            if r.status not in ("booked", "checked_in"):
+                raise ParkingError(f"reservation {reservation_id} is {r.status}")
+            self._end_reservation(db, r, "cancelled", now)
+            self.outbox.append(db, "parking.released", {
+                "kind": "reservation", "reservation": r.id, "member": member,
+                "spot": r.spot, "reason": "cancelled"})
+            self._offer(db, r.spot, now)
+
+    def check_in(self, reservation_id: int, member: str) -> Reservation:
+        """Check-in at the kiosk."""
+        now = self._now()
+        with self.store.step() as db:
+            r = self._own_reservation(db, reservation_id, member)
+            if r.status != "booked":
+                raise ParkingError(f"reservation {reservation_id} is {r.status}")
+            early = r.start - timedelta(minutes=self.settings.early_checkin_minutes)
+            if not early <= now < r.end:
+                raise ParkingError(f"check-in opens at {iso(early)}")
+            self._check_in(db, r, "kiosk", now)
+            return self._reservation(db, r.id)
+
+    def spot_occupancy_changed(self, spot: str, occupied: bool) -> str:
+        """A spot's sensor changed. Returns what the kiosk made of it: ``checked_in``
+        (a reservation's car arrived), ``expected`` (its holder or a checked-in car),
+        ``unreserved`` (nobody should be there: published) or ``vacated``."""
+        now = self._now()
+        with self.store.step() as db:
+            row = db.execute("SELECT type FROM parking_spots WHERE spot = ?",
+                             (spot,)).fetchone()
+            if row is None:
+                raise ParkingError(f"no spot {spot}")
+            db.execute("UPDATE parking_spots SET occupied = ?, occupied_ts = ? WHERE spot = ?",
+                       (int(occupied), iso(now), spot))
+            if not occupied:
+                return "vacated"
+            early = iso(now + timedelta(minutes=self.settings.early_checkin_minutes))
+            live = list(db.query(
+                "SELECT * FROM parking_reservations WHERE spot = ? AND status IN "
+                "('booked', 'checked_in') AND start_ts <= ? AND end_ts > ? ORDER BY start_ts",
+                (spot, early, iso(now))))
+            if any(r["status"] == "checked_in" for r in live):
+                return "expected"
+            if live:
+                self._check_in(db, _reservation(live[0]), "sensor", now)
+                return "checked_in"
+            if self._held_by_allocation(db, spot):
+                return "expected"
+            self.outbox.append(db, "parking.unreserved_occupancy",
+                               {"spot": spot, "type": row[0]})
+            return "unreserved"
+
+    def accept_offer(self, waitlist_id: int, member: str) -> Reservation:
+        now = self._now()
+        with self.store.step() as db:
+            r = self._offered(db, waitlist_id, member)
+            if r.offer_expires is not None and r.offer_expires <= now:
+                raise ParkingError("the offer has lapsed")
+            db.execute("UPDATE parking_reservations SET status = 'booked', "
+                       "offer_expires_ts = NULL WHERE id = ?", (r.id,))
+            db.execute("UPDATE parking_waitlist SET status = 'served' WHERE id = ?",
+                       (waitlist_id,))
+            self.outbox.append(db, "parking.reserved", {
+                "reservation": r.id, "member": member, "spot": r.spot, "type": r.type,
+                "kind": r.kind, "start": iso(r.start), "end": iso(r.end),
+                "from_waitlist": True})
+            return self._reservation(db, r.id)
+
+    def decline_offer(self, waitlist_id: int, member: str) -> None:
+        now = self._now()
+        with self.store.step() as db:
+            r = self._offered(db, waitlist_id, member)
+            self._lapse(db, r, "declined", now)
+
+    def leave_waitlist(self, waitlist_id: int, member: str) -> None:
+        now = self._now()
+        with self.store.step() as db:
+            row = db.execute("SELECT member, status FROM parking_waitlist WHERE id = ?",
+                             (waitlist_id,)).fetchone()
+            if row is None or row[0] != member or row[1] not in ("waiting", "offered"):
+                raise ParkingError(f"{member} is not waiting as {waitlist_id}")
+            if row[1] == "offered":
+                self._lapse(db, self._offered(db, waitlist_id, member), "declined", now)
+            db.execute("UPDATE parking_waitlist SET status = 'cancelled' WHERE id = ?",
+                       (waitlist_id,))
+
+    def tick(self) -> dict[str, int]:
+        """Time passes: release no-shows, lapse unanswered offers, end finished slots and
+        drop waitlist places nobody can use any more. Call it every minute or so."""
+        now = self._now()
+        n = iso(now)
+        done = {"no_show": 0, "lapsed": 0, "ended": 0, "expired": 0}
+        grace = timedelta(minutes=self.settings.grace_minutes)
+        with self.store.step() as db:
+            for row in list(db.query("SELECT * FROM parking_reservations WHERE status = "
+                                     "'booked' AND start_ts < ? ORDER BY start_ts, id",
+                                     (iso(now - grace),))):
+                r = _reservation(row)
+                self._end_reservation(db, r, "no_show", now)
+                self.outbox.append(db, "parking.no_show", {
+                    "reservation": r.id, "member": r.member, "spot": r.spot, "type": r.type})
+                done["no_show"] += 1
+                self._offer(db, r.spot, now)
+            for row in list(db.query("SELECT * FROM parking_reservations WHERE status = "
+                                     "'held' AND offer_expires_ts <= ? ORDER BY id", (n,))):
+                self._lapse(db, _reservation(row), "lapsed", now)
+                done["lapsed"] += 1
+            for row in list(db.query("SELECT * FROM parking_reservations WHERE status = "
+                                     "'checked_in' AND end_ts <= ?", (n,))):
+                r = _reservation(row)
+                self._end_reservation(db, r, "completed", now)
+                self.outbox.append(db, "parking.released", {
+                    "kind": "reservation", "reservation": r.id, "member": r.member,
+                    "spot": r.spot, "reason": "ended"})
+                done["ended"] += 1
+            for row in list(db.query("SELECT id, member, type FROM parking_waitlist WHERE "
+                                     "status = 'waiting' AND end_ts <= ?", (n,))):
+                db.execute("UPDATE parking_waitlist SET status = 'expired' WHERE id = ?",
+                           (row["id"],))
+                self.outbox.append(db, "parking.waitlist_expired", {
+                    "waitlist": row["id"], "member": row["member"], "type": row["type"]})
+                done["expired"] += 1
+        return done
+
+    def reservations(self, member: str | None = None,
+                     live_only: bool = True) -> list[Reservation]:
+        sql = "SELECT * FROM parking_reservations WHERE 1 = 1"
+        params: list[Any] = []
+        if member is not None:
+            sql += " AND member = ?"
+            params.append(member)
+        if live_only:
+            sql += f" AND status IN {_LIVE_SQL}"
+        return [_reservation(r) for r in self.store.query(sql + " ORDER BY start_ts, id",
+                                                            tuple(params))]
+
+    def reservation(self, reservation_id: int) -> Reservation:
+        with self.store.read() as db:
+            return self._reservation(db, reservation_id)
+
+    def waitlist(self, spot_type: str) -> list[dict[str, Any]]:
+        """The waitlist of one type in turn order."""
+        return self.store.query(
+            "SELECT id, member, kind, start_ts, end_ts, status FROM parking_waitlist "
+            "WHERE type = ? AND status IN ('waiting', 'offered') ORDER BY id", (spot_type,))
+
+    def offer_for(self, waitlist_id: int) -> Reservation | None:
+        """The spot currently offered to a waitlist place, if any."""
+        rows = self.store.query("SELECT * FROM parking_reservations WHERE waitlist_id = ? "
+                                "AND status = 'held'", (waitlist_id,))
+        return _reservation(rows[0]) if rows else None
+
+    def spot_summary(self) -> dict[str, dict[str, int]]:
+        """Per type: spots in service, held this round, reserved now, occupied: for the
+        kiosk's state snapshot and the plan."""
+        now = iso(self._now())
+        with self.store.read() as db:
+            current = self._current_round(db)
+            summary: dict[str, dict[str, int]] = {}
+            for row in db.query("SELECT * FROM parking_spots"):
+                s = summary.setdefault(row["type"], {"spots": 0, "in_service": 0,
+                                                     "allocated": 0, "reserved_now": 0,
+                                                     "occupied": 0})
+                s["spots"] += 1
+                s["in_service"] += row["state"] == "in_service"
+                s["occupied"] += bool(row["occupied"])
+            for row in db.query("SELECT type, COUNT(*) AS n FROM parking_allocations WHERE "
+                                "round = ? AND released_ts IS NULL GROUP BY type", (current,)):
+                summary.setdefault(row["type"], {"spots": 0})["allocated"] = row["n"]
+            for row in db.query("SELECT s.type, COUNT(*) AS n FROM parking_reservations r "
+                                "JOIN parking_spots s USING (spot) WHERE r.status IN "
+                                "('booked', 'checked_in') AND r.start_ts <= ? AND "
+                                "r.end_ts > ? GROUP BY s.type", (now, now)):
+                summary.setdefault(row["type"], {"spots": 0})["reserved_now"] = row["n"]
+        return summary
+
+    # --- reservation internals ------------------------------------------------------------
+
+    def _free_spot(self, db: sqlite_utils.Database, spot_type: str, start: str, end: str,
+                   exclude: str | None = None) -> str | None:
+        """A spot of the type free for the whole slot: reservation spots first, then round
+        spots nobody holds this round."""
+        for row in db.query("SELECT spot FROM parking_spots WHERE type = ? AND "
+                            "state = 'in_service' ORDER BY pool = 'rounds', spot",
+                            (spot_type,)):
+            if row["spot"] != exclude and self._spot_free(db, row["spot"], start, end):
+                return row["spot"]
+        return None
+
+    def _spot_free(self, db: sqlite_utils.Database, spot: str, start: str, end: str) -> bool:
+        if self._held_by_allocation(db, spot):
+            return False
+        return db.execute(f"SELECT 1 FROM parking_reservations WHERE spot = ? AND status IN "
+                          f"{_LIVE_SQL} AND start_ts < ? AND end_ts > ?",
+                          (spot, end, start)).fetchone() is None
+
+    def _held_by_allocation(self, db: sqlite_utils.Database, spot: str) -> bool:
+        return db.execute("SELECT 1 FROM parking_allocations WHERE spot = ? AND round = ? "
+                          "AND released_ts IS NULL",
+                          (spot, self._current_round(db))).fetchone() is not None
+
+    def _offer(self, db: sqlite_utils.Database, spot: str, now: datetime) -> None:
+        """A spot came free: offer it to the waitlist in turn, never to the quickest. Each
+        place it fits, in order, gets the offer for its own slot."""
+        row = db.execute("SELECT type, state FROM parking_spots WHERE spot = ?",
+                         (spot,)).fetchone()
+        if row is None or row[1] != "in_service":
+            return
+        expires = iso(now + timedelta(minutes=self.settings.offer_minutes))
+        for w in list(db.query("SELECT * FROM parking_waitlist WHERE type = ? AND "
+                               "status = 'waiting' AND end_ts > ? ORDER BY id",
+                               (row[0], iso(now)))):
+            if not self._spot_free(db, spot, w["start_ts"], w["end_ts"]):
+                continue
+            rid = self._insert_reservation(db, w["member"], spot, row[0], w["kind"],
+                                           w["start_ts"], w["end_ts"], "held", now,
+                                           offer_expires=expires, waitlist_id=w["id"])
+            db.execute("UPDATE parking_waitlist SET status = 'offered' WHERE id = ?",
+                       (w["id"],))
+            self.outbox.append(db, "parking.offered", {
+                "waitlist": w["id"], "reservation": rid, "member": w["member"],
+                "spot": spot, "type": row[0], "expires": expires})
+
+    def _lapse(self, db: sqlite_utils.Database, r: Reservation, why: str,
+               now: datetime) -> None:
+        """An offer was declined or not answered in time: the place is given up and the
+        spot goes to the next in turn."""
+        self._end_reservation(db, r, "lapsed", now)
+        db.execute("UPDATE parking_waitlist SET status = ? WHERE id = ?", (why, r.waitlist_id))
+        self.outbox.append(db, "parking.offer_lapsed", {
+            "waitlist": r.waitlist_id, "member": r.member, "spot": r.spot, "why": why})
+        self._offer(db, r.spot, now)
+
+    def _displace(self, db: sqlite_utils.Database, spot: str, now: datetime,
+                  reason: str) -> None:
+        """Reservations on a spot that is no longer free for them move to another spot of
+        the type, or are cancelled and published. A car already checked in stays."""
+        for row in list(db.query("SELECT * FROM parking_reservations WHERE spot = ? AND "
+                                 "status IN ('held', 'booked') AND end_ts > ?",
+                                 (spot, iso(now)))):
+            r = _reservation(row)
+            target = self._free_spot(db, r.type, iso(r.start), iso(r.end), exclude=spot)
+            if target is not None:
+                db.execute("UPDATE parking_reservations SET spot = ? WHERE id = ?",
+                           (target, r.id))
+                self.outbox.append(db, "parking.reservation_moved", {
+                    "reservation": r.id, "member": r.member, "from": spot, "to": target,
+                    "reason": reason})
+            else:
+                self._end_reservation(db, r, "cancelled", now)
+                if r.waitlist_id is not None:
+                    db.execute("UPDATE parking_waitlist SET status = 'waiting' WHERE id = ?",
+                               (r.waitlist_id,))
+                self.outbox.append(db, "parking.reservation_cancelled", {
+                    "reservation": r.id, "member": r.member, "spot": spot, "type": r.type,
+                    "reason": reason})
+
+    def _insert_reservation(self, db: sqlite_utils.Database, member: str, spot: str,
+                            spot_type: str, kind: str, start: str, end: str, status: str,
+                            now: datetime, offer_expires: str | None = None,
+                            waitlist_id: int | None = None) -> int:
+        return int(db["parking_reservations"].insert({
+            "member": member, "spot": spot, "type": spot_type, "kind": kind,
+            "start_ts": start, "end_ts": end, "status": status, "created_ts": iso(now),
+            "offer_expires_ts": offer_expires, "waitlist_id": waitlist_id}).last_pk)
+
+    def _end_reservation(self, db: sqlite_utils.Database, r: Reservation, status: str,
+                         now: datetime) -> None:
+        db.execute("UPDATE parking_reservations SET status = ?, ended_ts = ? WHERE id = ?",
+                   (status, iso(now), r.id))
+
+    def _check_in(self, db: sqlite_utils.Database, r: Reservation, via: str,
+                  now: datetime) -> None:
+        db.execute("UPDATE parking_reservations SET status = 'checked_in', checked_in_ts = ?, "
+                   "checked_in_via = ? WHERE id = ?", (iso(now), via, r.id))
+        self.outbox.append(db, "parking.checked_in", {
+            "reservation": r.id, "member": r.member, "spot": r.spot, "via": via})
+
+    def _reservation(self, db: sqlite_utils.Database, reservation_id: int) -> Reservation:
+        rows = list(db.query("SELECT * FROM parking_reservations WHERE id = ?",
+                             (reservation_id,)))
+        if not rows:
+            raise ParkingError(f"no reservation {reservation_id}")
+        return _reservation(rows[0])
+
+    def _own_reservation(self, db: sqlite_utils.Database, reservation_id: int,
+                         member: str) -> Reservation:
+        r = self._reservation(db, reservation_id)
+        if r.member != member:
+            raise ParkingError(f"reservation {reservation_id} is not {member}'s")
+        return r
+
+    def _offered(self, db: sqlite_utils.Database, waitlist_id: int,
+                 member: str) -> Reservation:
+        rows = list(db.query("SELECT * FROM parking_reservations WHERE waitlist_id = ? AND "
+                             "status = 'held' AND member = ?", (waitlist_id, member)))
+        if not rows:
+            raise ParkingError(f"no offer is waiting for {member} as {waitlist_id}")
+        return _reservation(rows[0])
+
+    def _position(self, db: sqlite_utils.Database, waitlist_id: int) -> int:
+        return db.execute(
+            "SELECT COUNT(*) FROM parking_waitlist w, parking_waitlist me WHERE me.id = ? "
+            "AND w.type = me.type AND w.status IN ('waiting', 'offered') AND w.id <= me.id",
+            (waitlist_id,)).fetchone()[0]
+
+
+def _check_round_id(round_id: str) -> None:
+    if not _ROUND_ID.match(round_id):
+        raise ParkingError(f"round {round_id!r}: 1-40 letters, digits, '-', '_' or '.'")
+
+
+def _utc(ts: datetime) -> datetime:
+    if ts.tzinfo is None:
+        raise ParkingError("times must carry a time zone")
+    return ts.astimezone(UTC)
+
+
+def _count(values: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _member(row: dict[str, Any]) -> Member:
+    return Member(row["member"], row["unit"], row["kind"], bool(row["need"]),
+                  bool(row["active"]), row["pin_hash"] is not None)
+
+
+def _spot(row: dict[str, Any]) -> SpotInfo:
+    occupied = None if row["occupied"] is None else bool(row["occupied"])
+    return SpotInfo(row["spot"], row["type"], row["pool"], row["state"], occupied)
+
+
+def _reservation(row: dict[str, Any]) -> Reservation:
+    expires = row["offer_expires_ts"]
+    return Reservation(row["id"], row["member"], row["spot"], row["type"], row["kind"],
+                       parse_iso(row["start_ts"]), parse_iso(row["end_ts"]), row["status"],
+                       parse_iso(expires) if expires else None, row["waitlist_id"])
+

@@ -1,0 +1,50 @@
+"""The ``[parking]`` section of the kiosk config, checked strictly like the rest."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.config import Config, ConfigError
+
+
+@dataclass(frozen=True)
+class ParkingSettings:
+    # A reservation nobody checked in for is released this long after its start.
+    grace_minutes: int = 15
+    # A freed spot offered to the next on the waitlist is held for them this long.
+    offer_minutes: int = 30
+    # Check-in is accepted from this long before the slot starts.
+    early_checkin_minutes: int = 30
+    # Longest short reservation (a moving day may need two days).
+    max_reservation_hours: int = 48
+    # Accessible spots nobody with a need asked for go to the standard pool for one round.
+    lend_accessible: bool = True
+
+    @classmethod
+    def from_config(cls, config: Config) -> ParkingSettings:
+        return cls.from_dict(config.parking, config.source)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "<config>") -> ParkingSettings:
+        fields = {f.name: f.type for f in dataclasses.fields(cls)}
+        problems, values = [], {}
+        for key, value in raw.items():
+            if key not in fields:
+                problems.append(f"{source}: parking.{key}: unknown key "
+                                f"(known: {', '.join(sorted(fields))})")
+            elif key == "lend_accessible":
+                if isinstance(value, bool):
+                    values[key] = value
+                else:
+                    problems.append(f"{source}: parking.{key}: expected true or false, "
+                                    f"got {value!r}")
+            elif isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+                values[key] = value
+            else:
+                problems.append(f"{source}: parking.{key}: expected a whole number of at "
+                                f"least 1, got {value!r}")
+        if problems:
+            raise ConfigError(problems)
+        return cls(**values)

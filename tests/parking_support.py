@@ -1,0 +1,50 @@
+"""What the parking tests share: a clock the test moves, and a register on a fresh store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from kiosk.events import Outbox
+from kiosk.parking.register import ParkingRegister
+from kiosk.parking.settings import ParkingSettings
+from kiosk.schema import open_kiosk_store
+
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+MEMBERS_CSV = """member,unit,kind,accessible_need,pin
+h-1,A-101,household,no,1111
+h-2,A-102,household,yes,2222
+h-3,A-103,household,no,3333
+w-1,STAFF-1,worker,no,4444
+"""
+
+SPOTS_CSV = """spot,type,pool
+S1,standard,rounds
+S2,standard,rounds
+A1,accessible,rounds
+V1,standard,short
+V2,standard,short
+L1,loading,
+"""
+
+
+class Clock:
+    def __init__(self, now: datetime = START):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def make_register(path, clock: Clock, **settings) -> ParkingRegister:
+    store = open_kiosk_store(path)
+    return ParkingRegister(store, Outbox(store, clock), clock=clock,
+                           settings=ParkingSettings(**settings))
+
+
+def events(register: ParkingRegister, prefix: str = "parking.") -> list[tuple[str, dict]]:
+    return [(e.type, e.data) for e in register.outbox.events(limit=100_000)
+            if e.type.startswith(prefix)]

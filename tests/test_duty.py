@@ -1,0 +1,140 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kiosk.audit import AuditLog
+from kiosk.duty import DutyError, DutyRoster, DutySettings
+from kiosk.events import Outbox
+from kiosk.schema import open_kiosk_store
+from tests.lockers_setup import Clock
+
+MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def roster(tmp_path):
+    store = open_kiosk_store(tmp_path / "kiosk.db")
+    clock = Clock()
+    clock.now = MONDAY + timedelta(hours=1)
+    outbox = Outbox(store, clock)
+    duty = DutyRoster(store, outbox, AuditLog(store, outbox, clock), "secret",
+                      DutySettings(), clock)
+    for i, name in enumerate(["v-ana", "v-bo", "v-cai", "v-dee"]):
+        duty.register("assembly", name, f"90000{i}", "volunteered at the assembly")
+    yield duty
+    store.close()
+
+
+def test_duty_rotates_so_nobody_carries_more_than_one_shift_extra(roster):
+    roster.plan(MONDAY, 10)
+    counts = roster.counts()
+    assert sum(counts.values()) == 10
+    assert max(counts.values()) - min(counts.values()) <= 1
+    # In each cycle of four shifts, everyone serves once.
+    shifts = [s.maintainers[0] for s in roster.roster()]
+    assert len(set(shifts[:4])) == 4 and len(set(shifts[4:8])) == 4
+
+
+def test_an_away_volunteer_is_skipped_without_losing_or_gaining(roster):
+    roster.unavailable("v-ana", MONDAY)
+    first = roster.plan(MONDAY, 1)[0]
+    assert "v-ana" not in first.maintainers
+    roster.plan(MONDAY, 7)
+    counts = roster.counts()
+    assert max(counts.values()) - min(counts.values()) <= 1
+
+
+def test_the_roster_is_public_and_recomputable(roster):
+    roster.plan(MONDAY, 4)
+    events = [e for e in roster.outbox.events() if e.type == "duty.rostered"]
+    assert [e.data["maintainers"] for e in events] == [list(s.maintainers)
+                                                       for s in roster.roster()]
+    assert all(e.data["public_random"] == e.data["start"] for e in events)
+    # Same inputs, same roster: recompute in a fresh database.
+    again = DutyRoster(roster.store, roster.outbox, roster.audit, "secret", DutySettings())
+    assert roster.roster()[0].seed_inputs == again.roster()[0].seed_inputs
+
+
+def test_on_duty_pin_works_only_during_the_shift(roster):
+    roster.plan(MONDAY, 2)
+    on_duty = roster.on_duty().maintainers[0]
+    pin = f"90000{['v-ana', 'v-bo', 'v-cai', 'v-dee'].index(on_duty)}"
+    assert roster.login(pin) == on_duty
+    roster.clock.advance(days=7)  # next week, someone else's shift
+    with pytest.raises(DutyError, match="not on duty"):
+        roster.login(pin)
+    with pytest.raises(DutyError, match="wrong PIN"):
+        roster.login("123456")
+
+
+def test_handover_is_audited_and_takes_effect(roster):
+    roster.plan(MONDAY, 1)
+    holder = roster.on_duty().maintainers[0]
+    other = next(v for v in roster.volunteers() if v != holder)
+    roster.handover(holder, other, "ill this week")
+    assert roster.on_duty().maintainers == (other,)
+    entry = roster.audit.entries()[-1]
+    assert (entry.action, entry.actor, entry.subject) == ("duty.handover", holder, other)
+    with pytest.raises(DutyError):
+        roster.handover(holder, other, "again")
+
+
+def test_bad_pins_and_duplicates_are_refused(roster):
+    with pytest.raises(DutyError, match="6 digits"):
+        roster.register("assembly", "v-eve", "12", "new")
+    with pytest.raises(DutyError, match="already"):
+        roster.register("assembly", "v-ana", "777777", "again")
+    assert len(roster.volunteers()) == 4
+
+
+@settings(max_examples=40, deadline=None)
+@given(volunteers=st.integers(2, 7), per_shift=st.integers(1, 2), shifts=st.integers(1, 25),
+       away=st.sets(st.tuples(st.integers(0, 2), st.integers(0, 24)), max_size=15))
+def test_volunteers_available_alike_serve_within_one_shift(volunteers, per_shift, shifts,
+                                                           away):
+    """The allocation core's bound, applied to duty: those available for the same shifts
+    have carried duty within one shift of each other, whoever else was away."""
+    store = open_kiosk_store(":memory:")
+    outbox = Outbox(store)
+    duty = DutyRoster(store, outbox, AuditLog(store, outbox), "s",
+                      DutySettings(maintainers_per_shift=per_shift))
+    names = [f"v{i}" for i in range(volunteers)]
+    for i, name in enumerate(names):
+        duty.register("assembly", name, f"{100000 + i}", "volunteered")
+    for who, week in away:
+        if who < volunteers and week < shifts:
+            duty.unavailable(names[who], MONDAY + timedelta(weeks=week))
+    duty.plan(MONDAY, shifts)
+    counts = duty.counts()
+    always = [counts[n] for i, n in enumerate(names) if i > 2 or not any(
+        w == i and week < shifts for w, week in away)]
+    if always:
+        assert max(always) - min(always) <= 1
+    store.close()
+
+
+def test_cli_volunteer_plan_and_roster(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+
+    def kiosk(*args):
+        return subprocess.run([sys.executable, "-m", "kiosk", *args, "--data", str(tmp_path)],
+                              cwd=root, capture_output=True, text=True, timeout=60)
+
+    for i, name in enumerate(["v-ana", "v-bo"]):
+        out = kiosk("duty", "volunteer", name, "--pin", f"55555{i}", "--by", "assembly",
+                    "--reason", "volunteered")
+        assert out.returncode == 0, out.stderr
+    bad = kiosk("duty", "plan", "--start", "monday")
+    assert bad.returncode == 2 and "not a date" in bad.stderr and "Traceback" not in bad.stderr
+    assert kiosk("duty", "plan", "--shifts", "4", "--start", "2026-11-30T08:00:00Z"
+                 ).returncode == 0
+    out = kiosk("duty", "roster", "--json")
+    data = __import__("json").loads(out.stdout)
+    assert data["served"] == {"v-ana": 2, "v-bo": 2}
+    assert "55555" not in out.stdout

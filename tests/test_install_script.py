@@ -1,0 +1,41 @@
+"""The Pi installer is well-formed; it is never run here (it installs system-wide)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "install-pi.sh"
+
+
+def test_script_parses_and_is_executable():
+    subprocess.run(["bash", "-n", str(SCRIPT)], check=True)
+    assert SCRIPT.stat().st_mode & 0o111
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_script_is_shellcheck_clean():
+    result = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_help_and_unknown_options_change_nothing():
+    shown = subprocess.run(["bash", str(SCRIPT), "--help"], capture_output=True, text=True)
+    assert shown.returncode == 0 and "--no-apt" in shown.stdout
+    refused = subprocess.run(["bash", str(SCRIPT), "--frobnicate"], capture_output=True,
+                             text=True)
+    assert refused.returncode == 2 and "unknown option: --frobnicate" in refused.stderr
+
+
+def test_everything_the_script_installs_is_shipped():
+    text = SCRIPT.read_text(encoding="utf-8")
+    for path in ("systemd/kiosk.service", "systemd/kiosk-plan.service", "systemd/foot.ini",
+                 "systemd/kiosk.toml.example", "systemd/pam.d/kiosk",
+                 "systemd/mosquitto/kiosk.conf", "systemd/mosquitto/acl.example",
+                 "systemd/mosquitto/bridge.conf.example"):
+        assert f"$SRC/{path}" in text
+        assert (ROOT / path).is_file()

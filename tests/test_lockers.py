@@ -1,0 +1,216 @@
+"""Every locker flow through the real serial driver and the pty board simulator."""
+
+import pytest
+
+from kiosk.backoff import TooManyAttempts
+from kiosk.codes import ALPHABET
+from kiosk.lockers.model import (
+    DoorDidNotOpen,
+    LockerError,
+    NoFreeCompartment,
+    NothingInside,
+    UnknownUnit,
+    WrongCode,
+    WrongPin,
+)
+from tests.lockers_setup import build_lockers
+
+
+@pytest.fixture
+def k(tmp_path, sim, bus):
+    lockers = build_lockers(tmp_path / "kiosk.db", bus, sim.port)
+    lockers.service.add_household("A101", pseudonym="h-a101", pin="2468")
+    lockers.service.add_household("B202", pseudonym="h-b202")
+    lockers.service.add_courier("courier-1", "1234", pseudonym="c-one")
+    yield lockers
+    lockers.service.store.close()
+
+
+def deposit(k, sim, unit="A101", size="S"):
+    """A courier puts a parcel in and shuts the door, as a hand on the simulator."""
+    courier = k.service.courier_login("1234")
+    slot = k.service.deposit(courier, unit, size)
+    c = slot.compartment
+    assert sim.door_open(c.board, c.lock)
+    sim.put_item(c.board, c.lock)
+    sim.shut(c.board, c.lock)
+    k.service.finish(slot)
+    return slot
+
+
+def test_deposit_stores_the_parcel_and_queues_a_private_code(k, sim):
+    slot = deposit(k, sim)
+    assert slot.compartment.id == "A01"
+    assert k.service.parcel(slot.parcel_id)["state"] == "stored"
+    [code] = k.codes_for("A101")
+    assert len(code) == 6 and set(code) <= set(ALPHABET)
+    deposited = next(e for e in k.outbox.events() if e.type == "parcel.deposited")
+    assert deposited.data == {"parcel": slot.parcel_id, "compartment": "A01", "size": "S",
+                              "household": "h-a101", "courier": "c-one"}
+    # The code is stored only as a keyed hash.
+    stored = k.service.store.query("SELECT * FROM codes")
+    assert code not in str(stored)
+
+
+def test_many_deposits_in_a_row_take_best_fit_then_larger(k, sim):
+    ids = [deposit(k, sim, size="M").compartment.id for _ in range(3)]
+    assert ids == ["A05", "A06", "A07"]
+    with pytest.raises(NoFreeCompartment):
+        k.service.deposit(k.service.courier_login("1234"), "A101", "M")
+    full = [e for e in k.outbox.events() if e.type == "locker.full"][-1]
+    assert full.data["size"] == "M" and full.data["courier"] == "c-one"
+    assert full.data["free"] == {"S": 6, "M": 0, "L": 0}
+
+
+def test_one_code_opens_all_of_a_households_parcels_once(k, sim):
+    first, second = deposit(k, sim), deposit(k, sim, size="M")
+    deposit(k, sim, unit="B202")
+    codes = k.codes_for("A101")
+    assert len(codes) == 2
+    result = k.service.pickup(codes[0].lower())
+    assert [c.id for c in result.opened] == [first.compartment.id, second.compartment.id]
+    assert sim.door_open(0, 1) and sim.door_open(0, 5)
+    assert not sim.door_open(1, 1) and not sim.door_open(0, 2)  # B202's stays shut
+    for c in result.opened:
+        assert k.service.parcel(first.parcel_id)["state"] == "collected"
+        sim.take_item(c.board, c.lock)
+        sim.shut(c.board, c.lock)
+    assert k.service.open_doors(result.opened) == []
+    # Single use: neither code of that household works again.
+    for code in codes:
+        with pytest.raises(WrongCode):
+            k.service.pickup(code)
+
+
+def test_wrong_codes_back_off_with_growing_waits_and_each_is_an_event(k, sim):
+    deposit(k, sim)
+    waits = []
+    for _ in range(3):
+        with pytest.raises(WrongCode) as wrong:
+            k.service.pickup("ZZZZZZ")
+        waits.append(wrong.value.wait_s)
+        k.clock.advance(seconds=wrong.value.wait_s)
+    assert waits == [0, 5, 10]
+    with pytest.raises(WrongCode) as wrong:
+        k.service.pickup("ZZZZZZ")
+    assert wrong.value.wait_s == 20
+    # While a wait runs, even the right code is not looked at.
+    with pytest.raises(TooManyAttempts) as early:
+        k.service.pickup(k.codes_for("A101")[0])
+    assert early.value.wait_s == 20
+    k.clock.advance(seconds=20)
+    assert len(k.service.pickup(k.codes_for("A101")[0]).opened) == 1
+    wrong_events = [e for e in k.outbox.events() if e.type == "security.wrong_code"]
+    assert [e.data["failures"] for e in wrong_events] == [1, 2, 3, 4]
+    assert all("code" not in e.data for e in wrong_events)
+
+
+def test_too_many_attempts_blocks_the_right_code_too(k, sim):
+    deposit(k, sim)
+    for _ in range(2):
+        with pytest.raises(WrongCode):
+            k.service.pickup("ZZZZZZ")
+    with pytest.raises(TooManyAttempts):
+        k.service.pickup(k.codes_for("A101")[0])
+    assert k.service.parcel(1)["state"] == "stored"
+
+
+def test_a_jammed_door_keeps_the_parcel_and_the_code(k, sim):
+    slot = deposit(k, sim)
+    sim.jam(0, 1)
+    code = k.codes_for("A101")[0]
+    result = k.service.pickup(code)
+    assert result.opened == [] and [c.id for c in result.failed] == ["A01"]
+    assert sim.unlock_count(0, 1) == 3  # one at deposit, two tries now
+    assert k.service.parcel(slot.parcel_id)["state"] == "stored"
+    assert "door.jammed" in k.event_types()
+    sim.unjam(0, 1)
+    assert [c.id for c in k.service.pickup(code).opened] == ["A01"]
+
+
+def test_a_jammed_door_at_deposit_is_not_offered_again(k, sim):
+    sim.jam(0, 1)
+    courier = k.service.courier_login("1234")
+    with pytest.raises(DoorDidNotOpen) as jam:
+        k.service.deposit(courier, "A101", "S")
+    assert jam.value.compartment.id == "A01"
+    assert k.service.deposit(courier, "A101", "S").compartment.id == "A02"
+    assert k.service.free_counts()["S"] == 4  # A01 faulty, A02 taken
+
+
+def test_shut_door_with_nothing_inside_cancels_the_deposit(k, sim):
+    slot = k.service.deposit(k.service.courier_login("1234"), "A101", "S")
+    sim.shut(0, 1)
+    with pytest.raises(NothingInside):
+        k.service.finish(slot)
+    assert k.service.parcel(slot.parcel_id)["state"] == "cancelled"
+    assert k.codes_for("A101") == []
+    assert k.service.free_counts()["S"] == 6
+
+
+def test_wrong_pin_unknown_unit_and_bad_size_change_nothing(k, sim):
+    with pytest.raises(WrongPin):
+        k.service.courier_login("9999")
+    courier = k.service.courier_login("1234")
+    with pytest.raises(UnknownUnit):
+        k.service.deposit(courier, "Z999", "S")
+    with pytest.raises(LockerError):
+        k.service.deposit(courier, "A101", "XL")
+    assert sim.unlock_count() == 0
+    assert k.service.store.scalar("SELECT COUNT(*) FROM parcels") == 0
+
+
+def test_send_then_a_courier_collects_outgoing_and_long_waiting_parcels(k, sim):
+    resident = k.service.resident_login("a101", "2468")
+    slot = k.service.send(resident, "L")
+    sim.put_item(0, 7)
+    sim.shut(0, 7)
+    k.service.finish(slot)
+    assert k.service.parcel(slot.parcel_id)["state"] == "outgoing"
+    assert "parcel.sent" in k.event_types()
+    assert k.codes_for("A101") == []  # nothing to pick up for the sender
+    old = deposit(k, sim, unit="B202")
+    k.clock.advance(days=15)
+    result = k.service.collect(k.service.courier_login("1234"))
+    assert {c.id for c in result.opened} == {"A07", old.compartment.id}
+    assert k.service.parcel(slot.parcel_id)["state"] == "collected"
+    assert k.service.parcel(old.parcel_id)["state"] == "returned"
+    types = k.event_types()
+    assert "parcel.outgoing_collected" in types and "parcel.returned" in types
+
+
+def test_overdue_parcels_are_reminded_once_a_day_free_of_charge(k, sim):
+    deposit(k, sim)
+    deposit(k, sim)
+    k.clock.advance(days=2)
+    assert k.service.remind_overdue() == 0
+    k.clock.advance(days=1, minutes=1)
+    assert k.service.remind_overdue() == 1  # one household, one message
+    assert k.service.remind_overdue() == 0
+    k.clock.advance(hours=24, minutes=1)
+    assert k.service.remind_overdue() == 1
+    overdue = [e for e in k.outbox.events() if e.type == "parcel.overdue"]
+    assert [e.data["reminder"] for e in overdue] == [1, 1, 2, 2]
+    assert not any("fee" in str(e.data) for e in k.outbox.events())
+    reminder = [n for n in k.outbox.pending_notifications() if n.kind == "reminder"][-1]
+    assert reminder.data["parcels"] == 2
+    # The reminder's fresh code opens both parcels.
+    assert len(k.service.pickup(reminder.data["code"]).opened) == 2
+
+
+def test_waited_time_is_measured_from_storage(k, sim):
+    deposit(k, sim)
+    k.clock.advance(hours=5)
+    k.service.pickup(k.codes_for("A101")[0])
+    collected = next(e for e in k.outbox.events() if e.type == "parcel.collected")
+    assert collected.data["waited_s"] == 5 * 3600
+
+
+def test_a_silent_board_fails_the_open_without_blaming_the_lock(k, sim):
+    sim.set_silent(0, True)
+    courier = k.service.courier_login("1234")
+    with pytest.raises(DoorDidNotOpen):
+        k.service.deposit(courier, "A101", "S")
+    assert "door.not_opened" in k.event_types()
+    assert "door.jammed" not in k.event_types()
+    assert k.service.free_counts()["S"] == 6

@@ -1,0 +1,300 @@
+"""Members, spots and allocation rounds in the register, with their events."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kiosk.audit import AuditLog
+from kiosk.backoff import TooManyAttempts
+from kiosk.parking.csvimport import CsvImportError
+from kiosk.parking.model import ParkingError
+from kiosk.parking.policies import LeastServedFirst, replay
+from kiosk.parking.record import verify, verify_chain
+from tests.parking_support import MEMBERS_CSV, SPOTS_CSV, Clock, events, make_register
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def register(tmp_path, clock):
+    reg = make_register(tmp_path / "kiosk.db", clock)
+    yield reg
+    reg.store.close()
+
+
+@pytest.fixture
+def loaded(register):
+    register.import_members(MEMBERS_CSV, "m-duty")
+    register.import_spots(SPOTS_CSV, "m-duty")
+    return register
+
+
+def audit_actions(register):
+    return [(e.actor, e.action, e.subject) for e in AuditLog(register.store,
+                                                               register.outbox).entries()]
+
+
+# --- members and spots -----------------------------------------------------------------------
+
+def test_import_adds_everyone_audited_and_pins_work(loaded):
+    assert [m.member for m in loaded.members()] == ["h-1", "h-2", "h-3", "w-1"]
+    assert loaded.member("h-2").need and loaded.member("w-1").kind == "worker"
+    assert ("m-duty", "parking.member_added", "h-1") in audit_actions(loaded)
+    assert ("m-duty", "parking.spot_added", "L1") in audit_actions(loaded)
+    assert loaded.authenticate("a-101", "1111").member == "h-1"
+    assert loaded.spot("L1").pool == "short" and loaded.spot("S1").pool == "rounds"
+
+
+def test_bad_rows_are_named_by_line_and_nothing_is_imported(register):
+    text = ("member,unit,kind,accessible_need,pin\n"
+            "h-1,A-101,household,no,1111\n"
+            "h-2,A-102,tenant,no,2222\n"
+            "h-3,A-103,household,maybe,33\n"
+            "h-1,A-104,household,no,\n")
+    with pytest.raises(CsvImportError) as caught:
+        register.import_members(text, "m-duty")
+    assert caught.value.problems == [
+        "line 3: kind 'tenant': must be one of household, worker",
+        "line 4: pin: must be 4-8 digits",
+        "line 4: accessible_need 'maybe': must be yes or no",
+        "line 5: member h-1 is already on line 2",
+    ]
+    assert register.members() == []
+    assert register.outbox.last_seq() == 0
+
+
+def test_a_row_clashing_with_the_register_stops_the_whole_file(loaded):
+    before = loaded.outbox.last_seq()
+    text = "member,unit,kind\nh-7,B-1,household\nh-8,A-101,household\n"
+    with pytest.raises(CsvImportError) as caught:
+        loaded.import_members(text, "m-duty")
+    assert caught.value.problems == ["line 3: unit A-101 belongs to member h-1"]
+    assert "h-7" not in [m.member for m in loaded.members()]
+    assert loaded.outbox.last_seq() == before
+
+
+def test_header_problems_and_short_rows_are_reported(register):
+    with pytest.raises(CsvImportError, match="column 'name' is not known"):
+        register.import_members("member,unit,kind,name\nh-1,A-1,household,Li\n", "m")
+    with pytest.raises(CsvImportError, match="column 'kind' is missing"):
+        register.import_members("member,unit\nh-1,A-1\n", "m")
+    with pytest.raises(CsvImportError) as caught:
+        register.import_spots("spot,type\nS1,standard\nS2\nS3,boat\n", "m")
+    assert caught.value.problems == ["line 3: 1 cells, the header has 2",
+                                     "line 4: type 'boat': must be one of standard, "
+                                     "accessible, ev, motorcycle, loading"]
+    assert register.spots() == []
+
+
+def test_reimport_changes_only_what_changed_and_keeps_pins(loaded):
+    text = MEMBERS_CSV.replace("w-1,STAFF-1,worker,no,4444", "w-1,STAFF-1,worker,yes,")
+    report = loaded.import_members(text, "m-duty")
+    assert (report.added, report.changed, report.unchanged) == (0, 1, 3)
+    assert loaded.member("w-1").need
+    assert loaded.authenticate("STAFF-1", "4444").member == "w-1"
+    entry = AuditLog(loaded.store, loaded.outbox).entries()[-1]
+    assert (entry.action, entry.subject, entry.data["changed"]) == (
+        "parking.member_changed", "w-1", ["accessible_need"])
+
+
+def test_a_maintainers_edit_is_audited_with_reason(loaded):
+    loaded.update_member("m-duty", "moved flats", "h-3", unit="B-201", pin="9999")
+    entry = AuditLog(loaded.store, loaded.outbox).entries()[-1]
+    assert (entry.actor, entry.reason, entry.data["changed"]) == ("m-duty", "moved flats",
+                                                                  ["pin", "unit"])
+    assert loaded.authenticate("B-201", "9999").member == "h-3"
+    with pytest.raises(ParkingError, match="belongs to member h-1"):
+        loaded.update_member("m-duty", "typo", "h-3", unit="A-101")
+    with pytest.raises(ValueError, match="reason"):
+        loaded.update_member("m-duty", " ", "h-3", kind="worker")
+    assert loaded.member("h-3").kind == "household"
+
+
+def test_wrong_pins_are_published_and_slow_down(loaded, clock):
+    for _ in range(2):
+        with pytest.raises(ParkingError, match=r"wrong unit or PIN$"):
+            loaded.authenticate("A-101", "0000")
+    with pytest.raises(ParkingError, match="wrong unit or PIN; wait 5 s"):
+        loaded.authenticate("A-101", "0000")
+    with pytest.raises(TooManyAttempts):
+        loaded.authenticate("A-101", "1111")
+    assert [t for t, _ in events(loaded, "security.")] == ["security.wrong_pin"] * 3
+    clock.advance(seconds=5)
+    assert loaded.authenticate("A-101", "1111").member == "h-1"
+
+
+def test_no_unit_or_pin_in_any_event(loaded):
+    loaded.request("h-1", "2026-03", "standard")
+    loaded.update_member("m-duty", "new PIN", "h-1", pin="5555")
+    text = json.dumps([e.data for e in loaded.outbox.events(limit=10_000)])
+    for private in ("A-101", "STAFF-1", "1111", "5555", "pin_hash"):
+        assert private not in text
+
+
+# --- rounds ----------------------------------------------------------------------------------
+
+def ask_all(register, round_id):
+    for member, spot_type in (("h-1", "standard"), ("h-2", "accessible"),
+                              ("h-3", "standard"), ("w-1", "standard")):
+        register.request(member, round_id, spot_type)
+
+
+def test_requests_are_checked_and_published(loaded):
+    with pytest.raises(ParkingError, match="declared need"):
+        loaded.request("h-1", "2026-03", "accessible")
+    with pytest.raises(ParkingError, match="not a member"):
+        loaded.request("x-9", "2026-03", "standard")
+    loaded.request("h-1", "2026-03", "standard")
+    loaded.request("h-1", "2026-03", "ev")  # changing one's mind replaces the request
+    assert [(a.member, a.type) for a in loaded.requests("2026-03")] == [("h-1", "ev")]
+    assert events(loaded)[-1] == ("parking.requested",
+                                  {"round": "2026-03", "member": "h-1", "type": "ev"})
+
+
+def test_commit_then_draw_publishes_inputs_then_results(loaded, clock):
+    ask_all(loaded, "2026-03")
+    commitment = loaded.commit("2026-03", "lottery 2026-02-28: 4 8 15")
+    with pytest.raises(ParkingError, match="closed"):
+        loaded.request("h-1", "2026-03", "standard")
+    committed = events(loaded)[-1]
+    assert committed[0] == "parking.draw_committed"
+    assert committed[1]["inputs_hash"] == commitment["inputs_hash"]
+    assert committed[1]["askers"] == {"accessible": 1, "standard": 3}
+    # Only round spots are drawn; reservation spots stay out.
+    assert {s["spot"] for s in commitment["inputs"]["spots"]} == {"S1", "S2", "A1"}
+
+    clock.advance(hours=1)
+    record = loaded.draw("2026-03")
+    assert verify(record, commitment=commitment) == []
+    results = record["results"]
+    assert len(results["assignments"]) == 3 and len(results["refused"]) == 1
+    kinds = [t for t, _ in events(loaded)]
+    assert kinds.count("parking.allocated") == 3
+    assert kinds.count("parking.refused") == 1
+    assert kinds[-1] == "parking.draw_published"
+    refused = next(d for t, d in events(loaded) if t == "parking.refused")
+    assert refused == {"kind": "round", "round": "2026-03", **results["refused"][0]}
+    held = {r["member"]: r["spot"] for r in results["assignments"]}
+    assert {m: loaded.allocation(m) for m in held} == held
+    assert loaded.memory().hash() == results["posterior_state_hash"]
+    assert loaded.allocation("h-2") == "A1"
+
+
+def test_draw_needs_a_commitment_and_one_round_at_a_time(loaded):
+    ask_all(loaded, "2026-03")
+    with pytest.raises(ParkingError, match="not committed"):
+        loaded.draw("2026-03")
+    loaded.commit("2026-03", "v1")
+    with pytest.raises(ParkingError, match="2026-03 is committed but not drawn"):
+        loaded.commit("2026-04", "v2")
+    with pytest.raises(ParkingError, match="already committed"):
+        loaded.commit("2026-03", "v3")
+    with pytest.raises(ParkingError, match="one line"):
+        loaded.commit("2026-05", " ")
+    loaded.draw("2026-03")
+    with pytest.raises(ParkingError, match="it is drawn"):
+        loaded.draw("2026-03")
+
+
+def test_rounds_chain_and_replaying_the_history_gives_the_same_draws(loaded, clock):
+    records = []
+    for month in ("2026-03", "2026-04", "2026-05", "2026-06"):
+        ask_all(loaded, month)
+        loaded.commit(month, f"public value of {month}")
+        clock.advance(days=1)
+        records.append(loaded.draw(month))
+    assert verify_chain(records) == []
+    # Two standard spots, three standard askers, four rounds: 8 allocations, 2 or 3 each.
+    got = {}
+    for record in records:
+        for row in record["results"]["assignments"]:
+            got[row["member"]] = got.get(row["member"], 0) + 1
+    assert sorted(got[m] for m in ("h-1", "h-3", "w-1")) == [2, 3, 3]
+    assert got["h-2"] == 4
+    replayed = replay(loaded.history(), LeastServedFirst())
+    for record, outcome in zip(records, replayed, strict=True):
+        assert {r["member"]: r["spot"] for r in record["results"]["assignments"]} == {
+            m: s.id for m, s in outcome.assignments.items()}
+
+
+def test_a_member_who_leaves_loses_open_requests(loaded):
+    loaded.request("h-3", "2026-03", "standard")
+    loaded.update_member("m-duty", "moved out", "h-3", active=False)
+    assert loaded.requests("2026-03") == []
+    with pytest.raises(ParkingError, match="not a member"):
+        loaded.request("h-3", "2026-03", "standard")
+    with pytest.raises(ParkingError, match="wrong unit or PIN"):
+        loaded.authenticate("A-103", "3333")
+
+
+def test_a_member_without_need_any_more_is_not_eligible_for_accessible(loaded):
+    loaded.request("h-2", "2026-03", "accessible")
+    loaded.update_member("m-duty", "need withdrawn by member", "h-2", need=False)
+    commitment = loaded.commit("2026-03", "v")
+    assert commitment["inputs"]["eligible"] == []
+
+
+def test_release_gives_the_spot_back_and_says_so(loaded):
+    ask_all(loaded, "2026-03")
+    loaded.commit("2026-03", "v")
+    loaded.draw("2026-03")
+    spot = loaded.allocation("h-2")
+    loaded.release("h-2")
+    assert loaded.allocation("h-2") is None
+    assert events(loaded)[-1] == ("parking.released", {
+        "kind": "allocation", "member": "h-2", "spot": spot, "round": "2026-03",
+        "reason": "released"})
+    with pytest.raises(ParkingError, match="holds no spot"):
+        loaded.release("h-2")
+
+
+def test_a_refused_request_changes_nothing(loaded):
+    before = (loaded.outbox.last_seq(), loaded.store.scalar(
+        "SELECT COUNT(*) FROM parking_requests"))
+    with pytest.raises(ParkingError):
+        loaded.request("h-1", "bad round id!", "standard")
+    with pytest.raises(ParkingError):
+        loaded.request("h-1", "2026-03", "boat")
+    assert (loaded.outbox.last_seq(), loaded.store.scalar(
+        "SELECT COUNT(*) FROM parking_requests")) == before
+
+
+def test_closing_fixes_who_asked_and_which_spots_before_the_random_value(loaded, clock):
+    ask_all(loaded, "2026-03")
+    closed = loaded.close("2026-03")
+    assert events(loaded)[-1][0] == "parking.round_closed"
+    with pytest.raises(ParkingError, match="closed for requests"):
+        loaded.request("h-1", "2026-03", "ev")
+    with pytest.raises(ParkingError, match="2026-03 is closed but not drawn"):
+        loaded.close("2026-04")
+    loaded.set_spot_state("m-duty", "S2", "out_of_service", "repainting")
+    clock.advance(days=2)
+    commitment = loaded.commit("2026-03", "announced two days later")
+    inputs = commitment["inputs"]
+    assert inputs["closed_at"] == closed["closed_at"] < inputs["committed_at"]
+    assert {s["spot"] for s in inputs["spots"]} == {"S1", "S2", "A1"}
+    assert verify(loaded.draw("2026-03")) == []
+
+
+def test_parking_settings_are_checked_strictly():
+    from kiosk.config import ConfigError, config_from_dict
+    from kiosk.parking.settings import ParkingSettings
+
+    config = config_from_dict({"parking": {"grace_minutes": 10, "lend_accessible": False}},
+                              "kiosk.toml")
+    settings = ParkingSettings.from_config(config)
+    assert (settings.grace_minutes, settings.lend_accessible) == (10, False)
+    with pytest.raises(ConfigError) as caught:
+        ParkingSettings.from_dict({"grace": 5, "offer_minutes": 0, "lend_accessible": "yes"},
+                                  "kiosk.toml")
+    assert caught.value.problems == [
+        "kiosk.toml: parking.grace: unknown key (known: early_checkin_minutes, "
+        "grace_minutes, lend_accessible, max_reservation_hours, offer_minutes)",
+        "kiosk.toml: parking.offer_minutes: expected a whole number of at least 1, got 0",
+        "kiosk.toml: parking.lend_accessible: expected true or false, got 'yes'",
+    ]

@@ -1,0 +1,1 @@
+"""The kiosk's touch screen, in Textual."""
