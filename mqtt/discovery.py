@@ -2,8 +2,9 @@
 (boards online, doors open, free compartments per size, uplink backlog, faults) without
 hand-written YAML.
 
-Every entity reads a retained snapshot on ``…/state/{device}`` (mqtt/snapshots.py) and
-uses ``…/status`` for availability, so the kiosk's last will greys them out.
+Every entity reads a retained snapshot on ``…/state/{device}`` (shapes in docs/mqtt.md:
+the core's ``HealthMonitor.snapshot()`` and the publisher's uplink) and uses ``…/status``
+for availability, so the kiosk's last will greys them out.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from typing import Any
 
 from kiosk.config import Config
-from mqtt import snapshots, topics
+from mqtt import topics
 from mqtt.publisher import OFFLINE, ONLINE, Publisher
 
 MANUFACTURER = "community kiosk"
@@ -57,27 +58,37 @@ def discovery_messages(config: Config, sw_version: str = "") -> list[tuple[str, 
                                                                           sort_keys=True)))
 
     for board in config.board_addresses():
-        dev = snapshots.board_device(board)
+        dev = topics.board_device(board)
         add("binary_sensor", f"board_{board}_online", dev, {
             "name": f"Board {board} online", "device_class": "connectivity",
             "entity_category": "diagnostic",
             "value_template": "{{ 'ON' if value_json.online else 'OFF' }}"})
-        add("sensor", f"board_{board}_doors_open", dev, {
-            "name": f"Board {board} doors open", "icon": "mdi:door-open",
-            "state_class": "measurement", "value_template": "{{ value_json.doors_open }}"})
+        add("sensor", f"board_{board}_errors", dev, {
+            "name": f"Board {board} bus errors", "icon": "mdi:lan-disconnect",
+            "entity_category": "diagnostic", "state_class": "total_increasing",
+            "value_template": "{{ value_json.errors }}"})
     sizes = sorted({size for _, _, size in config.compartment_list()})
     for size in sizes:
-        add("sensor", f"free_{size.lower()}", snapshots.LOCKERS, {
+        add("sensor", f"free_{size.lower()}", topics.LOCKERS, {
             "name": f"Free compartments {size}", "icon": "mdi:locker-multiple",
             "state_class": "measurement", "unit_of_measurement": "compartments",
             "value_template": f"{{{{ value_json.free.{size} }}}}"})
-    add("sensor", "faults", snapshots.LOCKERS, {
+    add("sensor", "doors_open", topics.LOCKERS, {
+        "name": "Doors open", "icon": "mdi:door-open", "state_class": "measurement",
+        "value_template": "{{ value_json.doors_open | length }}"})
+    add("sensor", "out_of_service", topics.LOCKERS, {
+        "name": "Compartments out of service", "icon": "mdi:wrench",
+        "state_class": "measurement",
+        "value_template": "{{ value_json.out_of_service | length }}"})
+    # The snapshot's lists (which faults, which doors) become the entity's attributes.
+    add("sensor", "faults", topics.LOCKERS, {
         "name": "Open faults", "icon": "mdi:alert", "state_class": "measurement",
-        "value_template": "{{ value_json.faults }}"})
-    add("binary_sensor", "problem", snapshots.LOCKERS, {
+        "value_template": "{{ value_json.faults | length }}",
+        "json_attributes_topic": topics.state_topic(c, k, topics.LOCKERS)})
+    add("binary_sensor", "problem", topics.LOCKERS, {
         "name": "Needs a maintainer", "device_class": "problem",
-        "value_template": "{{ 'ON' if value_json.faults > 0 else 'OFF' }}"})
-    add("sensor", "uplink_backlog", snapshots.UPLINK, {
+        "value_template": "{{ 'ON' if value_json.faults | length > 0 else 'OFF' }}"})
+    add("sensor", "uplink_backlog", topics.UPLINK, {
         "name": "Uplink backlog", "icon": "mdi:tray-full", "state_class": "measurement",
         "unit_of_measurement": "events", "entity_category": "diagnostic",
         "value_template": "{{ value_json.backlog }}"})

@@ -20,13 +20,14 @@ INDICATORS = ("parcels_per_day", "parcels_per_hour", "wait_time", "occupancy",
               "unmet_demand", "courier_load", "faults", "security", "parking", "gaps",
               "intake")
 
-KNOWN_TYPES = frozenset({
-    "parcel.deposited", "parcel.collected", "parcel.overdue", "parcel.returned",
-    "locker.full", "door.jammed", "door.left_open", "door.tamper", "board.offline",
-    "board.online", "security.wrong_code", "parking.requested", "parking.refused",
-    "parking.allocated", "parking.released", "parking.no_show",
-})
-FAULT_TYPES = ("door.jammed", "door.left_open", "door.tamper", "board.offline")
+# Families of event types the kiosk writes; a type outside them is listed as unknown (kept).
+KNOWN_FAMILIES = frozenset({"parcel", "locker", "door", "board", "sensor", "cabinet",
+                            "security", "parking", "kiosk", "audit", "duty"})
+FAULT_TYPES = ("door.jammed", "door.not_opened", "door.left_open", "door.tamper",
+               "board.offline", "sensor.mismatch", "cabinet.tamper")
+# Parcels that take a compartment, and those that give it back.
+INTO_COMPARTMENT = ("parcel.deposited", "parcel.sent")
+OUT_OF_COMPARTMENT = ("parcel.collected", "parcel.returned", "parcel.outgoing_collected")
 PARKING = ("requested", "refused", "allocated", "released", "no_show")
 WAIT_BUCKETS = ((3600, "<1h"), (6 * 3600, "1-6h"), (24 * 3600, "6-24h"),
                 (3 * 24 * 3600, "1-3d"), (None, ">3d"))
@@ -47,6 +48,12 @@ def _device(kiosk: str, data: dict[str, Any]) -> str:
     if board is not None:
         return f"{kiosk} board {board}"
     return kiosk
+
+
+def _counts(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k)[:32]: v for k, v in value.items() if type(v) is int and 0 <= v < 10**6}
 
 
 def _spot_type(data: dict[str, Any]) -> str:
@@ -72,6 +79,8 @@ class _Pass:
         self.tampers = 0
         self.parking: Counter[str] = Counter()
         self.parking_by_type: dict[str, Counter[str]] = defaultdict(Counter)
+        self.rounds: list[dict[str, Any]] = []
+        self.sent = 0
         self.types: Counter[str] = Counter()
         # occupancy per kiosk and size
         self.stored: dict[tuple[str, str], int] = defaultdict(int)
@@ -89,14 +98,17 @@ class _Pass:
         self.types[type_] += 1
         when = self.local(e["ts"])
         day = when.date().isoformat() if when else None
-        if type_ == "parcel.deposited":
-            if day:
-                self.per_day[day] += 1
-            if when:
-                self.per_hour[when.hour] += 1
-                courier = _text(data.get("courier"))
-                if courier:
-                    self.couriers_by_hour[when.hour].add(courier)
+        if type_ in INTO_COMPARTMENT:
+            if type_ == "parcel.sent":
+                self.sent += 1
+            else:
+                if day:
+                    self.per_day[day] += 1
+                if when:
+                    self.per_hour[when.hour] += 1
+                    courier = _text(data.get("courier"))
+                    if courier:
+                        self.couriers_by_hour[when.hour].add(courier)
             size, parcel = _text(data.get("size"), 8), _text(data.get("parcel"))
             if size:
                 if parcel:
@@ -104,7 +116,7 @@ class _Pass:
                 key = (kiosk, size)
                 self.stored[key] += 1
                 self.peak[key] = max(self.peak[key], self.stored[key])
-        elif type_ in ("parcel.collected", "parcel.returned"):
+        elif type_ in OUT_OF_COMPARTMENT:
             if type_ == "parcel.collected":
                 waited = finite_number(data.get("waited_s"))
                 if waited is not None and waited >= 0:
@@ -131,6 +143,10 @@ class _Pass:
             self.wrong_codes += 1
             if day:
                 self.security_by_day[day] += 1
+        elif type_ == "parking.round_closed":
+            askers, spots = _counts(data.get("askers")), _counts(data.get("spots"))
+            self.rounds.append({"round": _text(data.get("round")) or "?", "askers": askers,
+                                "spots": spots})
         elif type_.startswith("parking."):
             what = type_.removeprefix("parking.")
             if what in PARKING:
@@ -157,14 +173,23 @@ def _wait_summary(waits: list[float], overdue: int) -> dict[str, Any]:
     return summary
 
 
-def _capacities(store: PlanStore, community: str, device: str, key: str) -> dict[str, dict]:
-    out: dict[str, dict[str, int]] = {}
-    for kiosk, snap in store.states(community, device).items():
-        table = snap.get(key)
-        if isinstance(table, dict):
-            out[kiosk] = {str(k)[:16]: int(v) for k, v in table.items()
-                          if type(v) is int and 0 <= v < 100_000}
-    return out
+def _capacities(store: PlanStore, community: str) -> dict[str, dict[str, int]]:
+    """Compartments per size and kiosk, from the retained ``lockers`` snapshots."""
+    return {kiosk: _counts(snap.get("capacity"))
+            for kiosk, snap in store.states(community, "lockers").items()}
+
+
+def _parking_supply(store: PlanStore, community: str) -> Counter[str]:
+    """Spots in service per type, from the ``parking`` snapshots: {type: {"in_service": n,
+    "spots": n, ...}} as the core's spot summary makes them."""
+    supply: Counter[str] = Counter()
+    for snap in store.states(community, "parking").values():
+        for spot_type, row in snap.items():
+            if isinstance(row, dict):
+                n = row.get("in_service", row.get("spots"))
+                if type(n) is int and 0 <= n < 10**6:
+                    supply[str(spot_type)[:32]] += n
+    return supply
 
 
 def compute(store: PlanStore, community: str, tz: str | tzinfo = "UTC") -> dict[str, Any]:
@@ -174,7 +199,7 @@ def compute(store: PlanStore, community: str, tz: str | tzinfo = "UTC") -> dict[
     for event in store.events(community):
         p.add(event)
 
-    capacity = _capacities(store, community, "lockers", "capacity")
+    capacity = _capacities(store, community)
     occupancy = []
     for (kiosk, size), peak in sorted(p.peak.items()):
         cap = capacity.get(kiosk, {}).get(size)
@@ -194,17 +219,15 @@ def compute(store: PlanStore, community: str, tz: str | tzinfo = "UTC") -> dict[
     faults = [{"device": device, **dict(counts), "total": sum(counts.values())}
               for device, counts in sorted(p.faults.items(),
                                            key=lambda kv: (-sum(kv[1].values()), kv[0]))]
-    supply = _capacities(store, community, "parking", "spots")
-    supply_total: Counter[str] = Counter()
-    for spots in supply.values():
-        supply_total.update(spots)
+    supply_total = _parking_supply(store, community)
     gaps = store.gaps(community)
     counters = store.kiosk_counters(community)
-    unknown = {t: n for t, n in sorted(p.types.items()) if t not in KNOWN_TYPES}
+    unknown = {t: n for t, n in sorted(p.types.items())
+               if t.split(".", 1)[0] not in KNOWN_FAMILIES}
 
     return {
         "parcels_per_day": {"days": dict(sorted(p.per_day.items())),
-                            "total": sum(p.per_day.values())},
+                            "total": sum(p.per_day.values()), "sent": p.sent},
         "parcels_per_hour": {"hours": p.per_hour, "timezone": str(zone)},
         "wait_time": _wait_summary(p.waits, p.overdue),
         "occupancy": {"compartments": occupancy},
@@ -218,7 +241,8 @@ def compute(store: PlanStore, community: str, tz: str | tzinfo = "UTC") -> dict[
         "parking": {**{k: p.parking[k] for k in PARKING},
                     "by_type": {t: {k: c[k] for k in PARKING}
                                 for t, c in sorted(p.parking_by_type.items())},
-                    "supply": dict(sorted(supply_total.items()))},
+                    "supply": dict(sorted(supply_total.items())),
+                    "rounds": p.rounds[-12:]},
         "gaps": {"kiosks": [{"kiosk": g.kiosk, "received": g.received, "max_seq": g.max_seq,
                              "missing": g.missing, "ranges": [list(r) for r in g.ranges],
                              "announced_last_seq": g.announced_last_seq, "behind": g.behind}

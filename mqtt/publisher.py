@@ -365,7 +365,7 @@ class Publisher:
         self._uplink_sent = (backlog, now)
         snapshot = {"connected": True, "backlog": backlog,
                     "last_seq": self.outbox.last_seq(), "ts": iso(utc_now())}
-        topic = topics.state_topic(self.community, self.kiosk, "uplink")
+        topic = topics.state_topic(self.community, self.kiosk, topics.UPLINK)
         with self._lock:
             self._retained[topic] = dumps(snapshot)
         self._client.publish(topic, dumps(snapshot), qos=1, retain=True)

@@ -33,6 +33,17 @@ def type_segment(event_type: str) -> str:
     return cleaned or "_"
 
 
+# Devices with a retained snapshot on …/state/{device}; shapes in docs/mqtt.md (the core's
+# HealthMonitor.snapshot() makes the board and locker ones, the publisher the uplink one).
+LOCKERS = "lockers"
+UPLINK = "uplink"
+PARKING = "parking"
+
+
+def board_device(board: int) -> str:
+    return f"board-{board}"
+
+
 def kiosk_prefix(community: str, kiosk: str) -> str:
     return f"{ROOT}/{segment(community)}/kiosk/{segment(kiosk)}"
 
@@ -49,8 +60,17 @@ def state_topic(community: str, kiosk: str, device: str) -> str:
     return f"{kiosk_prefix(community, kiosk)}/state/{segment(device)}"
 
 
+def household_segment(household: str) -> str:
+    """The notify topic level for a household (the core names it by its unit, which may
+    hold any character): '%', '/', '+', '#' and NUL are percent-encoded, so every unit has
+    exactly one topic and the notifier can decode it."""
+    if not household:
+        raise ValueError("empty household")
+    return "".join(f"%{ord(ch):02X}" if ch in "%/+#\x00" else ch for ch in household)
+
+
 def notify_topic(community: str, kiosk: str, household: str) -> str:
-    return f"{kiosk_prefix(community, kiosk)}/notify/{segment(household)}"
+    return f"{kiosk_prefix(community, kiosk)}/notify/{household_segment(household)}"
 
 
 def plan_topic(community: str, indicator: str) -> str:

@@ -10,10 +10,11 @@ import pytest
 
 from kiosk.config import config_from_dict
 from kiosk.events import Outbox
-from kiosk.hardware import BoardStatus
+from kiosk.health import HealthMonitor
 from kiosk.schema import open_kiosk_store
-from mqtt import discovery, snapshots, topics
+from mqtt import discovery, topics
 from mqtt.publisher import Publisher
+from tests.lockers_setup import build_lockers, locker_config
 from tests.mqtt_broker import Collector, wait_until
 
 CONFIG = config_from_dict({
@@ -48,29 +49,34 @@ def test_every_config_has_the_keys_home_assistant_needs():
         assert cfg["device"]["identifiers"] == ["kiosk-riverside_gate-2"]
         assert topics.parse(cfg["state_topic"]).kind == "state"
     names = {c["unique_id"].removeprefix("riverside_gate-2_") for c in found.values()}
-    assert names == {"board_0_online", "board_0_doors_open", "board_1_online",
-                     "board_1_doors_open", "free_s", "free_m", "free_l", "faults", "problem",
-                     "uplink_backlog"}
+    assert names == {"board_0_online", "board_0_errors", "board_1_online", "board_1_errors",
+                     "free_s", "free_m", "free_l", "doors_open", "out_of_service", "faults",
+                     "problem", "uplink_backlog"}
 
 
-def test_templates_read_the_snapshots_we_publish():
-    locked = tuple(n not in (3, 9) for n in range(1, 17))
-    status = BoardStatus(0, locked=locked, occupied=(False,) * 16)
-    states = {
-        "board-0": snapshots.board_snapshot(0, online=True, status=status, locks=range(1, 17)),
-        "board-1": snapshots.board_snapshot(1, online=False, status=None, locks=range(1, 5)),
-        "lockers": snapshots.lockers_snapshot({"S": 8, "M": 8, "L": 4},
-                                              {"S": 5, "M": 0, "L": 4}, jammed=1),
-        "uplink": {"connected": True, "backlog": 17, "last_seq": 40},
-    }
+def test_templates_read_the_snapshots_the_kiosk_publishes(tmp_path, sim, bus):
+    """The real health monitor on the simulated boards makes the snapshots."""
+    lockers = build_lockers(tmp_path / "kiosk.db", bus, sim.port)
+    health = HealthMonitor(lockers.service, clock=lockers.clock, offline_after=1)
+    sim.force_open(0, 3)  # a door opens by itself
+    sim.set_silent(1, True)  # board 1 stops answering
+    health.poll()
+    states = {**health.snapshot(), "uplink": {"connected": True, "backlog": 17}}
+    config = locker_config(sim.port)
     got = {}
-    for cfg in configs().values():
+    for payload in dict(discovery.discovery_messages(config)).values():
+        cfg = json.loads(payload)
         device = topics.parse(cfg["state_topic"]).name
-        got[cfg["unique_id"].removeprefix("riverside_gate-2_")] = render(
-            cfg["value_template"], states[device])
-    assert got == {"board_0_online": "ON", "board_0_doors_open": "2", "board_1_online": "OFF",
-                   "board_1_doors_open": "0", "free_s": "5", "free_m": "0", "free_l": "4",
-                   "faults": "1", "problem": "ON", "uplink_backlog": "17"}
+        name = cfg["unique_id"].removeprefix("maple_k1_")
+        got[name] = render(cfg["value_template"], states[device])
+    lockers_state, board_1 = states["lockers"], states["board-1"]
+    assert got == {"board_0_online": "ON", "board_0_errors": "0", "board_1_online": "OFF",
+                   "board_1_errors": str(board_1["errors"]),
+                   "free_s": str(lockers_state["free"]["S"]), "free_m": "2", "free_l": "1",
+                   "doors_open": "1", "out_of_service": "0",
+                   "faults": str(len(lockers_state["faults"])), "problem": "ON",
+                   "uplink_backlog": "17"}
+    assert board_1["errors"] >= 1 and "board.offline" in lockers_state["faults"]
 
 
 @pytest.fixture
@@ -87,7 +93,10 @@ def test_discovery_configs_are_retained_on_the_broker(broker, outbox):
     discovery.announce(pub, CONFIG, "0.1.0")
     pub.start()
     try:
-        assert wait_until(lambda: pub.uplink().connected, 10)
+        first = Collector(broker.port, ["homeassistant/#"])
+        assert wait_until(lambda: len(first.messages()) >= len(configs()), 10)
+        first.stop()
+        # A Home Assistant that starts later gets them all from the broker, retained.
         late = Collector(broker.port, ["homeassistant/#"])
         assert wait_until(lambda: len(late.messages()) == len(configs()), 10)
         assert all(m.retain for m in late.messages())

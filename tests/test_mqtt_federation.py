@@ -24,8 +24,8 @@ from mqtt.publisher import Publisher
 from tests.mqtt_broker import Collector, Mosquitto, free_port, mosquitto_binary, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ROOT / "deploy" / "mosquitto"
-C, K = "demo-community", "kiosk-1"  # the community named in the shipped config
+SHIPPED = ROOT / "systemd" / "mosquitto"
+C, K = "maple-court", "gate-east"  # the community named in the shipped config
 N = 3000
 
 # Lines that only make sense on a real host (certificates, passwords, paths): the test
@@ -51,23 +51,24 @@ def render(name: str, federation_port: int | None = None,
 
 
 def test_shipped_configs_have_the_knobs_that_matter():
-    community = (SHIPPED / "community-broker.conf").read_text()
+    community = (SHIPPED / "community-broker.conf.example").read_text()
     for line in ("max_queued_messages 1000000", "cleansession false",
-                 "local_cleansession false", "persistence true"):
+                 "local_cleansession false", "autosave_interval 30"):
         assert f"\n{line}\n" in community
     bridged = [ln.split()[1] for ln in community.splitlines() if ln.startswith("topic ")]
     assert bridged and all(ln.endswith(" out 1") for ln in community.splitlines()
                            if ln.startswith("topic "))
     assert not any("notify" in t or t.endswith("community/#") for t in bridged)
-    assert "\nmax_queued_messages 1000000\n" in (SHIPPED / "federation-broker.conf").read_text()
+    federation = (SHIPPED / "federation-broker.conf.example").read_text()
+    assert "\nmax_queued_messages 1000000\n" in federation
 
 
 class Federation:
     def __init__(self, tmp: Path, community_drop: frozenset[str] = frozenset()):
-        self.fed = Mosquitto(tmp / "federation", conf=render("federation-broker.conf"),
+        self.fed = Mosquitto(tmp / "federation", conf=render("federation-broker.conf.example"),
                              default_limits=False)
         self.community = Mosquitto(tmp / "community", port=free_port(), default_limits=False,
-                                   conf=render("community-broker.conf", self.fed.port,
+                                   conf=render("community-broker.conf.example", self.fed.port,
                                                community_drop))
         self.fed.start()
         self.community.start()

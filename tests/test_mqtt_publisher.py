@@ -238,3 +238,11 @@ def test_fast_payloads_say_exactly_what_the_events_say(outbox):
     for (_seq, _type, payload), event in zip(fast, outbox.pending(), strict=True):
         assert json.loads(payload) == event.payload(C, K)
     assert outbox.pending_payloads(C, K, after_seq=1) == fast[1:]
+
+
+def test_any_unit_name_gets_its_own_notify_topic():
+    assert topics.notify_topic(C, K, "A-101") == f"community/{C}/kiosk/{K}/notify/A-101"
+    assert topics.household_segment("3/12 #2+") == "3%2F12 %232%2B"
+    assert topics.household_segment("50%") == "50%25"
+    with pytest.raises(ValueError):
+        topics.household_segment("")
