@@ -23,24 +23,3 @@ def make_client(config: MqttConfig, client_id: str, *, clean_session: bool = Tru
     if config.tls:
         client.tls_set(ca_certs=config.ca_file or None)
     return client
-
-
-def parse_broker(text: str) -> tuple[str, int]:
-    """'HOST:PORT' (or '[v6]:PORT', or 'HOST' for 1883) -> (host, port); ValueError if not."""
-    host, port = text, "1883"
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0:
-            raise ValueError(f"broker {text!r}: missing ']'")
-        host, rest = text[1:end], text[end + 1:]
-        if rest:
-            if not rest.startswith(":"):
-                raise ValueError(f"broker {text!r}: expected HOST:PORT")
-            port = rest[1:]
-    elif ":" in text:
-        host, _, port = text.rpartition(":")
-    if not host:
-        raise ValueError(f"broker {text!r}: no host")
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"broker {text!r}: port must be 1-65535")
-    return host, int(port)

@@ -135,6 +135,10 @@ class Publisher:
         self._thread = threading.Thread(target=self._run, name="mqtt-publisher", daemon=True)
         self._thread.start()
 
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
     def kick(self) -> None:
         """New events or notifications are in the outbox: publish now, not at the next poll."""
         self._kicked = True

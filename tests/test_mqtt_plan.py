@@ -329,4 +329,4 @@ def test_report_prints_charts_and_writes_one_self_contained_page(plan, tmp_path)
 def test_report_without_data_says_so(tmp_path):
     out = subprocess.run([sys.executable, "-m", "kiosk", "plan", "report", "--data",
                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 1 and "no plan data" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "no plan data" in out.stderr and "Traceback" not in out.stderr

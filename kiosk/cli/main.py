@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "kiosk.cli.duty",
     "kiosk.cli.monitor",
     "kiosk.cli.plan",
+    "kiosk.cli.simulate",
 ]
 
 

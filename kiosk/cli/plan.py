@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+from kiosk.cli.common import CommandError
 
 PLAN_DB = "plan.db"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -27,10 +31,13 @@ def register(subparsers: Any) -> None:
     plan.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
                       help="how often the indicators are recomputed and published")
     plan.add_argument("--timezone", default="UTC", help="for days and hours, e.g. Asia/Shanghai")
-    plan.add_argument("--username", default="", help="broker username")
-    plan.add_argument("--password-file", metavar="FILE", help="file holding the broker password")
-    plan.add_argument("--ca-file", metavar="FILE", help="CA certificate: connect with TLS")
-    plan.add_argument("--tls", action="store_true", help="connect with TLS (system CAs)")
+    plan.add_argument("--username", metavar="U",
+                      help="broker account (or set KIOSK_MQTT_USERNAME)")
+    plan.add_argument("--password", metavar="P",
+                      help="password (or set KIOSK_MQTT_PASSWORD, which stays out of ps)")
+    plan.add_argument("--tls", action="store_true", help="connect with TLS")
+    plan.add_argument("--ca-file", metavar="F",
+                      help="CA certificate (PEM) for --tls; default: the system's CAs")
     plan.add_argument("--reconnect-max", type=int, default=30, metavar="SECONDS",
                       help="longest wait between reconnection attempts")
     plan.set_defaults(handler=run_plan)
@@ -48,47 +55,41 @@ def register(subparsers: Any) -> None:
     report.set_defaults(handler=run_report)
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"kiosk plan: {message}", file=sys.stderr)
-    return code
-
-
-def _check_common(args: argparse.Namespace) -> str | None:
+def _check_common(args: argparse.Namespace) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
     for c in args.community:
         if not _ID.match(c):
-            return f"--community {c!r}: lowercase letters, digits, '-' or '_'"
+            raise CommandError(f"--community {c!r}: lowercase letters, digits, '-' or '_'")
     try:
         ZoneInfo(args.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        return f"--timezone {args.timezone!r}: unknown time zone"
-    return None
+        raise CommandError(f"--timezone {args.timezone!r}: unknown time zone") from None
 
 
 def run_plan(args: argparse.Namespace) -> int:
     if not args.broker or not args.data:
-        return _fail("needs --broker HOST:PORT and --data DIR (or: kiosk plan report)")
-    problem = _check_common(args)
-    if problem:
-        return _fail(problem)
+        raise CommandError("kiosk plan needs --broker HOST:PORT and --data DIR "
+                           "(or: kiosk plan report)")
+    _check_common(args)
     from kiosk.config import MqttConfig
-    from mqtt.connection import parse_broker
+    from mqtt.monitor_feed import parse_broker
     try:
-        host, port = parse_broker(args.broker)
+        broker = parse_broker(args.broker)
     except ValueError as exc:
-        return _fail(str(exc))
+        raise CommandError(str(exc)) from None
     if args.interval <= 0 or args.reconnect_max < 1:
-        return _fail("--interval must be positive and --reconnect-max at least 1")
-    password = ""
-    if args.password_file:
-        try:
-            password = Path(args.password_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            return _fail(f"--password-file: {exc}")
+        raise CommandError("--interval must be positive and --reconnect-max at least 1")
+    if args.ca_file and not args.tls:
+        raise CommandError("--ca-file needs --tls")
     if args.ca_file and not Path(args.ca_file).is_file():
-        return _fail(f"--ca-file {args.ca_file}: no such file")
-    config = MqttConfig(host=host, port=port, username=args.username, password=password,
-                        tls=bool(args.tls or args.ca_file), ca_file=args.ca_file or "",
+        raise CommandError(f"no CA file at {args.ca_file}")
+    username = args.username or os.environ.get("KIOSK_MQTT_USERNAME", "")
+    password = args.password or os.environ.get("KIOSK_MQTT_PASSWORD", "")
+    if password and not username:
+        raise CommandError("--password needs --username")
+    host, port = broker.host, broker.port
+    config = MqttConfig(host=host, port=port, username=username, password=password,
+                        tls=args.tls, ca_file=args.ca_file or "",
                         reconnect_max_s=args.reconnect_max)
 
     from mqtt.plan import PlanAggregator
@@ -97,8 +98,8 @@ def run_plan(args: argparse.Namespace) -> int:
     try:
         data.mkdir(parents=True, exist_ok=True)
         store = PlanStore(data / PLAN_DB)
-    except OSError as exc:
-        return _fail(f"--data {data}: {exc}")
+    except (OSError, sqlite3.Error) as exc:
+        raise CommandError(f"--data {data}: {exc}") from None
     aggregator = PlanAggregator(store, config, args.community, interval_s=args.interval,
                                 timezone=args.timezone)
     done = threading.Event()
@@ -124,13 +125,11 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    problem = _check_common(args)
-    if problem:
-        return _fail(problem)
+    _check_common(args)
     path = Path(args.data) / PLAN_DB
     if not path.is_file():
-        return _fail(f"no plan data in {args.data} (run: kiosk plan --broker HOST:PORT "
-                     f"--data {args.data})", 1)
+        raise CommandError(f"no plan data in {args.data} (run: kiosk plan --broker HOST:PORT "
+                           f"--data {args.data})")
     from kiosk.events import iso, utc_now
     from mqtt import indicators, plan_report
     from mqtt.plan_store import PlanStore
@@ -151,6 +150,6 @@ def run_report(args: argparse.Namespace) -> int:
             Path(args.html).write_text(plan_report.render_html(plans, iso(utc_now())),
                                        encoding="utf-8")
         except OSError as exc:
-            return _fail(f"--html {args.html}: {exc}", 1)
+            raise CommandError(f"--html {args.html}: {exc}") from None
         print(f"Wrote {args.html}")
     return 0
