@@ -330,3 +330,21 @@ def test_report_without_data_says_so(tmp_path):
     out = subprocess.run([sys.executable, "-m", "kiosk", "plan", "report", "--data",
                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "no plan data" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["plan", "--data", "x"], "needs --broker"),
+    (["plan", "--broker", "127.0.0.1:99999", "--data", "x"], "1-65535"),
+    (["plan", "--broker", "127.0.0.1:1883", "--data", "x", "--timezone", "Mars/Base"],
+     "unknown time zone"),
+    (["plan", "--broker", "127.0.0.1:1883", "--data", "x", "--community", "A/B"],
+     "--community"),
+    (["plan", "--broker", "127.0.0.1:1883", "--data", "x", "--ca-file", "ca.pem"],
+     "--ca-file needs --tls"),
+])
+def test_plan_refuses_bad_arguments_with_a_message(tmp_path, capsys, monkeypatch, args, message):
+    from kiosk.cli.main import main
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
