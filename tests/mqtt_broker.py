@@ -64,9 +64,17 @@ class Mosquitto:
         self.log_path = self.workdir / "mosquitto.log"
         self.starts = 0
 
+    host = "127.0.0.1"
+
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
+
+    def __enter__(self) -> Mosquitto:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def config_text(self) -> str:
         listener = self.listener or f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
@@ -217,3 +225,23 @@ def first_occurrences(seqs: Iterable[int]) -> list[int]:
             seen.add(s)
             out.append(s)
     return out
+
+
+def publisher(broker: Mosquitto) -> mqtt.Client:
+    """A plain paho client, connected, its network loop running; ``close`` it when done."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    if not wait_until(client.is_connected):
+        raise RuntimeError(f"test publisher could not connect to {broker.address}")
+    return client
+
+
+def publish(client: mqtt.Client, topic: str, payload: str | bytes, retain: bool = False,
+            qos: int = 1) -> None:
+    client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(5)
+
+
+def close(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import signal
 import sqlite3
@@ -12,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli.common import CommandError
+from kiosk.cli.common import CommandError, add_broker_login_options, broker_login
 
 PLAN_DB = "plan.db"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -31,13 +30,7 @@ def register(subparsers: Any) -> None:
     plan.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
                       help="how often the indicators are recomputed and published")
     plan.add_argument("--timezone", default="UTC", help="for days and hours, e.g. Asia/Shanghai")
-    plan.add_argument("--username", metavar="U",
-                      help="broker account (or set KIOSK_MQTT_USERNAME)")
-    plan.add_argument("--password", metavar="P",
-                      help="password (or set KIOSK_MQTT_PASSWORD, which stays out of ps)")
-    plan.add_argument("--tls", action="store_true", help="connect with TLS")
-    plan.add_argument("--ca-file", metavar="F",
-                      help="CA certificate (PEM) for --tls; default: the system's CAs")
+    add_broker_login_options(plan)
     plan.add_argument("--reconnect-max", type=int, default=30, metavar="SECONDS",
                       help="longest wait between reconnection attempts")
     plan.set_defaults(handler=run_plan)
@@ -79,14 +72,7 @@ def run_plan(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     if args.interval <= 0 or args.reconnect_max < 1:
         raise CommandError("--interval must be positive and --reconnect-max at least 1")
-    if args.ca_file and not args.tls:
-        raise CommandError("--ca-file needs --tls")
-    if args.ca_file and not Path(args.ca_file).is_file():
-        raise CommandError(f"no CA file at {args.ca_file}")
-    username = args.username or os.environ.get("KIOSK_MQTT_USERNAME", "")
-    password = args.password or os.environ.get("KIOSK_MQTT_PASSWORD", "")
-    if password and not username:
-        raise CommandError("--password needs --username")
+    username, password = broker_login(args)
     host, port = broker.host, broker.port
     config = MqttConfig(host=host, port=port, username=username, password=password,
                         tls=args.tls, ca_file=args.ca_file or "",
