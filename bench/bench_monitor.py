@@ -317,10 +317,10 @@ def report(args: argparse.Namespace, runs: list[Run]) -> None:
 
 
 async def bench(args: argparse.Namespace) -> None:
-    from tests.broker import Broker
+    from tests.mqtt_broker import Mosquitto
 
     runs = []
-    with tempfile.TemporaryDirectory() as tmp, Broker(Path(tmp)) as broker:
+    with tempfile.TemporaryDirectory() as tmp, Mosquitto(Path(tmp)) as broker:
         for phase in (raw_baseline, feed_and_fleet, monitor_app):
             runs.append(await phase(args, broker))
             print(f"  done: {runs[-1].name}", file=sys.stderr)

@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from kiosk.fleet import UpdateBuffer
 from mqtt.monitor_feed import BrokerAddress, FeedOptions, MonitorFeed
-from tests.broker import Broker, close, publish, publisher
+from tests.mqtt_broker import Mosquitto, close, publish, publisher
 from tui.monitor import KioskScreen, KioskTable, MonitorApp
 
 C = "community/c1/kiosk"
@@ -69,12 +69,12 @@ class Rig:
 
 @pytest.fixture
 def broker(tmp_path):
-    with Broker(tmp_path) as b:
+    with Mosquitto(tmp_path) as b:
         yield b
 
 
 @asynccontextmanager
-async def running(broker: Broker, community: str = "c1",
+async def running(broker: Mosquitto, community: str = "c1",
                   before: Callable[[mqtt.Client], None] | None = None) -> AsyncIterator[Rig]:
     pub = publisher(broker)
     if before is not None:

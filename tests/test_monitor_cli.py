@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli.main import main
-from tests.broker import free_port
+from tests.mqtt_broker import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

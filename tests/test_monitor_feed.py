@@ -32,7 +32,7 @@ from mqtt.monitor_feed import (
     parse_message,
     subscriptions_for,
 )
-from tests.broker import Broker, close, free_port, publish, publisher, wait_until
+from tests.mqtt_broker import Mosquitto, close, free_port, publish, publisher, wait_until
 
 P = "community/c1/kiosk/k1"
 
@@ -155,11 +155,11 @@ class Collector:
 
 @pytest.fixture
 def broker(tmp_path):
-    with Broker(tmp_path) as b:
+    with Mosquitto(tmp_path) as b:
         yield b
 
 
-def start_feed(broker: Broker, community: str = "c1", **options: object
+def start_feed(broker: Mosquitto, community: str = "c1", **options: object
                ) -> tuple[MonitorFeed, Collector]:
     got = Collector()
     feed = MonitorFeed(FeedOptions(BrokerAddress(broker.host, broker.port), community,
@@ -244,7 +244,7 @@ def test_unreachable_broker_is_a_one_line_error(tmp_path):
 def test_refused_credentials_are_a_one_line_error(tmp_path):
     (tmp_path / "passwd").write_text("")  # nobody may log in
     closed = f"allow_anonymous false\npassword_file {tmp_path / 'passwd'}"
-    with Broker(tmp_path, extra_conf=closed) as broker:
+    with Mosquitto(tmp_path, conf=closed) as broker:
         feed = MonitorFeed(FeedOptions(BrokerAddress(broker.host, broker.port),
                                        username="someone", password="wrong"), lambda u: None)
         with pytest.raises(FeedError, match="refused the connection"):
@@ -273,7 +273,7 @@ def make_tls_files(directory) -> tuple[str, str, str]:
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 def test_tls_with_a_ca_file(tmp_path):
     ca, crt, key = make_tls_files(tmp_path)
-    with Broker(tmp_path, extra_conf=f"certfile {crt}\nkeyfile {key}") as broker:
+    with Mosquitto(tmp_path, conf=f"certfile {crt}\nkeyfile {key}") as broker:
         got = Collector()
         feed = MonitorFeed(FeedOptions(BrokerAddress(broker.host, broker.port), tls=True,
                                        ca_file=ca), got)

@@ -53,3 +53,29 @@ def open_state(args: argparse.Namespace, must_exist: bool = True) -> tuple[Confi
 def fail(message: str, code: int = 2) -> int:
     print(f"kiosk: {message}", file=sys.stderr)
     return code
+
+
+def add_broker_login_options(parser: argparse.ArgumentParser) -> None:
+    """Account and TLS options of a command that talks to an MQTT broker."""
+    parser.add_argument("--username", metavar="U",
+                        help="broker account (or set KIOSK_MQTT_USERNAME)")
+    parser.add_argument("--password", metavar="P",
+                        help="password (or set KIOSK_MQTT_PASSWORD, which stays out of ps)")
+    parser.add_argument("--tls", action="store_true", help="connect with TLS")
+    parser.add_argument("--ca-file", metavar="F",
+                        help="CA certificate (PEM) for --tls; default: the system's CAs")
+
+
+def broker_login(args: argparse.Namespace) -> tuple[str, str]:
+    """(username, password) from the options or the environment, checked with TLS options."""
+    import os
+
+    if args.ca_file and not args.tls:
+        raise CommandError("--ca-file needs --tls")
+    if args.ca_file and not Path(args.ca_file).is_file():
+        raise CommandError(f"no CA file at {args.ca_file}")
+    username = args.username or os.environ.get("KIOSK_MQTT_USERNAME", "")
+    password = args.password or os.environ.get("KIOSK_MQTT_PASSWORD", "")
+    if password and not username:
+        raise CommandError("--password needs --username")
+    return username, password

@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "kiosk.cli.parking",
     "kiosk.cli.duty",
     "kiosk.cli.monitor",
+    "kiosk.cli.plan",
+    "kiosk.cli.simulate",
     "kiosk.cli.demo",
     "kiosk.cli.run",
 ]

@@ -7,9 +7,8 @@ subscribed. Exit codes: 0 quit, 2 bad arguments or the broker cannot be reached.
 from __future__ import annotations
 
 import argparse
-import os
 
-from kiosk.cli.common import CommandError
+from kiosk.cli.common import CommandError, add_broker_login_options, broker_login
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,12 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="MQTT broker, e.g. 127.0.0.1:1883 or [::1]:8883")
     parser.add_argument("--community", default="+", metavar="ID",
                         help="community id to watch (default: + for every community)")
-    parser.add_argument("--username", metavar="U")
-    parser.add_argument("--password", metavar="P",
-                        help="password (or set KIOSK_MQTT_PASSWORD, which stays out of ps)")
-    parser.add_argument("--tls", action="store_true", help="connect with TLS")
-    parser.add_argument("--ca-file", metavar="F",
-                        help="CA certificate (PEM) for --tls; default: the system's CAs")
+    add_broker_login_options(parser)
     parser.add_argument("--refresh-hz", type=float, default=8.0, metavar="HZ",
                         help="table redraws per second (default 8)")
     parser.set_defaults(handler=cmd_monitor)
@@ -45,23 +39,15 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         community = check_community(args.community)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    if args.ca_file and not args.tls:
-        raise CommandError("--ca-file needs --tls")
-    if args.ca_file and not os.path.isfile(args.ca_file):
-        raise CommandError(f"no CA file at {args.ca_file}")
-    if args.password is not None and args.username is None:
-        raise CommandError("--password needs --username")
+    username, password = broker_login(args)
     if not 0.5 <= args.refresh_hz <= 30:
         raise CommandError("--refresh-hz must be between 0.5 and 30")
-    password = args.password
-    if args.username is not None and password is None:
-        password = os.environ.get("KIOSK_MQTT_PASSWORD")
 
     from kiosk.fleet import UpdateBuffer
     from tui.monitor import MonitorApp
 
     buffer = UpdateBuffer()
-    feed = MonitorFeed(FeedOptions(broker, community, args.username, password, args.tls,
+    feed = MonitorFeed(FeedOptions(broker, community, username or None, password or None, args.tls,
                                    args.ca_file), buffer.put)
     try:
         feed.start()
