@@ -347,3 +347,19 @@ async def test_the_screen_shows_before_the_services_and_waits_for_them(tmp_path)
         for demo in opened:
             demo.close()
     assert seen.count("Connected") == 1 and seen.count("KioskReady") == 1
+
+
+async def test_status_line_follows_the_real_uplink(tmp_path, broker):
+    with demo_kiosk(tmp_path / "demo", broker=("127.0.0.1", broker.port),
+                    status_every_s=0.2) as demo:
+        app = demo.app
+        async with app.run_test(size=SIZE) as pilot:
+            def line() -> str:
+                return shown(app.screen.query_one(StatusLine))
+
+            await until(pilot, lambda: app.t("status.uplink_up") in line()
+                        and app.t("status.queued", n=0) in line(), timeout_s=15,
+                        what="uplink online and the seeded events delivered")
+            broker.stop()
+            await until(pilot, lambda: app.t("status.uplink_down") in line(),
+                        timeout_s=15, what="uplink shown offline")
