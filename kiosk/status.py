@@ -6,6 +6,7 @@ the health monitor); the screen only ever sees the ``KioskStatus`` it returns.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,8 +38,8 @@ class KioskStatus:
 class StatusProbe:
     """Runs the health monitor every ``heartbeat_s`` and reports the kiosk's state.
 
-    One caller at a time (the app's exclusive status worker), so the monitor's alarm
-    sets are never read while a poll changes them.
+    Calls are serialized, so the monitor's alarm sets are never read while a poll
+    changes them (a slow board can make one status round overlap the next).
     """
 
     def __init__(self, health: HealthMonitor, uplink: Uplink, heartbeat_s: float = 5.0,
@@ -50,8 +51,13 @@ class StatusProbe:
         self._on_snapshot = on_snapshot
         self._monotonic = monotonic
         self._polled_at: float | None = None
+        self._lock = threading.Lock()
 
     def __call__(self) -> KioskStatus:
+        with self._lock:
+            return self._probe()
+
+    def _probe(self) -> KioskStatus:
         now = self._monotonic()
         if self._polled_at is None or now - self._polled_at >= self._heartbeat_s:
             self._polled_at = now

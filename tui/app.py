@@ -26,6 +26,7 @@ from textual.screen import Screen
 from kiosk.status import KioskStatus
 from tui.demo import DemoWorld
 from tui.i18n import LANGUAGES, translate
+from tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from kiosk.hardware import Peripherals
@@ -214,8 +215,6 @@ class KioskApp(App[None]):
     def on_status_updated(self, message: StatusUpdated) -> None:
         self.status = message.status
         self.status_updates += 1
-        from tui.widgets.status_line import StatusLine
-
         if not self.screen_stack:  # shutting down
             return
         for line in self.screen.query(StatusLine):

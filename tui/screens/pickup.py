@@ -39,7 +39,6 @@ class PickupScreen(KioskScreen):
         self._retry_at = 0.0
         self._refusal = ""  # why the kiosk waits before the next try
         self._busy = False
-        self._doors_open = False
 
     def on_mount(self) -> None:
         self.code_length = self.app.lockers.rules.code_length
@@ -183,7 +182,6 @@ class PickupScreen(KioskScreen):
         if result.failed:
             notes.append(self.t("pickup.failed", doors=" ".join(c.id for c in result.failed)))
         if result.opened:
-            self._doors_open = True
             notes.append(self.t("pickup.shut_doors"))
             self.follow_doors(result.opened)
         else:
@@ -209,7 +207,6 @@ class PickupScreen(KioskScreen):
         self.query_one("#doors-message", Static).update(self.t("pickup.board_error"))
 
     def _finish(self) -> None:
-        self._doors_open = False
         assert self.result is not None
         lines = []
         if self.result.failed:
