@@ -19,7 +19,6 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -37,6 +36,7 @@ from kiosk.fleet import (
     Update,
     UplinkState,
 )
+from mqtt.contract import MAX_PAYLOAD, Refused, check_event_body, load_json
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +91,6 @@ def check_community(community: str) -> str:
 def subscriptions_for(community: str) -> list[str]:
     base = f"{ROOT}/{check_community(community)}/kiosk/+"
     return [f"{base}/status", f"{base}/state/#", f"{base}/event/#"]
-
-
-def type_level(event_type: str) -> str:
-    """The topic level the publisher uses for an event type (odd characters become '_')."""
-    return _BAD_LEVEL.sub("_", event_type) or "_"
 
 
 # --- payload checks -----------------------------------------------------------------------
@@ -168,22 +163,17 @@ def parse_state(device: str, payload: bytes) -> DeviceState:
 
 def parse_event(community: str, kiosk: str, type_: str, payload: bytes,
                 retained: bool) -> EventUpdate:
-    obj = _json_object(payload)
-    seq = _int(obj, "seq", minimum=1)
-    event_id, ts, kind = _str(obj, "id"), _str(obj, "ts"), _str(obj, "type")
-    assert event_id is not None and ts is not None and kind is not None
+    if len(payload) > MAX_PAYLOAD:
+        raise PayloadError("payload too large")
     try:
-        datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
-        raise PayloadError(f"ts: not an ISO 8601 time: {ts!r}") from None
-    if type_level(kind) != type_:
-        raise PayloadError(f"type {kind!r} does not match the topic")
-    if obj.get("community") != community or obj.get("kiosk") != kiosk:
-        raise PayloadError("community or kiosk does not match the topic")
-    data = obj.get("data")
-    if not isinstance(data, dict):
-        raise PayloadError(f"data: expected an object, got {data!r}")
-    return EventUpdate(community, kiosk, seq, event_id, ts, kind, data, retained)
+        body = load_json(payload)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise PayloadError(f"not JSON: {exc}") from None
+    event = check_event_body(community, kiosk, type_, body)
+    if isinstance(event, Refused):
+        raise PayloadError(event.reason)
+    return EventUpdate(community, kiosk, event.seq, event.id, event.ts, event.type,
+                       event.data, retained)
 
 
 def parse_message(topic: str, payload: bytes, retained: bool = False) -> Update:

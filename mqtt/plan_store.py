@@ -13,7 +13,6 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,16 @@ import sqlite_utils
 from kiosk.events import iso, utc_now
 from kiosk.store import Migrations, Store
 from mqtt import topics
+from mqtt.contract import (
+    MAX_PAYLOAD,
+    MAX_SEQ,
+    CleanEvent,
+    Refused,
+    check_event_body,
+    load_json,
+)
 
-MAX_PAYLOAD = 64 * 1024
-MAX_SEQ = 2**62
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_TYPE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 # Snapshots the plan reads: capacity of the lockers and of the car park, the kiosk's last seq.
 STATE_DEVICES = ("lockers", "parking", "uplink")
 
@@ -77,35 +81,11 @@ PLAN_MIGRATIONS: Migrations = {"plan": [_v1]}
 
 
 @dataclass(frozen=True)
-class CleanEvent:
-    community: str
-    kiosk: str
-    seq: int
-    id: str
-    ts: str
-    type: str
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class CleanState:
     community: str
     kiosk: str
     device: str
     payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Refused:
-    reason: str
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _load(payload: bytes) -> Any:
-    return json.loads(payload.decode("utf-8"), parse_constant=_no_constants)
 
 
 def check_message(topic: str, payload: bytes) -> CleanEvent | CleanState | Refused | None:
@@ -119,7 +99,7 @@ def check_message(topic: str, payload: bytes) -> CleanEvent | CleanState | Refus
         if where.name not in STATE_DEVICES:
             return None
         try:
-            body = _load(payload)
+            body = load_json(payload)
         except (ValueError, RecursionError):
             return Refused("bad_json")
         if not isinstance(body, dict):
@@ -128,42 +108,10 @@ def check_message(topic: str, payload: bytes) -> CleanEvent | CleanState | Refus
     if where.kind != "event":
         return Refused("bad_topic")
     try:
-        body = _load(payload)
+        body = load_json(payload)
     except (ValueError, RecursionError):
         return Refused("bad_json")
     return check_event_body(where.community, where.kiosk, where.name, body)
-
-
-def check_event_body(community: str, kiosk: str, type_segment: str,
-                     body: Any) -> CleanEvent | Refused:
-    if not isinstance(body, dict):
-        return Refused("not_object")
-    seq = body.get("seq")
-    if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
-        return Refused("bad_seq")
-    type_ = body.get("type")
-    if not isinstance(type_, str) or not _TYPE.match(type_):
-        return Refused("bad_type")
-    event_id = body.get("id")
-    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 100:
-        return Refused("bad_id")
-    ts = body.get("ts")
-    if not isinstance(ts, str) or len(ts) > 40:
-        return Refused("bad_ts")
-    try:
-        moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
-        return Refused("bad_ts")
-    if moment.tzinfo is None:
-        return Refused("bad_ts")
-    data = body.get("data", {})
-    if not isinstance(data, dict):
-        return Refused("bad_data")
-    # The payload must say what its topic says: no kiosk speaks for another.
-    if (body.get("community") != community or body.get("kiosk") != kiosk
-            or topics.type_segment(type_) != type_segment):
-        return Refused("topic_mismatch")
-    return CleanEvent(community, kiosk, seq, event_id, iso(moment), type_, data)
 
 
 @dataclass

@@ -70,7 +70,7 @@ class TestParse:
     def test_event(self):
         update = parse_message(f"{P}/event/door.jammed",
                                event_json(4, "door.jammed", compartment="A3").encode())
-        assert update == EventUpdate("c1", "k1", 4, "e4", "2026-11-29T21:00:00Z",
+        assert update == EventUpdate("c1", "k1", 4, "e4", "2026-11-29T21:00:00.000000Z",
                                      "door.jammed", {"compartment": "A3"})
 
     @pytest.mark.parametrize(("topic", "payload"), [
