@@ -48,3 +48,31 @@ def broker(tmp_path) -> Iterator[Mosquitto]:
     b = Mosquitto(tmp_path / "broker").start()
     yield b
     b.stop()
+
+
+@pytest.fixture
+def notify_socket():
+    """A datagram socket like systemd's, bound to a short path (AF_UNIX limit: 108 bytes)."""
+    import os
+    import shutil
+    import socket
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="kn")
+    path = os.path.join(folder, "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.setblocking(False)
+    yield sock, path
+    sock.close()
+    shutil.rmtree(folder)
+
+
+def drain(sock) -> list[bytes]:
+    """Every datagram waiting on the socket, without waiting for more."""
+    got = []
+    while True:
+        try:
+            got.append(sock.recv(4096))
+        except BlockingIOError:
+            return got

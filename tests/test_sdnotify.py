@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -17,31 +16,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.sdnotify import Notifier, Watchdog, tick_on_loop, watchdog_interval
+from tests.conftest import drain
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def notify_socket():
-    """A datagram socket like systemd's, bound to a short path (AF_UNIX limit: 108 bytes)."""
-    folder = tempfile.mkdtemp(prefix="kn")
-    path = os.path.join(folder, "notify")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.setblocking(False)
-    yield sock, path
-    sock.close()
-    shutil.rmtree(folder)
-
-
-def drain(sock: socket.socket) -> list[bytes]:
-    """Every datagram waiting on the socket, without waiting for more."""
-    got = []
-    while True:
-        try:
-            got.append(sock.recv(4096))
-        except BlockingIOError:
-            return got
 
 
 def recv_one(sock: socket.socket, timeout: float = 5.0) -> bytes:

@@ -4,36 +4,11 @@ blocked, no ping reaches NOTIFY_SOCKET, so systemd would restart a frozen kiosk.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import tempfile
 import time
 
-import pytest
-
 from kiosk.sdnotify import Notifier, Watchdog, watchdog_interval
+from tests.conftest import drain
 from tests.tui_setup import demo_kiosk, until
-
-
-@pytest.fixture
-def notify_socket():
-    folder = tempfile.mkdtemp(prefix="kw")
-    path = os.path.join(folder, "notify")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.setblocking(False)
-    yield sock, path
-    sock.close()
-    shutil.rmtree(folder)
-
-
-def received(sock: socket.socket) -> list[bytes]:
-    got = []
-    while True:
-        try:
-            got.append(sock.recv(4096))
-        except BlockingIOError:
-            return got
 
 
 async def test_pings_come_from_the_ui_loop_and_stop_while_it_is_blocked(tmp_path,
@@ -48,18 +23,18 @@ async def test_pings_come_from_the_ui_loop_and_stop_while_it_is_blocked(tmp_path
         async with demo.app.run_test(size=(80, 24)) as pilot:
 
             def count() -> int:
-                pings.extend(time.monotonic() for m in received(sock) if m == b"WATCHDOG=1")
+                pings.extend(time.monotonic() for m in drain(sock) if m == b"WATCHDOG=1")
                 return len(pings)
 
             await until(pilot, lambda: count() >= 3, what="watchdog pings")
             # Freeze the UI loop for ten watchdog intervals, as a hung screen would.
-            received(sock)
+            drain(sock)
             blocked_from = time.monotonic()
             demo.app.call_later(lambda: time.sleep(1.0))
             await pilot.pause(0.05)
             assert time.monotonic() - blocked_from >= 1.0
             # A ping sent while frozen would be waiting on the socket now: at most the one
             # the loop sent as it woke up is there, not the ten a pinger thread would send.
-            assert received(sock).count(b"WATCHDOG=1") <= 1
+            assert drain(sock).count(b"WATCHDOG=1") <= 1
             before = count()
             await until(pilot, lambda: count() >= before + 2, what="pings after the freeze")
