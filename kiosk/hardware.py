@@ -51,7 +51,8 @@ class LockBoard(Protocol):
 
 
 class Peripherals(Protocol):
-    """GPIO peripherals of a cabinet: buzzer, LEDs, tamper switch, motion sensor."""
+    """GPIO peripherals of a cabinet: buzzer, LEDs, tamper switch, motion sensor, and the
+    car park's spot sensors and barrier relay."""
 
     def beep(self, times: int = 1) -> None: ...
 
@@ -60,3 +61,7 @@ class Peripherals(Protocol):
     def on_tamper(self, callback: Callable[[bool], None]) -> None: ...
 
     def on_motion(self, callback: Callable[[], None]) -> None: ...
+
+    def on_spot(self, callback: Callable[[str, bool], None]) -> None: ...
+
+    def set_barrier(self, raised: bool) -> None: ...

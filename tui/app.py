@@ -31,6 +31,7 @@ from tui.widgets.status_line import StatusLine
 if TYPE_CHECKING:
     from kiosk.hardware import Peripherals
     from kiosk.lockers.service import LockerService
+    from kiosk.parking.desk import ParkingDesk
 
 
 @dataclass
@@ -41,6 +42,10 @@ class KioskParts:
     status: Callable[[], KioskStatus]
     peripherals: Peripherals | None = None
     demo: DemoWorld | None = None
+    parking: ParkingDesk | None = None
+    # The core's time-driven work (no-shows, lapsed offers), run from the status worker;
+    # True when it changed something a screen may show.
+    housekeeping: Callable[[], bool] | None = None
 
 
 # --- app-level messages ---------------------------------------------------------------
@@ -63,6 +68,20 @@ class TamperChanged(Message):
 @dataclass
 class MotionSeen(Message):
     """Someone walked up to the kiosk."""
+
+
+@dataclass
+class SpotSensed(Message):
+    """A parking spot's sensor changed; ``outcome`` is what the register made of it."""
+
+    spot: str
+    occupied: bool
+    outcome: str
+
+
+@dataclass
+class ParkingChanged(Message, bubble=False):
+    """To each screen: the parking register changed behind its back (sensor, time)."""
 
 
 @dataclass
@@ -146,6 +165,12 @@ class KioskApp(App[None]):
         return self.parts.peripherals if self.parts else None
 
     @property
+    def parking(self) -> ParkingDesk:
+        if self.parts is None or self.parts.parking is None:
+            raise RuntimeError("the kiosk has no parking register connected")
+        return self.parts.parking
+
+    @property
     def demo(self) -> DemoWorld | None:
         return self.parts.demo if self.parts else None
 
@@ -207,10 +232,22 @@ class KioskApp(App[None]):
     def device_motion(self) -> None:
         self.post_message(MotionSeen())
 
+    def device_spot(self, spot: str, occupied: bool, outcome: str) -> None:
+        self.post_message(SpotSensed(spot, occupied, outcome))
+
     @work(thread=True, exclusive=True, group="status")
     def refresh_status(self) -> None:
         if self.parts is not None:
+            if self.parts.housekeeping is not None and self.parts.housekeeping():
+                self.post_message(ParkingChanged())
             self.post_message(StatusUpdated(self.parts.status()))
+
+    def on_spot_sensed(self, message: SpotSensed) -> None:
+        self.post_message(ParkingChanged())
+
+    def on_parking_changed(self, message: ParkingChanged) -> None:
+        for screen in self.screen_stack:
+            screen.post_message(ParkingChanged())
 
     def on_status_updated(self, message: StatusUpdated) -> None:
         self.status = message.status

@@ -22,11 +22,19 @@ class DoorView:
 
 
 @dataclass(frozen=True)
+class SpotView:
+    spot: str
+    occupied: bool
+
+
+@dataclass(frozen=True)
 class DemoHelp:
     couriers: list[tuple[str, str]] = field(default_factory=list)  # (courier, PIN)
     households: list[tuple[str, str]] = field(default_factory=list)  # (unit, PIN)
     # The resident's phone: (unit, latest code, parcels waiting), only units with parcels.
     codes: list[tuple[str, str, int]] = field(default_factory=list)
+    # Parking logins: (unit, PIN, spot held this round or "", declared need, worker).
+    parking: list[tuple[str, str, str, bool, bool]] = field(default_factory=list)
 
 
 class DemoWorld(Protocol):
@@ -45,6 +53,14 @@ class DemoWorld(Protocol):
     def tamper_open(self) -> bool: ...
 
     def set_tamper(self, opened: bool) -> None: ...
+
+    def spots(self) -> list[SpotView]: ...
+
+    def set_spot(self, spot: str, occupied: bool) -> None:
+        """Calls the kiosk back through gpiozero: call it from a worker."""
+        ...
+
+    def barrier_raised(self) -> bool: ...
 
     def help(self) -> DemoHelp:
         """Reads the database: call it from a worker."""

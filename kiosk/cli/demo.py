@@ -3,8 +3,9 @@
 The boards are the pty simulator spoken to by the real serial driver; the GPIO pins are
 gpiozero's mock pins; everything else is the production kiosk. State lives in a data
 directory and survives restarts; ``--reset`` starts over. F1 shows the pickup codes the
-residents' phones received and the PINs; F2 is the simulated hardware (doors, items,
-jams, tamper switch).
+residents' phones received and the PINs (parking logins too); F2 is the simulated
+hardware (doors, items, jams, tamper switch, a car on or off each parking spot, the
+barrier).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The demo kiosk: simulated boards and pins, a seeded community, the residents' phones.
 
 The boards are the pty simulator spoken to by the real serial driver; the GPIO pins are
-gpiozero's mock pins. Everything else is the production kiosk.
+gpiozero's mock pins (spot sensors and the car-park barrier too). Everything else is the
+production kiosk. The car park starts with two drawn rounds, an open one with requests,
+and a visitor's booking about to start.
 
 Pickup codes only ever go out as private notifications. The demo keeps a copy of each
 one as it is queued — that copy is the residents' phones — and shows it on F1.
@@ -10,13 +12,14 @@ one as it is queued — that copy is the residents' phones — and shows it on F
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from kiosk.config import CompartmentGroup, Config, GpioConfig
-from kiosk.events import Outbox
+from kiosk.events import Clock, Outbox, utc_now
 from kiosk.lockers.model import compartment_label
 
 log = logging.getLogger(__name__)
@@ -34,12 +37,40 @@ COURIERS = [("courier-a", "2468"), ("courier-b", "1357")]
 # (unit, size) of the parcels waiting when the demo first starts.
 WAITING = [("101", "S"), ("101", "M"), ("202", "S"), ("303", "L"), ("304", "M")]
 TAMPER_PIN = 27
+BARRIER_PIN = 26
+# The car park: (spot, type, pool, state) and the sensor pin of each spot that has one.
+SPOTS = [("S1", "standard", "rounds", "in_service"), ("S2", "standard", "rounds", "in_service"),
+         ("S3", "standard", "rounds", "in_service"), ("S4", "standard", "rounds", "in_service"),
+         ("S5", "standard", "rounds", "out_of_service"),
+         ("A1", "accessible", "rounds", "in_service"), ("E1", "ev", "rounds", "in_service"),
+         ("M1", "motorcycle", "rounds", "in_service"), ("V1", "standard", "short", "in_service"),
+         ("V2", "standard", "short", "in_service"), ("L1", "loading", "short", "in_service")]
+SPOT_PINS = {"S1": 12, "S2": 13, "S3": 16, "S4": 19, "A1": 20, "E1": 21, "M1": 23, "V1": 24,
+             "V2": 25, "L1": 18}
+# Parking members: pseudonyms say nothing about who or where. (pseudonym, unit, kind, need)
+PARKING_MEMBERS = [("ash", "101", "household", False), ("birch", "102", "household", True),
+                   ("cedar", "103", "household", False), ("elm", "104", "household", False),
+                   ("fir", "201", "household", False), ("hazel", "202", "household", False),
+                   ("larch", "203", "household", False), ("maple", "204", "household", False),
+                   ("oak", "301", "household", False), ("pine", "302", "household", False),
+                   ("rowan", "303", "household", False), ("yew", "304", "household", False),
+                   ("linden", "W1", "worker", False)]
+WORKER_PIN = "9090"
+# What each asks for in the two drawn rounds, and who has asked in the open one.
+PARKING_ASKS = {"birch": "accessible", "oak": "ev", "pine": "ev", "yew": "motorcycle"}
+OPEN_ROUND_ASKS = {"birch": "accessible", "cedar": "standard", "fir": "standard",
+                   "oak": "ev", "linden": "standard"}
 GPIO = GpioConfig(pin_factory="mock", buzzer=17, led_ok=5, led_fault=6, tamper=TAMPER_PIN,
-                  motion=22)
+                  motion=22, barrier=BARRIER_PIN, spot_sensors=dict(SPOT_PINS))
 
 
 def household_pin(unit: str) -> str:
     return unit + "0"
+
+
+def parking_pin(unit: str) -> str:
+    """The household's PIN serves parking too; the community worker has their own."""
+    return WORKER_PIN if unit == "W1" else household_pin(unit)
 
 
 class PhoneOutbox(Outbox):
@@ -76,6 +107,9 @@ class SimulatedWorld:
         self.kiosk = kiosk
         self._compartments = config.compartment_list()
         self._tamper = pin_factory.pin(TAMPER_PIN)
+        self._barrier = pin_factory.pin(BARRIER_PIN)
+        self._spot_pins = {spot: pin_factory.pin(n)
+                           for spot, n in config.gpio.spot_sensors.items()}
         self._jammed: set[tuple[int, int]] = set()
 
     def doors(self) -> list:
@@ -115,6 +149,23 @@ class SimulatedWorld:
         else:
             self._tamper.drive_low()
 
+    def spots(self) -> list:
+        from tui.demo import SpotView
+
+        # A spot sensor is a contact to ground: a car on the spot pulls its pin low.
+        return [SpotView(spot, not pin.state) for spot, pin in self._spot_pins.items()]
+
+    def set_spot(self, spot: str, occupied: bool) -> None:
+        """Drive the mock pin: gpiozero calls the kiosk back as a real sensor would."""
+        pin = self._spot_pins[spot]
+        if occupied:
+            pin.drive_low()
+        else:
+            pin.drive_high()
+
+    def barrier_raised(self) -> bool:
+        return bool(self._barrier.state)
+
     def help(self) -> Any:
         from tui.demo import DemoHelp
 
@@ -129,8 +180,15 @@ class SimulatedWorld:
                                 "ORDER BY id DESC LIMIT 1", (unit,))
             if code:
                 codes.append((unit, code, waiting))
+        parking = self.kiosk.parking
+        holders = {r["member"]: r["spot"] for r in store.query(
+            "SELECT member, spot FROM parking_allocations WHERE round = ? AND "
+            "released_ts IS NULL", (parking.current_round() or "",))}
+        members = [(m.unit, parking_pin(m.unit), holders.get(m.member, ""), m.need,
+                    m.kind == "worker") for m in parking.members() if m.active]
         return DemoHelp(couriers=list(COURIERS),
-                        households=[(u, household_pin(u)) for u in UNITS], codes=codes)
+                        households=[(u, household_pin(u)) for u in UNITS], codes=codes,
+                        parking=members)
 
 
 def seed(kiosk: Any, sim: Any) -> None:
@@ -145,6 +203,34 @@ def seed(kiosk: Any, sim: Any) -> None:
         sim.put_item(c.board, c.lock)
         sim.shut(c.board, c.lock)
         lockers.finish(slot)
+
+
+def seed_parking(kiosk: Any) -> None:
+    """Members, spots, two drawn rounds, an open round with requests, and a visitor's
+    booking that starts soon (check it in at the kiosk or with V1's sensor on F2)."""
+    parking = kiosk.parking
+    for spot, spot_type, pool, state in SPOTS:
+        parking.add_spot("demo", "demo car park", spot, spot_type, pool, state)
+    for member, unit, kind, need in PARKING_MEMBERS:
+        parking.add_member("demo", "demo community", member, unit, kind, need,
+                           pin=parking_pin(unit))
+    now = parking.clock()
+    this_month = now.replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    for month in (last_month, this_month):
+        round_id = month.strftime("%Y-%m")
+        for member, *_ in PARKING_MEMBERS:
+            parking.request(member, round_id, PARKING_ASKS.get(member, "standard"))
+        parking.commit(round_id, f"demo lottery {round_id}: 04 11 23 35 41 + 07")
+        parking.draw(round_id)
+    from kiosk.parking.desk import next_round_id
+
+    open_round = next_round_id(now, {last_month.strftime("%Y-%m"),
+                                     this_month.strftime("%Y-%m")})
+    for member, spot_type in OPEN_ROUND_ASKS.items():
+        parking.request(member, open_round, spot_type)
+    start = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    parking.reserve("ash", "standard", start, start + timedelta(hours=2), "visitor")
 
 
 def restore(kiosk: Any, sim: Any) -> None:
@@ -162,7 +248,8 @@ class DemoKiosk:
     """
 
     def __init__(self, data: Path, broker: tuple[str, int] | None = None,
-                 language: str = "zh", **app_options: Any):
+                 language: str = "zh", *, core_clock: Clock = utc_now,
+                 parking_sample: bool = True, **app_options: Any):
         from gpiozero.pins.mock import MockFactory
 
         from devices.board_sim import BoardSimulator
@@ -182,7 +269,7 @@ class DemoKiosk:
             # The tamper switch starts closed: the cabinet is shut.
             self.pin_factory.pin(TAMPER_PIN).drive_low()
             kiosk = wiring.assemble(self.config, board, outbox_class=PhoneOutbox,
-                                    peripherals=peripherals)
+                                    peripherals=peripherals, clock=core_clock)
             self.kiosk = kiosk
             kiosk.closers[:0] = [board.close, peripherals.close]
             if kiosk.lockers.units():
@@ -190,6 +277,8 @@ class DemoKiosk:
                 kiosk.lockers.reconcile()
             else:
                 seed(kiosk, self.sim)
+            if parking_sample and not kiosk.parking.members():
+                seed_parking(kiosk)
             self.world = SimulatedWorld(self.sim, self.config, self.pin_factory, kiosk)
         except BaseException:
             self.close()

@@ -8,6 +8,7 @@ Adapters (devices/, mqtt/, tui/) are imported inside the functions that need the
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from kiosk.events import Clock, Outbox, utc_now
 from kiosk.hardware import LockBoard, Peripherals
 from kiosk.health import HealthMonitor
 from kiosk.lockers.service import LockerService
+from kiosk.parking.register import ParkingRegister
+from kiosk.parking.settings import ParkingSettings
 from kiosk.schema import open_kiosk_store
 from kiosk.status import StatusProbe, Uplink
 from kiosk.store import Store
@@ -40,6 +43,7 @@ class Kiosk:
     peripherals: Peripherals | None = None
     publisher: Any = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    parking: ParkingRegister | None = None
 
     def close(self) -> None:
         """Close everything opened for this kiosk, newest first; keep going on errors."""
@@ -54,7 +58,10 @@ class Kiosk:
 def assemble(config: Config, board: LockBoard, *, store: Store | None = None,
              outbox_class: type[Outbox] = Outbox, peripherals: Peripherals | None = None,
              clock: Clock = utc_now) -> Kiosk:
-    """Wire the core around a board that is already open; start the uplink if configured."""
+    """Wire the core around a board that is already open; start the uplink if configured.
+
+    Raises ``ConfigError`` for a bad ``[parking]`` section before anything is opened."""
+    parking_settings = ParkingSettings.from_config(config)
     if store is None:
         store = open_kiosk_store(Path(config.data_dir) / "kiosk.db")
     outbox = outbox_class(store, clock)
@@ -64,13 +71,14 @@ def assemble(config: Config, board: LockBoard, *, store: Store | None = None,
         store.close()
         raise
     lockers = LockerService(store, outbox, board, config, clock=clock)
+    parking = ParkingRegister(store, outbox, clock=clock, settings=parking_settings)
     health = HealthMonitor(lockers, peripherals, clock=clock)
     if peripherals is not None:
         health.cabinet_open = bool(getattr(peripherals, "cabinet_open", False))
     probe = StatusProbe(health, uplink_of(outbox, publisher), config.board.heartbeat_s,
-                        on_snapshot=snapshots_to(publisher))
+                        on_snapshot=snapshots_to(publisher, parking))
     kiosk = Kiosk(config, store, outbox, board, lockers, health, probe, peripherals,
-                  publisher)
+                  publisher, parking=parking)
     kiosk.closers.append(store.close)
     if publisher is not None:
         kiosk.closers.append(publisher.stop)
@@ -89,16 +97,46 @@ def uplink_of(outbox: Outbox, publisher: Any) -> Uplink:
     return uplink
 
 
-def snapshots_to(publisher: Any) -> Callable[[dict[str, dict]], None] | None:
-    """Retained device states go to the broker with each health round."""
+def snapshots_to(publisher: Any, parking: ParkingRegister | None = None
+                 ) -> Callable[[dict[str, dict]], None] | None:
+    """Retained device states go to the broker with each health round; the car park's
+    counts per spot type (``parking``) feed the plan's supply of spots."""
     if publisher is None:
         return None
 
     def publish(states: dict[str, dict]) -> None:
+        if parking is not None:
+            states = {**states, "parking": parking.spot_summary()}
         for device, state in states.items():
             publisher.publish_state(device, state)
 
     return publish
+
+
+class Housekeeping:
+    """The core's time-driven work, called from the screen's status worker: release
+    no-shows and lapse unanswered offers about once a minute (``every_s``)."""
+
+    def __init__(self, parking: ParkingRegister | None, every_s: float = 60.0,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self.parking = parking
+        self.every_s = every_s
+        self._monotonic = monotonic
+        self._last: float | None = None
+
+    def __call__(self) -> bool:
+        """True when something changed that a screen may show."""
+        now = self._monotonic()
+        if self.parking is None or (self._last is not None
+                                    and now - self._last < self.every_s):
+            return False
+        self._last = now
+        try:
+            done = self.parking.tick()
+        except Exception:  # the next round tries again; the screen must keep running
+            log.exception("parking housekeeping failed")
+            return False
+        return any(done.values())
 
 
 def open_board(config: Config) -> LockBoard:
@@ -130,9 +168,12 @@ def start_publisher(config: Config, outbox: Outbox) -> Any:
 
 def parts(kiosk: Kiosk, demo: Any = None) -> KioskParts:
     """What the screen runs on."""
+    from kiosk.parking.desk import ParkingDesk
     from tui.app import KioskParts
 
-    return KioskParts(kiosk.lockers, kiosk.status, kiosk.peripherals, demo)
+    desk = ParkingDesk(kiosk.parking) if kiosk.parking is not None else None
+    return KioskParts(kiosk.lockers, kiosk.status, kiosk.peripherals, demo, parking=desk,
+                      housekeeping=Housekeeping(kiosk.parking))
 
 
 def attach_devices(kiosk: Kiosk, app: KioskApp) -> None:
@@ -149,6 +190,24 @@ def attach_devices(kiosk: Kiosk, app: KioskApp) -> None:
 
     peripherals.on_tamper(tamper)
     peripherals.on_motion(app.device_motion)
+    if kiosk.parking is not None:
+        peripherals.on_spot(spot_sensor(kiosk.parking, app))
+
+
+def spot_sensor(parking: ParkingRegister, app: KioskApp) -> Callable[[str, bool], None]:
+    """A spot sensor's callback: the register first (check-in, unreserved car), then the
+    screen. Runs on gpiozero's thread (the caller's with mock pins); the register is
+    plain Python behind the store's lock, so it is called directly."""
+
+    def changed(spot: str, occupied: bool) -> None:
+        try:
+            outcome = parking.spot_occupancy_changed(spot, occupied)
+        except Exception:  # e.g. a sensor wired for a spot the register does not list
+            log.exception("spot sensor %s: the register refused the change", spot)
+            return
+        app.device_spot(spot, occupied, outcome)
+
+    return changed
 
 
 def build_app(kiosk: Kiosk, *, demo: Any = None, **options: Any) -> KioskApp:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from tui.app import KioskApp
-from tui.demo import DemoHelp, DoorView
+from tui.demo import DemoHelp, DoorView, SpotView
 from tui.widgets.keypad import KeyButton
 
 
@@ -70,7 +71,28 @@ class DemoHelpScreen(ModalScreen[None]):
             people.add_row(t("demo.more_households"), "")
         grid = Table.grid(padding=(0, 4))
         grid.add_row(phone, people)
-        self.query_one("#demo-help-body", Static).update(grid)
+        body = Table.grid()
+        body.add_row(grid)
+        if info.parking:
+            body.add_row(Text(t("demo.parking_title"), style="bold"))
+            body.add_row(Text(" · ".join(self._parking_entries(info))))
+        self.query_one("#demo-help-body", Static).update(body)
+
+    def _parking_entries(self, info: DemoHelp) -> list[str]:
+        """The units worth trying first: a few households, a need, the worker."""
+        t = self.app.t
+        entries = []
+        for i, (unit, pin, spot, need, worker) in enumerate(info.parking):
+            if i >= 4 and not (need or worker):
+                continue
+            notes = [t("demo.parking_spot", spot=spot)] if spot else []
+            if need:
+                notes.append(t("demo.parking_need"))
+            if worker:
+                notes.append(t("demo.parking_worker"))
+            entries.append(" ".join([t("demo.parking_login", unit=unit, pin=pin), *notes]))
+        entries.append(t("demo.parking_more"))
+        return entries
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss()
@@ -89,8 +111,15 @@ def action_labels(t) -> dict[str, str]:
             "force": t("demo.force"), "tamper": t("demo.tamper"), "close": t("demo.close")}
 
 
+class SpotCell(KeyButton):
+    def __init__(self, index: int, spot: SpotView):
+        super().__init__("", name=spot.spot, id=f"spot-{spot.spot}", classes="spot-cell")
+        self.index = index
+
+
 class HardwareScreen(ModalScreen[None]):
-    """Hands on the simulated cabinet: pick a door, then act on it."""
+    """Hands on the simulated cabinet: pick a door, then act on it. Below, a car on or off
+    each parking spot (its sensor), and the barrier."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,f2", "dismiss", show=False),
@@ -105,6 +134,7 @@ class HardwareScreen(ModalScreen[None]):
         Binding("right", "move(1)", show=False),
         Binding("up", "move(-8)", show=False),
         Binding("down", "move(8)", show=False),
+        *(Binding(str((i + 1) % 10), f"spot({i})", show=False) for i in range(10)),
     ]
     app: KioskApp  # type: ignore[assignment]
 
@@ -112,6 +142,7 @@ class HardwareScreen(ModalScreen[None]):
         super().__init__()
         self.selected: tuple[int, int] | None = None
         self._doors: list[DoorView] = []
+        self._spots: list[SpotView] = []
 
     def compose(self) -> ComposeResult:
         t = self.app.t
@@ -123,6 +154,12 @@ class HardwareScreen(ModalScreen[None]):
                 for door in self._doors:
                     yield DoorCell(door)
             yield Static("", id="selected-door")
+            self._spots = self.app.demo.spots()
+            if self._spots:
+                with Horizontal(id="spot-row"):
+                    yield Static(t("demo.spots_title"), classes="spot-title")
+                    for i, spot in enumerate(self._spots):
+                        yield SpotCell(i, spot)
             with Grid(id="hardware-actions"):
                 for action, label in action_labels(t).items():
                     yield KeyButton(label, name=action, classes="action")
@@ -154,14 +191,27 @@ class HardwareScreen(ModalScreen[None]):
         tamper = t("demo.tamper_open") if self.app.demo.tamper_open() else t(
             "demo.tamper_closed")
         where = t("demo.selected", door=door.label) if door else ""
-        self.query_one("#selected-door", Static).update(f"{where}    {tamper}")
+        line = f"{where}    {tamper}"
+        self._spots = self.app.demo.spots()
+        if self._spots:
+            barrier = t("demo.barrier_up") if self.app.demo.barrier_raised() else t(
+                "demo.barrier_down")
+            line += f"    {barrier}"
+        for spot in self._spots:
+            cell = self.query_one(f"#spot-{spot.spot}", SpotCell)
+            mark = t("demo.spot_car") if spot.occupied else t("demo.spot_free")
+            cell.label = f"{spot.spot} {mark}"
+            cell.set_class(spot.occupied, "is-occupied")
+        self.query_one("#selected-door", Static).update(line)
 
     def _selected_door(self) -> DoorView | None:
         return next((d for d in self._doors if (d.board, d.lock) == self.selected), None)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        if isinstance(event.button, DoorCell):
+        if isinstance(event.button, SpotCell):
+            self.action_spot(event.button.index)
+        elif isinstance(event.button, DoorCell):
             self.selected = (event.button.door.board, event.button.door.lock)
             self.refresh_doors()
         elif event.button.name:
@@ -173,6 +223,18 @@ class HardwareScreen(ModalScreen[None]):
             i = (keys.index(self.selected) + step) % len(keys)
             self.selected = keys[i]
             self.refresh_doors()
+
+    def action_spot(self, index: int) -> None:
+        if index < len(self._spots):
+            spot = self._spots[index]
+            self.toggle_spot(spot.spot, not spot.occupied)
+
+    @work(thread=True, group="world")
+    def toggle_spot(self, spot: str, occupied: bool) -> None:
+        """On a worker: the sensor's callback writes to the parking register."""
+        assert self.app.demo is not None
+        self.app.demo.set_spot(spot, occupied)
+        self.app.call_from_thread(self.refresh_doors)
 
     def action_act(self, action: str) -> None:
         if action == "close":

@@ -1,0 +1,443 @@
+"""What the kiosk screen asks of the parking register: a member's page, the public board,
+and the member's actions, with refusals the screen can put into either language.
+
+Plain Python over ``ParkingRegister``; the screen calls it from worker threads and never
+touches SQLite itself. Reads that the register has no method for (a member's history, the
+board's counts) are plain queries here, so the register keeps only the rules.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kiosk import backoff
+from kiosk.events import iso, parse_iso
+from kiosk.parking.model import ACCESSIBLE, SPOT_TYPES, ParkingError, sha256_hex
+from kiosk.parking.register import (
+    LIVE,
+    RESERVATION_KINDS,
+    Member,
+    ParkingRegister,
+    Reservation,
+    Reserved,
+)
+
+# The register's scope for wrong member PINs (``ParkingRegister.authenticate``).
+LOGIN_SCOPE = "parking-login"
+HISTORY_ROUNDS = 6
+HISTORY_RESERVATIONS = 4
+_LIVE_SQL = "(" + ", ".join(f"'{status}'" for status in LIVE) + ")"
+
+
+class Refused(Exception):
+    """The kiosk turned a request down. ``reason`` names why, for the screen's words:
+    wrong_login, blocked, round_busy, need, no_request, not_held, slot_over, too_long,
+    overlap, check_in_later, no_offer, gate, other (``detail`` has the register's text)."""
+
+    def __init__(self, reason: str, detail: str = "", *, wait_s: float = 0.0,
+                 at: datetime | None = None, round_id: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+        self.wait_s = wait_s
+        self.at = at
+        self.round_id = round_id
+
+
+@dataclass(frozen=True)
+class Holding:
+    round: str
+    spot: str
+    type: str
+
+
+@dataclass(frozen=True)
+class TypeChoice:
+    """A spot type one may ask for in the open round: its spots and who asks so far."""
+
+    type: str
+    spots: int
+    askers: int
+
+
+@dataclass(frozen=True)
+class WaitPlace:
+    id: int
+    type: str
+    kind: str
+    start: datetime
+    end: datetime
+    position: int
+    offer: Reservation | None
+
+
+@dataclass(frozen=True)
+class PastRound:
+    round: str
+    asked: str | None
+    spot: str | None
+    type: str | None
+    released: bool
+
+
+@dataclass(frozen=True)
+class MemberView:
+    member: Member
+    now: datetime
+    holding: Holding | None
+    # The round taking requests (it exists once someone asks), or the round being drawn
+    # while requests wait for the next one.
+    open_round: str | None
+    busy_round: str | None
+    asked: str | None  # the type asked for in the open round, or in the one being drawn
+    round_types: list[TypeChoice]
+    reserve_types: list[str]
+    max_hours: int
+    early_checkin: timedelta
+    reservations: list[Reservation]
+    checkable: Reservation | None
+    waiting: list[WaitPlace]
+    history: list[PastRound]
+    past_reservations: list[Reservation]
+    may_open_gate: bool
+
+    @property
+    def offer(self) -> WaitPlace | None:
+        return next((w for w in self.waiting if w.offer is not None), None)
+
+    @property
+    def cancellable(self) -> Reservation | None:
+        return next((r for r in self.reservations if r.status == "booked"), None)
+
+
+@dataclass(frozen=True)
+class TypeCounts:
+    type: str
+    spots: int
+    out_of_service: int
+    held: int
+    reserved_now: int
+    free_now: int
+    occupied: int
+
+
+@dataclass(frozen=True)
+class DrawInputs:
+    """What is public about one round so far: everything once it is committed."""
+
+    round: str
+    status: str
+    askers: int
+    closed_at: datetime | None = None
+    committed_at: datetime | None = None
+    algorithm: str | None = None
+    eligible_hash: str | None = None
+    public_random: str | None = None
+    inputs_hash: str | None = None
+    results_hash: str | None = None
+    drawn_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PublicBoard:
+    now: datetime
+    current_round: str | None
+    allocations: list[tuple[str, str, str]]  # (member pseudonym, spot, type)
+    types: list[TypeCounts]
+    next_draw: DrawInputs | None
+    last_draw: DrawInputs | None
+    # The round requests go to next when none is open yet.
+    next_round: str | None = None
+
+
+def next_round_id(now: datetime, taken: set[str]) -> str:
+    """Rounds are named by month: the first month after ``now`` not used yet."""
+    year, month = now.year, now.month
+    while True:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        round_id = f"{year:04d}-{month:02d}"
+        if round_id not in taken:
+            return round_id
+
+
+class ParkingDesk:
+    def __init__(self, register: ParkingRegister):
+        self.register = register
+        self.store = register.store
+
+    def now(self) -> datetime:
+        return self.register.clock().astimezone(UTC)
+
+    @property
+    def max_hours(self) -> int:
+        return self.register.settings.max_reservation_hours
+
+    # --- login --------------------------------------------------------------------------
+
+    def login(self, unit: str, pin: str) -> Member:
+        try:
+            return self.register.authenticate(unit, pin)
+        except backoff.TooManyAttempts as exc:
+            raise Refused("blocked", wait_s=exc.wait_s) from None
+        except ParkingError:
+            raise Refused("wrong_login", wait_s=self._login_wait()) from None
+
+    def _login_wait(self) -> float:
+        with self.store.read() as db:
+            try:
+                backoff.check(db, LOGIN_SCOPE, self.register.login_backoff, self.now())
+            except backoff.TooManyAttempts as exc:
+                return exc.wait_s
+        return 0.0
+
+    # --- rounds -------------------------------------------------------------------------
+
+    def _rounds(self) -> tuple[str | None, str | None, str]:
+        """(the open round, a round closed or committed but not drawn, the next name)."""
+        rows = self.store.query("SELECT round, status FROM parking_rounds "
+                                "ORDER BY opened_ts, round")
+        open_round = next((r["round"] for r in rows if r["status"] == "open"), None)
+        busy = next((r["round"] for r in rows if r["status"] in ("closed", "committed")),
+                    None)
+        return open_round, busy, next_round_id(self.now(), {r["round"] for r in rows})
+
+    def request(self, member: str, spot_type: str) -> str:
+        """Ask for a spot in the round taking requests; returns the round's name."""
+        open_round, busy, next_name = self._rounds()
+        if open_round is None and busy is not None:
+            raise Refused("round_busy", round_id=busy)
+        if spot_type == ACCESSIBLE and not self.register.member(member).need:
+            raise Refused("need")
+        round_id = open_round or next_name
+        self._call(self.register.request, member, round_id, spot_type)
+        return round_id
+
+    def withdraw(self, member: str) -> str:
+        open_round, _, _ = self._rounds()
+        if open_round is None or not self.store.scalar(
+                "SELECT 1 FROM parking_requests WHERE round = ? AND member = ?",
+                (open_round, member)):
+            raise Refused("no_request")
+        self._call(self.register.withdraw, member, open_round)
+        return open_round
+
+    def release(self, member: str) -> str:
+        spot = self.register.allocation(member)
+        if spot is None:
+            raise Refused("not_held")
+        self._call(self.register.release, member)
+        return spot
+
+    # --- reservations -------------------------------------------------------------------
+
+    def reserve(self, member: str, spot_type: str, kind: str, start: datetime,
+                hours: int) -> Reserved:
+        if start.tzinfo is None:
+            raise ValueError("start must carry a time zone")
+        end = start + timedelta(hours=hours)
+        if kind not in RESERVATION_KINDS:
+            raise Refused("other", f"kind {kind!r}")
+        if hours > self.max_hours:
+            raise Refused("too_long")
+        if end <= self.now():
+            raise Refused("slot_over")
+        if spot_type == ACCESSIBLE and not self.register.member(member).need:
+            raise Refused("need")
+        s, e = iso(start), iso(end)
+        if self.store.scalar(
+                f"SELECT 1 FROM parking_reservations WHERE member = ? AND status IN "
+                f"{_LIVE_SQL} AND start_ts < ? AND end_ts > ?", (member, e, s)) or \
+                self.store.scalar(
+                    "SELECT 1 FROM parking_waitlist WHERE member = ? AND status IN "
+                    "('waiting', 'offered') AND start_ts < ? AND end_ts > ?", (member, e, s)):
+            raise Refused("overlap")
+        return self._call(self.register.reserve, member, spot_type, start, end, kind)
+
+    def check_in(self, member: str, reservation_id: int) -> Reservation:
+        r = self.register.reservation(reservation_id)
+        opens = r.start - timedelta(minutes=self.register.settings.early_checkin_minutes)
+        if r.member == member and r.status == "booked" and self.now() < opens:
+            raise Refused("check_in_later", at=opens)
+        return self._call(self.register.check_in, reservation_id, member)
+
+    def cancel(self, member: str, reservation_id: int) -> None:
+        self._call(self.register.cancel_reservation, reservation_id, member)
+
+    def accept(self, member: str, waitlist_id: int) -> Reservation:
+        offer = self.register.offer_for(waitlist_id)
+        if offer is None or offer.member != member or (
+                offer.offer_expires is not None and offer.offer_expires <= self.now()):
+            raise Refused("no_offer")
+        return self._call(self.register.accept_offer, waitlist_id, member)
+
+    def decline(self, member: str, waitlist_id: int) -> None:
+        offer = self.register.offer_for(waitlist_id)
+        if offer is None or offer.member != member:
+            raise Refused("no_offer")
+        self._call(self.register.decline_offer, waitlist_id, member)
+
+    def may_open_gate(self, member: str) -> bool:
+        """The gate opens for a member who holds a spot this round or is checked in now."""
+        if self.register.allocation(member) is not None:
+            return True
+        now = self.now()
+        return any(r.status == "checked_in" and r.start - self._early() <= now < r.end
+                   for r in self.register.reservations(member))
+
+    def _early(self) -> timedelta:
+        return timedelta(minutes=self.register.settings.early_checkin_minutes)
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        """The register's own refusal (a race, a rule checked only there) as ``other``."""
+        try:
+            return fn(*args)
+        except ParkingError as exc:
+            raise Refused("other", str(exc)) from None
+
+    # --- what a member sees -------------------------------------------------------------
+
+    def member_view(self, member_id: str) -> MemberView:
+        register = self.register
+        member = register.member(member_id)
+        now = self.now()
+        current = register.current_round()
+        holding = None
+        if current is not None:
+            rows = self.store.query("SELECT spot, type FROM parking_allocations WHERE round = ? "
+                                    "AND member = ? AND released_ts IS NULL",
+                                    (current, member_id))
+            if rows:
+                holding = Holding(current, rows[0]["spot"], rows[0]["type"])
+        open_round, busy, next_name = self._rounds()
+        asked = None
+        if open_round is not None or busy is not None:
+            asked = self.store.scalar("SELECT type FROM parking_requests WHERE round = ? "
+                                      "AND member = ?", (open_round or busy, member_id))
+        reservations = register.reservations(member_id)
+        early = self._early()
+        checkable = next((r for r in reservations if r.status == "booked"
+                          and r.start - early <= now < r.end), None)
+        return MemberView(
+            member=member, now=now, holding=holding,
+            open_round=open_round or (None if busy else next_name),
+            busy_round=busy if open_round is None else None, asked=asked,
+            round_types=self._round_types(open_round, member.need),
+            reserve_types=self._reserve_types(member.need), max_hours=self.max_hours,
+            early_checkin=early, reservations=reservations, checkable=checkable,
+            waiting=self._waiting(member_id), history=self._history(member_id),
+            past_reservations=[r for r in reversed(register.reservations(
+                member_id, live_only=False)) if r.status not in LIVE][:HISTORY_RESERVATIONS],
+            may_open_gate=holding is not None or any(
+                r.status == "checked_in" and r.start - early <= now < r.end
+                for r in reservations))
+
+    def _round_types(self, open_round: str | None, need: bool) -> list[TypeChoice]:
+        spots = {r["type"]: r["n"] for r in self.store.query(
+            "SELECT type, COUNT(*) AS n FROM parking_spots WHERE pool = 'rounds' AND "
+            "state = 'in_service' GROUP BY type")}
+        askers = {r["type"]: r["n"] for r in self.store.query(
+            "SELECT type, COUNT(*) AS n FROM parking_requests WHERE round = ? GROUP BY type",
+            (open_round or "",))}
+        return [TypeChoice(t, spots.get(t, 0), askers.get(t, 0)) for t in SPOT_TYPES
+                if (spots.get(t) or askers.get(t)) and (t != ACCESSIBLE or need)]
+
+    def _reserve_types(self, need: bool) -> list[str]:
+        present = {r["type"] for r in self.store.query(
+            "SELECT DISTINCT type FROM parking_spots WHERE state = 'in_service'")}
+        return [t for t in SPOT_TYPES if t in present and (t != ACCESSIBLE or need)]
+
+    def _waiting(self, member_id: str) -> list[WaitPlace]:
+        places = []
+        for row in self.store.query(
+                "SELECT w.*, (SELECT COUNT(*) FROM parking_waitlist o WHERE o.type = w.type "
+                "AND o.status IN ('waiting', 'offered') AND o.id <= w.id) AS position "
+                "FROM parking_waitlist w WHERE w.member = ? AND w.status IN "
+                "('waiting', 'offered') ORDER BY w.id", (member_id,)):
+            places.append(WaitPlace(row["id"], row["type"], row["kind"],
+                                    parse_iso(row["start_ts"]), parse_iso(row["end_ts"]),
+                                    row["position"], self.register.offer_for(row["id"])))
+        return places
+
+    def _history(self, member_id: str) -> list[PastRound]:
+        rows = self.store.query(
+            "SELECT r.round, q.type AS asked, a.spot, a.type, a.released_ts "
+            "FROM parking_rounds r "
+            "LEFT JOIN parking_requests q ON q.round = r.round AND q.member = :m "
+            "LEFT JOIN parking_allocations a ON a.round = r.round AND a.member = :m "
+            "WHERE r.status = 'drawn' AND (q.member IS NOT NULL OR a.member IS NOT NULL) "
+            "ORDER BY r.round_no DESC LIMIT :n", {"m": member_id, "n": HISTORY_ROUNDS})
+        return [PastRound(r["round"], r["asked"], r["spot"], r["type"],
+                          r["released_ts"] is not None) for r in rows]
+
+    # --- the public board ---------------------------------------------------------------
+
+    def public_board(self) -> PublicBoard:
+        now = self.now()
+        current = self.register.current_round()
+        allocations = [(r["member"], r["spot"], r["type"]) for r in self.store.query(
+            "SELECT member, spot, type FROM parking_allocations WHERE round = ? AND "
+            "released_ts IS NULL ORDER BY member", (current or "",))]
+        held = {spot for _, spot, _ in allocations}
+        n = iso(now)
+        reserved = {r["spot"] for r in self.store.query(
+            f"SELECT spot FROM parking_reservations WHERE status IN {_LIVE_SQL} AND "
+            "start_ts <= ? AND end_ts > ?", (n, n))}
+        counts: dict[str, dict[str, int]] = {}
+        for s in self.register.spots():
+            c = counts.setdefault(s.type, {"spots": 0, "out_of_service": 0, "held": 0,
+                                           "reserved_now": 0, "free_now": 0, "occupied": 0})
+            c["spots"] += 1
+            c["occupied"] += bool(s.occupied)
+            if s.state != "in_service":
+                c["out_of_service"] += 1
+            elif s.spot in held:
+                c["held"] += 1
+            elif s.spot in reserved:
+                c["reserved_now"] += 1
+            else:
+                c["free_now"] += 1
+        types = [TypeCounts(t, **counts[t]) for t in SPOT_TYPES if t in counts]
+        open_round, busy, next_name = self._rounds()
+        pending = busy or open_round
+        return PublicBoard(
+            now=now, current_round=current, allocations=allocations, types=types,
+            next_draw=self._draw_inputs(pending) if pending else None,
+            last_draw=self._draw_inputs(current) if current else None,
+            next_round=None if pending else next_name)
+
+    def _draw_inputs(self, round_id: str) -> DrawInputs:
+        row = self.store.query("SELECT * FROM parking_rounds WHERE round = ?", (round_id,))[0]
+        status = row["status"]
+        if status == "drawn":
+            record = json.loads(row["record"])
+            return _from_inputs(round_id, status, record["inputs"], record["inputs_hash"],
+                                results_hash=record["results_hash"],
+                                drawn_at=_time(record["results"]["drawn_at"]))
+        if status == "committed":
+            commitment = json.loads(row["commitment"])
+            return _from_inputs(round_id, status, commitment["inputs"],
+                                commitment["inputs_hash"])
+        if status == "closed":
+            closed = json.loads(row["closed"])
+            return DrawInputs(round_id, status, len(closed["eligible"]),
+                              closed_at=_time(closed["closed_at"]),
+                              eligible_hash=sha256_hex(closed["eligible"]))
+        askers = self.store.scalar("SELECT COUNT(*) FROM parking_requests WHERE round = ?",
+                                   (round_id,))
+        return DrawInputs(round_id, status, int(askers or 0))
+
+
+def _from_inputs(round_id: str, status: str, inputs: dict[str, Any], inputs_hash: str,
+                 **more: Any) -> DrawInputs:
+    return DrawInputs(round_id, status, len(inputs["eligible"]),
+                      closed_at=_time(inputs["closed_at"]),
+                      committed_at=_time(inputs["committed_at"]),
+                      algorithm=inputs["algorithm"], eligible_hash=inputs["eligible_hash"],
+                      public_random=inputs["public_random"], inputs_hash=inputs_hash, **more)
+
+
+def _time(text: str | None) -> datetime | None:
+    return parse_iso(text) if text else None

@@ -1,0 +1,142 @@
+"""The kiosk's side of the parking register (``ParkingDesk``) and its wiring: round names,
+refusals the screen can word, the gate rule, the public board, the periodic tick and the
+state snapshot for the plan. Real register, real SQLite; the screen is tested in
+tests/test_tui_parking.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kiosk.cli.wiring import Housekeeping, snapshots_to
+from kiosk.parking.desk import ParkingDesk, Refused, next_round_id
+from tests.parking_support import MEMBERS_CSV, SPOTS_CSV, Clock, make_register
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def desk(tmp_path, clock) -> ParkingDesk:
+    register = make_register(tmp_path / "kiosk.db", clock)
+    register.import_members(MEMBERS_CSV, "m-duty")
+    register.import_spots(SPOTS_CSV, "m-duty")
+    return ParkingDesk(register)
+
+
+def test_rounds_are_named_by_the_next_unused_month():
+    now = datetime(2026, 12, 20, tzinfo=UTC)
+    assert next_round_id(now, set()) == "2027-01"
+    assert next_round_id(now, {"2027-01", "2027-02"}) == "2027-03"
+
+
+def test_requests_go_to_the_open_round_and_wait_while_one_is_drawn(desk):
+    assert desk.member_view("h-1").open_round == "2026-04"
+    assert desk.request("h-1", "standard") == "2026-04"
+    assert desk.request("h-3", "standard") == "2026-04"
+    desk.register.close("2026-04")
+    with pytest.raises(Refused) as refused:
+        desk.request("h-1", "standard")
+    assert (refused.value.reason, refused.value.round_id) == ("round_busy", "2026-04")
+    view = desk.member_view("h-1")
+    assert (view.open_round, view.busy_round, view.asked) == (None, "2026-04", "standard")
+    desk.register.commit("2026-04", "public value")
+    desk.register.draw("2026-04")
+    assert desk.member_view("h-1").open_round == "2026-05"
+
+
+def test_refusals_name_their_reason(desk, clock):
+    with pytest.raises(Refused) as refused:
+        desk.request("h-1", "accessible")
+    assert refused.value.reason == "need"
+    with pytest.raises(Refused) as refused:
+        desk.withdraw("h-1")
+    assert refused.value.reason == "no_request"
+    with pytest.raises(Refused) as refused:
+        desk.release("h-1")
+    assert refused.value.reason == "not_held"
+    with pytest.raises(Refused) as refused:
+        desk.reserve("h-1", "standard", "visitor", clock.now - timedelta(hours=3), 2)
+    assert refused.value.reason == "slot_over"
+    booked = desk.reserve("h-1", "standard", "visitor", clock.now + timedelta(hours=2), 2)
+    with pytest.raises(Refused) as refused:
+        desk.reserve("h-1", "loading", "moving", clock.now + timedelta(hours=3), 2)
+    assert refused.value.reason == "overlap"
+    with pytest.raises(Refused) as refused:
+        desk.check_in("h-1", booked.reservation.id)
+    assert refused.value.reason == "check_in_later"
+    assert refused.value.at == clock.now + timedelta(hours=1, minutes=30)
+
+
+def test_a_wrong_login_says_how_long_to_wait(desk):
+    waits = []
+    for _ in range(4):
+        with pytest.raises(Refused) as refused:
+            desk.login("A-101", "9999")
+        waits.append((refused.value.reason, refused.value.wait_s))
+    assert waits[:2] == [("wrong_login", 0.0), ("wrong_login", 0.0)]
+    assert waits[2] == ("wrong_login", 5.0)
+    assert waits[3][0] == "blocked" and waits[3][1] > 0
+
+
+def test_the_gate_opens_for_a_holder_or_a_checked_in_booking_only(desk, clock):
+    register = desk.register
+    for member in ("h-1", "h-3"):
+        register.request(member, "2026-04", "standard")
+    register.commit("2026-04", "value")
+    register.draw("2026-04")
+    assert desk.may_open_gate("h-1") and desk.may_open_gate("h-3")
+    assert not desk.may_open_gate("w-1")
+    booked = desk.reserve("w-1", "standard", "visitor", clock.now + timedelta(minutes=10), 2)
+    assert not desk.may_open_gate("w-1")  # booked is not there yet
+    desk.check_in("w-1", booked.reservation.id)
+    assert desk.may_open_gate("w-1")
+    assert desk.member_view("w-1").may_open_gate
+
+
+def test_the_public_board_counts_and_names_by_pseudonym(desk, clock):
+    register = desk.register
+    register.request("h-1", "2026-04", "standard")
+    register.request("h-2", "2026-04", "accessible")
+    register.commit("2026-04", "value")
+    register.draw("2026-04")
+    register.set_spot_state("m-duty", "S2", "out_of_service", "broken barrier")
+    desk.reserve("w-1", "standard", "visitor", clock.now, 1)
+    board = desk.public_board()
+    counts = {c.type: c for c in board.types}
+    assert (counts["standard"].spots, counts["standard"].held,
+            counts["standard"].out_of_service, counts["standard"].reserved_now,
+            counts["standard"].free_now) == (4, 1, 1, 1, 1)
+    assert board.allocations == [("h-1", "S1", "standard"), ("h-2", "A1", "accessible")]
+    assert board.last_draw.results_hash == register.record("2026-04")["results_hash"]
+    assert board.next_draw is None and board.next_round == "2026-05"
+
+
+def test_housekeeping_ticks_about_once_a_minute_and_says_when_it_changed_something(
+        desk, clock):
+    ticks = [0.0]
+    housekeeping = Housekeeping(desk.register, every_s=60, monotonic=lambda: ticks[0])
+    desk.reserve("h-1", "standard", "visitor", clock.now, 1)
+    assert housekeeping() is False
+    clock.advance(minutes=20)
+    ticks[0] = 30.0
+    assert housekeeping() is False  # not yet a minute
+    assert desk.register.reservations("h-1")[0].status == "booked"
+    ticks[0] = 61.0
+    assert housekeeping() is True
+    assert desk.register.reservations("h-1") == []
+
+
+def test_the_state_snapshot_carries_the_car_park_for_the_plan(desk):
+    published = {}
+
+    class Publisher:
+        def publish_state(self, device: str, state: dict) -> None:
+            published[device] = state
+
+    snapshots_to(Publisher(), desk.register)({"lockers": {"free": {}}})
+    assert published["parking"]["standard"]["in_service"] == 4
+    assert "lockers" in published
