@@ -28,7 +28,8 @@ FAULT_TYPES = ("door.jammed", "door.not_opened", "door.left_open", "door.tamper"
 # Parcels that take a compartment, and those that give it back.
 INTO_COMPARTMENT = ("parcel.deposited", "parcel.sent")
 OUT_OF_COMPARTMENT = ("parcel.collected", "parcel.returned", "parcel.outgoing_collected")
-PARKING = ("requested", "refused", "allocated", "released", "no_show")
+PARKING = ("requested", "refused", "allocated", "released", "no_show", "reserved",
+           "checked_in", "waitlisted", "unreserved_occupancy")
 WAIT_BUCKETS = ((3600, "<1h"), (6 * 3600, "1-6h"), (24 * 3600, "6-24h"),
                 (3 * 24 * 3600, "1-3d"), (None, ">3d"))
 

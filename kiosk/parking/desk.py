@@ -18,6 +18,7 @@ from kiosk.events import iso, parse_iso
 from kiosk.parking.model import ACCESSIBLE, SPOT_TYPES, ParkingError, sha256_hex
 from kiosk.parking.register import (
     LIVE,
+    LOGIN_SCOPE,
     RESERVATION_KINDS,
     Member,
     ParkingRegister,
@@ -25,8 +26,6 @@ from kiosk.parking.register import (
     Reserved,
 )
 
-# The register's scope for wrong member PINs (``ParkingRegister.authenticate``).
-LOGIN_SCOPE = "parking-login"
 HISTORY_ROUNDS = 6
 HISTORY_RESERVATIONS = 4
 _LIVE_SQL = "(" + ", ".join(f"'{status}'" for status in LIVE) + ")"

@@ -36,6 +36,8 @@ from kiosk.parking.settings import ParkingSettings
 from kiosk.store import Store
 
 LIVE = ("held", "booked", "checked_in")
+# The back-off scope of wrong member PINs at the kiosk.
+LOGIN_SCOPE = "parking-login"
 _LIVE_SQL = "('held', 'booked', 'checked_in')"
 RESERVATION_KINDS = ("visitor", "moving")
 _ROUND_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -215,7 +217,7 @@ class ParkingRegister:
     def authenticate(self, unit: str, pin: str) -> Member:
         """Member login at the kiosk: unit and PIN. Wrong tries make the next ones wait:
         while a wait runs, ``backoff.TooManyAttempts`` says how long."""
-        scope = "parking-login"
+        scope = LOGIN_SCOPE
         pin_hash = keyed_hash(self._secret, "parking-pin", pin.strip())
         with self.store.step() as db:
             backoff.check(db, scope, self.login_backoff, self._now())
