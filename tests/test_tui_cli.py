@@ -117,6 +117,9 @@ def test_run_opens_the_screen_on_the_configured_board(tmp_path, sim):
     assert run_on_terminal(["run", "--config", str(config)], b"not set up") == 0
     db = sqlite_utils.Database(tmp_path / "kiosk.db")
     assert db.execute("SELECT COUNT(*) FROM compartments").fetchone()[0] == 8
+    # The configuration it started with is in the public audit chain.
+    assert db.execute("SELECT action, subject FROM audit").fetchall() == [
+        ("config.changed", "kiosk.toml")]
     db.close()
     # It polled the board for its health while it ran.
     assert any(frame.cmd == 0x30 for frame in sim.log())

@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "kiosk.cli.config_cmd",
     "kiosk.cli.parking",
     "kiosk.cli.duty",
+    "kiosk.cli.people",
     "kiosk.cli.monitor",
     "kiosk.cli.plan",
     "kiosk.cli.simulate",

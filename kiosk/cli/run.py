@@ -51,6 +51,7 @@ def run_kiosk(args: argparse.Namespace) -> int:
     kiosk = wiring.assemble(config, board, peripherals=peripherals)
     kiosk.closers[:0] = [board.close, peripherals.close]
     try:
+        _audit_config(kiosk)
         kiosk.lockers.reconcile()
         app = wiring.build_app(kiosk, idle_s=args.idle, on_tick=on_tick, tick_s=tick_s,
                                on_ready=on_ready)
@@ -58,6 +59,16 @@ def run_kiosk(args: argparse.Namespace) -> int:
     finally:
         kiosk.close()
     return 0
+
+
+def _audit_config(kiosk) -> None:
+    """A configuration that changed since the last start is a public, audited change."""
+    from kiosk.admin import Admin
+    from kiosk.audit import AuditLog
+
+    source = Path(kiosk.config.source)
+    Admin(kiosk.lockers, AuditLog(kiosk.store, kiosk.outbox)).record_config(
+        source.read_text(encoding="utf-8"), source.name)
 
 
 def _systemd():

@@ -1,0 +1,70 @@
+"""``kiosk people``: households and couriers of the lockers. Every change is audited."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from kiosk.cli.common import add_state_options
+
+    people = subparsers.add_parser("people", help="households and couriers (audited)")
+    commands = people.add_subparsers(dest="people_command", metavar="ACTION", required=True)
+    household = commands.add_parser("household", help="add a household, or set its PIN")
+    household.add_argument("unit")
+    household.add_argument("--pin", help="for sending parcels at the kiosk (4+ digits)")
+    household.set_defaults(handler=_household)
+    courier = commands.add_parser("courier", help="add a courier, or set their PIN")
+    courier.add_argument("courier_id")
+    courier.add_argument("--pin", required=True, help="4+ digits")
+    courier.set_defaults(handler=_courier)
+    retire = commands.add_parser("retire-courier", help="a courier's PIN stops working")
+    retire.add_argument("courier_id")
+    retire.set_defaults(handler=_retire)
+    for command in (household, courier, retire):
+        command.add_argument("--by", required=True, help="who makes the change (pseudonym)")
+        command.add_argument("--reason", required=True)
+        add_state_options(command)
+
+
+def _admin(args: argparse.Namespace):
+    from kiosk.admin import Admin
+    from kiosk.audit import AuditLog
+    from kiosk.cli.common import open_state
+    from kiosk.events import Outbox
+    from kiosk.lockers.service import LockerService
+
+    config, store = open_state(args, must_exist=False)
+    outbox = Outbox(store)
+    # No board: these changes never move a lock.
+    lockers = LockerService(store, outbox, board=None, config=config)  # type: ignore[arg-type]
+    return Admin(lockers, AuditLog(store, outbox))
+
+
+def _run(change) -> int:
+    from kiosk.cli.common import CommandError
+    from kiosk.lockers.model import LockerError
+
+    try:
+        print(change())
+    except (LockerError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def _household(args: argparse.Namespace) -> int:
+    admin = _admin(args)
+    return _run(lambda: "household " + admin.add_household(
+        args.by, args.reason, args.unit, args.pin).pseudonym)
+
+
+def _courier(args: argparse.Namespace) -> int:
+    admin = _admin(args)
+    return _run(lambda: "courier " + admin.add_courier(
+        args.by, args.reason, args.courier_id, args.pin).pseudonym)
+
+
+def _retire(args: argparse.Namespace) -> int:
+    admin = _admin(args)
+    return _run(lambda: admin.retire_courier(args.by, args.reason, args.courier_id)
+                or f"courier {args.courier_id} retired")

@@ -1,0 +1,72 @@
+"""Administrative changes are audited, public without personal data, and refused cleanly."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.admin import Admin
+from kiosk.audit import AuditLog, verify
+from kiosk.lockers.model import LockerError
+from tests.lockers_setup import build_lockers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def admin(tmp_path, sim, bus):
+    lockers = build_lockers(tmp_path / "kiosk.db", bus, sim.port)
+    yield Admin(lockers.service, AuditLog(lockers.service.store, lockers.outbox))
+    lockers.service.store.close()
+
+
+def test_households_and_couriers_are_audited_without_units_or_pins(admin):
+    household = admin.add_household("m-ana", "moved in", "a101", pin="2468")
+    admin.add_household("m-ana", "forgot PIN", "A101", pin="1357")
+    courier = admin.add_courier("m-ana", "new canteen courier", "courier-7", "4321")
+    admin.retire_courier("m-bo", "left the co-op", "courier-7")
+    entries = admin.audit.entries()
+    assert [(e.action, e.subject) for e in entries] == [
+        ("household.added", household.pseudonym), ("household.changed", household.pseudonym),
+        ("courier.added", courier.pseudonym), ("courier.retired", courier.pseudonym)]
+    public = json.dumps([e.data for e in admin.lockers.outbox.events()])
+    assert "A101" not in public and "2468" not in public and "courier-7" not in public
+    assert verify(entries) == []
+    with pytest.raises(LockerError):
+        admin.lockers.courier_login("4321")
+
+
+def test_bad_changes_leave_nothing_behind(admin):
+    with pytest.raises(LockerError):
+        admin.add_courier("m-ana", "x", "courier-8", "12")
+    with pytest.raises(LockerError):
+        admin.add_household("m-ana", "x", "B202", pin="ab")
+    with pytest.raises(LockerError):
+        admin.retire_courier("m-ana", "x", "nobody")
+    assert admin.audit.entries() == []
+    assert admin.lockers.units() == []
+
+
+def test_a_changed_config_is_audited_once(admin):
+    assert admin.record_config("kiosk_id = 'k1'\n", "kiosk.toml")
+    assert not admin.record_config("kiosk_id = 'k1'\n", "kiosk.toml")
+    assert admin.record_config("kiosk_id = 'k2'\n", "kiosk.toml")
+    assert [e.action for e in admin.audit.entries()] == ["config.changed", "config.changed"]
+
+
+def test_cli_adds_a_courier_who_can_then_log_in(tmp_path):
+    def kiosk(*args):
+        return subprocess.run([sys.executable, "-m", "kiosk", "people", *args,
+                               "--data", str(tmp_path)], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+
+    out = kiosk("courier", "courier-9", "--pin", "8642", "--by", "m-ana", "--reason", "hired")
+    assert out.returncode == 0, out.stderr
+    bad = kiosk("courier", "courier-10", "--pin", "1", "--by", "m-ana", "--reason", "hired")
+    assert bad.returncode == 2 and "at least 4 digits" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    verified = subprocess.run([sys.executable, "-m", "kiosk", "audit", "verify", "--data",
+                               str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    assert verified.returncode == 0 and "1 entries" in verified.stdout
