@@ -1,8 +1,13 @@
-"""Shared fixtures: simulated hardware that the real adapters talk to."""
+"""Shared fixtures: simulated hardware that the real adapters talk to, and real mosquitto
+brokers of their own for the MQTT tests (tests/mqtt_broker.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from tests.mqtt_broker import Mosquitto, mosquitto_binary
 
 
 @pytest.fixture
@@ -32,3 +37,14 @@ def mock_factory():
     yield factory
     factory.reset()
     factory.close()
+
+
+@pytest.fixture
+def broker(tmp_path) -> Iterator[Mosquitto]:
+    """A mosquitto on a free loopback port; ``broker.stop()`` / ``broker.start()`` keep the
+    port and the persistence file."""
+    if mosquitto_binary() is None:
+        pytest.skip("mosquitto is not installed")
+    b = Mosquitto(tmp_path / "broker").start()
+    yield b
+    b.stop()

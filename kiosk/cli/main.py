@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "kiosk.cli.monitor",
     "kiosk.cli.demo",
     "kiosk.cli.run",
+    "kiosk.cli.plan",
+    "kiosk.cli.simulate",
 ]
 
 

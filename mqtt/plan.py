@@ -1,0 +1,203 @@
+"""``kiosk plan``: the community plan's aggregator, a long-running MQTT consumer.
+
+It subscribes to every kiosk's events (of one community, several, or all) with a
+persistent session, so the broker keeps what arrives while the aggregator is away. Each
+message is acknowledged only after it is committed to plan.db (paho's manual ack):
+a crash between the two means a redelivery, which the (community, kiosk, seq) key
+absorbs. Indicators are recomputed and published retained under
+``community/{id}/plan/{indicator}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from kiosk.config import MqttConfig
+from mqtt import indicators, topics
+from mqtt.connection import make_client
+from mqtt.plan_store import STATE_DEVICES, IngestResult, PlanStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    session: int
+
+
+class PlanAggregator:
+    def __init__(self, store: PlanStore, config: MqttConfig, communities: list[str] | None = None,
+                 *, interval_s: float = 60.0, timezone: str = "UTC",
+                 client_id: str | None = None, reconnect_min_s: float = 1.0,
+                 batch: int = 500):
+        self.store = store
+        self.config = config
+        self.communities = list(communities or [])
+        self.interval_s = interval_s
+        self.timezone = timezone
+        self.batch = batch
+        self.client_id = client_id or store.client_id()
+        client = make_client(config, self.client_id, clean_session=False, manual_ack=True)
+        client.reconnect_delay_set(min_delay=reconnect_min_s, max_delay=config.reconnect_max_s)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self._client = client
+        self._inbox: queue.Queue[_Incoming] = queue.Queue()
+        self._lock = threading.Lock()
+        self._session = 0
+        self._connected = False
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._dirty = True
+        self.totals = IngestResult()
+        self.published_at = 0.0
+        self.last_error = ""
+
+    def subscriptions(self) -> list[str]:
+        if not self.communities:
+            return [topics.ALL_EVENTS,
+                    *(f"{topics.ROOT}/+/kiosk/+/state/{d}" for d in STATE_DEVICES)]
+        subs = []
+        for c in self.communities:
+            subs.append(topics.events_of(c))
+            subs.extend(topics.states_of(c, d) for d in STATE_DEVICES)
+        return subs
+
+    def start(self) -> None:
+        self._client.connect_async(self.config.host, self.config.port, self.config.keepalive)
+        self._client.loop_start()
+        self._thread = threading.Thread(target=self._run, name="plan-aggregator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    @property
+    def connected(self) -> bool:
+        with self._lock:
+            return self._connected
+
+    # -- paho's thread --------------------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
+                    properties: Any) -> None:
+        if reason_code.is_failure:
+            self.last_error = f"broker refused the connection: {reason_code}"
+            return
+        with self._lock:
+            self._connected = True
+            self._session += 1
+        self.last_error = ""
+        # The broker keeps our subscriptions in the persistent session; subscribing again
+        # is harmless and covers a broker that lost its state.
+        client.subscribe([(t, 1) for t in self.subscriptions()])
+        self._dirty = True
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
+                       properties: Any) -> None:
+        with self._lock:
+            if self._connected:
+                self._session += 1
+            self._connected = False
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = ""  # counted as a bad topic
+        with self._lock:
+            session = self._session
+        self._inbox.put(_Incoming(topic, bytes(message.payload), message.mid, message.qos,
+                                  session))
+
+    # -- the aggregator's thread ----------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            batch = self._take()
+            if batch:
+                self._ingest(batch)
+            if time.monotonic() - self.published_at >= self.interval_s and self.connected:
+                try:
+                    self.publish_indicators()
+                except Exception:
+                    log.exception("could not publish the indicators")
+        batch = self._take(wait=False)
+        if batch:
+            self._ingest(batch)
+
+    def _take(self, wait: bool = True) -> list[_Incoming]:
+        items: list[_Incoming] = []
+        try:
+            items.append(self._inbox.get(timeout=0.2) if wait else self._inbox.get_nowait())
+        except queue.Empty:
+            return items
+        while len(items) < self.batch:
+            try:
+                items.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def _ingest(self, batch: list[_Incoming]) -> None:
+        try:
+            result = self.store.ingest((m.topic, m.payload) for m in batch)
+        except Exception as exc:
+            # The database is unwell (disk full?): ack nothing, the broker will redeliver.
+            log.exception("could not store a batch")
+            self.last_error = f"plan.db: {exc}"
+            time.sleep(1)
+            return
+        self.totals.stored += result.stored
+        self.totals.duplicates += result.duplicates
+        for reason, n in result.refused.items():
+            self.totals.refused[reason] = self.totals.refused.get(reason, 0) + n
+            log.warning("refused %d message(s): %s", n, reason)
+        if result.stored:
+            self._dirty = True
+        with self._lock:
+            session = self._session
+        for m in batch:
+            # Only on the connection it came by; an older one's message is redelivered
+            # by the broker, and the dedupe key takes it in again.
+            if m.qos > 0 and m.session == session:
+                self._client.ack(m.mid, m.qos)
+
+    def publish_indicators(self) -> int:
+        """Compute and publish every indicator of every community; returns messages sent."""
+        self.published_at = time.monotonic()
+        if not self._dirty:
+            return 0
+        self._dirty = False
+        sent = 0
+        for community in self.communities or self.store.communities():
+            values = indicators.compute(self.store, community, self.timezone)
+            for name, value in values.items():
+                payload = json.dumps(indicators.envelope(community, name, value),
+                                     ensure_ascii=False, sort_keys=True)
+                self._client.publish(topics.plan_topic(community, name), payload, qos=1,
+                                     retain=True)
+                sent += 1
+            gaps = values["gaps"]
+            if gaps["missing"] or gaps["behind"]:
+                log.warning("community %s: %d event(s) missing, %d not yet received",
+                            community, gaps["missing"], gaps["behind"])
+        return sent

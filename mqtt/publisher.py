@@ -1,0 +1,384 @@
+"""The outbox publisher: events leave the kiosk's SQLite outbox only after the broker's PUBACK.
+
+Two threads touch a paho client here. paho's own network thread (``loop_start``) runs the
+callbacks, under paho's lock, so they only note what happened (connected, lost, acked
+mid) and wake the publisher's thread. The publisher's thread does everything else:
+reading the outbox, publishing, and marking acknowledged events in the database.
+
+Rules that keep "nothing lost" true (see the known traps in docs/mqtt.md):
+- Nothing is handed to paho while disconnected: paho would queue it in memory, where a
+  crash loses it and 65,535 message ids are the ceiling. Events wait in the outbox.
+- At most ``window`` events are on the wire and four times that handed to paho; the next
+  ones are read from disk as acks arrive, so memory stays flat however long the backlog.
+- Acks are matched by message id, one by one (they may come out of order), and the
+  database is written from this thread, never from paho's callback.
+- After any disconnect the in-flight bookkeeping is dropped and publishing restarts from
+  the oldest unacknowledged event. Some events may then arrive twice; consumers dedupe
+  by (kiosk, seq). paho's ``is_published``/``wait_for_publish`` are never relied on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
+
+from kiosk.config import MqttConfig
+from kiosk.events import Notification, Outbox, iso, utc_now
+from mqtt import topics
+from mqtt.connection import make_client
+
+log = logging.getLogger(__name__)
+
+ONLINE = "online"
+OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class Uplink:
+    """What the status line shows about the link to the broker."""
+
+    connected: bool
+    backlog: int
+    last_error: str
+    last_ack: str  # ISO time of the latest PUBACK for an event, "" before the first
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"connected": self.connected, "backlog": self.backlog,
+                "last_error": self.last_error, "last_ack": self.last_ack}
+
+
+def dumps(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class Publisher:
+    """Publishes the outbox, private notifications and retained snapshots of one kiosk."""
+
+    COMMIT_EVERY_S = 0.05
+
+    def __init__(self, outbox: Outbox, config: MqttConfig, community: str, kiosk: str, *,
+                 window: int = 100, poll_s: float = 0.5, reconnect_min_s: float = 1.0,
+                 uplink_every_s: float = 5.0, client_id: str | None = None):
+        self.outbox = outbox
+        self.config = config
+        self.community = community
+        self.kiosk = kiosk
+        self.window = window
+        self.poll_s = poll_s
+        self.uplink_every_s = uplink_every_s
+        self.status_topic = topics.status_topic(community, kiosk)
+        self._event_prefix = topics.kiosk_prefix(community, kiosk) + "/event/"
+
+        client = make_client(config, client_id or f"kiosk-{community}-{kiosk}")
+        # At most ``window`` QoS 1 messages on the wire at once.
+        client.max_inflight_messages_set(window)
+        # We hand paho up to this many unacked events: its in-flight window plus a short
+        # queue it sends from by itself as acks come in, without waiting for our thread.
+        self.handoff = 4 * window
+        # paho's default back-off grows to 120 s: far too long for a kiosk's uplink.
+        client.reconnect_delay_set(min_delay=reconnect_min_s, max_delay=config.reconnect_max_s)
+        client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        self._client = client
+
+        # Shared with paho's thread; guarded by _lock.
+        self._lock = threading.Lock()
+        self._connected = False
+        self._session = 0  # changes on every connect and every disconnect
+        self._acked: list[int] = []
+        self._outstanding = 0  # events and notifications handed to paho, not yet acked
+        self._wake_every = max(1, window // 2)
+        self._last_error = ""
+        self._last_ack = ""
+        self._retained: dict[str, str] = {}  # republished after every connect
+        self._dirty: set[str] = set()
+
+        # Owned by the publisher's thread.
+        self._events_in_flight: dict[int, int] = {}  # mid -> seq
+        self._notes_in_flight: dict[int, int] = {}  # mid -> notification id
+        # Events read ahead from disk, oldest first, not yet handed to paho: one query per
+        # few hundred events instead of one per ack.
+        self._ahead: deque[tuple[int, str, str]] = deque()  # (seq, type, payload)
+        self._topics: dict[str, str] = {}  # event type -> topic
+        self._after_read = 0
+        self._to_mark: list[int] = []
+        self._first_unmarked = 0.0
+        self._to_forget: list[int] = []
+        self._bad_notes: set[int] = set()
+        self._kicked = False
+        self._notes_checked = 0.0
+        self._uplink_sent: tuple[int, float] = (-1, 0.0)
+
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._drain_s = 0.0
+
+    # -- the kiosk's side ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in the background; a broker that is down is retried with back-off."""
+        self._client.connect_async(self.config.host, self.config.port, self.config.keepalive)
+        self._client.loop_start()
+        self._thread = threading.Thread(target=self._run, name="mqtt-publisher", daemon=True)
+        self._thread.start()
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def kick(self) -> None:
+        """New events or notifications are in the outbox: publish now, not at the next poll."""
+        self._kicked = True
+        self._wake.set()
+
+    def publish_state(self, device: str, snapshot: dict[str, Any]) -> None:
+        """Retained snapshot of a device on ``…/state/{device}``; the latest one wins."""
+        self.set_retained(topics.state_topic(self.community, self.kiosk, device), dumps(snapshot))
+
+    def set_retained(self, topic: str, payload: str) -> None:
+        """A retained message kept up to date on the broker, re-sent after every connect."""
+        with self._lock:
+            if self._retained.get(topic) == payload:
+                return
+            self._retained[topic] = payload
+            self._dirty.add(topic)
+        self._wake.set()
+
+    def uplink(self) -> Uplink:
+        with self._lock:
+            connected, error, last_ack = self._connected, self._last_error, self._last_ack
+        return Uplink(connected, self.outbox.pending_count(), error, last_ack)
+
+    def stop(self, drain_s: float = 2.0) -> None:
+        """Stop cleanly: wait up to ``drain_s`` for acks of what is in flight, say
+        ``offline`` (a clean disconnect does not fire the last will), disconnect."""
+        self._drain_s = drain_s
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._lock:
+            connected = self._connected
+        if connected:
+            info = self._client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
+            self._wait_for_ack(info.mid, timeout=drain_s)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # -- paho's thread: note and wake, nothing more ---------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any,
+                    reason_code: Any, properties: Any) -> None:
+        with self._lock:
+            if reason_code.is_failure:
+                self._last_error = f"broker refused the connection: {reason_code}"
+                return
+            self._connected = True
+            self._session += 1
+            self._last_error = ""
+        self._wake.set()
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        with self._lock:
+            self._last_error = "broker unreachable"
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
+                       reason_code: Any, properties: Any) -> None:
+        with self._lock:
+            if self._connected:
+                self._session += 1
+                # (After a refused connect, keep the refusal as the error to show.)
+                if reason_code.is_failure and not self._stopping.is_set():
+                    self._last_error = f"connection lost: {reason_code}"
+            self._connected = False
+        self._wake.set()
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int,
+                    reason_code: Any, properties: Any) -> None:
+        with self._lock:
+            self._acked.append(mid)
+            # Wake the publisher per batch of acks, or when everything handed over is acked.
+            wake = len(self._acked) >= self._wake_every or len(self._acked) >= self._outstanding
+        if wake:
+            self._wake.set()
+
+    # -- the publisher's thread -----------------------------------------------------------
+
+    def _run(self) -> None:
+        seen_session = 0
+        deadline: float | None = None
+        while True:
+            self._wake.wait(self.COMMIT_EVERY_S if self._to_mark else self.poll_s)
+            self._wake.clear()
+            with self._lock:
+                acked, self._acked = self._acked, []
+                connected, session = self._connected, self._session
+                dirty, self._dirty = self._dirty, set()
+                retained = dict(self._retained) if dirty or session != seen_session else {}
+            self._settle(acked)
+            if session != seen_session:
+                # A new connection, or a lost one: restart from the oldest unacked event.
+                self._events_in_flight.clear()
+                self._notes_in_flight.clear()
+                self._ahead.clear()
+                self._after_read = 0
+                self._notes_checked = 0.0
+                seen_session = session
+                if connected:
+                    self._client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+                    dirty = set(retained)
+                    self._uplink_sent = (-1, 0.0)
+            if connected:
+                for topic in sorted(dirty):
+                    self._client.publish(topic, retained[topic], qos=1, retain=True)
+            if self._stopping.is_set():
+                deadline = deadline or time.monotonic() + self._drain_s
+                busy = self._events_in_flight or self._notes_in_flight
+                if not connected or not busy or time.monotonic() >= deadline:
+                    break
+            elif connected:
+                self._fill_events()
+                self._fill_notifications()
+            with self._lock:
+                self._outstanding = len(self._events_in_flight) + len(self._notes_in_flight)
+            self._commit(force=self._stopping.is_set())
+            if connected and not self._stopping.is_set():
+                self._publish_uplink()
+        self._commit()
+
+    def _settle(self, acked: Iterable[int]) -> None:
+        for mid in acked:
+            seq = self._events_in_flight.pop(mid, None)
+            if seq is not None:
+                if not self._to_mark:
+                    self._first_unmarked = time.monotonic()
+                self._to_mark.append(seq)
+                continue
+            note = self._notes_in_flight.pop(mid, None)
+            if note is not None:
+                self._to_forget.append(note)
+                self._kicked = True  # room for the next notifications
+            # Anything else: a retained snapshot, or an ack from an earlier connection whose
+            # bookkeeping was dropped (that event is re-sent, and deduped downstream).
+        if self._to_mark:
+            with self._lock:
+                self._last_ack = iso(utc_now())
+
+    def _fill_events(self) -> None:
+        room = self.handoff - len(self._events_in_flight)
+        while room > 0:
+            if not self._ahead:
+                batch = self.outbox.pending_payloads(self.community, self.kiosk,
+                                                     limit=max(4 * self.window, 400),
+                                                     after_seq=self._after_read)
+                if not batch:
+                    return
+                self._ahead.extend(batch)
+                self._after_read = batch[-1][0]
+            seq, type_, payload = self._ahead[0]
+            topic = self._topics.get(type_) or self._event_topic(type_)
+            info = self._client.publish(topic, payload, qos=1)
+            if not self._accepted(info):
+                return
+            self._ahead.popleft()
+            self._events_in_flight[info.mid] = seq
+            room -= 1
+
+    def _event_topic(self, event_type: str) -> str:
+        topic = self._topics[event_type] = self._event_prefix + topics.type_segment(event_type)
+        return topic
+
+    def _fill_notifications(self) -> None:
+        # Not at every ack of an event: when kicked, after a session change, now and then.
+        now = time.monotonic()
+        if not (self._kicked or now - self._notes_checked >= self.poll_s):
+            return
+        self._kicked = False
+        self._notes_checked = now
+        room = self.window - len(self._notes_in_flight)
+        if room <= 0:
+            return
+        # Acked but not yet deleted ones are still in the table: skip them too.
+        busy = set(self._notes_in_flight.values()) | set(self._to_forget) | self._bad_notes
+        pending = self.outbox.pending_notifications(limit=len(busy) + room)
+        for note in [n for n in pending if n.id not in busy][:room]:
+            try:
+                topic = topics.notify_topic(self.community, self.kiosk, note.household)
+            except ValueError as exc:
+                # A bug upstream; keep the code on disk for a maintainer rather than lose it.
+                log.error("notification %s not sendable: %s", note.id, exc)
+                self._bad_notes.add(note.id)
+                continue
+            info = self._client.publish(topic, dumps(self._note_payload(note)), qos=1)
+            if not self._accepted(info):
+                return
+            self._notes_in_flight[info.mid] = note.id
+
+    def _note_payload(self, note: Notification) -> dict[str, Any]:
+        return {"id": note.id, "ts": note.ts, "kind": note.kind, "household": note.household,
+                "community": self.community, "kiosk": self.kiosk, "data": note.data}
+
+    def _accepted(self, info: mqtt.MQTTMessageInfo) -> bool:
+        if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return True
+        # NO_CONN: the link dropped a moment ago; the next session re-sends from the outbox.
+        if info.rc != MQTTErrorCode.MQTT_ERR_NO_CONN:
+            with self._lock:
+                self._last_error = f"publish failed: {mqtt.error_string(info.rc)}"
+        return False
+
+    def _commit(self, force: bool = True) -> None:
+        # Marking acks is batched (one fsync per batch, not per ack). Losing an unmarked ack
+        # in a crash only means sending that event again.
+        due = (force or len(self._to_mark) >= self.handoff or not self._events_in_flight
+               or time.monotonic() - self._first_unmarked >= self.COMMIT_EVERY_S)
+        try:
+            if self._to_mark and due:
+                self.outbox.mark_published(self._to_mark)
+                self._to_mark = []
+            if self._to_forget:
+                self.outbox.forget_notifications(self._to_forget)
+                self._to_forget = []
+        except Exception as exc:  # keep the acks and try again at the next turn
+            log.exception("could not record acks")
+            with self._lock:
+                self._last_error = f"outbox: {exc}"
+
+    def _publish_uplink(self) -> None:
+        sent_backlog, sent_at = self._uplink_sent
+        now = time.monotonic()
+        if now - sent_at < self.uplink_every_s:
+            return
+        backlog = self.outbox.pending_count()
+        if backlog == sent_backlog and now - sent_at < 60 * self.uplink_every_s:
+            return
+        self._uplink_sent = (backlog, now)
+        snapshot = {"connected": True, "backlog": backlog,
+                    "last_seq": self.outbox.last_seq(), "ts": iso(utc_now())}
+        topic = topics.state_topic(self.community, self.kiosk, topics.UPLINK)
+        with self._lock:
+            self._retained[topic] = dumps(snapshot)
+        self._client.publish(topic, dumps(snapshot), qos=1, retain=True)
+
+    def _wait_for_ack(self, mid: int, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self._lock:
+                if mid in self._acked:
+                    return True
+            time.sleep(0.01)
+        return False
