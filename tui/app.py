@@ -30,6 +30,7 @@ from tui.i18n import LANGUAGES, translate
 if TYPE_CHECKING:
     from kiosk.hardware import Peripherals
     from kiosk.lockers.service import LockerService
+    from kiosk.maintenance_view import MaintenanceParts
 
 
 @dataclass
@@ -40,6 +41,8 @@ class KioskParts:
     status: Callable[[], KioskStatus]
     peripherals: Peripherals | None = None
     demo: DemoWorld | None = None
+    # The on-duty maintainers' tools; None where the kiosk is built without them.
+    maintenance: MaintenanceParts | None = None
 
 
 # --- app-level messages ---------------------------------------------------------------

@@ -27,6 +27,8 @@ class DemoHelp:
     households: list[tuple[str, str]] = field(default_factory=list)  # (unit, PIN)
     # The resident's phone: (unit, latest code, parcels waiting), only units with parcels.
     codes: list[tuple[str, str, int]] = field(default_factory=list)
+    # Volunteers on duty now: (pseudonym, duty PIN).
+    duty: list[tuple[str, str]] = field(default_factory=list)
 
 
 class DemoWorld(Protocol):

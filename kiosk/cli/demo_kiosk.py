@@ -10,6 +10,7 @@ one as it is queued — that copy is the residents' phones — and shows it on F
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,11 @@ UNITS = [f"{floor}0{door}" for floor in (1, 2, 3) for door in (1, 2, 3, 4)]
 COURIERS = [("courier-a", "2468"), ("courier-b", "1357")]
 # (unit, size) of the parcels waiting when the demo first starts.
 WAITING = [("101", "S"), ("101", "M"), ("202", "S"), ("303", "L"), ("304", "M")]
+# On-duty volunteers (pseudonym, duty PIN). The first is on duty when the demo starts.
+VOLUNTEERS = [("v-amber", "246810"), ("v-birch", "135791"), ("v-cedar", "975310")]
+SPOTS = [("P01", "standard"), ("P02", "standard"), ("P03", "standard"),
+         ("P04", "accessible"), ("P05", "ev"), ("P06", "motorcycle")]
+SETUP = "demo-setup"  # the actor of the demo's own administrative changes
 TAMPER_PIN = 27
 GPIO = GpioConfig(pin_factory="mock", buzzer=17, led_ok=5, led_fault=6, tamper=TAMPER_PIN,
                   motion=22)
@@ -129,8 +135,12 @@ class SimulatedWorld:
                                 "ORDER BY id DESC LIMIT 1", (unit,))
             if code:
                 codes.append((unit, code, waiting))
+        shift = self.kiosk.duty.on_duty()
+        pins = dict(VOLUNTEERS)
+        on_duty = [(v, pins[v]) for v in (shift.maintainers if shift else ()) if v in pins]
         return DemoHelp(couriers=list(COURIERS),
-                        households=[(u, household_pin(u)) for u in UNITS], codes=codes)
+                        households=[(u, household_pin(u)) for u in UNITS], codes=codes,
+                        duty=on_duty)
 
 
 def seed(kiosk: Any, sim: Any) -> None:
@@ -145,6 +155,36 @@ def seed(kiosk: Any, sim: Any) -> None:
         sim.put_item(c.board, c.lock)
         sim.shut(c.board, c.lock)
         lockers.finish(slot)
+
+
+def seed_duty(kiosk: Any, now: datetime) -> None:
+    """Volunteers and a roster whose first shift, this week, is the first volunteer's."""
+    duty = kiosk.duty
+    for pseudonym, pin in VOLUNTEERS:
+        duty.register(SETUP, pseudonym, pin, "demo community")
+    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    # The others are away for the first shift, so the draw gives it to the first one;
+    # the shifts after it are drawn fairly among all three.
+    for pseudonym, _ in VOLUNTEERS[1:]:
+        duty.unavailable(pseudonym, start)
+    duty.plan(start, 4)
+
+
+def keep_roster_current(kiosk: Any, now: datetime) -> None:
+    """A demo started again weeks later: roster shifts up to now, fairly, as a real
+    community would have."""
+    for _ in range(1000):
+        if kiosk.duty.on_duty(now) is not None:
+            return
+        kiosk.duty.plan(now, 1)
+
+
+def seed_spots(kiosk: Any) -> None:
+    """A few car park spots, so maintainers can take one out of service."""
+    if kiosk.parking.spots():
+        return
+    for spot, spot_type in SPOTS:
+        kiosk.parking.add_spot(SETUP, "demo community", spot, spot_type)
 
 
 def restore(kiosk: Any, sim: Any) -> None:
@@ -185,11 +225,16 @@ class DemoKiosk:
                                     peripherals=peripherals)
             self.kiosk = kiosk
             kiosk.closers[:0] = [board.close, peripherals.close]
+            now = datetime.now(UTC)
             if kiosk.lockers.units():
                 restore(kiosk, self.sim)
                 kiosk.lockers.reconcile()
             else:
                 seed(kiosk, self.sim)
+            if not kiosk.duty.volunteers():
+                seed_duty(kiosk, now)
+            keep_roster_current(kiosk, now)
+            seed_spots(kiosk)
             self.world = SimulatedWorld(self.sim, self.config, self.pin_factory, kiosk)
         except BaseException:
             self.close()

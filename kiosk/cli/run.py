@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from kiosk.cli.common import CommandError, load
+from kiosk.config import ConfigError
 from kiosk.hardware import BoardError
 from kiosk.logging_setup import setup_logging
 
@@ -27,6 +28,10 @@ def run_kiosk(args: argparse.Namespace) -> int:
     from kiosk.cli import wiring
 
     config = load(args)
+    try:
+        wiring.check_settings(config)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
     data = Path(config.data_dir)
     data.mkdir(parents=True, exist_ok=True)
     try:
