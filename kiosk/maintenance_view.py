@@ -204,6 +204,7 @@ class ActionResult:
     done: bool
     mismatches: list[Mismatch] = field(default_factory=list)
     error: str = ""  # why it was not done, as the core said it
+    off_duty: bool = False  # the actor's shift is over: the session must end
 
 
 def perform(parts: MaintenanceParts, actor: str, action: Action, reason: str) -> ActionResult:
@@ -220,6 +221,11 @@ def perform(parts: MaintenanceParts, actor: str, action: Action, reason: str) ->
     reason = reason.strip()
     if not reason:
         return ActionResult(action, False, error="a reason is required")
+    shift = parts.duty.on_duty()
+    if shift is None or actor not in shift.maintainers:
+        # The PIN opened a session during the shift; the shift has ended (or was handed
+        # over) since. Nothing more is done in its name.
+        return ActionResult(action, False, error=f"{actor} is not on duty now", off_duty=True)
     m = parts.maintenance
     try:
         if action.kind == "force_door":

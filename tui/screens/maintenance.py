@@ -103,6 +103,7 @@ class RosterLoaded(Message):
     shifts: list[Shift]
     current: Shift | None
     counts: dict[str, int]
+    volunteers: list[str]
 
 
 @dataclass
@@ -548,6 +549,9 @@ class MaintenanceScreen(KioskScreen):
         result = message.result
         action = result.action
         t = self.t
+        if result.off_duty:
+            self.log_out(t("maintenance.session_ended"))
+            return
         if result.done:
             said = done_text(t, action)
         elif action.kind == "force_door" and not result.error:
@@ -681,7 +685,8 @@ class MaintenanceScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="roster")
     def load_roster(self) -> None:
         duty = self.parts.duty
-        self.post_message(RosterLoaded(duty.roster(), duty.on_duty(), duty.counts()))
+        self.post_message(RosterLoaded(duty.roster(), duty.on_duty(), duty.counts(),
+                                       duty.volunteers()))
 
     async def on_roster_loaded(self, message: RosterLoaded) -> None:
         t = self.t
@@ -703,7 +708,7 @@ class MaintenanceScreen(KioskScreen):
             f"{name} {n}" for name, n in sorted(message.counts.items()))))
         self.say("roster-text", "\n".join(lines))
         others = [] if self.maintainer is None or message.current is None else [
-            v for v in message.counts if v not in message.current.maintainers]
+            v for v in message.volunteers if v not in message.current.maintainers]
         self.query_one("#handover-prompt").display = bool(others)
         await replace_children(self.query_one("#handover-choices", Horizontal), [
             KeyButton(v, name=v, id=f"handover-{i}", classes="nav handover")
