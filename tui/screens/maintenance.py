@@ -13,13 +13,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Button, ContentSwitcher, Input, Static
 
 from kiosk.backoff import TooManyAttempts
@@ -29,13 +29,17 @@ from kiosk.maintenance_view import (
     ERROR_COUNTERS,
     Action,
     ActionResult,
+    FaultView,
     MaintenanceParts,
     Overview,
     gather,
     perform,
 )
+from kiosk.parking.register import SpotInfo
+from tui.app import LanguageChanged
 from tui.screens.base import KioskScreen
 from tui.screens.runbooks import (
+    Translate,
     action_text,
     board_letter,
     common_reasons,
@@ -65,9 +69,6 @@ PIN_LENGTH = 12
 GRID_COLUMNS = 8
 REFRESH_S = 2.0
 OUTCOMES = ("stored", "collected", "returned", "cancelled")
-# Panes reached from the overview; "back" there returns to the overview.
-PANES = ("pin-pane", "overview-pane", "compartment-pane", "reason-pane", "runbook-pane",
-         "review-pane", "spots-pane", "reconcile-pane", "roster-pane")
 
 
 # --- messages from the workers --------------------------------------------------------------
@@ -108,7 +109,7 @@ class RosterLoaded(Message):
 
 @dataclass
 class SpotsLoaded(Message):
-    spots: list[Any]
+    spots: list[SpotInfo]
 
 
 class DutyPinPane(EntryPane):
@@ -118,13 +119,13 @@ class DutyPinPane(EntryPane):
             yield KeyButton(self.app.t("nav.back"), classes="nav step-back")
 
 
-async def replace_children(box: Any, widgets: list[Any]) -> None:
+async def replace_children(box: Widget, widgets: list[Widget]) -> None:
     """Swap a list's lines; the old ones are gone before the new (same ids) arrive."""
     await box.remove_children()
     await box.mount_all(widgets)
 
 
-def back_bar(t, button_id: str) -> Horizontal:
+def back_bar(t: Translate, button_id: str) -> Horizontal:
     return Horizontal(KeyButton(t("nav.back"), id=button_id, classes="nav to-overview"),
                       classes="pane-buttons")
 
@@ -238,7 +239,7 @@ class MaintenanceScreen(KioskScreen):
         self.set_interval(REFRESH_S, self._refresh)
         self.set_interval(1.0, self._tick_wait)
 
-    async def on_language_changed(self, message: Any) -> None:
+    async def on_language_changed(self, message: LanguageChanged) -> None:
         # Recomposed in the new language; a logged-in maintainer lands on the overview.
         if self.pane not in ("pin-pane", "overview-pane"):
             self.pane = "overview-pane" if self.maintainer else "pin-pane"
@@ -594,7 +595,7 @@ class MaintenanceScreen(KioskScreen):
             out = self._spot_states.get(name) == "out_of_service"
             await self.ask_reason(Action("spot_in" if out else "spot_out", name), "spots-pane")
 
-    def show_runbook(self, fault: Any) -> None:
+    def show_runbook(self, fault: FaultView) -> None:
         t = self.t
         book = runbook(t, fault)
         text = Text()
