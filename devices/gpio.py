@@ -93,6 +93,28 @@ class GpioPeripherals:
     def spot_occupied(self, spot: str) -> bool:
         return bool(self.spots[spot].is_active)
 
+    def readings(self) -> dict[str, str]:
+        """Every fitted device and its state in a word, for the maintenance screen.
+
+        Keys: tamper, motion, buzzer, led_ok, led_fault, barrier, spot:<id>; a device the
+        cabinet lacks is left out.
+        """
+        out: dict[str, str] = {}
+        if self.tamper is not None:
+            out["tamper"] = "open" if self.cabinet_open else "closed"
+        if self.motion is not None:
+            out["motion"] = "active" if self.motion.is_active else "idle"
+        if self.buzzer is not None:
+            out["buzzer"] = "on" if self.buzzer.is_active else "off"
+        for name, led in self.leds.items():
+            if led is not None:
+                out[f"led_{name}"] = "on" if led.is_active else "off"
+        if self.barrier is not None:
+            out["barrier"] = "raised" if self.barrier.is_active else "lowered"
+        for spot, sensor in self.spots.items():
+            out[f"spot:{spot}"] = "occupied" if sensor.is_active else "free"
+        return out
+
     def on_tamper(self, callback: Callable[[bool], None]) -> None:
         """``callback(opened)`` when the cabinet is opened (True) or shut (False)."""
         if self.tamper is not None:

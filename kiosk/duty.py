@@ -31,6 +31,23 @@ class DutyError(Exception):
     """Something the person at the screen is told; nothing was changed."""
 
 
+class WrongDutyPin(DutyError):
+    """No volunteer has this PIN. ``wait_s``: the wait this failure earned."""
+
+    def __init__(self, wait_s: float = 0.0):
+        self.wait_s = wait_s
+        super().__init__("wrong PIN")
+
+
+class NotOnDuty(DutyError):
+    """A volunteer's right PIN outside their shift; it counts as a failed try all the same,
+    so the roster cannot be probed for PINs."""
+
+    def __init__(self, wait_s: float = 0.0):
+        self.wait_s = wait_s
+        super().__init__("you are not on duty now; the roster says who is")
+
+
 @dataclass(frozen=True)
 class DutySettings:
     shift_hours: int = 168  # a week
@@ -214,8 +231,8 @@ class DutyRoster:
             self.outbox.append(db, "security.wrong_pin",
                                {"scope": "duty", "failures": failures, "wait_s": wait_s})
         if row:
-            raise DutyError("you are not on duty now; the roster says who is")
-        raise DutyError("wrong PIN")
+            raise NotOnDuty(wait_s)
+        raise WrongDutyPin(wait_s)
 
     def handover(self, actor: str, to: str, reason: str) -> Shift:
         """The one on duty hands the rest of the shift to another volunteer, in public."""

@@ -152,16 +152,22 @@ class HealthMonitor:
             self.outbox.append(db, kind, data)
 
     def faults(self) -> list[tuple[str, dict]]:
-        """Active faults as (kind, details), for the status line and the maintenance screen."""
+        """Active faults as (kind, details), for the status line and the maintenance screen.
+
+        Safe from any thread: the status line and the maintenance screen read them from
+        their own workers while a poll may be changing the alarm sets.
+        """
+        jammed = [c.id for c in self.lockers.compartments() if c.fault == "jammed"]
         faults: list[tuple[str, dict]] = []
-        faults += [("board.offline", {"board": h.board}) for h in self.boards.values()
-                   if not h.online]
-        faults += [("door.jammed", {"compartment": c.id}) for c in self.lockers.compartments()
-                   if c.fault == "jammed"]
-        faults += [("door.left_open", {"compartment": c}) for c in sorted(self.doors.left_open)]
-        faults += [("door.tamper", {"compartment": c}) for c in sorted(self.doors.tamper)]
-        faults += [("sensor.mismatch", {"compartment": c, "problem": p})
-                   for c, p in sorted(self.doors.mismatch.items())]
+        with self._lock:
+            faults += [("board.offline", {"board": h.board}) for h in self.boards.values()
+                       if not h.online]
+            faults += [("door.jammed", {"compartment": c}) for c in jammed]
+            faults += [("door.left_open", {"compartment": c})
+                       for c in sorted(self.doors.left_open)]
+            faults += [("door.tamper", {"compartment": c}) for c in sorted(self.doors.tamper)]
+            faults += [("sensor.mismatch", {"compartment": c, "problem": p})
+                       for c, p in sorted(self.doors.mismatch.items())]
         if self.cabinet_open:
             faults.append(("cabinet.tamper", {}))
         return faults

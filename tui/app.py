@@ -31,6 +31,7 @@ from tui.widgets.status_line import StatusLine
 if TYPE_CHECKING:
     from kiosk.hardware import Peripherals
     from kiosk.lockers.service import LockerService
+    from kiosk.maintenance_view import MaintenanceParts
     from kiosk.parking.desk import ParkingDesk
 
 
@@ -46,6 +47,8 @@ class KioskParts:
     # The core's time-driven work (no-shows, lapsed offers), run from the status worker;
     # True when it changed something a screen may show.
     housekeeping: Callable[[], bool] | None = None
+    # The on-duty maintainers' tools; None where the kiosk is built without them.
+    maintenance: MaintenanceParts | None = None
 
 
 # --- app-level messages ---------------------------------------------------------------

@@ -35,6 +35,8 @@ class DemoHelp:
     codes: list[tuple[str, str, int]] = field(default_factory=list)
     # Parking logins: (unit, PIN, spot held this round or "", declared need, worker).
     parking: list[tuple[str, str, str, bool, bool]] = field(default_factory=list)
+    # Volunteers on duty now: (pseudonym, duty PIN).
+    duty: list[tuple[str, str]] = field(default_factory=list)
 
 
 class DemoWorld(Protocol):

@@ -12,7 +12,7 @@ one as it is queued — that copy is the residents' phones — and shows it on F
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,9 @@ UNITS = [f"{floor}0{door}" for floor in (1, 2, 3) for door in (1, 2, 3, 4)]
 COURIERS = [("courier-a", "2468"), ("courier-b", "1357")]
 # (unit, size) of the parcels waiting when the demo first starts.
 WAITING = [("101", "S"), ("101", "M"), ("202", "S"), ("303", "L"), ("304", "M")]
+# On-duty volunteers (pseudonym, duty PIN). The first is on duty when the demo starts.
+VOLUNTEERS = [("v-amber", "246810"), ("v-birch", "135791"), ("v-cedar", "975310")]
+SETUP = "demo-setup"  # the actor of the demo's own administrative changes
 TAMPER_PIN = 27
 BARRIER_PIN = 26
 # The car park: (spot, type, pool, state) and the sensor pin of each spot that has one.
@@ -186,9 +189,12 @@ class SimulatedWorld:
             "released_ts IS NULL", (parking.current_round() or "",))}
         members = [(m.unit, parking_pin(m.unit), holders.get(m.member, ""), m.need,
                     m.kind == "worker") for m in parking.members() if m.active]
+        shift = self.kiosk.duty.on_duty()
+        pins = dict(VOLUNTEERS)
+        on_duty = [(v, pins[v]) for v in (shift.maintainers if shift else ()) if v in pins]
         return DemoHelp(couriers=list(COURIERS),
                         households=[(u, household_pin(u)) for u in UNITS], codes=codes,
-                        parking=members)
+                        parking=members, duty=on_duty)
 
 
 def seed(kiosk: Any, sim: Any) -> None:
@@ -210,9 +216,9 @@ def seed_parking(kiosk: Any) -> None:
     booking that starts soon (check it in at the kiosk or with V1's sensor on F2)."""
     parking = kiosk.parking
     for spot, spot_type, pool, state in SPOTS:
-        parking.add_spot("demo", "demo car park", spot, spot_type, pool, state)
+        parking.add_spot(SETUP, "demo car park", spot, spot_type, pool, state)
     for member, unit, kind, need in PARKING_MEMBERS:
-        parking.add_member("demo", "demo community", member, unit, kind, need,
+        parking.add_member(SETUP, "demo community", member, unit, kind, need,
                            pin=parking_pin(unit))
     now = parking.clock()
     this_month = now.replace(day=1)
@@ -231,6 +237,28 @@ def seed_parking(kiosk: Any) -> None:
         parking.request(member, open_round, spot_type)
     start = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     parking.reserve("ash", "standard", start, start + timedelta(hours=2), "visitor")
+
+
+def seed_duty(kiosk: Any, now: datetime) -> None:
+    """Volunteers and a roster whose first shift, this week, is the first volunteer's."""
+    duty = kiosk.duty
+    for pseudonym, pin in VOLUNTEERS:
+        duty.register(SETUP, pseudonym, pin, "demo community")
+    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    # The others are away for the first shift, so the draw gives it to the first one;
+    # the shifts after it are drawn fairly among all three.
+    for pseudonym, _ in VOLUNTEERS[1:]:
+        duty.unavailable(pseudonym, start)
+    duty.plan(start, 4)
+
+
+def keep_roster_current(kiosk: Any, now: datetime) -> None:
+    """A demo started again weeks later: roster shifts up to now, fairly, as a real
+    community would have."""
+    for _ in range(1000):
+        if kiosk.duty.on_duty(now) is not None:
+            return
+        kiosk.duty.plan(now, 1)
 
 
 def restore(kiosk: Any, sim: Any) -> None:
@@ -272,6 +300,7 @@ class DemoKiosk:
                                     peripherals=peripherals, clock=core_clock)
             self.kiosk = kiosk
             kiosk.closers[:0] = [board.close, peripherals.close]
+            now = datetime.now(UTC)
             if kiosk.lockers.units():
                 restore(kiosk, self.sim)
                 kiosk.lockers.reconcile()
@@ -279,6 +308,9 @@ class DemoKiosk:
                 seed(kiosk, self.sim)
             if parking_sample and not kiosk.parking.members():
                 seed_parking(kiosk)
+            if not kiosk.duty.volunteers():
+                seed_duty(kiosk, now)
+            keep_roster_current(kiosk, now)
             self.world = SimulatedWorld(self.sim, self.config, self.pin_factory, kiosk)
         except BaseException:
             self.close()

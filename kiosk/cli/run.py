@@ -28,10 +28,8 @@ def run_kiosk(args: argparse.Namespace) -> int:
     from kiosk.cli import wiring
 
     config = load(args)
-    from kiosk.parking.settings import ParkingSettings
-
     try:
-        ParkingSettings.from_config(config)  # before any device is opened
+        wiring.check_settings(config)
     except ConfigError as exc:
         raise CommandError(str(exc)) from None
     data = Path(config.data_dir)
@@ -64,11 +62,10 @@ def run_kiosk(args: argparse.Namespace) -> int:
 def _audit_config(kiosk) -> None:
     """A configuration that changed since the last start is a public, audited change."""
     from kiosk.admin import Admin
-    from kiosk.audit import AuditLog
 
     source = Path(kiosk.config.source)
-    Admin(kiosk.lockers, AuditLog(kiosk.store, kiosk.outbox)).record_config(
-        source.read_text(encoding="utf-8"), source.name)
+    Admin(kiosk.lockers, kiosk.audit).record_config(source.read_text(encoding="utf-8"),
+                                                    source.name)
 
 
 def _systemd():

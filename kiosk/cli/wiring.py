@@ -1,4 +1,5 @@
-"""One kiosk from its parts: store, outbox, board, locker service, peripherals, uplink.
+"""One kiosk from its parts: store, outbox, board, locker service, peripherals, uplink,
+and the maintainers' tools (audit log, maintenance actions, duty roster, parking register).
 
 ``kiosk run`` (real hardware from the config) and ``kiosk demo`` (simulated hardware)
 build the same thing here; only where the board and the pins come from differs.
@@ -14,11 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.audit import AuditLog
 from kiosk.config import Config
+from kiosk.duty import DutyRoster, DutySettings
 from kiosk.events import Clock, Outbox, utc_now
 from kiosk.hardware import LockBoard, Peripherals
 from kiosk.health import HealthMonitor
 from kiosk.lockers.service import LockerService
+from kiosk.maintenance import Maintenance
+from kiosk.maintenance_view import MaintenanceParts
 from kiosk.parking.register import ParkingRegister
 from kiosk.parking.settings import ParkingSettings
 from kiosk.schema import open_kiosk_store
@@ -43,7 +48,15 @@ class Kiosk:
     peripherals: Peripherals | None = None
     publisher: Any = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    audit: AuditLog | None = None
+    maintenance: Maintenance | None = None
+    duty: DutyRoster | None = None
     parking: ParkingRegister | None = None
+
+    def maintenance_parts(self) -> MaintenanceParts | None:
+        if self.maintenance is None or self.duty is None:
+            return None
+        return MaintenanceParts(self.maintenance, self.duty, self.health, self.parking)
 
     def close(self) -> None:
         """Close everything opened for this kiosk, newest first; keep going on errors."""
@@ -60,7 +73,10 @@ def assemble(config: Config, board: LockBoard, *, store: Store | None = None,
              clock: Clock = utc_now) -> Kiosk:
     """Wire the core around a board that is already open; start the uplink if configured.
 
-    Raises ``ConfigError`` for a bad ``[parking]`` section before anything is opened."""
+    Raises ``ConfigError`` for bad ``[duty]`` or ``[parking]`` settings, before anything
+    is opened.
+    """
+    duty_settings = DutySettings.from_config(config)
     parking_settings = ParkingSettings.from_config(config)
     if store is None:
         store = open_kiosk_store(Path(config.data_dir) / "kiosk.db")
@@ -71,18 +87,30 @@ def assemble(config: Config, board: LockBoard, *, store: Store | None = None,
         store.close()
         raise
     lockers = LockerService(store, outbox, board, config, clock=clock)
-    parking = ParkingRegister(store, outbox, clock=clock, settings=parking_settings)
+    audit = AuditLog(store, outbox, clock)
+    # The same keyed secret as the locker service's PINs and codes (the meta table).
+    secret = store.scalar("SELECT value FROM meta WHERE key = 'secret'")
+    parking = ParkingRegister(store, outbox, clock=clock, settings=parking_settings,
+                              audit=audit)
     health = HealthMonitor(lockers, peripherals, clock=clock)
     if peripherals is not None:
         health.cabinet_open = bool(getattr(peripherals, "cabinet_open", False))
     probe = StatusProbe(health, uplink_of(outbox, publisher), config.board.heartbeat_s,
                         on_snapshot=snapshots_to(publisher, parking))
     kiosk = Kiosk(config, store, outbox, board, lockers, health, probe, peripherals,
-                  publisher, parking=parking)
+                  publisher, audit=audit, maintenance=Maintenance(lockers, audit),
+                  duty=DutyRoster(store, outbox, audit, secret, duty_settings, clock=clock),
+                  parking=parking)
     kiosk.closers.append(store.close)
     if publisher is not None:
         kiosk.closers.append(publisher.stop)
     return kiosk
+
+
+def check_settings(config: Config) -> None:
+    """Raise ``ConfigError`` for bad ``[duty]`` or ``[parking]`` settings."""
+    DutySettings.from_config(config)
+    ParkingSettings.from_config(config)
 
 
 def uplink_of(outbox: Outbox, publisher: Any) -> Uplink:
@@ -173,7 +201,8 @@ def parts(kiosk: Kiosk, demo: Any = None) -> KioskParts:
 
     desk = ParkingDesk(kiosk.parking) if kiosk.parking is not None else None
     return KioskParts(kiosk.lockers, kiosk.status, kiosk.peripherals, demo, parking=desk,
-                      housekeeping=Housekeeping(kiosk.parking))
+                      housekeeping=Housekeeping(kiosk.parking),
+                      maintenance=kiosk.maintenance_parts())
 
 
 def attach_devices(kiosk: Kiosk, app: KioskApp) -> None:

@@ -63,6 +63,8 @@ class DemoHelpScreen(ModalScreen[None]):
         people = Table(title=t("demo.pins"), box=None, padding=(0, 1), title_justify="left")
         people.add_column(t("demo.who"))
         people.add_column(t("demo.pin"))
+        for name, pin in info.duty:
+            people.add_row(t("demo.on_duty", name=name), pin)
         for name, pin in info.couriers:
             people.add_row(t("demo.courier", name=name), pin)
         for unit, pin in info.households[:4]:

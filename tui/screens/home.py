@@ -61,9 +61,9 @@ class HomeScreen(KioskScreen):
 
     def action_open(self, name: str) -> None:
         from tui.screens.deposit import DepositScreen
+        from tui.screens.maintenance import MaintenanceScreen
         from tui.screens.parking import ParkingScreen
         from tui.screens.pickup import PickupScreen
-        from tui.screens.placeholders import MaintenanceScreen
         from tui.screens.send import SendScreen
 
         if name == "language":
