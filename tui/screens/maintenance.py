@@ -60,7 +60,7 @@ from tui.widgets.compartment_grid import (
     PickLine,
     state_name,
 )
-from tui.widgets.entry import EntryPane
+from tui.widgets.entry import EntryPane, count_down
 from tui.widgets.keypad import KeyButton
 from tui.widgets.size_chooser import size_name
 
@@ -370,13 +370,8 @@ class MaintenanceScreen(KioskScreen):
         """Count the back-off down on screen, so nobody types into a wall."""
         if not self._retry_at or self.pane != "pin-pane":
             return
-        pane = self.query_one("#pin-pane", EntryPane)
-        wait = self._retry_at - time.monotonic()
-        if wait > 0:
-            pane.say(self._refusal + "\n" + self.t("pickup.wait", s=int(wait + 0.999)))
-        else:
-            self._retry_at = 0.0
-            pane.say(self.t("pickup.try_again"))
+        self._retry_at = count_down(self.query_one("#pin-pane", EntryPane), self._refusal,
+                                    self._retry_at, self.t)
 
     def _after_login(self) -> None:
         self.set_note(self.t("maintenance.logged_in", name=self.maintainer))

@@ -32,7 +32,7 @@ from kiosk.parking.register import Member, Reservation, Reserved
 from tui.app import LanguageChanged, ParkingChanged
 from tui.screens.base import KioskScreen
 from tui.screens.deposit import DIGITS, UNIT_CHARACTERS
-from tui.widgets.entry import EntryPane
+from tui.widgets.entry import EntryPane, count_down
 from tui.widgets.keypad import KeyButton
 
 DURATIONS = (1, 2, 4, 8, 24, 48)
@@ -516,13 +516,8 @@ class ParkingScreen(KioskScreen):
         """Count the back-off down on screen, so nobody types into a wall."""
         if not self._retry_at or self.member is not None:
             return
-        pane = self.query_one("#park-unit", EntryPane)
-        wait = self._retry_at - time.monotonic()
-        if wait > 0:
-            pane.say(self._refusal + "\n" + self.t("pickup.wait", s=int(wait + 0.999)))
-        else:
-            self._retry_at = 0.0
-            pane.say(self.t("pickup.try_again"))
+        self._retry_at = count_down(self.query_one("#park-unit", EntryPane), self._refusal,
+                                    self._retry_at, self.t)
 
     def logout(self) -> None:
         self.member = None

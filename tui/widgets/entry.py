@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -112,3 +114,15 @@ class EntryPane(Horizontal):
 
     def say(self, text: str) -> None:
         self.query_one(".message", Static).update(text)
+
+
+def count_down(pane: EntryPane, refusal: str, retry_at: float,
+               t: Callable[..., str]) -> float:
+    """Show a refusal with the seconds still to wait, so nobody types into a wall; once
+    the wait is over, say so. Returns the new ``retry_at`` (0 when the wait is over)."""
+    wait = retry_at - time.monotonic()
+    if wait > 0:
+        pane.say(refusal + "\n" + t("pickup.wait", s=int(wait + 0.999)))
+        return retry_at
+    pane.say(t("pickup.try_again"))
+    return 0.0
