@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from kiosk.events import iso, parse_iso
+from kiosk.refusals import Refusal
 
 
 def migrate_v1(db: sqlite_utils.Database) -> None:
@@ -23,10 +24,12 @@ def migrate_v1(db: sqlite_utils.Database) -> None:
         )""")
 
 
-class TooManyAttempts(Exception):
+class TooManyAttempts(Refusal):
+    default_reason = "too_many_attempts"
+
     def __init__(self, wait_s: float):
-        self.wait_s = wait_s
-        super().__init__(f"too many wrong attempts; try again in {wait_s:.0f} s")
+        super().__init__(f"too many wrong attempts; try again in {wait_s:.0f} s",
+                         wait_s=wait_s)
 
 
 @dataclass(frozen=True)

@@ -24,28 +24,33 @@ from kiosk.config import Config, ConfigError
 from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
 from kiosk.parking.allocation import ALGORITHM_VERSION, Memory, allocate, draw_seed, eligible_hash
 from kiosk.parking.model import STANDARD, Ask, Spot
+from kiosk.refusals import Refusal
 from kiosk.store import Store
 
 
-class DutyError(Exception):
+class DutyError(Refusal):
     """Something the person at the screen is told; nothing was changed."""
+
+    default_reason = "duty"
 
 
 class WrongDutyPin(DutyError):
     """No volunteer has this PIN. ``wait_s``: the wait this failure earned."""
 
+    default_reason = "wrong_duty_pin"
+
     def __init__(self, wait_s: float = 0.0):
-        self.wait_s = wait_s
-        super().__init__("wrong PIN")
+        super().__init__("wrong PIN", wait_s=wait_s)
 
 
 class NotOnDuty(DutyError):
     """A volunteer's right PIN outside their shift; it counts as a failed try all the same,
     so the roster cannot be probed for PINs."""
 
+    default_reason = "not_on_duty"
+
     def __init__(self, wait_s: float = 0.0):
-        self.wait_s = wait_s
-        super().__init__("you are not on duty now; the roster says who is")
+        super().__init__("you are not on duty now; the roster says who is", wait_s=wait_s)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from kiosk.refusals import Refusal
+
 SIZES = ("S", "M", "L")
 
 
@@ -80,37 +82,49 @@ class OpenResult:
     parcels: int = 0
 
 
-class LockerError(Exception):
+class LockerError(Refusal):
     """Something the person at the screen must be told; nothing was changed."""
+
+    default_reason = "locker"
 
 
 class UnknownUnit(LockerError):
-    pass
+    default_reason = "unknown_unit"
 
 
 class WrongPin(LockerError):
+    default_reason = "wrong_pin"
+
     def __init__(self, wait_s: float = 0.0):
-        self.wait_s = wait_s
-        super().__init__("wrong PIN" + (f"; wait {wait_s:.0f} s" if wait_s else ""))
+        super().__init__("wrong PIN" + (f"; wait {wait_s:.0f} s" if wait_s else ""),
+                         wait_s=wait_s)
 
 
 class WrongCode(LockerError):
+    default_reason = "wrong_code"
+
     def __init__(self, wait_s: float):
-        self.wait_s = wait_s
-        super().__init__("wrong code" + (f"; wait {wait_s:.0f} s" if wait_s else ""))
+        super().__init__("wrong code" + (f"; wait {wait_s:.0f} s" if wait_s else ""),
+                         wait_s=wait_s)
 
 
 class NoFreeCompartment(LockerError):
+    default_reason = "no_free_compartment"
+
     def __init__(self, size: str):
         self.size = size
-        super().__init__(f"no free compartment of size {size} or larger")
+        super().__init__(f"no free compartment of size {size} or larger", size=size)
 
 
 class DoorDidNotOpen(LockerError):
+    default_reason = "door_did_not_open"
+
     def __init__(self, compartment: Compartment):
         self.compartment = compartment
-        super().__init__(f"door {compartment.id} did not open")
+        super().__init__(f"door {compartment.id} did not open", compartment=compartment.id)
 
 
 class NothingInside(LockerError):
     """The door was shut but the compartment's sensor sees no parcel."""
+
+    default_reason = "nothing_inside"

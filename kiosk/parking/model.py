@@ -7,14 +7,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.refusals import Refusal
+
 STANDARD = "standard"
 ACCESSIBLE = "accessible"
 SPOT_TYPES = (STANDARD, ACCESSIBLE, "ev", "motorcycle", "loading")
 MEMBER_KINDS = ("household", "worker")
 
 
-class ParkingError(Exception):
+class ParkingError(Refusal):
     """A request the parking rules refuse; the message is meant for the person at the kiosk."""
+
+    default_reason = "parking"
 
 
 @dataclass(frozen=True)
