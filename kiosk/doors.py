@@ -1,4 +1,5 @@
-"""Opening a compartment door and knowing it opened (DESIGN §3, door behaviour).
+"""Compartment doors: opening one and knowing it opened (DESIGN §3, door behaviour), and
+``DoorController``, the one owner of what the kiosk does to doors and of compartment faults.
 
 Boards do not answer an unlock, so an opening is confirmed by polling the lock bit:
 unlock, poll until the lock shows unlocked within ``confirm_s``; if not, pulse once more;
@@ -8,11 +9,21 @@ than twice, and never on its own.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from kiosk.hardware import BoardError, LockBoard
+from kiosk.events import Clock, Outbox, utc_now
+from kiosk.hardware import BoardError, BoardStatus, LockBoard
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from kiosk.lockers.model import Compartment
+    from kiosk.store import Store
 
 JAMMED = "jammed"
 PULSES = 2
@@ -73,3 +84,122 @@ def wait_shut(board: LockBoard, board_no: int, lock: int, timeout_s: float,
             return False
         sleep(poll_s)
     return True
+
+
+# Parcel states in which the occupancy sensor is not expected to agree with the database
+# yet: a door is being used for it right now, or a maintainer is to decide.
+SENSOR_UNSETTLED = ("deposit_pending", "pickup_pending", "in_review")
+
+
+def sensor_mismatch(parcel_state: str | None, occupied: bool) -> str | None:
+    """The one rule for a compartment's sensor against its parcel: the problem, or None."""
+    if parcel_state in SENSOR_UNSETTLED:
+        return None
+    if occupied and parcel_state is None:
+        return "item in a free compartment"
+    if not occupied and parcel_state is not None:
+        return "parcel missing"
+    return None
+
+
+class DoorController:
+    """The one object that acts on compartment doors and owns their state.
+
+    It alone pulses locks (for a parcel flow or a maintainer's forced door), knows which
+    doors the kiosk opened on purpose (any other open door is tampering), confirms an
+    opening, and writes every compartment fault (``jammed``, ``board_offline``) and its
+    clearing. Locker flows, the health monitor and maintenance all go through it.
+    Thread-safe: screens' workers and the scheduler's health poll use it at once.
+    """
+
+    def __init__(self, store: Store, outbox: Outbox, board: LockBoard, confirm_s: float,
+                 clock: Clock = utc_now, sleep: Callable[[float], None] = time.sleep):
+        self.store = store
+        self.outbox = outbox
+        self.board = board
+        self.confirm_s = confirm_s
+        self.clock = clock
+        self.sleep = sleep
+        self._opened: dict[str, datetime] = {}  # doors opened on purpose, and when
+        self._lock = threading.Lock()
+
+    # --- opening --------------------------------------------------------------------------
+
+    def open(self, c: Compartment, *, report_jam: bool = True) -> DoorResult:
+        """Pulse ``c`` open and confirm it; a jam becomes the compartment's fault (unless
+        ``report_jam`` is off: a maintainer's forced door is audited by the caller)."""
+        with self._lock:
+            self._opened[c.id] = self.clock()
+        result = open_door(self.board, c.board, c.lock, self.confirm_s, sleep=self.sleep)
+        if result.opened:
+            return result
+        with self._lock:
+            self._opened.pop(c.id, None)
+        if not report_jam:
+            return result
+        with self.store.step() as db:
+            if result.jammed:
+                self._set_fault(db, "jammed", "id = ?", (c.id,))
+                self.outbox.append(db, "door.jammed", {
+                    "compartment": c.id, "board": c.board, "lock": c.lock,
+                    "attempts": result.attempts})
+            else:
+                # The line failed, not the lock: the health monitor follows the board.
+                self.outbox.append(db, "door.not_opened", {
+                    "compartment": c.id, "board": c.board, "error": result.error})
+        return result
+
+    def opened_since(self, compartment: str) -> datetime | None:
+        """When the kiosk opened this door on purpose; None if it did not."""
+        with self._lock:
+            return self._opened.get(compartment)
+
+    def left_open_at_start(self, compartment: str) -> None:
+        """Found open at start-up for a step the kiosk had begun: not a break-in."""
+        with self._lock:
+            self._opened.setdefault(compartment, self.clock())
+
+    def seen_shut(self, compartment: str) -> None:
+        with self._lock:
+            self._opened.pop(compartment, None)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def is_shut(self, c: Compartment) -> bool:
+        return is_shut(self.board, c.board, c.lock)
+
+    def still_open(self, compartments: Iterable[Compartment]) -> list[Compartment]:
+        """Those of ``compartments`` whose doors are still open (one status read a board)."""
+        compartments = list(compartments)
+        statuses = {b: self.board.status(b) for b in {c.board for c in compartments}}
+        return [c for c in compartments if not statuses[c.board].is_locked(c.lock)]
+
+    def occupied(self, c: Compartment) -> bool:
+        return self.board.status(c.board).is_occupied(c.lock)
+
+    def status(self, board: int) -> BoardStatus:
+        return self.board.status(board)
+
+    # --- faults ---------------------------------------------------------------------------
+
+    def board_offline(self, board: int, error: str) -> None:
+        """The board stopped answering: its compartments cannot be trusted until it does."""
+        with self.store.step() as db:
+            self._set_fault(db, "board_offline", "board = ? AND fault IS NULL", (board,))
+            self.outbox.append(db, "board.offline", {"board": board, "error": error})
+
+    def board_online(self, board: int) -> None:
+        with self.store.step() as db:
+            self._clear_fault(db, "board = ? AND fault = 'board_offline'", (board,))
+            self.outbox.append(db, "board.online", {"board": board})
+
+    def clear_fault(self, db: sqlite_utils.Database, compartment: str) -> None:
+        """A maintainer fixed the compartment; inside the caller's audited step."""
+        self._clear_fault(db, "id = ?", (compartment,))
+
+    def _set_fault(self, db: sqlite_utils.Database, fault: str, where: str,
+                   params: tuple) -> None:
+        db.execute(f"UPDATE compartments SET fault = ? WHERE {where}", (fault, *params))
+
+    def _clear_fault(self, db: sqlite_utils.Database, where: str, params: tuple) -> None:
+        db.execute(f"UPDATE compartments SET fault = NULL WHERE {where}", params)

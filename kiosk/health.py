@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kiosk.doors import SENSOR_UNSETTLED, sensor_mismatch
 from kiosk.events import Clock, utc_now
 from kiosk.hardware import BoardError, BoardStatus, Peripherals
 from kiosk.lockers.service import LockerService
@@ -42,12 +43,13 @@ class HealthMonitor:
         self.store = lockers.store
         self.outbox = lockers.outbox
         self.board = lockers.board
+        self.doors = lockers.doors
         self.rules = lockers.rules
         self.peripherals = peripherals
         self.clock = clock
         self.offline_after = offline_after
         self.boards = {b: BoardHealth(b) for b in lockers.config.board_addresses()}
-        self.doors = DoorAlarms()
+        self.alarms = DoorAlarms()
         self.cabinet_open = False
         self._lock = threading.Lock()
         if peripherals is not None:
@@ -70,25 +72,17 @@ class HealthMonitor:
         health.last_error = error
         if health.online and health.failures_in_row >= self.offline_after:
             health.online = False
-            with self.store.step() as db:
-                # Its compartments cannot be trusted until it answers again.
-                db.execute("UPDATE compartments SET fault = 'board_offline' "
-                           "WHERE board = ? AND fault IS NULL", (health.board,))
-                self.outbox.append(db, "board.offline", {"board": health.board,
-                                                         "error": error})
+            self.doors.board_offline(health.board, error)
 
     def _board_answered(self, health: BoardHealth) -> None:
         health.failures_in_row = 0
         if not health.online:
             health.online = True
-            with self.store.step() as db:
-                db.execute("UPDATE compartments SET fault = NULL "
-                           "WHERE board = ? AND fault = 'board_offline'", (health.board,))
-                self.outbox.append(db, "board.online", {"board": health.board})
+            self.doors.board_online(health.board)
+
 
     def _check_doors(self, status: BoardStatus) -> None:
         now = self.clock()
-        commanded = self.lockers.doors_opened
         for c in self.lockers.compartments():
             if c.board != status.board:
                 continue
@@ -96,44 +90,41 @@ class HealthMonitor:
                 self._door_shut(c.id)
                 self._check_sensor(c.id, c.parcel_state, status.is_occupied(c.lock))
                 continue
-            since = self.doors.seen_open_since.setdefault(c.id, commanded.get(c.id, now))
-            if c.id not in commanded:
-                self._raise(self.doors.tamper, c.id, "door.tamper", {"compartment": c.id})
+            commanded = self.doors.opened_since(c.id)
+            since = self.alarms.seen_open_since.setdefault(c.id, commanded or now)
+            if commanded is None:
+                self._raise(self.alarms.tamper, c.id, "door.tamper", {"compartment": c.id})
                 continue
             open_s = (now - since).total_seconds()
             if open_s >= self.rules.door_open_beep_s and self.peripherals is not None:
                 self.peripherals.beep()
             if open_s >= self.rules.door_open_alert_s:
-                self._raise(self.doors.left_open, c.id, "door.left_open",
+                self._raise(self.alarms.left_open, c.id, "door.left_open",
                             {"compartment": c.id, "open_s": int(open_s)})
 
     def _door_shut(self, compartment: str) -> None:
-        self.doors.seen_open_since.pop(compartment, None)
-        self.lockers.doors_opened.pop(compartment, None)
-        for alarms, kind in ((self.doors.left_open, "door.shut"),
-                             (self.doors.tamper, "door.tamper_cleared")):
+        self.alarms.seen_open_since.pop(compartment, None)
+        self.doors.seen_shut(compartment)
+        for alarms, kind in ((self.alarms.left_open, "door.shut"),
+                             (self.alarms.tamper, "door.tamper_cleared")):
             if compartment in alarms:
                 alarms.discard(compartment)
                 self._emit(kind, {"compartment": compartment})
 
     def _check_sensor(self, compartment: str, parcel_state: str | None,
                       occupied: bool) -> None:
-        if not self.rules.occupancy_sensors or parcel_state in (
-                "deposit_pending", "pickup_pending", "in_review"):
+        if not self.rules.occupancy_sensors or parcel_state in SENSOR_UNSETTLED:
+            # Being used right now, or a maintainer's to decide: keep what was raised.
             return
-        problem = None
-        if occupied and parcel_state is None:
-            problem = "item in a free compartment"
-        elif not occupied and parcel_state is not None:
-            problem = "parcel missing"
-        previous = self.doors.mismatch.get(compartment)
+        problem = sensor_mismatch(parcel_state, occupied)
+        previous = self.alarms.mismatch.get(compartment)
         if problem == previous:
             return
         if problem is None:
-            del self.doors.mismatch[compartment]
+            del self.alarms.mismatch[compartment]
             self._emit("sensor.mismatch_cleared", {"compartment": compartment})
         else:
-            self.doors.mismatch[compartment] = problem
+            self.alarms.mismatch[compartment] = problem
             self._emit("sensor.mismatch", {"compartment": compartment, "problem": problem})
 
     def cabinet_tamper(self, opened: bool) -> None:
@@ -164,10 +155,10 @@ class HealthMonitor:
                        if not h.online]
             faults += [("door.jammed", {"compartment": c}) for c in jammed]
             faults += [("door.left_open", {"compartment": c})
-                       for c in sorted(self.doors.left_open)]
-            faults += [("door.tamper", {"compartment": c}) for c in sorted(self.doors.tamper)]
+                       for c in sorted(self.alarms.left_open)]
+            faults += [("door.tamper", {"compartment": c}) for c in sorted(self.alarms.tamper)]
             faults += [("sensor.mismatch", {"compartment": c, "problem": p})
-                       for c, p in sorted(self.doors.mismatch.items())]
+                       for c, p in sorted(self.alarms.mismatch.items())]
         if self.cabinet_open:
             faults.append(("cabinet.tamper", {}))
         return faults
@@ -183,7 +174,7 @@ class HealthMonitor:
         states["lockers"] = {
             "free": free,
             "capacity": {s: sum(1 for c in compartments if c.size == s) for s in free},
-            "doors_open": sorted(self.doors.seen_open_since),
+            "doors_open": sorted(self.alarms.seen_open_since),
             "out_of_service": sorted(c.id for c in compartments if not c.in_service),
             "faults": [kind for kind, _ in self.faults()],
         }

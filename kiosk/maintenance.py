@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kiosk.audit import AuditLog
-from kiosk.doors import open_door
+from kiosk.doors import sensor_mismatch
 from kiosk.hardware import BoardError
 from kiosk.lockers.model import Compartment, LockerError, ParcelState
 from kiosk.lockers.service import LockerService
@@ -41,12 +41,7 @@ class Maintenance:
         with self.store.step() as db:
             self.audit.append(db, actor, "door.force", c.id, reason,
                               {"parcel_state": c.parcel_state})
-        self.lockers.doors_opened[c.id] = self.lockers.clock()
-        result = open_door(self.lockers.board, c.board, c.lock,
-                           self.lockers.config.board.confirm_s, sleep=self.lockers.sleep)
-        if not result.opened:
-            self.lockers.doors_opened.pop(c.id, None)
-        return result.opened
+        return self.lockers.doors.open(c, report_jam=False).opened
 
     def set_in_service(self, actor: str, compartment_id: str, in_service: bool,
                        reason: str) -> None:
@@ -65,7 +60,7 @@ class Maintenance:
         with self.store.step() as db:
             self.audit.append(db, actor, "compartment.fault_cleared", c.id, reason,
                               {"fault": c.fault})
-            db.execute("UPDATE compartments SET fault = NULL WHERE id = ?", (c.id,))
+            self.lockers.doors.clear_fault(db, c.id)
 
     def resolve_review(self, actor: str, parcel_id: int, outcome: str, reason: str) -> None:
         if outcome not in REVIEW_OUTCOMES:
@@ -92,7 +87,7 @@ class Maintenance:
         compartments = self.lockers.compartments()
         for board in sorted({c.board for c in compartments}):
             try:
-                status = self.lockers.board.status(board)
+                status = self.lockers.doors.status(board)
             except BoardError as exc:
                 mismatches += [Mismatch(c.id, f"board {board} did not answer: {exc}")
                                for c in compartments if c.board == board]
@@ -100,12 +95,9 @@ class Maintenance:
             for c in compartments:
                 if c.board != board:
                     continue
-                occupied = status.is_occupied(c.lock)
-                holds = c.parcel_state in ("stored", "outgoing")
-                if occupied and c.parcel_state is None:
-                    mismatches.append(Mismatch(c.id, "item in a free compartment"))
-                elif holds and not occupied:
-                    mismatches.append(Mismatch(c.id, "parcel missing"))
+                problem = sensor_mismatch(c.parcel_state, status.is_occupied(c.lock))
+                if problem is not None:
+                    mismatches.append(Mismatch(c.id, problem))
         with self.store.step() as db:
             self.audit.append(db, actor, "lockers.reconcile", "all", reason,
                               {"mismatches": [m.__dict__ for m in mismatches]})

@@ -10,14 +10,14 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlite_utils
 
 from kiosk import backoff
 from kiosk.codes import keyed_hash, new_code, normalize
 from kiosk.config import Config
-from kiosk.doors import open_door
+from kiosk.doors import DoorController
 from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
 from kiosk.hardware import BoardError, BoardStatus, LockBoard
 from kiosk.lockers.model import (
@@ -57,7 +57,8 @@ class ReconcileReport:
 
 class LockerService:
     def __init__(self, store: Store, outbox: Outbox, board: LockBoard, config: Config,
-                 clock: Clock = utc_now, sleep: Callable[[float], None] = time.sleep):
+                 clock: Clock = utc_now, sleep: Callable[[float], None] = time.sleep,
+                 doors: DoorController | None = None):
         self.store = store
         self.outbox = outbox
         self.board = board
@@ -68,8 +69,9 @@ class LockerService:
         self.backoff = backoff.BackoffPolicy(
             self.rules.free_attempts, self.rules.backoff_base_s, self.rules.backoff_max_s)
         self._secret = store.scalar("SELECT value FROM meta WHERE key = 'secret'")
-        # Doors this kiosk opened on purpose, and when: any other open door is tampering.
-        self.doors_opened: dict[str, datetime] = {}
+        # Every door this service opens, and every compartment fault, goes through here.
+        self.doors = doors or DoorController(store, outbox, board, config.board.confirm_s,
+                                             clock=clock, sleep=sleep)
         self.sync_compartments(config.compartment_list())
 
     # --- people -------------------------------------------------------------------------
@@ -358,34 +360,17 @@ class LockerService:
     # --- doors --------------------------------------------------------------------------
 
     def _open(self, c: Compartment) -> bool:
-        self.doors_opened[c.id] = self.clock()
-        result = open_door(self.board, c.board, c.lock, self.config.board.confirm_s,
-                           sleep=self.sleep)
-        if not result.opened:
-            self.doors_opened.pop(c.id, None)
-            with self.store.step() as db:
-                if result.jammed:
-                    db.execute("UPDATE compartments SET fault = 'jammed' WHERE id = ?", (c.id,))
-                    self.outbox.append(db, "door.jammed", {
-                        "compartment": c.id, "board": c.board, "lock": c.lock,
-                        "attempts": result.attempts})
-                else:
-                    # The line failed, not the lock: the health monitor follows the board.
-                    self.outbox.append(db, "door.not_opened", {
-                        "compartment": c.id, "board": c.board, "error": result.error})
-        return result.opened
+        return self.doors.open(c).opened
 
     def door_shut(self, compartment: Compartment) -> bool:
-        return self.board.status(compartment.board).is_locked(compartment.lock)
+        return self.doors.is_shut(compartment)
 
     def open_doors(self, compartments: Iterable[Compartment]) -> list[Compartment]:
         """Those of ``compartments`` whose doors are still open (one status read a board)."""
-        compartments = list(compartments)
-        statuses = {b: self.board.status(b) for b in {c.board for c in compartments}}
-        return [c for c in compartments if not statuses[c.board].is_locked(c.lock)]
+        return self.doors.still_open(compartments)
 
     def _occupied(self, c: Compartment) -> bool:
-        return self.board.status(c.board).is_occupied(c.lock)
+        return self.doors.occupied(c)
 
     def _compartment(self, compartment_id: str) -> Compartment:
         return _compartment(self.store.query(_COMPARTMENT_SQL + " WHERE c.id = ?",
@@ -455,7 +440,7 @@ class LockerService:
         sensors = self.rules.occupancy_sensors
         if not locked:
             # Opened by this kiosk before the restart: a door left open, not a break-in.
-            self.doors_opened.setdefault(c.id, self.clock())
+            self.doors.left_open_at_start(c.id)
         if p["state"] == ParcelState.DEPOSIT_PENDING:
             if locked and sensors and occupied:
                 self._store_parcel(db, p["id"], reconciled=True)
