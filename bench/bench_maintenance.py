@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.cli.demo_kiosk import DemoKiosk
 from kiosk.maintenance_view import Action, gather, perform
+from kiosk.setups.demo import DemoKiosk
 
 
 def timed(fn, runs: int) -> list[float]:

@@ -99,7 +99,7 @@ def high_water_kib(pid: int) -> int:
 
 
 async def home_widget_count() -> int:
-    from kiosk.cli.demo_kiosk import DemoKiosk
+    from kiosk.setups.demo import DemoKiosk
 
     with tempfile.TemporaryDirectory() as data, DemoKiosk(Path(data) / "demo") as demo:
         async with demo.app.run_test(size=(80, 24)) as pilot:
@@ -108,7 +108,7 @@ async def home_widget_count() -> int:
 
 
 async def pickup_latencies(count: int) -> list[float]:
-    from kiosk.cli.demo_kiosk import DemoKiosk
+    from kiosk.setups.demo import DemoKiosk
     from tui.screens.home import HomeScreen
     from tui.screens.pickup import PickupScreen
 

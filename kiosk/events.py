@@ -116,6 +116,20 @@ class Outbox:
     def __init__(self, store: Store, clock: Clock = utc_now):
         self.store = store
         self.clock = clock
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every commit that added an event or a notification
+        (the publisher's kick: it goes out now, not at the next poll)."""
+        self._listeners.append(listener)
+
+    def _added(self) -> None:
+        if self._listeners:
+            self.store.after_commit(self._tell)
+
+    def _tell(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     def append(self, db: sqlite_utils.Database, type_: str, data: dict[str, Any]) -> Event:
         """Add an event. Call inside ``Store.step()`` with the change it records."""
@@ -129,6 +143,7 @@ class Outbox:
             (event.seq, event.id, event.ts, event.type,
              json.dumps(data, ensure_ascii=False, sort_keys=True)),
         )
+        self._added()
         return event
 
     def notify(self, db: sqlite_utils.Database, household: str, kind: str,
@@ -140,6 +155,7 @@ class Outbox:
             "INSERT INTO notifications (household, ts, kind, data) VALUES (?, ?, ?, ?)",
             (household, iso(self.clock()), kind, json.dumps(data, ensure_ascii=False)),
         )
+        self._added()
 
     def pending(self, limit: int = 500, after_seq: int = 0) -> list[Event]:
         rows = self.store.query(

@@ -49,6 +49,9 @@ class LockBoard(Protocol):
     def status(self, board: int) -> BoardStatus:
         """Read one board's lock and sensor bits. Raises ``BoardError`` on failure."""
 
+    def close(self) -> None:
+        """Release the port; the kiosk closes its board when it stops."""
+
 
 class Peripherals(Protocol):
     """GPIO peripherals of a cabinet: buzzer, LEDs, tamper switch, motion sensor, and the
@@ -65,3 +68,10 @@ class Peripherals(Protocol):
     def on_spot(self, callback: Callable[[str, bool], None]) -> None: ...
 
     def set_barrier(self, raised: bool) -> None: ...
+
+    @property
+    def cabinet_open(self) -> bool:
+        """The tamper switch reads "cabinet open" right now."""
+        ...
+
+    def close(self) -> None: ...

@@ -38,7 +38,7 @@ class DoorAlarms:
 
 class HealthMonitor:
     def __init__(self, lockers: LockerService, peripherals: Peripherals | None = None,
-                 clock: Clock = utc_now, offline_after: int = 3):
+                 clock: Clock = utc_now, offline_after: int = 3, wire_tamper: bool = True):
         self.lockers = lockers
         self.store = lockers.store
         self.outbox = lockers.outbox
@@ -52,7 +52,9 @@ class HealthMonitor:
         self.alarms = DoorAlarms()
         self.cabinet_open = False
         self._lock = threading.Lock()
-        if peripherals is not None:
+        # gpiozero keeps one callback per input: the composition fans the tamper switch
+        # out to every listener itself (``wire_tamper=False``).
+        if peripherals is not None and wire_tamper:
             peripherals.on_tamper(self.cabinet_tamper)
 
     def poll(self) -> None:

@@ -36,6 +36,7 @@ class Store:
         # kiosk's database, and start-up skips scanning every package's entry points.
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         self._lock = threading.RLock()
+        self._after_commit: list[Callable[[], None]] = []
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a committed step survives power loss, not just a process crash.
         conn.execute("PRAGMA synchronous=FULL")
@@ -60,11 +61,22 @@ class Store:
             try:
                 yield self.db
             except BaseException:
+                self._after_commit.clear()
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
             else:
                 conn.execute("COMMIT")
+                callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the current step has committed (never on a rollback).
+        Inside a step only; the same callback is called once however often it is added."""
+        with self._lock:
+            if callback not in self._after_commit:
+                self._after_commit.append(callback)
 
     @contextmanager
     def read(self) -> Iterator[sqlite_utils.Database]:

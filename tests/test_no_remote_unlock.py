@@ -25,7 +25,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices import kerong
-from kiosk.cli.demo_kiosk import DemoKiosk
+from kiosk.setups.demo import DemoKiosk
 from kiosk.store import Store
 from tests.mqtt_broker import Collector, Mosquitto, mosquitto_binary
 from tests.tui_setup import FROZEN, type_text, until

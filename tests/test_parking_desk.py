@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kiosk.cli.wiring import Housekeeping, snapshots_to
 from kiosk.parking.desk import ParkingDesk, Refused, next_round_id
 from tests.parking_support import MEMBERS_CSV, SPOTS_CSV, Clock, make_register
 
@@ -113,30 +112,3 @@ def test_the_public_board_counts_and_names_by_pseudonym(desk, clock):
     assert board.allocations == [("h-1", "S1", "standard"), ("h-2", "A1", "accessible")]
     assert board.last_draw.results_hash == register.record("2026-04")["results_hash"]
     assert board.next_draw is None and board.next_round == "2026-05"
-
-
-def test_housekeeping_ticks_about_once_a_minute_and_says_when_it_changed_something(
-        desk, clock):
-    ticks = [0.0]
-    housekeeping = Housekeeping(desk.register, every_s=60, monotonic=lambda: ticks[0])
-    desk.reserve("h-1", "standard", "visitor", clock.now, 1)
-    assert housekeeping() is False
-    clock.advance(minutes=20)
-    ticks[0] = 30.0
-    assert housekeeping() is False  # not yet a minute
-    assert desk.register.reservations("h-1")[0].status == "booked"
-    ticks[0] = 61.0
-    assert housekeeping() is True
-    assert desk.register.reservations("h-1") == []
-
-
-def test_the_state_snapshot_carries_the_car_park_for_the_plan(desk):
-    published = {}
-
-    class Publisher:
-        def publish_state(self, device: str, state: dict) -> None:
-            published[device] = state
-
-    snapshots_to(Publisher(), desk.register)({"lockers": {"free": {}}})
-    assert published["parking"]["standard"]["in_service"] == 4
-    assert "lockers" in published

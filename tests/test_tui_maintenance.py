@@ -15,7 +15,7 @@ from tui.screens.maintenance import MaintenanceScreen
 from tui.widgets.entry import EntryPane
 
 SIZE = (80, 24)
-ON_DUTY_PIN, OFF_DUTY_PIN = "246810", "135791"  # v-amber, v-birch (kiosk/cli/demo_kiosk.py)
+ON_DUTY_PIN, OFF_DUTY_PIN = "246810", "135791"  # v-amber, v-birch (kiosk/setups/demo.py)
 LANGUAGES = ["zh", "en"]
 
 
@@ -503,7 +503,9 @@ class TestMaintenanceSnapshots:
                 screen = await log_in(pilot)
                 await until(pilot, lambda: len(screen.overview.faults) == 3
                             and pilot.app.status_updates > 0
-                            and "B16" in shown(pilot.app.screen.query_one("StatusLine")),
+                            and "B16" in shown(pilot.app.screen.query_one("StatusLine"))
+                            # The status LEDs follow the health poll that found B16.
+                            and screen.overview.peripherals.get("led_fault") == "on",
                             what="settled")
                 await until(pilot, lambda: not any(
                     w.is_running for w in pilot.app.workers

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kiosk.cli.demo_kiosk import BARRIER_PIN, SPOT_PINS
+from kiosk.setups.demo import BARRIER_PIN, SPOT_PINS
 from tests.tui_setup import demo_kiosk, screen_text, type_text, until
 from tui.screens.home import HomeScreen
 from tui.screens.parking import ParkingScreen
@@ -396,7 +396,7 @@ async def test_the_periodic_tick_releases_a_no_show(tmp_path, clock):
             screen = await open_parking(pilot)
             await log_in(pilot, "101", "1010")
             (booking,) = register.reservations("ash")
-            app.parts.housekeeping.every_s = 0  # instead of once a minute
+            demo.kiosk.scheduler.every("housekeeping", 0.05)  # instead of once a minute
             clock.advance(minutes=80)  # 03:20: 20 minutes past the start, nobody came
             await fresh_view(pilot, screen, lambda v: not v.reservations)
             assert register.reservation(booking.id).status == "no_show"

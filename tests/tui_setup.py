@@ -10,7 +10,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widget import Widget
 
-from kiosk.cli.demo_kiosk import DemoKiosk
+from kiosk.setups.demo import DemoKiosk
 
 # The status line's clock, frozen so snapshots do not depend on the hour they are taken.
 FROZEN = datetime(2026, 11, 29, 2, 0)

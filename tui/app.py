@@ -37,16 +37,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class KioskParts:
-    """What the screen runs on; the command line builds it (kiosk/cli/wiring.py)."""
+    """What the screen runs on; built over a composed kiosk by kiosk/setups/screen.py."""
 
     lockers: LockerService
     status: Callable[[], KioskStatus]
     peripherals: Peripherals | None = None
     demo: DemoWorld | None = None
     parking: ParkingDesk | None = None
-    # The core's time-driven work (no-shows, lapsed offers), run from the status worker;
-    # True when it changed something a screen may show.
-    housekeeping: Callable[[], bool] | None = None
     # The on-duty maintainers' tools; None where the kiosk is built without them.
     maintenance: MaintenanceParts | None = None
 
@@ -238,11 +235,13 @@ class KioskApp(App[None]):
     def device_spot(self, spot: str, occupied: bool, outcome: str) -> None:
         self.post_message(SpotSensed(spot, occupied, outcome))
 
+    def device_parking_changed(self) -> None:
+        """The register changed by time (a no-show released, an offer lapsed)."""
+        self.post_message(ParkingChanged())
+
     @work(thread=True, exclusive=True, group="status")
     def refresh_status(self) -> None:
         if self.parts is not None:
-            if self.parts.housekeeping is not None and self.parts.housekeeping():
-                self.post_message(ParkingChanged())
             self.post_message(StatusUpdated(self.parts.status()))
 
     def on_spot_sensed(self, message: SpotSensed) -> None:
@@ -261,8 +260,7 @@ class KioskApp(App[None]):
             line.status = message.status
 
     def on_tamper_changed(self, message: TamperChanged) -> None:
-        if message.open and self.peripherals is not None:
-            self.beep(3)
+        # (The buzzer sounds from the composition's indicators, with or without a screen.)
         self.refresh_status()
 
     def on_motion_seen(self, message: MotionSeen) -> None:

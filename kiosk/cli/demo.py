@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import threading
 from pathlib import Path
 
 from kiosk.cli.common import CommandError
@@ -49,35 +48,6 @@ def run_demo(args: argparse.Namespace) -> int:
             raise CommandError(f"{data} does not look like demo data; not deleting it")
         shutil.rmtree(data)
     data.mkdir(parents=True, exist_ok=True)
+    from kiosk.setups.demo import run_demo as run
 
-    from kiosk.logging_setup import setup_logging
-    from tui.app import KioskApp
-
-    setup_logging(args.log_level, terminal_owned=True, log_file=data / "kiosk.log")
-    opened = []
-    connecting = threading.Event()
-    connected = threading.Event()
-
-    def connect(app: KioskApp):
-        # On a worker, after the first frame: the home screen is up while the simulated
-        # boards, the database and the services start behind it.
-        connecting.set()
-        try:
-            from kiosk.cli.demo_kiosk import DemoKiosk
-
-            demo = DemoKiosk(data, args.broker, args.language)
-            opened.append(demo)
-            return demo.parts_for(app)
-        finally:
-            connected.set()
-
-    app = KioskApp(connect=connect, language=args.language, idle_s=args.idle)
-    try:
-        app.run()
-    finally:
-        # Quit while still starting: let the start (seeding included) finish, then close.
-        if connecting.is_set():
-            connected.wait(timeout=30)
-        for demo in opened:
-            demo.close()
-    return app.return_code or 0
+    return run(data, args.broker, args.language, args.idle, args.log_level)

@@ -57,7 +57,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc)) from None
 
-    from kiosk.cli.simulation import Simulation, SimulationOptions
+    from kiosk.setups.simulation import Simulation, SimulationOptions
     options = SimulationOptions(
         host=broker.host, port=broker.port, data=args.data, parcels=args.parcels,
         rate=args.rate, community=args.community, kiosk=args.kiosk,

@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 import sqlite_utils
@@ -34,15 +34,16 @@ from devices.serial_board import open_board
 from kiosk.backoff import TooManyAttempts
 from kiosk.cli.common import CommandError
 from kiosk.config import Config, MqttConfig, config_from_dict
-from kiosk.events import Outbox, iso, utc_now
-from kiosk.health import HealthMonitor
+from kiosk.events import iso, utc_now
 from kiosk.lockers.model import DoorDidNotOpen, NoFreeCompartment, WrongCode
 from kiosk.lockers.service import LockerService
 from kiosk.schema import open_kiosk_store
 from kiosk.store import Store
-from mqtt import discovery, topics
+from mqtt import topics
 from mqtt.connection import make_client
-from mqtt.publisher import Publisher
+
+if TYPE_CHECKING:
+    from kiosk.composition import Kiosk
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,8 @@ class Simulation:
     def kiosk_config(self, port: str) -> Config:
         return config_from_dict({
             "community_id": self.o.community, "kiosk_id": self.o.kiosk,
-            "board": {"port": port, "timeout_s": 0.1, "confirm_s": 0.3, "retries": 2},
+            "board": {"port": port, "timeout_s": 0.1, "confirm_s": 0.3, "retries": 2,
+                      "heartbeat_s": HEALTH_EVERY_S},
             "compartments": COMPARTMENTS,
             # Residents may try an old code now and then; don't lock them out for long.
             "lockers": {"free_attempts": 10, "backoff_base_s": 0.2, "backoff_max_s": 1.0},
@@ -208,41 +210,47 @@ class Simulation:
         finally:
             lock.close()
 
+    def compose(self, config: Config, cabinet: BoardSimulator, store: Store,
+                gate: threading.Event) -> Kiosk:
+        """The kiosk composed over the simulated cabinet, as ``kiosk run`` composes it
+        over the real one; the uplink waits for ``gate`` (the notifier listening)."""
+        from kiosk.composition import Devices, compose
+
+        bus = open_board(cabinet.port, timeout_s=0.1, retries=2)
+        return compose(config, Devices(bus, uplink_gate=gate,
+                                       closers=[cabinet.close, bus.close]), store=store)
+
     def _run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
-        store = open_kiosk_store(self.data / "kiosk.db")
-        outbox = Outbox(store)
         phones = Phones(self.data / "phones.db")
         cabinet = BoardSimulator(boards=(0, 1), seed=self.o.seed).start()
-        self._restore_cabinet(store, cabinet)
-        bus = open_board(cabinet.port, timeout_s=0.1, retries=2)
         config = self.kiosk_config(cabinet.port)
-        service = LockerService(store, outbox, bus, config)
-        report = service.reconcile()
-        if report.resolved or report.in_review:
-            print(f"kiosk simulate: carried on after a stop: {len(report.resolved)} step(s) "
-                  f"settled, {len(report.in_review)} for review", file=sys.stderr)
-        courier = service.add_courier("sim-courier", COURIER_PIN, pseudonym="c-sim")
-        for unit in self.units:
-            service.add_household(unit, pseudonym=pseudonym(unit))
-        health = HealthMonitor(service)
-        publisher = Publisher(outbox, config.mqtt, self.o.community, self.o.kiosk)
-        discovery.announce(publisher, config)
+        store = open_kiosk_store(self.data / "kiosk.db")
+        # After a crash the physical world moved on: the cabinet starts from the database.
+        self._restore_cabinet(store, cabinet)
+        # Codes go out only once the notifier is listening for them.
+        notifier_listening = threading.Event()
+        kiosk = self.compose(config, cabinet, store, notifier_listening)
         notifier = Notifier(config.mqtt, self.o.community, self.o.kiosk, phones)
-        notifier.start()
         done = False
         try:
-            done = self._loop(service, courier, cabinet, health, publisher, notifier, phones,
-                              outbox)
+            pending = store.scalar("SELECT COUNT(*) FROM parcels WHERE state IN "
+                                   "('deposit_pending', 'pickup_pending')")
+            kiosk.start()
+            if pending:
+                print(f"kiosk simulate: carried on after a stop: {pending} interrupted "
+                      "step(s) settled or put up for review", file=sys.stderr)
+            service = kiosk.lockers
+            courier = service.add_courier("sim-courier", COURIER_PIN, pseudonym="c-sim")
+            for unit in self.units:
+                service.add_household(unit, pseudonym=pseudonym(unit))
+            notifier.start()
+            done = self._loop(kiosk, courier, cabinet, notifier, notifier_listening, phones)
         finally:
-            if publisher.started:
-                publisher.stop()
             notifier.stop()
-            bus.close()
-            cabinet.close()
+            kiosk.close()
             phones.store.close()
-            store.close()
         return 0 if done else 130
 
     def _restore_cabinet(self, store: Store, cabinet: BoardSimulator) -> None:
@@ -257,17 +265,17 @@ class Simulation:
         return {r["state"]: r["n"] for r in service.store.query(
             "SELECT state, COUNT(*) AS n FROM parcels GROUP BY state")}
 
-    def _loop(self, service: LockerService, courier: Any, cabinet: BoardSimulator,
-              health: HealthMonitor, publisher: Publisher, notifier: Notifier, phones: Phones,
-              outbox: Outbox) -> bool:
+    def _loop(self, kiosk: Kiosk, courier: Any, cabinet: BoardSimulator,
+              notifier: Notifier, notifier_listening: threading.Event,
+              phones: Phones) -> bool:
+        service, outbox, publisher = kiosk.lockers, kiosk.outbox, kiosk.publisher
         n = self.o.parcels
-        next_deposit = next_health = next_progress = 0.0
+        next_deposit = next_progress = 0.0
         pickups_from = 0.0
         while not self.stopping.is_set():
             now = time.monotonic()
-            if not publisher.started and notifier.ready.is_set():
-                # Codes go out only once the notifier is listening for them.
-                publisher.start()
+            if notifier.ready.is_set():
+                notifier_listening.set()
             counts = self._counts(service)
             deposited = sum(v for k, v in counts.items() if k != "cancelled")
             collected = counts.get("collected", 0)
@@ -282,12 +290,6 @@ class Simulation:
                     busy |= self._pickups(service, cabinet, phones)
                 except TooManyAttempts as exc:
                     pickups_from = now + exc.wait_s
-            if now >= next_health:
-                next_health = now + HEALTH_EVERY_S
-                health.poll()
-                for device, snapshot in health.snapshot().items():
-                    publisher.publish_state(device, snapshot)
-            publisher.kick()
             if now >= next_progress:
                 next_progress = now + PROGRESS_EVERY_S
                 up = publisher.uplink()

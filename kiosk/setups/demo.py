@@ -269,7 +269,8 @@ def restore(kiosk: Any, sim: Any) -> None:
 
 
 class DemoKiosk:
-    """The demo's parts, opened and closed together (``kiosk demo``, tests, bench).
+    """The demo's parts, opened and closed together (``kiosk demo``, tests, bench): the
+    composed kiosk (``kiosk/composition.py``) over simulated devices, started.
 
     ``app`` is a screen already running on these parts; ``kiosk demo`` itself starts its
     screen first and connects it with ``parts_for`` once they are open.
@@ -281,7 +282,8 @@ class DemoKiosk:
         from gpiozero.pins.mock import MockFactory
 
         from devices.board_sim import BoardSimulator
-        from kiosk.cli import wiring
+        from kiosk.composition import compose
+        from kiosk.setups.production import open_devices
 
         self.sim = BoardSimulator(boards=BOARDS, seed=0).start()
         self.pin_factory = MockFactory()
@@ -292,19 +294,20 @@ class DemoKiosk:
         try:
             self.config = demo_config(data, self.sim.port, broker)
             self.config.language = language
-            board = wiring.open_board(self.config)
-            peripherals = wiring.open_peripherals(self.config, self.pin_factory)
+            # The same board driver and GPIO classes as ``kiosk run``, on simulated parts.
+            devices = open_devices(self.config, self.pin_factory)
             # The tamper switch starts closed: the cabinet is shut.
             self.pin_factory.pin(TAMPER_PIN).drive_low()
-            kiosk = wiring.assemble(self.config, board, outbox_class=PhoneOutbox,
-                                    peripherals=peripherals, clock=core_clock)
+            kiosk = compose(self.config, devices, outbox_class=PhoneOutbox, clock=core_clock)
             self.kiosk = kiosk
-            kiosk.closers[:0] = [board.close, peripherals.close]
             now = datetime.now(UTC)
-            if kiosk.lockers.units():
+            fresh = not kiosk.lockers.units()
+            if not fresh:
+                # The simulator starts empty: put back what the database says is inside,
+                # before start-up reconciles against it.
                 restore(kiosk, self.sim)
-                kiosk.lockers.reconcile()
-            else:
+            kiosk.start()
+            if fresh:
                 seed(kiosk, self.sim)
             if parking_sample and not kiosk.parking.members():
                 seed_parking(kiosk)
@@ -318,18 +321,18 @@ class DemoKiosk:
 
     def parts_for(self, app: Any) -> Any:
         """Connect a running screen to this demo's parts (its devices call it back)."""
-        from kiosk.cli import wiring
+        from kiosk.setups import screen
 
-        wiring.attach_devices(self.kiosk, app)
-        return wiring.parts(self.kiosk, demo=self.world)
+        screen.attach(self.kiosk, app)
+        return screen.parts(self.kiosk, demo=self.world)
 
     @property
     def app(self) -> Any:
         if self._app is None:
-            from kiosk.cli import wiring
+            from kiosk.setups.screen import build_app
 
-            self._app = wiring.build_app(self.kiosk, demo=self.world,
-                                         language=self.language, **self._app_options)
+            self._app = build_app(self.kiosk, demo=self.world, language=self.language,
+                                  **self._app_options)
         return self._app
 
     def close(self) -> None:
@@ -344,3 +347,39 @@ class DemoKiosk:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def run_demo(data: Path, broker: tuple[str, int] | None, language: str, idle_s: float,
+             log_level: str | None) -> int:
+    """``kiosk demo``: the screen first, the demo's parts opened behind it on a worker."""
+    import threading
+
+    from kiosk.logging_setup import setup_logging
+    from tui.app import KioskApp
+
+    setup_logging(log_level, terminal_owned=True, log_file=data / "kiosk.log")
+    opened: list[DemoKiosk] = []
+    connecting = threading.Event()
+    connected = threading.Event()
+
+    def connect(app: KioskApp) -> Any:
+        # On a worker, after the first frame: the home screen is up while the simulated
+        # boards, the database and the services start behind it.
+        connecting.set()
+        try:
+            demo = DemoKiosk(data, broker, language)
+            opened.append(demo)
+            return demo.parts_for(app)
+        finally:
+            connected.set()
+
+    app = KioskApp(connect=connect, language=language, idle_s=idle_s)
+    try:
+        app.run()
+    finally:
+        # Quit while still starting: let the start (seeding included) finish, then close.
+        if connecting.is_set():
+            connected.wait(timeout=30)
+        for demo in opened:
+            demo.close()
+    return app.return_code or 0

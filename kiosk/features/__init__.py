@@ -1,0 +1,1 @@
+"""The kiosk's features, one module each; ``kiosk/composition.py`` lists them."""

@@ -1,0 +1,54 @@
+"""Device health: board heartbeats, doors left open, tamper, sensor mismatches.
+
+The poll runs on the scheduler every ``[board] heartbeat_s``; each round's device states
+go to the uplink as retained snapshots (with the car park's counts for the plan). The
+status line reads what the last poll found.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kiosk.feature import Feature, Periodic
+from kiosk.health import HealthMonitor
+from kiosk.status import StatusProbe
+
+if TYPE_CHECKING:
+    from kiosk.composition import Kiosk
+
+
+def build(kiosk: Kiosk) -> None:
+    health = HealthMonitor(kiosk.lockers, kiosk.peripherals, clock=kiosk.clock,
+                           wire_tamper=False)
+    kiosk.health = health
+    kiosk.status = StatusProbe(health, lambda: uplink_state(kiosk))
+    if kiosk.peripherals is not None:
+        health.cabinet_open = kiosk.peripherals.cabinet_open
+    kiosk.signals.connect("tamper", health.cabinet_tamper)
+
+
+def uplink_state(kiosk: Kiosk) -> tuple[bool | None, int]:
+    """(connected, events waiting); connected is None when there is no uplink at all."""
+    if kiosk.publisher is None:
+        return None, kiosk.outbox.pending_count()
+    state = kiosk.publisher.uplink()
+    return state.connected, state.backlog
+
+
+def poll(kiosk: Kiosk) -> None:
+    kiosk.health.poll()
+    if kiosk.publisher is not None:
+        states = kiosk.health.snapshot()
+        parking = getattr(kiosk, "parking", None)
+        if parking is not None:
+            states = {**states, "parking": parking.spot_summary()}
+        for device, state in states.items():
+            kiosk.publisher.publish_state(device, state)
+    kiosk.signals.emit("health.polled")
+
+
+def periodic(kiosk: Kiosk) -> list[Periodic]:
+    return [Periodic("health", kiosk.config.board.heartbeat_s, lambda: poll(kiosk))]
+
+
+FEATURE = Feature("health", build, periodic=periodic)

@@ -1,0 +1,49 @@
+"""The cabinet's status LEDs and buzzer.
+
+After every health poll the green LED says "all well" and the red one "a fault is
+active"; an opened cabinet (tamper switch) beeps three times.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from kiosk.feature import Feature
+
+if TYPE_CHECKING:
+    from kiosk.composition import Kiosk
+    from kiosk.config import Config
+
+log = logging.getLogger(__name__)
+
+TAMPER_BEEPS = 3
+
+
+def wanted(config: Config) -> bool:
+    return True
+
+
+def build(kiosk: Kiosk) -> None:
+    peripherals = kiosk.peripherals
+    if peripherals is None:
+        return
+    kiosk.signals.connect("health.polled", lambda: show_health(kiosk))
+    kiosk.signals.connect("tamper", lambda opened: opened and peripherals.beep(TAMPER_BEEPS))
+
+
+def show_health(kiosk: Kiosk) -> None:
+    peripherals = kiosk.peripherals
+    if peripherals is None:
+        return
+    faulty = bool(kiosk.health.faults())
+    peripherals.set_status_led("ok", not faulty)
+    peripherals.set_status_led("fault", faulty)
+
+
+def start(kiosk: Kiosk) -> None:
+    if kiosk.peripherals is not None:
+        show_health(kiosk)
+
+
+FEATURE = Feature("indicators", build, start=start, wanted=wanted)

@@ -1,0 +1,59 @@
+"""The uplink: the outbox publisher to the community's MQTT broker.
+
+Every commit that adds an event or a notification kicks the publisher, so it goes out at
+once rather than at the next poll. With ``Devices.uplink_gate`` (``kiosk simulate``) the
+publisher starts once the gate opens.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from kiosk.feature import Feature
+
+if TYPE_CHECKING:
+    from kiosk.composition import Kiosk
+    from kiosk.config import Config
+
+
+def wanted(config: Config) -> bool:
+    return config.mqtt.enabled
+
+
+def build(kiosk: Kiosk) -> None:
+    from mqtt.publisher import Publisher
+
+    config = kiosk.config
+    kiosk.publisher = Publisher(kiosk.outbox, config.mqtt, config.community_id,
+                                config.kiosk_id)
+    kiosk.outbox.on_commit(kiosk.publisher.kick)
+
+
+def start(kiosk: Kiosk) -> None:
+    gate = kiosk.devices.uplink_gate
+    if gate is None:
+        kiosk.publisher.start()
+        return
+
+    closing = threading.Event()
+    kiosk.signals.connect("closing", closing.set)
+
+    def start_when_open() -> None:
+        while not gate.wait(0.1):
+            if closing.is_set():
+                return
+        if not closing.is_set():
+            kiosk.publisher.start()
+
+    thread = threading.Thread(target=start_when_open, name="uplink-gate", daemon=True)
+    thread.start()
+    kiosk.signals.connect("closing", lambda: thread.join(1.0))
+
+
+def stop(kiosk: Kiosk) -> None:
+    if kiosk.publisher.started:
+        kiosk.publisher.stop()
+
+
+FEATURE = Feature("uplink", build, start=start, stop=stop, wanted=wanted)
