@@ -154,7 +154,7 @@ def parse_message(topic: str, payload: bytes, retained: bool = False) -> Update:
         if kind == "state":
             state = parse_state(name, payload) if payload else None
             return StateUpdate(community, kiosk, name, state, retained)
-        return parse_event(community, kiosk, name, payload, retained)
+        return parse_event(community, kiosk, name, payload, retained)  # kind == "event"
     except PayloadError as exc:
         return Malformed(topic, str(exc)[:200], community, kiosk)
 

@@ -68,10 +68,8 @@ class PlanAggregator:
         self.last_error = ""
 
     def subscriptions(self) -> list[str]:
-        if not self.communities:
-            return [topics.ALL_EVENTS, *(topics.states_of(topics.ANY, d) for d in STATE_DEVICES)]
         subs = []
-        for c in self.communities:
+        for c in self.communities or [topics.ANY]:
             subs.append(topics.events_of(c))
             subs.extend(topics.states_of(c, d) for d in STATE_DEVICES)
         return subs

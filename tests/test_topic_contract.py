@@ -63,7 +63,8 @@ def topic_literals(source: str) -> list[tuple[int, str]]:
             continue
         if isinstance(node, ast.JoinedStr):
             skipped.update(id(v) for v in node.values)
-            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+            text = "".join(str(v.value) if isinstance(v, ast.Constant) else "{}"
+                           for v in node.values)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
