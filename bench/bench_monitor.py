@@ -40,6 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from mqtt import topics
+
 ROOT = Path(__file__).resolve().parent.parent
 
 COMMUNITY = "bench"
@@ -60,29 +62,28 @@ def publish_fleet(host: str, port: int, kiosks: int, rate: float, seconds: float
     client.connect(host, port)
     client.loop_start()
     names = [f"k{i:03d}" for i in range(kiosks)]
-    prefix = {k: f"community/{COMMUNITY}/kiosk/{k}" for k in names}
     rng = random.Random(1)
     sent = 0
 
     def snapshots(kiosk: str) -> None:
         nonlocal sent
-        p = prefix[kiosk]
         free = {"S": rng.randint(0, 12), "M": rng.randint(0, 6), "L": rng.randint(0, 3)}
-        for topic, payload in (
-                (f"{p}/state/lockers", {"free": free, "capacity": {"S": 12, "M": 6, "L": 3},
-                                        "doors_open": [], "out_of_service": [],
-                                        "faults": []}),
-                (f"{p}/state/uplink", {"connected": True, "backlog": rng.randint(0, 40)}),
-                (f"{p}/state/board-0", {"online": True, "errors": 0, "last_error": None})):
+        for device, payload in (
+                (topics.LOCKERS, {"free": free, "capacity": {"S": 12, "M": 6, "L": 3},
+                                  "doors_open": [], "out_of_service": [], "faults": []}),
+                (topics.UPLINK, {"connected": True, "backlog": rng.randint(0, 40)}),
+                (topics.board_device(0), {"online": True, "errors": 0, "last_error": None})):
+            topic = topics.state_topic(COMMUNITY, kiosk, device)
             client.publish(topic, json.dumps(payload), qos=1, retain=True)
             sent += 1
 
     for kiosk in names:
-        client.publish(f"{prefix[kiosk]}/status", "online", qos=1, retain=True)
+        client.publish(topics.status_topic(COMMUNITY, kiosk), "online", qos=1, retain=True)
         sent += 1
         snapshots(kiosk)
 
     seqs = dict.fromkeys(names, 0)
+    event_topics: dict[tuple[str, str], str] = {}  # built once, not at every event
     total = int(kiosks * rate * seconds)
     interval = 1.0 / (kiosks * rate)
     start = time.monotonic()
@@ -106,7 +107,10 @@ def publish_fleet(host: str, port: int, kiosks: int, rate: float, seconds: float
             ts = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
             payload = json.dumps({"seq": seq, "id": str(uuid.uuid4()), "ts": ts, "type": kind,
                                   "community": COMMUNITY, "kiosk": kiosk, "data": data})
-            client.publish(f"{prefix[kiosk]}/event/{kind}", payload, qos=1)
+            topic = event_topics.get((kiosk, kind))
+            if topic is None:
+                topic = event_topics[kiosk, kind] = topics.event_topic(COMMUNITY, kiosk, kind)
+            client.publish(topic, payload, qos=1)
             events += 1
             sent += 1
         if time.monotonic() >= next_snapshot:
@@ -191,7 +195,8 @@ async def measure(run: Run, args: argparse.Namespace, broker: object,
 
 
 def is_event(topic: str) -> bool:
-    return "/event/" in topic
+    where = topics.parse(topic)
+    return where is not None and where.kind == "event"
 
 
 async def raw_baseline(args: argparse.Namespace, broker: object) -> Run:
@@ -206,7 +211,7 @@ async def raw_baseline(args: argparse.Namespace, broker: object) -> Run:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-raw-{uuid.uuid4().hex}")
     client.on_message = on_message
     client.on_connect = lambda c, *_: c.subscribe(
-        [(f"community/{COMMUNITY}/kiosk/+/{t}", 1) for t in ("status", "state/#", "event/#")])
+        [(t, 1) for t in topics.public_of(COMMUNITY)])
     client.connect(broker.host, broker.port)  # type: ignore[attr-defined]
     client.loop_start()
     await asyncio.sleep(0.5)
@@ -217,8 +222,9 @@ async def raw_baseline(args: argparse.Namespace, broker: object) -> Run:
 
 
 async def feed_and_fleet(args: argparse.Namespace, broker: object) -> Run:
-    from kiosk.fleet import Fleet, UpdateBuffer
-    from mqtt.monitor_feed import BrokerAddress, FeedOptions, MonitorFeed
+    from monitor.feed import FeedOptions, MonitorFeed
+    from monitor.fleet import Fleet, UpdateBuffer
+    from mqtt.connection import BrokerAddress
 
     run = Run("feed + fleet model (no UI)")
     fleet, buffer, stop = Fleet(), UpdateBuffer(), threading.Event()
@@ -243,8 +249,9 @@ async def feed_and_fleet(args: argparse.Namespace, broker: object) -> Run:
 
 
 async def monitor_app(args: argparse.Namespace, broker: object) -> Run:
-    from kiosk.fleet import UpdateBuffer
-    from mqtt.monitor_feed import BrokerAddress, FeedOptions, MonitorFeed
+    from monitor.feed import FeedOptions, MonitorFeed
+    from monitor.fleet import UpdateBuffer
+    from mqtt.connection import BrokerAddress
     from tui.monitor import MonitorApp
 
     run = Run("monitor app (headless 80x24)")

@@ -1,6 +1,9 @@
-"""Making a paho client from the kiosk's MQTT settings, the same way everywhere."""
+"""Reaching a broker: its address as a maintainer types it, and a paho client made from the
+kiosk's MQTT settings the same way everywhere."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -23,3 +26,32 @@ def make_client(config: MqttConfig, client_id: str, *, clean_session: bool = Tru
     if config.tls:
         client.tls_set(ca_certs=config.ca_file or None)
     return client
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_broker(text: str) -> BrokerAddress:
+    """``HOST:PORT``, ``[v6addr]:PORT`` or ``HOST`` (port 1883)."""
+    text = text.strip()
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"bad broker address {text!r}: expected [ADDRESS]:PORT")
+        port_text = rest[1:] if rest else "1883"
+    elif text.count(":") > 1:
+        raise ValueError(f"bad broker address {text!r}: write an IPv6 address as [ADDRESS]:PORT")
+    else:
+        host, _, port_text = text.partition(":")
+        port_text = port_text if ":" in text else "1883"
+    if not host or any(c.isspace() or c in "/@?#" for c in host):
+        raise ValueError(f"bad broker address {text!r}: expected HOST:PORT")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"bad broker address {text!r}: the port must be a number 1-65535")
+    return BrokerAddress(host, int(port_text))

@@ -25,11 +25,6 @@ def node_id(community: str, kiosk: str) -> str:
     return f"{community}_{kiosk}"
 
 
-def config_topic(component: str, community: str, kiosk: str, object_id: str) -> str:
-    return (f"{topics.DISCOVERY_PREFIX}/{component}/{node_id(community, kiosk)}/"
-            f"{object_id}/config")
-
-
 def discovery_messages(config: Config, sw_version: str = "") -> list[tuple[str, str]]:
     """(topic, JSON payload) of every discovery config, to be published retained."""
     c, k = config.community_id, config.kiosk_id
@@ -54,8 +49,8 @@ def discovery_messages(config: Config, sw_version: str = "") -> list[tuple[str, 
     def add(component: str, object_id: str, device_name: str, entity: dict[str, Any]) -> None:
         payload = {**entity, **common, "unique_id": f"{node}_{object_id}",
                    "state_topic": topics.state_topic(c, k, device_name)}
-        out.append((config_topic(component, c, k, object_id), json.dumps(payload,
-                                                                          sort_keys=True)))
+        out.append((topics.discovery_topic(component, node, object_id),
+                    json.dumps(payload, sort_keys=True)))
 
     for board in config.board_addresses():
         dev = topics.board_device(board)

@@ -76,7 +76,6 @@ class Publisher:
         self.poll_s = poll_s
         self.uplink_every_s = uplink_every_s
         self.status_topic = topics.status_topic(community, kiosk)
-        self._event_prefix = topics.kiosk_prefix(community, kiosk) + "/event/"
 
         client = make_client(config, client_id or f"kiosk-{community}-{kiosk}")
         # At most ``window`` QoS 1 messages on the wire at once.
@@ -299,7 +298,8 @@ class Publisher:
             room -= 1
 
     def _event_topic(self, event_type: str) -> str:
-        topic = self._topics[event_type] = self._event_prefix + topics.type_segment(event_type)
+        topic = self._topics[event_type] = topics.event_topic(self.community, self.kiosk,
+                                                              event_type)
         return topic
 
     def _fill_notifications(self) -> None:

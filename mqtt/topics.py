@@ -1,7 +1,9 @@
-"""The topic contract (docs/mqtt.md): every topic the kiosk and the plan use, built here.
+"""The topic contract (docs/mqtt.md): every topic the kiosk, the plan and the monitor use is
+built and taken apart here, and nowhere else (tests/test_topic_contract.py holds that).
 
 A kiosk publishes under ``community/{community}/kiosk/{kiosk}/``; the plan aggregator
-writes ``community/{community}/plan/{indicator}``.
+writes ``community/{community}/plan/{indicator}``; Home Assistant reads its discovery
+configs under ``homeassistant/``.
 """
 
 from __future__ import annotations
@@ -11,18 +13,31 @@ from dataclasses import dataclass
 
 ROOT = "community"
 DISCOVERY_PREFIX = "homeassistant"
+# In a subscription filter, in place of a community id: every community.
+ANY = "+"
 
-# Everything the plan aggregator reads: all kiosks of all communities, every event type.
-ALL_EVENTS = f"{ROOT}/+/kiosk/+/event/#"
+# A topic of ours is well under 200 characters. Anything far longer comes from someone
+# else's client and is refused before it is split (a broker allows 65,535 bytes).
+MAX_TOPIC = 1024
+MAX_LEVEL = 256
 
 _BAD_SEGMENT = re.compile(r"[/+#\x00]")
+_BAD_LEVEL = re.compile(r"[+#\x00]")  # '/' cannot occur in a level that came from split
 
 
 def segment(value: str) -> str:
     """A topic level built from one of our ids. Wildcards or '/' would change its meaning."""
-    if not value or _BAD_SEGMENT.search(value):
+    if not value or len(value) > MAX_LEVEL or _BAD_SEGMENT.search(value):
         raise ValueError(f"not usable as an MQTT topic level: {value!r}")
     return value
+
+
+def check_community(community: str) -> str:
+    """A community id, or ``+`` for every community: the first level of a filter."""
+    if community != ANY and (not community or _BAD_SEGMENT.search(community)
+                             or len(community) > MAX_LEVEL):
+        raise ValueError(f"bad community id {community!r}: give one topic level, or + for all")
+    return community
 
 
 def type_segment(event_type: str) -> str:
@@ -39,9 +54,20 @@ LOCKERS = "lockers"
 UPLINK = "uplink"
 PARKING = "parking"
 
+_BOARD_DEVICE = re.compile(r"board-(\d{1,4})")
+
 
 def board_device(board: int) -> str:
     return f"board-{board}"
+
+
+def board_of(device: str) -> int | None:
+    """The board address in a ``board-{n}`` device name; None for any other device."""
+    match = _BOARD_DEVICE.fullmatch(device)
+    return int(match.group(1)) if match else None
+
+
+# --- building a kiosk's topics -----------------------------------------------------------
 
 
 def kiosk_prefix(community: str, kiosk: str) -> str:
@@ -77,13 +103,45 @@ def plan_topic(community: str, indicator: str) -> str:
     return f"{ROOT}/{segment(community)}/plan/{segment(indicator)}"
 
 
+def discovery_topic(component: str, node: str, object_id: str) -> str:
+    """Where Home Assistant reads one entity's discovery config."""
+    return f"{DISCOVERY_PREFIX}/{segment(component)}/{segment(node)}/{segment(object_id)}/config"
+
+
+# --- subscription filters ----------------------------------------------------------------
+
+
+def _every_kiosk(community: str) -> str:
+    return f"{ROOT}/{check_community(community)}/kiosk/+"
+
+
 def events_of(community: str) -> str:
-    """Subscription for every kiosk event of one community."""
-    return f"{ROOT}/{segment(community)}/kiosk/+/event/#"
+    """Every kiosk event of one community (``+``: of every community)."""
+    return f"{_every_kiosk(community)}/event/#"
 
 
 def states_of(community: str, device: str) -> str:
-    return f"{ROOT}/{segment(community)}/kiosk/+/state/{segment(device)}"
+    """One device's snapshot of every kiosk of one community (``+``: of every community)."""
+    return f"{_every_kiosk(community)}/state/{segment(device)}"
+
+
+# Everything the plan aggregator reads: all kiosks of all communities, every event type.
+ALL_EVENTS = events_of(ANY)
+
+
+def public_of(community: str) -> list[str]:
+    """Every public topic of every kiosk of a community: status, snapshots and events.
+    Exact at the kiosk level (no ``#`` there), so the private notify topics stay out."""
+    base = _every_kiosk(community)
+    return [f"{base}/status", f"{base}/state/#", f"{base}/event/#"]
+
+
+def notify_of(community: str, kiosk: str) -> str:
+    """A kiosk's private notifications to every household: the notifier's filter."""
+    return f"{kiosk_prefix(community, kiosk)}/notify/+"
+
+
+# --- taking a topic apart ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -96,16 +154,34 @@ class KioskTopic:
     name: str  # event type segment, device, household; "" for status
 
 
+def _levels(topic: str) -> list[str] | None:
+    if len(topic) > MAX_TOPIC:
+        return None
+    levels = topic.split("/")
+    if any(len(level) > MAX_LEVEL or _BAD_LEVEL.search(level) for level in levels):
+        return None
+    return levels
+
+
+def kiosk_of(topic: str) -> tuple[str, str] | None:
+    """(community, kiosk) of any topic under a kiosk's prefix, on the contract or not: a
+    consumer counts a stray message against the kiosk it came from."""
+    levels = _levels(topic)
+    if (levels is None or len(levels) < 5 or levels[0] != ROOT or levels[2] != "kiosk"
+            or not levels[1] or not levels[3]):
+        return None
+    return levels[1], levels[3]
+
+
 def parse(topic: str) -> KioskTopic | None:
-    """Take a kiosk topic apart; None if it is not one of ours."""
-    parts = topic.split("/")
-    if len(parts) < 5 or parts[0] != ROOT or parts[2] != "kiosk":
+    """Take a kiosk topic apart; None if it is not one of the contract's."""
+    where = kiosk_of(topic)
+    if where is None:
         return None
-    community, kiosk, kind = parts[1], parts[3], parts[4]
-    if not community or not kiosk:
-        return None
-    if kind == "status" and len(parts) == 5:
-        return KioskTopic(community, kiosk, kind, "")
-    if kind in ("event", "state", "notify") and len(parts) == 6 and parts[5]:
-        return KioskTopic(community, kiosk, kind, parts[5])
+    levels = topic.split("/")
+    kind = levels[4]
+    if kind == "status" and len(levels) == 5:
+        return KioskTopic(*where, kind, "")
+    if kind in ("event", "state", "notify") and len(levels) == 6 and levels[5]:
+        return KioskTopic(*where, kind, levels[5])
     return None

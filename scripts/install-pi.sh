@@ -83,7 +83,7 @@ fi
 # /opt is read-only to the running kiosk (ProtectSystem=strict), so Python could never
 # write its bytecode there: compile it now, or every start is several times slower.
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
-for pkg in kiosk devices mqtt tui; do
+for pkg in kiosk devices mqtt plan monitor tui; do
   if [ -d "$site/$pkg" ]; then
     "$VENV/bin/python" -m compileall -q -j 0 "$site/$pkg"
   fi

@@ -7,7 +7,7 @@ import threading
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.fleet import (
+from monitor.fleet import (
     WRONG_CODE_HOLD_S,
     BoardState,
     ConnectionChange,

@@ -16,8 +16,9 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from kiosk.fleet import UpdateBuffer
-from mqtt.monitor_feed import BrokerAddress, FeedOptions, MonitorFeed
+from monitor.feed import FeedOptions, MonitorFeed
+from monitor.fleet import UpdateBuffer
+from mqtt.connection import BrokerAddress
 from tests.mqtt_broker import Mosquitto, close, publish, publisher
 from tui.monitor import KioskScreen, KioskTable, MonitorApp
 

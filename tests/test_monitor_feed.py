@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from paho.mqtt.client import topic_matches_sub
 
-from kiosk.fleet import (
+from monitor.feed import FeedError, FeedOptions, MonitorFeed, parse_message
+from monitor.fleet import (
     BoardState,
     ConnectionChange,
     EventUpdate,
@@ -23,15 +24,8 @@ from kiosk.fleet import (
     Update,
     UplinkState,
 )
-from mqtt.monitor_feed import (
-    BrokerAddress,
-    FeedError,
-    FeedOptions,
-    MonitorFeed,
-    parse_broker,
-    parse_message,
-    subscriptions_for,
-)
+from mqtt.connection import BrokerAddress, parse_broker
+from mqtt.topics import public_of
 from tests.mqtt_broker import Mosquitto, close, free_port, publish, publisher, wait_until
 
 P = "community/c1/kiosk/k1"
@@ -130,13 +124,13 @@ class TestParse:
 
     def test_subscriptions_never_cover_notify(self):
         for community in ("c1", "+"):
-            topics = subscriptions_for(community)
+            topics = public_of(community)
             assert not any(topic_matches_sub(t, "community/c1/kiosk/k1/notify/h1")
                            for t in topics)
             assert all(any(topic_matches_sub(t, f"{P}/{rest}") for t in topics)
                        for rest in ("status", "state/lockers", "event/door.jammed"))
         with pytest.raises(ValueError):
-            subscriptions_for("c/#")
+            public_of("c/#")
 
 
 class Collector:
@@ -210,7 +204,7 @@ def test_notify_topics_are_never_subscribed_nor_received(broker):
     feed, got = start_feed(broker, community="+")
     pub = publisher(broker)
     try:
-        assert feed.subscribed == subscriptions_for("+")
+        assert feed.subscribed == public_of("+")
         assert not any(topic_matches_sub(t, f"{P}/notify/h1") for t in feed.subscribed)
         publish(pub, f"{P}/notify/h1", '{"kind": "pickup", "code": "K7M4Q2"}')
         publish(pub, f"{P}/event/parcel.deposited", event_json(1))

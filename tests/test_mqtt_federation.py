@@ -18,9 +18,9 @@ import pytest
 from kiosk.config import MqttConfig
 from kiosk.events import Outbox
 from kiosk.schema import open_kiosk_store
-from mqtt.plan import PlanAggregator
-from mqtt.plan_store import PlanStore
 from mqtt.publisher import Publisher
+from plan.aggregator import PlanAggregator
+from plan.store import PlanStore
 from tests.mqtt_broker import Collector, Mosquitto, free_port, mosquitto_binary, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,9 +19,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from kiosk.config import MqttConfig
 from kiosk.events import Outbox
 from kiosk.schema import open_kiosk_store
-from mqtt import indicators, topics
-from mqtt.plan_store import CleanEvent, PlanStore, Refused, check_message
+from mqtt import topics
 from mqtt.publisher import Publisher
+from plan import indicators
+from plan.store import CleanEvent, PlanStore, Refused, check_message
 from tests.mqtt_broker import Collector, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent

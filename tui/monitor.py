@@ -25,7 +25,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from kiosk.fleet import EventUpdate, Fleet, KioskView, UpdateBuffer, is_alert
+from monitor.fleet import EventUpdate, Fleet, KioskView, UpdateBuffer, is_alert
 
 # English only for now; kept in one place so they can move to the zh/en catalogue
 # (tui/i18n.py) without hunting through the code.

@@ -26,13 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    from mqtt.monitor_feed import (
-        FeedError,
-        FeedOptions,
-        MonitorFeed,
-        check_community,
-        parse_broker,
-    )
+    from monitor.feed import FeedError, FeedOptions, MonitorFeed
+    from mqtt.connection import parse_broker
+    from mqtt.topics import check_community
 
     try:
         broker = parse_broker(args.broker)
@@ -43,7 +39,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if not 0.5 <= args.refresh_hz <= 30:
         raise CommandError("--refresh-hz must be between 0.5 and 30")
 
-    from kiosk.fleet import UpdateBuffer
+    from monitor.fleet import UpdateBuffer
     from tui.monitor import MonitorApp
 
     buffer = UpdateBuffer()

@@ -65,7 +65,7 @@ def run_plan(args: argparse.Namespace) -> int:
                            "(or: kiosk plan report)")
     _check_common(args)
     from kiosk.config import MqttConfig
-    from mqtt.monitor_feed import parse_broker
+    from mqtt.connection import parse_broker
     try:
         broker = parse_broker(args.broker)
     except ValueError as exc:
@@ -78,8 +78,8 @@ def run_plan(args: argparse.Namespace) -> int:
                         tls=args.tls, ca_file=args.ca_file or "",
                         reconnect_max_s=args.reconnect_max)
 
-    from mqtt.plan import PlanAggregator
-    from mqtt.plan_store import PlanStore
+    from plan.aggregator import PlanAggregator
+    from plan.store import PlanStore
     data = Path(args.data)
     try:
         data.mkdir(parents=True, exist_ok=True)
@@ -117,8 +117,9 @@ def run_report(args: argparse.Namespace) -> int:
         raise CommandError(f"no plan data in {args.data} (run: kiosk plan --broker HOST:PORT "
                            f"--data {args.data})")
     from kiosk.events import iso, utc_now
-    from mqtt import indicators, plan_report
-    from mqtt.plan_store import PlanStore
+    from plan import indicators
+    from plan import report as plan_report
+    from plan.store import PlanStore
     store = PlanStore(path)
     try:
         communities = args.community or store.communities()

@@ -51,7 +51,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CommandError("--households must be 1-10000")
     if args.reconnect_max < 1:
         raise CommandError("--reconnect-max must be at least 1")
-    from mqtt.monitor_feed import parse_broker
+    from mqtt.connection import parse_broker
     try:
         broker = parse_broker(args.broker)
     except ValueError as exc:

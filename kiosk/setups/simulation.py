@@ -135,7 +135,7 @@ class Notifier:
 
     def __init__(self, config: MqttConfig, community: str, kiosk: str, phones: Phones):
         self.phones = phones
-        self.topic = f"{topics.kiosk_prefix(community, kiosk)}/notify/+"
+        self.topic = topics.notify_of(community, kiosk)
         self.ready = threading.Event()
         self.received = 0
         self._client = make_client(config, f"sim-notifier-{community}-{kiosk}",

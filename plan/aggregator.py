@@ -21,9 +21,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from kiosk.config import MqttConfig
-from mqtt import indicators, topics
+from mqtt import topics
 from mqtt.connection import make_client
-from mqtt.plan_store import STATE_DEVICES, IngestResult, PlanStore
+from plan import indicators
+from plan.store import STATE_DEVICES, IngestResult, PlanStore
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,8 @@ class PlanAggregator:
         self.last_error = ""
 
     def subscriptions(self) -> list[str]:
-        if not self.communities:
-            return [topics.ALL_EVENTS,
-                    *(f"{topics.ROOT}/+/kiosk/+/state/{d}" for d in STATE_DEVICES)]
         subs = []
-        for c in self.communities:
+        for c in self.communities or [topics.ANY]:
             subs.append(topics.events_of(c))
             subs.extend(topics.states_of(c, d) for d in STATE_DEVICES)
         return subs

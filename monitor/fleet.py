@@ -1,7 +1,7 @@
 """The fleet as the maintainers' monitor sees it: each kiosk's availability, devices, alerts
 and latest events, built from the updates that the MQTT feed hands over.
 
-Plain Python on purpose: ``mqtt/monitor_feed.py`` parses and validates messages into the
+Plain Python on purpose: ``monitor/feed.py`` parses and validates messages into the
 update dataclasses below, ``tui/monitor.py`` draws; the rules in between live here so they
 are tested without a broker or a terminal.
 

@@ -32,7 +32,7 @@ from mqtt.contract import (
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # Snapshots the plan reads: capacity of the lockers and of the car park, the kiosk's last seq.
-STATE_DEVICES = ("lockers", "parking", "uplink")
+STATE_DEVICES = (topics.LOCKERS, topics.PARKING, topics.UPLINK)
 
 
 def _v1(db: sqlite_utils.Database) -> None:

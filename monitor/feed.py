@@ -2,18 +2,19 @@
 
 A paho-mqtt client on its own network thread (``loop_start``) subscribes to the public
 topics of one community (or ``+`` for all), checks each payload against the contract in
-docs/mqtt.md and hands plain dataclass updates (``kiosk.fleet``) to a callback. A payload
-that breaks the contract becomes a ``Malformed`` update: counted, shown, never a crash.
+docs/mqtt.md and hands plain dataclass updates (``monitor/fleet.py``) to a callback. A
+payload that breaks the contract becomes a ``Malformed`` update: counted, shown, never a
+crash. Topics are taken apart by ``mqtt/topics.py``, events checked by ``mqtt/contract.py``:
+the plan aggregator refuses exactly what the monitor refuses.
 
 The private ``notify/…`` topics are never subscribed: pickup codes are none of the
-monitor's business (the filters below are exact, without ``#`` at the kiosk level).
+monitor's business (``topics.public_of`` is exact, without ``#`` at the kiosk level).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import ssl
 import threading
 import uuid
@@ -24,7 +25,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.fleet import (
+from monitor.fleet import (
     BoardState,
     ConnectionChange,
     DeviceState,
@@ -36,13 +37,11 @@ from kiosk.fleet import (
     Update,
     UplinkState,
 )
+from mqtt import topics
+from mqtt.connection import BrokerAddress
 from mqtt.contract import MAX_PAYLOAD, Refused, check_event_body, load_json
 
 log = logging.getLogger(__name__)
-
-ROOT = "community"
-_BAD_LEVEL = re.compile(r"[/+#\x00]")
-_BOARD_DEVICE = re.compile(r"board-(\d{1,4})")
 
 
 class FeedError(Exception):
@@ -51,46 +50,6 @@ class FeedError(Exception):
 
 class PayloadError(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class BrokerAddress:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-def parse_broker(text: str) -> BrokerAddress:
-    """``HOST:PORT``, ``[v6addr]:PORT`` or ``HOST`` (port 1883)."""
-    text = text.strip()
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"bad broker address {text!r}: expected [ADDRESS]:PORT")
-        port_text = rest[1:] if rest else "1883"
-    elif text.count(":") > 1:
-        raise ValueError(f"bad broker address {text!r}: write an IPv6 address as [ADDRESS]:PORT")
-    else:
-        host, _, port_text = text.partition(":")
-        port_text = port_text if ":" in text else "1883"
-    if not host or any(c.isspace() or c in "/@?#" for c in host):
-        raise ValueError(f"bad broker address {text!r}: expected HOST:PORT")
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-        raise ValueError(f"bad broker address {text!r}: the port must be a number 1-65535")
-    return BrokerAddress(host, int(port_text))
-
-
-def check_community(community: str) -> str:
-    if community != "+" and (not community or _BAD_LEVEL.search(community)):
-        raise ValueError(f"bad community id {community!r}: give one topic level, or + for all")
-    return community
-
-
-def subscriptions_for(community: str) -> list[str]:
-    base = f"{ROOT}/{check_community(community)}/kiosk/+"
-    return [f"{base}/status", f"{base}/state/#", f"{base}/event/#"]
 
 
 # --- payload checks -----------------------------------------------------------------------
@@ -148,15 +107,15 @@ def _counts(obj: dict[str, Any], key: str) -> dict[str, int]:
 
 def parse_state(device: str, payload: bytes) -> DeviceState:
     obj = _json_object(payload)
-    board = _BOARD_DEVICE.fullmatch(device)
-    if board:
-        return BoardState(int(board.group(1)), _bool(obj, "online"), _int(obj, "errors"),
+    board = topics.board_of(device)
+    if board is not None:
+        return BoardState(board, _bool(obj, "online"), _int(obj, "errors"),
                           _str(obj, "last_error", optional=True))
-    if device == "lockers":
+    if device == topics.LOCKERS:
         return LockerState(_counts(obj, "free"), _counts(obj, "capacity"),
                            _str_list(obj, "doors_open"), _str_list(obj, "out_of_service"),
                            _str_list(obj, "faults"))
-    if device == "uplink":
+    if device == topics.UPLINK:
         return UplinkState(_bool(obj, "connected"), _int(obj, "backlog"))
     return obj
 
@@ -178,26 +137,26 @@ def parse_event(community: str, kiosk: str, type_: str, payload: bytes,
 
 def parse_message(topic: str, payload: bytes, retained: bool = False) -> Update:
     """One MQTT message as an update; anything off-contract becomes ``Malformed``."""
-    parts = topic.split("/")
-    if len(parts) < 5 or parts[0] != ROOT or parts[2] != "kiosk" or not parts[1] \
-            or not parts[3]:
-        return Malformed(topic, "not a kiosk topic")
-    community, kiosk, kind, rest = parts[1], parts[3], parts[4], parts[5:]
+    where = topics.parse(topic)
+    if where is None or where.kind == "notify":  # notify: private, never the monitor's
+        owner = topics.kiosk_of(topic)
+        if owner is None:
+            return Malformed(topic, "not a kiosk topic")
+        return Malformed(topic, "not a topic of the contract", *owner)
+    community, kiosk, kind, name = where.community, where.kiosk, where.kind, where.name
     try:
-        if kind == "status" and not rest:
+        if kind == "status":
             if not payload:
                 return StatusUpdate(community, kiosk, None, retained)
             if payload not in (b"online", b"offline"):
                 raise PayloadError(f"status must be online or offline, got {payload[:40]!r}")
             return StatusUpdate(community, kiosk, payload == b"online", retained)
-        if kind == "state" and len(rest) == 1 and rest[0]:
-            state = parse_state(rest[0], payload) if payload else None
-            return StateUpdate(community, kiosk, rest[0], state, retained)
-        if kind == "event" and len(rest) == 1 and rest[0]:
-            return parse_event(community, kiosk, rest[0], payload, retained)
+        if kind == "state":
+            state = parse_state(name, payload) if payload else None
+            return StateUpdate(community, kiosk, name, state, retained)
+        return parse_event(community, kiosk, name, payload, retained)  # kind == "event"
     except PayloadError as exc:
         return Malformed(topic, str(exc)[:200], community, kiosk)
-    return Malformed(topic, "not a topic of the contract", community, kiosk)
 
 
 # --- the client ---------------------------------------------------------------------------
@@ -223,7 +182,7 @@ class MonitorFeed:
     def __init__(self, options: FeedOptions, on_update: Callable[[Update], None]):
         self.options = options
         self.on_update = on_update
-        self.topics = subscriptions_for(options.community)
+        self.topics = topics.public_of(options.community)
         self.subscribed: list[str] = []  # filters sent in SUBSCRIBE packets, for the record
         self.received = 0
         self.malformed = 0

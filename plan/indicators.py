@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk.events import iso, parse_iso, utc_now
-from mqtt.plan_store import PlanStore, finite_number
+from plan.store import PlanStore, finite_number
 
 INDICATORS = ("parcels_per_day", "parcels_per_hour", "wait_time", "occupancy",
               "unmet_demand", "courier_load", "faults", "security", "parking", "gaps",
