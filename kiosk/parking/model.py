@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from kiosk.refusals import Refusal
+
+# The published hashing, shared with the rotation, kept importable from here.
+from kiosk.rotation import canonical_json as canonical_json
+from kiosk.rotation import sha256_hex as sha256_hex
 
 STANDARD = "standard"
 ACCESSIBLE = "accessible"
@@ -56,16 +57,6 @@ class Outcome:
     assignments: dict[str, Spot] = field(default_factory=dict)  # member -> spot
     refused: list[Ask] = field(default_factory=list)
     summary: dict[str, TypeSummary] = field(default_factory=dict)
-
-
-def canonical_json(value: Any) -> bytes:
-    """One byte string per value, whoever computes it: what every hash here is taken of."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
-
-
-def sha256_hex(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value)).hexdigest()
 
 
 def check_asks(asks: list[Ask]) -> None:
