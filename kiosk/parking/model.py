@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from kiosk.refusals import Refusal
 
@@ -17,9 +18,28 @@ MEMBER_KINDS = ("household", "worker")
 
 
 class ParkingError(Refusal):
-    """A request the parking rules refuse; the message is meant for the person at the kiosk."""
+    """A request the parking rules refuse; the message is meant for the person at the kiosk.
+    The reasons are listed in ``kiosk/parking/register.py``, where each is checked."""
 
     default_reason = "parking"
+
+    @property
+    def detail(self) -> str:
+        return self.message
+
+    @property
+    def at(self) -> datetime | None:
+        """When what was refused becomes possible (``check_in_later``)."""
+        return self.details.get("at")
+
+    @property
+    def round_id(self) -> str:
+        return str(self.details.get("round_id") or "")
+
+
+def may_ask_for(spot_type: str, need: bool) -> bool:
+    """Accessible spots are for members with a declared need; every other type for all."""
+    return spot_type != ACCESSIBLE or need
 
 
 @dataclass(frozen=True)
@@ -66,7 +86,7 @@ def check_asks(asks: list[Ask]) -> None:
             raise ValueError(f"member {ask.member}: unknown spot type {ask.type!r}")
         if ask.member in seen:
             raise ValueError(f"member {ask.member} asks more than once in one round")
-        if ask.type == ACCESSIBLE and not ask.need:
+        if not may_ask_for(ask.type, ask.need):
             raise ValueError(f"member {ask.member} asks for an accessible spot "
                              "without a declared need")
         seen.add(ask.member)
