@@ -12,9 +12,9 @@ these ``reason`` codes (details in brackets), which the screen words:
 - a member at the kiosk: ``wrong_login`` [wait_s] (a wait still running is
   ``backoff.TooManyAttempts``), ``not_member`` (unknown or left), ``need`` (accessible
   spots are for a declared need), ``no_spot_type``;
-- rounds: ``round_busy`` [round_id] (no round takes requests while one is closed or
-  committed but not drawn), ``round_closed`` [round_id], ``no_request``, ``not_held`` (no
-  spot this round to release), ``bad_round_id``;
+- rounds: ``round_busy`` [round_id] (that round is closed or committed but not drawn:
+  no other takes requests or closes meanwhile), ``round_closed`` [round_id], ``no_request``,
+  ``not_held`` (no spot this round to release), ``bad_round_id``;
 - reservations: ``bad_kind``, ``no_time_zone``, ``slot_order`` (ends before it starts),
   ``too_long`` [max_hours], ``slot_over``, ``overlap`` (another reservation or waitlist
   place then), ``no_reservation``, ``not_yours``, ``reservation_state`` [status],
