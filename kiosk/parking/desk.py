@@ -28,7 +28,7 @@ from kiosk.parking.register import (
     Reserved,
 )
 
-# Kept importable from here: the names the board shows for rounds.
+# How rounds are named, still importable from here.
 from kiosk.parking.register import next_round_id as next_round_id
 
 HISTORY_ROUNDS = 6
