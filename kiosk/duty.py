@@ -1,10 +1,15 @@
 """The maintainers' duty roster: volunteers take turns, fairly, and the roster is public.
 
-Duty is a burden shared out like a scarce spot, by the same least-served-first core as
-parking (``kiosk.parking.allocation``): each shift is a round, the volunteers available
-for it ask, and those who have carried least duty so far relative to their share are
-chosen; ties go by a seed anyone can recompute from the published roster inputs. An
-on-duty PIN opens the maintenance screen only during its holder's shift.
+Duty is a burden shared out by the kiosk's fair rotation (``kiosk/rotation.py``), the rule
+the parking draw uses too: each shift is a turn with ``maintainers_per_shift`` places, the
+volunteers available for it stand, and those who have carried least duty so far relative
+to their share are chosen; ties go by a seed anyone can recompute from the published
+roster inputs. An on-duty PIN opens the maintenance screen only during its holder's shift.
+
+Refusals are ``DutyError``s; ``reason`` is one of: ``pin_too_short``, ``volunteer_exists``,
+``pin_taken``, ``no_volunteers``, ``not_on_duty`` (a handover by someone not on duty, or a
+right PIN outside its shift: ``NotOnDuty``), ``cannot_take_over``, ``wrong_duty_pin``
+(``WrongDutyPin``). A login refusal carries ``wait_s``.
 """
 
 from __future__ import annotations
@@ -17,15 +22,18 @@ from typing import Any
 
 import sqlite_utils
 
-from kiosk import backoff
+from kiosk import backoff, rotation
 from kiosk.audit import AuditLog
 from kiosk.codes import keyed_hash
 from kiosk.config import Config, ConfigError
 from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
-from kiosk.parking.allocation import ALGORITHM_VERSION, Memory, allocate, draw_seed, eligible_hash
-from kiosk.parking.model import STANDARD, Ask, Spot
 from kiosk.refusals import Refusal
+from kiosk.rotation import Memory
 from kiosk.store import Store
+
+# Duty's one pool in the rotation. The first rosters were drawn under this name, and the
+# tie-break seed is taken over it: another name would draw other people.
+POOL = "standard"
 
 
 class DutyError(Refusal):
@@ -123,15 +131,16 @@ class DutyRoster:
 
     def register(self, actor: str, pseudonym: str, pin: str, reason: str) -> None:
         if not pin.isdigit() or len(pin) < 6:
-            raise DutyError("an on-duty PIN is at least 6 digits")
+            raise DutyError("an on-duty PIN is at least 6 digits", reason="pin_too_short")
         with self.store.step() as db:
             if db["volunteers"].count_where("pseudonym = ?", [pseudonym]):
-                raise DutyError(f"{pseudonym} is already a volunteer")
+                raise DutyError(f"{pseudonym} is already a volunteer",
+                                reason="volunteer_exists")
             try:
                 db["volunteers"].insert({"pseudonym": pseudonym,
                                          "pin_hash": self._pin_hash(pin)})
             except sqlite_utils.db.IntegrityError:
-                raise DutyError("choose another PIN") from None
+                raise DutyError("choose another PIN", reason="pin_taken") from None
             self.audit.append(db, actor, "duty.volunteer_added", pseudonym, reason)
 
     def retire(self, actor: str, pseudonym: str, reason: str) -> None:
@@ -163,15 +172,15 @@ class DutyRoster:
             volunteers = [r[0] for r in db.execute(
                 "SELECT pseudonym FROM volunteers WHERE active = 1 ORDER BY pseudonym")]
             if not volunteers:
-                raise DutyError("no volunteers yet")
+                raise DutyError("no volunteers yet", reason="no_volunteers")
             for _ in range(shifts):
                 end = start + timedelta(hours=self.settings.shift_hours)
                 away = {r[0] for r in db.execute(
                     "SELECT pseudonym FROM duty_unavailable WHERE shift_start = ?",
                     (iso(start),))}
-                # Away for a shift: not asked, so it neither earns nor costs duty.
-                asks = [Ask(v, STANDARD) for v in volunteers if v not in away]
-                shift, memory = self._draw(start, end, asks, memory)
+                # Away for a shift: not standing, so it neither earns nor costs duty.
+                available = [v for v in volunteers if v not in away]
+                shift, memory = self._draw(start, end, available, memory)
                 db["shifts"].insert({"start": shift.start, "end": shift.end,
                                      "maintainers": json.dumps(shift.maintainers),
                                      "seed_inputs": json.dumps(shift.seed_inputs),
@@ -183,18 +192,19 @@ class DutyRoster:
                 start = end
         return planned
 
-    def _draw(self, start: datetime, end: datetime, asks: list[Ask],
+    def _draw(self, start: datetime, end: datetime, available: list[str],
               memory: Memory) -> tuple[Shift, Memory]:
         # The shift's own start is the public value: the roster can be recomputed by anyone
         # from the published volunteer lists alone.
-        inputs = {"eligible_hash": eligible_hash(asks), "algorithm": ALGORITHM_VERSION,
-                  "public_random": iso(start)}
-        seed = draw_seed(inputs["eligible_hash"], ALGORITHM_VERSION, inputs["public_random"])
-        seats = [Spot(f"duty-{i + 1}", STANDARD)
-                 for i in range(self.settings.maintainers_per_shift)]
-        outcome, memory = allocate(asks, seats, memory, seed)
-        chosen = tuple(sorted(outcome.assignments))
-        return Shift(iso(start), iso(end), chosen, inputs), memory
+        inputs = {"eligible_hash": rotation.eligible_hash((v, POOL) for v in available),
+                  "algorithm": rotation.VERSION, "public_random": iso(start)}
+        turn = rotation.Turn(memory, rotation.draw_seed(inputs["eligible_hash"],
+                                                        rotation.VERSION, iso(start)))
+        places = self.settings.maintainers_per_shift
+        chosen = turn.rank(POOL, available)[:places]
+        # What a volunteer was given is the shift itself.
+        turn.settle(POOL, available, places, dict.fromkeys(chosen, iso(start)))
+        return Shift(iso(start), iso(end), tuple(sorted(chosen)), inputs), turn.memory
 
     def roster(self) -> list[Shift]:
         return [Shift(r["start"], r["end"], tuple(json.loads(r["maintainers"])),
@@ -244,9 +254,9 @@ class DutyRoster:
         now = self.clock()
         shift = self.on_duty(now)
         if shift is None or actor not in shift.maintainers:
-            raise DutyError(f"{actor} is not on duty now")
+            raise DutyError(f"{actor} is not on duty now", reason="not_on_duty")
         if to not in self.volunteers() or to in shift.maintainers:
-            raise DutyError(f"{to} cannot take over this shift")
+            raise DutyError(f"{to} cannot take over this shift", reason="cannot_take_over")
         maintainers = tuple(sorted((set(shift.maintainers) - {actor}) | {to}))
         with self.store.step() as db:
             db.execute("UPDATE shifts SET maintainers = ? WHERE start = ?",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+import re
 
 import pytest
 
@@ -298,3 +301,19 @@ def test_parking_settings_are_checked_strictly():
         "kiosk.toml: parking.offer_minutes: expected a whole number of at least 1, got 0",
         "kiosk.toml: parking.lend_accessible: expected true or false, got 'yes'",
     ]
+
+
+def test_every_refusal_names_a_reason_the_register_lists():
+    """Each ``ParkingError`` the register raises gives a reason code, and its docstring
+    lists every code (the one place they are documented)."""
+    from kiosk.parking import register as module
+
+    reasons = []
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ParkingError":
+            given = [k.value for k in node.keywords if k.arg == "reason"]
+            assert given and isinstance(given[0], ast.Constant), ast.unparse(node)
+            reasons.append(given[0].value)
+    assert len(reasons) > 30
+    listed = set(re.findall(r"``([a-z_]+)``", module.__doc__ or ""))
+    assert set(reasons) <= listed, set(reasons) - listed

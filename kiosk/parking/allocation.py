@@ -8,13 +8,11 @@ order of the askers differs):
 2. Within a type, the askers are ranked and the first ``k`` get the ``k`` spots; the rest
    are refused, which is counted as unmet demand.
 
-Our ranking, per type. Every round a member asks, they earn that round's equal share,
-``min(1, spots / askers)``; every spot they get costs them one. Their *credit* is what
-they earned minus what they got: askers with the most credit are served first, so the
-member least served relative to their equal share goes first. Equal credits are put in an
-order drawn from the round's seed (see ``draw_seed``). A round not asked earns nothing
-and costs nothing: pausing neither gains nor loses. Shares are counted in millionths
-(integers), so every computer ranks exactly alike.
+Our ranking, per type, is the kiosk's fair rotation (``kiosk/rotation.py``), with the
+spot types as its pools: every round a member asks, they earn that round's equal share,
+``min(1, spots / askers)``; every spot they get costs them one; askers with the most
+credit (earned minus got) are served first, equal credits in an order drawn from the
+round's seed (``draw_seed``). A round not asked earns nothing and costs nothing.
 
 Guarantees (proved in docs/parking.md, checked by tests/test_parking_allocation.py):
 - the same members asking every round each get the floor or the ceiling of
@@ -25,11 +23,9 @@ Guarantees (proved in docs/parking.md, checked by tests/test_parking_allocation.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
+from kiosk import rotation
 from kiosk.parking.model import (
     ACCESSIBLE,
     SPOT_TYPES,
@@ -38,12 +34,17 @@ from kiosk.parking.model import (
     Outcome,
     Spot,
     TypeSummary,
-    canonical_json,
     check_asks,
     check_spots,
-    sha256_hex,
 )
+from kiosk.rotation import Memory, Turn
 
+# The rotation's seed and tie-break, kept importable under the names the draw publishes.
+from kiosk.rotation import draw_seed as draw_seed
+from kiosk.rotation import tiebreak_key as tiebreak_key
+
+# The rotation's rule inside this module's round (accessible first, lending, keeping last
+# round's spot): a change to either is a new version.
 ALGORITHM_VERSION = "least-served-first/1"
 
 # Ranks the askers of one type, best placed first.
@@ -55,22 +56,11 @@ PreviousSpot = Callable[[str, str], str | None]
 def eligible_list(asks: list[Ask]) -> list[dict[str, str]]:
     """The published eligible list. A need is implied by asking for an accessible spot and
     is not published otherwise."""
-    return [{"member": a.member, "type": a.type}
-            for a in sorted(asks, key=lambda a: a.member)]
+    return rotation.eligible_list((a.member, a.type) for a in asks)
 
 
 def eligible_hash(asks: list[Ask]) -> str:
-    return sha256_hex(eligible_list(asks))
-
-
-def draw_seed(eligible_hash_hex: str, version: str, public_random: str) -> bytes:
-    """The tie-break seed, from inputs that are all published before the draw."""
-    return hashlib.sha256(canonical_json(
-        ["kiosk-parking-draw", version, eligible_hash_hex, public_random])).digest()
-
-
-def tiebreak_key(seed: bytes, spot_type: str, member: str) -> bytes:
-    return hashlib.sha256(seed + spot_type.encode() + b"\0" + member.encode()).digest()
+    return rotation.eligible_hash((a.member, a.type) for a in asks)
 
 
 def run_round(asks: list[Ask], spots: list[Spot], order: Order, lend_accessible: bool = True,
@@ -126,96 +116,28 @@ def _place(chosen: list[Ask], pool: list[Spot], spot_type: str,
     return placed
 
 
-# --- our memory -----------------------------------------------------------------------------
-
-# Shares are counted in millionths of a spot.
-UNIT = 1_000_000
-
-# Per member and type: [earned (millionths), received, last round asked, spot got then].
-MemberMemory = tuple[int, int, int, str | None]
-
-
-@dataclass
-class Memory:
-    """Everything the algorithm remembers between rounds. Published with each draw."""
-
-    round_no: int = 0  # rounds drawn so far
-    types: dict[str, dict[str, MemberMemory]] = field(default_factory=dict)
-
-    def copy(self) -> Memory:
-        return Memory(self.round_no, {t: dict(m) for t, m in self.types.items()})
-
-    def to_json(self) -> dict[str, Any]:
-        return {"round_no": self.round_no,
-                "types": {t: {k: list(v) for k, v in m.items()} for t, m in self.types.items()}}
-
-    @classmethod
-    def from_json(cls, data: Any) -> Memory:
-        """Rebuild from published JSON; raises ValueError on anything malformed."""
-        try:
-            if set(data) != {"round_no", "types"} or not _is_int(data["round_no"]):
-                raise ValueError("round_no or types malformed")
-            types: dict[str, dict[str, MemberMemory]] = {}
-            for spot_type, raw in data["types"].items():
-                members = {}
-                for member, (earned, received, last, spot) in raw.items():
-                    if not (_is_int(earned) and _is_int(received) and _is_int(last)
-                            and (spot is None or isinstance(spot, str))):
-                        raise ValueError(f"{spot_type} memory of {member}")
-                    members[member] = (earned, received, last, spot)
-                types[spot_type] = members
-            return cls(data["round_no"], types)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"prior state is malformed ({exc})") from None
-
-    def hash(self) -> str:
-        return sha256_hex(self.to_json())
-
-    def received(self, spot_type: str, member: str) -> int:
-        record = self.types.get(spot_type, {}).get(member)
-        return 0 if record is None else record[1]
-
-    def credit(self, spot_type: str, member: str) -> int:
-        """Earned minus received, in millionths of a spot."""
-        record = self.types.get(spot_type, {}).get(member)
-        return 0 if record is None else record[0] - record[1] * UNIT
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+# --- our ranking: the kiosk's fair rotation, with spot types as its pools ------------------
 
 
 def allocate(asks: list[Ask], spots: list[Spot], memory: Memory, seed: bytes,
              lend_accessible: bool = True) -> tuple[Outcome, Memory]:
     """One round of least-served-first. Returns the outcome and the new memory; the memory
     passed in is left as it was."""
-    round_no = memory.round_no + 1
-    after = memory.copy()
-    after.round_no = round_no
+    turn = Turn(memory, seed)
     asking: dict[str, list[Ask]] = {}
 
     def order(spot_type: str, wanting: list[Ask]) -> list[Ask]:
-        members = after.types.setdefault(spot_type, {})
         asking[spot_type] = wanting
-        credit = {}
-        for ask in wanting:
-            earned, received, _, _ = members.get(ask.member, (0, 0, 0, None))
-            credit[ask.member] = earned - received * UNIT
-        return sorted(wanting, key=lambda a: (-credit[a.member],
-                                              tiebreak_key(seed, spot_type, a.member)))
+        by_member = {a.member: a for a in wanting}
+        return [by_member[m] for m in turn.rank(spot_type, by_member)]
 
     def previous(member: str, spot_type: str) -> str | None:
-        record = memory.types.get(spot_type, {}).get(member)
-        return record[3] if record is not None and record[2] == round_no - 1 else None
+        return turn.previous_place(spot_type, member)
 
     outcome = run_round(asks, spots, order, lend_accessible, previous)
     for spot_type, wanting in asking.items():
-        summary = outcome.summary[spot_type]
-        share = min(UNIT, summary.spots * UNIT // summary.askers)
-        members = after.types[spot_type]
-        for ask in wanting:
-            earned, received, _, _ = members.get(ask.member, (0, 0, 0, None))
-            spot = outcome.assignments.get(ask.member)
-            members[ask.member] = (earned + share, received + (spot is not None), round_no,
-                                   None if spot is None else spot.id)
-    return outcome, after
+        members = [a.member for a in wanting]
+        turn.settle(spot_type, members, outcome.summary[spot_type].spots,
+                    {m: outcome.assignments[m].id for m in members
+                     if m in outcome.assignments})
+    return outcome, turn.memory

@@ -24,9 +24,13 @@ _TRUE, _FALSE = {"yes", "y", "true", "1"}, {"no", "n", "false", "0", ""}
 
 
 class CsvImportError(ParkingError):
+    """A CSV file refused whole; ``problems`` name every line at fault."""
+
+    default_reason = "csv"
+
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__("\n".join(problems))
+        super().__init__("\n".join(problems), problems=problems)
 
 
 @dataclass(frozen=True)

@@ -2,48 +2,53 @@
 and the member's actions, with refusals the screen can put into either language.
 
 Plain Python over ``ParkingRegister``; the screen calls it from worker threads and never
-touches SQLite itself. Reads that the register has no method for (a member's history, the
-board's counts) are plain queries here, so the register keeps only the rules.
+touches SQLite itself. Every rule is the register's: an action here is the register's
+method, and its refusal reaches the screen as it was raised (same reason, same details;
+the reasons are listed in ``kiosk/parking/register.py``). Reads that the register has no
+method for (a member's history, the board's counts) are plain queries here.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from kiosk import backoff
+from kiosk.backoff import TooManyAttempts
 from kiosk.events import iso, parse_iso
-from kiosk.parking.model import ACCESSIBLE, SPOT_TYPES, ParkingError, sha256_hex
+from kiosk.parking.model import SPOT_TYPES, ParkingError, may_ask_for, sha256_hex
 from kiosk.parking.register import (
     LIVE,
-    LOGIN_SCOPE,
-    RESERVATION_KINDS,
+    LIVE_SQL,
     Member,
     ParkingRegister,
     Reservation,
     Reserved,
 )
 
+# How rounds are named, still importable from here.
+from kiosk.parking.register import next_round_id as next_round_id
+
 HISTORY_ROUNDS = 6
 HISTORY_RESERVATIONS = 4
-_LIVE_SQL = "(" + ", ".join(f"'{status}'" for status in LIVE) + ")"
+
+T = TypeVar("T")
 
 
-class Refused(Exception):
-    """The kiosk turned a request down. ``reason`` names why, for the screen's words:
-    wrong_login, blocked, round_busy, need, no_request, not_held, slot_over, too_long,
-    overlap, check_in_later, no_offer, gate, other (``detail`` has the register's text)."""
+class Refused(ParkingError):
+    """What the screen catches: the register's refusal, carried over as it was raised
+    (``reason``, ``detail`` = its message, ``wait_s``, ``at``, ``round_id``), or one the
+    screen names itself (``Refused("gate")``). ``blocked`` is a login while a back-off
+    wait runs (``backoff.TooManyAttempts``)."""
 
-    def __init__(self, reason: str, detail: str = "", *, wait_s: float = 0.0,
-                 at: datetime | None = None, round_id: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
-        self.wait_s = wait_s
-        self.at = at
-        self.round_id = round_id
+    def __init__(self, reason: str, detail: str = "", **details: Any):
+        super().__init__(detail, reason=reason, **details)
+
+    @classmethod
+    def of(cls, refusal: ParkingError) -> Refused:
+        return cls(refusal.reason, refusal.message, **refusal.details)
 
 
 @dataclass(frozen=True)
@@ -152,16 +157,6 @@ class PublicBoard:
     next_round: str | None = None
 
 
-def next_round_id(now: datetime, taken: set[str]) -> str:
-    """Rounds are named by month: the first month after ``now`` not used yet."""
-    year, month = now.year, now.month
-    while True:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        round_id = f"{year:04d}-{month:02d}"
-        if round_id not in taken:
-            return round_id
-
-
 class ParkingDesk:
     def __init__(self, register: ParkingRegister):
         self.register = register
@@ -178,123 +173,59 @@ class ParkingDesk:
 
     def login(self, unit: str, pin: str) -> Member:
         try:
-            return self.register.authenticate(unit, pin)
-        except backoff.TooManyAttempts as exc:
-            raise Refused("blocked", wait_s=exc.wait_s) from None
-        except ParkingError:
-            raise Refused("wrong_login", wait_s=self._login_wait()) from None
-
-    def _login_wait(self) -> float:
-        with self.store.read() as db:
-            try:
-                backoff.check(db, LOGIN_SCOPE, self.register.login_backoff, self.now())
-            except backoff.TooManyAttempts as exc:
-                return exc.wait_s
-        return 0.0
+            return self._call(self.register.authenticate, unit, pin)
+        except TooManyAttempts as exc:
+            raise Refused("blocked", exc.message, wait_s=exc.wait_s) from exc
 
     # --- rounds -------------------------------------------------------------------------
 
-    def _rounds(self) -> tuple[str | None, str | None, str]:
-        """(the open round, a round closed or committed but not drawn, the next name)."""
-        rows = self.store.query("SELECT round, status FROM parking_rounds "
-                                "ORDER BY opened_ts, round")
-        open_round = next((r["round"] for r in rows if r["status"] == "open"), None)
-        busy = next((r["round"] for r in rows if r["status"] in ("closed", "committed")),
-                    None)
-        return open_round, busy, next_round_id(self.now(), {r["round"] for r in rows})
-
     def request(self, member: str, spot_type: str) -> str:
         """Ask for a spot in the round taking requests; returns the round's name."""
-        open_round, busy, next_name = self._rounds()
-        if open_round is None and busy is not None:
-            raise Refused("round_busy", round_id=busy)
-        if spot_type == ACCESSIBLE and not self.register.member(member).need:
-            raise Refused("need")
-        round_id = open_round or next_name
-        self._call(self.register.request, member, round_id, spot_type)
-        return round_id
+        return self._call(self.register.ask, member, spot_type)
 
     def withdraw(self, member: str) -> str:
-        open_round, _, _ = self._rounds()
-        if open_round is None or not self.store.scalar(
-                "SELECT 1 FROM parking_requests WHERE round = ? AND member = ?",
-                (open_round, member)):
-            raise Refused("no_request")
-        self._call(self.register.withdraw, member, open_round)
-        return open_round
+        """Take back the request in the open round; returns the round's name."""
+        return self._call(self.register.withdraw, member)
 
     def release(self, member: str) -> str:
-        spot = self.register.allocation(member)
-        if spot is None:
-            raise Refused("not_held")
-        self._call(self.register.release, member)
-        return spot
+        return self._call(self.register.release, member)
 
     # --- reservations -------------------------------------------------------------------
 
     def reserve(self, member: str, spot_type: str, kind: str, start: datetime,
                 hours: int) -> Reserved:
-        if start.tzinfo is None:
-            raise ValueError("start must carry a time zone")
-        end = start + timedelta(hours=hours)
-        if kind not in RESERVATION_KINDS:
-            raise Refused("other", f"kind {kind!r}")
-        if hours > self.max_hours:
-            raise Refused("too_long")
-        if end <= self.now():
-            raise Refused("slot_over")
-        if spot_type == ACCESSIBLE and not self.register.member(member).need:
-            raise Refused("need")
-        s, e = iso(start), iso(end)
-        if self.store.scalar(
-                f"SELECT 1 FROM parking_reservations WHERE member = ? AND status IN "
-                f"{_LIVE_SQL} AND start_ts < ? AND end_ts > ?", (member, e, s)) or \
-                self.store.scalar(
-                    "SELECT 1 FROM parking_waitlist WHERE member = ? AND status IN "
-                    "('waiting', 'offered') AND start_ts < ? AND end_ts > ?", (member, e, s)):
-            raise Refused("overlap")
-        return self._call(self.register.reserve, member, spot_type, start, end, kind)
+        return self._call(self.register.reserve, member, spot_type, start,
+                          start + timedelta(hours=hours), kind)
 
     def check_in(self, member: str, reservation_id: int) -> Reservation:
-        r = self.register.reservation(reservation_id)
-        opens = r.start - timedelta(minutes=self.register.settings.early_checkin_minutes)
-        if r.member == member and r.status == "booked" and self.now() < opens:
-            raise Refused("check_in_later", at=opens)
         return self._call(self.register.check_in, reservation_id, member)
 
     def cancel(self, member: str, reservation_id: int) -> None:
         self._call(self.register.cancel_reservation, reservation_id, member)
 
     def accept(self, member: str, waitlist_id: int) -> Reservation:
-        offer = self.register.offer_for(waitlist_id)
-        if offer is None or offer.member != member or (
-                offer.offer_expires is not None and offer.offer_expires <= self.now()):
-            raise Refused("no_offer")
         return self._call(self.register.accept_offer, waitlist_id, member)
 
     def decline(self, member: str, waitlist_id: int) -> None:
-        offer = self.register.offer_for(waitlist_id)
-        if offer is None or offer.member != member:
-            raise Refused("no_offer")
         self._call(self.register.decline_offer, waitlist_id, member)
 
     def may_open_gate(self, member: str) -> bool:
         """The gate opens for a member who holds a spot this round or is checked in now."""
-        if self.register.allocation(member) is not None:
-            return True
-        now = self.now()
-        return any(r.status == "checked_in" and r.start - self._early() <= now < r.end
-                   for r in self.register.reservations(member))
+        return self.register.may_open_gate(member)
+
+    def check_gate(self, member: str) -> None:
+        """Refuse (reason ``gate``) a member the gate does not open for."""
+        self._call(self.register.check_gate, member)
 
     def _early(self) -> timedelta:
         return timedelta(minutes=self.register.settings.early_checkin_minutes)
 
-    def _call(self, fn: Any, *args: Any) -> Any:
-        """The register's own refusal (a race, a rule checked only there) as ``other``."""
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """The register's refusal, as the type the screen catches. Nothing is re-checked."""
         try:
             return fn(*args)
         except ParkingError as exc:
-            raise Refused("other", str(exc)) from None
+            raise Refused.of(exc) from exc
 
     # --- what a member sees -------------------------------------------------------------
 
@@ -303,35 +234,27 @@ class ParkingDesk:
         member = register.member(member_id)
         now = self.now()
         current = register.current_round()
-        holding = None
-        if current is not None:
-            rows = self.store.query("SELECT spot, type FROM parking_allocations WHERE round = ? "
-                                    "AND member = ? AND released_ts IS NULL",
-                                    (current, member_id))
-            if rows:
-                holding = Holding(current, rows[0]["spot"], rows[0]["type"])
-        open_round, busy, next_name = self._rounds()
+        held = register.held(member_id)
+        holding = Holding(current, *held) if current is not None and held else None
+        rounds = register.rounds_now()
+        open_round, busy = rounds.open, rounds.busy
         asked = None
         if open_round is not None or busy is not None:
             asked = self.store.scalar("SELECT type FROM parking_requests WHERE round = ? "
                                       "AND member = ?", (open_round or busy, member_id))
         reservations = register.reservations(member_id)
-        early = self._early()
-        checkable = next((r for r in reservations if r.status == "booked"
-                          and r.start - early <= now < r.end), None)
         return MemberView(
             member=member, now=now, holding=holding,
-            open_round=open_round or (None if busy else next_name),
+            open_round=open_round or (None if busy else rounds.next),
             busy_round=busy if open_round is None else None, asked=asked,
             round_types=self._round_types(open_round, member.need),
             reserve_types=self._reserve_types(member.need), max_hours=self.max_hours,
-            early_checkin=early, reservations=reservations, checkable=checkable,
+            early_checkin=self._early(), reservations=reservations,
+            checkable=next((r for r in reservations if register.may_check_in(r)), None),
             waiting=self._waiting(member_id), history=self._history(member_id),
             past_reservations=[r for r in reversed(register.reservations(
                 member_id, live_only=False)) if r.status not in LIVE][:HISTORY_RESERVATIONS],
-            may_open_gate=holding is not None or any(
-                r.status == "checked_in" and r.start - early <= now < r.end
-                for r in reservations))
+            may_open_gate=register.may_open_gate(member_id))
 
     def _round_types(self, open_round: str | None, need: bool) -> list[TypeChoice]:
         spots = {r["type"]: r["n"] for r in self.store.query(
@@ -341,24 +264,24 @@ class ParkingDesk:
             "SELECT type, COUNT(*) AS n FROM parking_requests WHERE round = ? GROUP BY type",
             (open_round or "",))}
         return [TypeChoice(t, spots.get(t, 0), askers.get(t, 0)) for t in SPOT_TYPES
-                if (spots.get(t) or askers.get(t)) and (t != ACCESSIBLE or need)]
+                if (spots.get(t) or askers.get(t)) and may_ask_for(t, need)]
 
     def _reserve_types(self, need: bool) -> list[str]:
         present = {r["type"] for r in self.store.query(
             "SELECT DISTINCT type FROM parking_spots WHERE state = 'in_service'")}
-        return [t for t in SPOT_TYPES if t in present and (t != ACCESSIBLE or need)]
+        return [t for t in SPOT_TYPES if t in present and may_ask_for(t, need)]
 
     def _waiting(self, member_id: str) -> list[WaitPlace]:
+        """The member's places on the waitlists, with their place in the register's turn."""
         places = []
-        for row in self.store.query(
-                "SELECT w.*, (SELECT COUNT(*) FROM parking_waitlist o WHERE o.type = w.type "
-                "AND o.status IN ('waiting', 'offered') AND o.id <= w.id) AS position "
-                "FROM parking_waitlist w WHERE w.member = ? AND w.status IN "
-                "('waiting', 'offered') ORDER BY w.id", (member_id,)):
-            places.append(WaitPlace(row["id"], row["type"], row["kind"],
-                                    parse_iso(row["start_ts"]), parse_iso(row["end_ts"]),
-                                    row["position"], self.register.offer_for(row["id"])))
-        return places
+        for spot_type in SPOT_TYPES:
+            for position, row in enumerate(self.register.waitlist(spot_type), start=1):
+                if row["member"] == member_id:
+                    places.append(WaitPlace(
+                        row["id"], spot_type, row["kind"], parse_iso(row["start_ts"]),
+                        parse_iso(row["end_ts"]), position,
+                        self.register.offer_for(row["id"])))
+        return sorted(places, key=lambda w: w.id)
 
     def _history(self, member_id: str) -> list[PastRound]:
         rows = self.store.query(
@@ -382,7 +305,7 @@ class ParkingDesk:
         held = {spot for _, spot, _ in allocations}
         n = iso(now)
         reserved = {r["spot"] for r in self.store.query(
-            f"SELECT spot FROM parking_reservations WHERE status IN {_LIVE_SQL} AND "
+            f"SELECT spot FROM parking_reservations WHERE status IN {LIVE_SQL} AND "
             "start_ts <= ? AND end_ts > ?", (n, n))}
         counts: dict[str, dict[str, int]] = {}
         for s in self.register.spots():
@@ -399,13 +322,13 @@ class ParkingDesk:
             else:
                 c["free_now"] += 1
         types = [TypeCounts(t, **counts[t]) for t in SPOT_TYPES if t in counts]
-        open_round, busy, next_name = self._rounds()
-        pending = busy or open_round
+        rounds = self.register.rounds_now()
+        pending = rounds.busy or rounds.open
         return PublicBoard(
             now=now, current_round=current, allocations=allocations, types=types,
             next_draw=self._draw_inputs(pending) if pending else None,
             last_draw=self._draw_inputs(current) if current else None,
-            next_round=None if pending else next_name)
+            next_round=None if pending else rounds.next)
 
     def _draw_inputs(self, round_id: str) -> DrawInputs:
         row = self.store.query("SELECT * FROM parking_rounds WHERE round = ?", (round_id,))[0]

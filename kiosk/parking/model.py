@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
 
 from kiosk.refusals import Refusal
+
+# The published hashing, shared with the rotation, kept importable from here.
+from kiosk.rotation import canonical_json as canonical_json
+from kiosk.rotation import sha256_hex as sha256_hex
 
 STANDARD = "standard"
 ACCESSIBLE = "accessible"
@@ -16,9 +18,28 @@ MEMBER_KINDS = ("household", "worker")
 
 
 class ParkingError(Refusal):
-    """A request the parking rules refuse; the message is meant for the person at the kiosk."""
+    """A request the parking rules refuse; the message is meant for the person at the kiosk.
+    The reasons are listed in ``kiosk/parking/register.py``, where each is checked."""
 
     default_reason = "parking"
+
+    @property
+    def detail(self) -> str:
+        return self.message
+
+    @property
+    def at(self) -> datetime | None:
+        """When what was refused becomes possible (``check_in_later``)."""
+        return self.details.get("at")
+
+    @property
+    def round_id(self) -> str:
+        return str(self.details.get("round_id") or "")
+
+
+def may_ask_for(spot_type: str, need: bool) -> bool:
+    """Accessible spots are for members with a declared need; every other type for all."""
+    return spot_type != ACCESSIBLE or need
 
 
 @dataclass(frozen=True)
@@ -58,16 +79,6 @@ class Outcome:
     summary: dict[str, TypeSummary] = field(default_factory=dict)
 
 
-def canonical_json(value: Any) -> bytes:
-    """One byte string per value, whoever computes it: what every hash here is taken of."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
-
-
-def sha256_hex(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value)).hexdigest()
-
-
 def check_asks(asks: list[Ask]) -> None:
     seen: set[str] = set()
     for ask in asks:
@@ -75,7 +86,7 @@ def check_asks(asks: list[Ask]) -> None:
             raise ValueError(f"member {ask.member}: unknown spot type {ask.type!r}")
         if ask.member in seen:
             raise ValueError(f"member {ask.member} asks more than once in one round")
-        if ask.type == ACCESSIBLE and not ask.need:
+        if not may_ask_for(ask.type, ask.need):
             raise ValueError(f"member {ask.member} asks for an accessible spot "
                              "without a declared need")
         seen.add(ask.member)

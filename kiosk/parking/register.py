@@ -2,7 +2,28 @@
 
 Every state change commits together with its event (and, for a maintainer's edit, its
 audit entry) in one step. Events name members by pseudonym only. The occupancy sensors
-and the screen reach the register through plain method calls.
+and the screen reach the register through plain method calls (the screen through
+``kiosk/parking/desk.py``, which checks no rule of its own).
+
+Each parking rule is checked here, once. A request it turns down raises ``ParkingError``
+(``kiosk/refusals.py``) with nothing changed, a message for the command line and one of
+these ``reason`` codes (details in brackets), which the screen words:
+
+- a member at the kiosk: ``wrong_login`` [wait_s] (a wait still running is
+  ``backoff.TooManyAttempts``), ``not_member`` (unknown or left), ``need`` (accessible
+  spots are for a declared need), ``no_spot_type``;
+- rounds: ``round_busy`` [round_id] (that round is closed or committed but not drawn:
+  no other takes requests or closes meanwhile), ``round_closed`` [round_id], ``no_request``,
+  ``not_held`` (no spot this round to release), ``bad_round_id``;
+- reservations: ``bad_kind``, ``no_time_zone``, ``slot_order`` (ends before it starts),
+  ``too_long`` [max_hours], ``slot_over``, ``overlap`` (another reservation or waitlist
+  place then), ``no_reservation``, ``not_yours``, ``reservation_state`` [status],
+  ``check_in_later`` [at: when check-in opens], ``no_offer`` (none waiting, or lapsed),
+  ``not_waiting``; ``gate`` (the gate opens for no one without a spot or a check-in now);
+- maintainers: ``no_member``, ``member_exists``, ``unit_taken``, ``invalid_member``,
+  ``no_spot``, ``spot_exists``, ``invalid_spot`` [problems], ``csv`` [problems]
+  (``CsvImportError``), ``round_state`` [round_id, status] (a step out of order),
+  ``bad_public_random``, ``memory_changed``.
 """
 
 from __future__ import annotations
@@ -29,7 +50,15 @@ from kiosk.parking.csvimport import (
     parse_spots,
     spot_problems,
 )
-from kiosk.parking.model import ACCESSIBLE, SPOT_TYPES, Ask, ParkingError, Spot, sha256_hex
+from kiosk.parking.model import (
+    ACCESSIBLE,
+    SPOT_TYPES,
+    Ask,
+    ParkingError,
+    Spot,
+    may_ask_for,
+    sha256_hex,
+)
 from kiosk.parking.policies import RoundInput
 from kiosk.parking.record import make_commitment, make_inputs, make_record
 from kiosk.parking.settings import ParkingSettings
@@ -38,7 +67,7 @@ from kiosk.store import Store
 LIVE = ("held", "booked", "checked_in")
 # The back-off scope of wrong member PINs at the kiosk.
 LOGIN_SCOPE = "parking-login"
-_LIVE_SQL = "('held', 'booked', 'checked_in')"
+LIVE_SQL = "(" + ", ".join(f"'{status}'" for status in LIVE) + ")"
 RESERVATION_KINDS = ("visitor", "moving")
 _ROUND_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
@@ -86,6 +115,16 @@ class Reserved:
 
 
 @dataclass(frozen=True)
+class RoundsNow:
+    """Where requests go: the open round, a round closed or committed but not drawn, and
+    the name the next round takes when none is open."""
+
+    open: str | None
+    busy: str | None
+    next: str
+
+
+@dataclass(frozen=True)
 class ImportReport:
     added: int
     changed: int
@@ -114,10 +153,10 @@ class ParkingRegister:
         unit = normalize_unit(unit)
         problems = member_problems(member, unit, kind, pin)
         if problems:
-            raise ParkingError("; ".join(problems))
+            raise ParkingError("; ".join(problems), reason="invalid_member", problems=problems)
         with self.store.step() as db:
             if self._member_row(db, member) is not None:
-                raise ParkingError(f"member {member} exists already")
+                raise ParkingError(f"member {member} exists already", reason="member_exists")
             self._check_unit_free(db, unit, member)
             self._write_member(db, actor, reason, member, unit, kind, need, pin, True)
         return self.member(member)
@@ -129,12 +168,13 @@ class ParkingRegister:
         with self.store.step() as db:
             row = self._member_row(db, member)
             if row is None:
-                raise ParkingError(f"no member {member}")
+                raise ParkingError(f"no member {member}", reason="no_member")
             new_unit = normalize_unit(unit) if unit is not None else row["unit"]
             new_kind = kind if kind is not None else row["kind"]
             problems = member_problems(member, new_unit, new_kind, pin)
             if problems:
-                raise ParkingError("; ".join(problems))
+                raise ParkingError("; ".join(problems), reason="invalid_member",
+                                   problems=problems)
             new_active = bool(row["active"]) if active is None else active
             if new_active:
                 self._check_unit_free(db, new_unit, member)
@@ -202,12 +242,12 @@ class ParkingRegister:
         other = db.execute("SELECT member FROM parking_members WHERE unit = ? AND active = 1 "
                            "AND member != ?", (unit, member)).fetchone()
         if other:
-            raise ParkingError(f"unit {unit} belongs to member {other[0]}")
+            raise ParkingError(f"unit {unit} belongs to member {other[0]}", reason="unit_taken")
 
     def member(self, member: str) -> Member:
         rows = self.store.query("SELECT * FROM parking_members WHERE member = ?", (member,))
         if not rows:
-            raise ParkingError(f"no member {member}")
+            raise ParkingError(f"no member {member}", reason="no_member")
         return _member(rows[0])
 
     def members(self) -> list[Member]:
@@ -232,7 +272,7 @@ class ParkingRegister:
             self.outbox.append(db, "security.wrong_pin",
                                {"scope": scope, "failures": failures, "wait_s": wait_s})
         raise ParkingError(f"wrong unit or PIN; wait {wait_s:.0f} s" if wait_s
-                           else "wrong unit or PIN")
+                           else "wrong unit or PIN", reason="wrong_login", wait_s=wait_s)
 
     # --- spots --------------------------------------------------------------------------
 
@@ -241,10 +281,10 @@ class ParkingRegister:
         pool = pool or default_pool(spot_type)
         problems = spot_problems(spot, spot_type, pool, state)
         if problems:
-            raise ParkingError("; ".join(problems))
+            raise ParkingError("; ".join(problems), reason="invalid_spot", problems=problems)
         with self.store.step() as db:
             if db.execute("SELECT 1 FROM parking_spots WHERE spot = ?", (spot,)).fetchone():
-                raise ParkingError(f"spot {spot} exists already")
+                raise ParkingError(f"spot {spot} exists already", reason="spot_exists")
             self._write_spot(db, actor, reason, spot, spot_type, pool, state)
         return self.spot(spot)
 
@@ -253,7 +293,7 @@ class ParkingRegister:
         info = self.spot(spot)
         problems = spot_problems(spot, info.type, info.pool, state)
         if problems:
-            raise ParkingError("; ".join(problems))
+            raise ParkingError("; ".join(problems), reason="invalid_spot", problems=problems)
         with self.store.step() as db:
             self._write_spot(db, actor, reason, spot, info.type, info.pool, state)
         return self.spot(spot)
@@ -297,7 +337,7 @@ class ParkingRegister:
     def spot(self, spot: str) -> SpotInfo:
         rows = self.store.query("SELECT * FROM parking_spots WHERE spot = ?", (spot,))
         if not rows:
-            raise ParkingError(f"no spot {spot}")
+            raise ParkingError(f"no spot {spot}", reason="no_spot")
         return _spot(rows[0])
 
     def spots(self) -> list[SpotInfo]:
@@ -308,36 +348,74 @@ class ParkingRegister:
     def request(self, member: str, round_id: str, spot_type: str) -> None:
         """Ask for a spot of one type in an open round (again: the new type counts)."""
         _check_round_id(round_id)
-        if spot_type not in SPOT_TYPES:
-            raise ParkingError(f"no spot type {spot_type!r}")
-        now = iso(self._now())
         with self.store.step() as db:
-            who = self._active_member(db, member)
-            if spot_type == ACCESSIBLE and not who["need"]:
-                raise ParkingError("accessible spots are for members with a declared need")
-            status = self._round_status(db, round_id)
-            if status is None:
-                db["parking_rounds"].insert({"round": round_id, "status": "open",
-                                             "opened_ts": now})
-            elif status != "open":
-                raise ParkingError(f"round {round_id} is closed for requests")
-            db.execute(
-                "INSERT INTO parking_requests (round, member, type, requested_ts) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (round, member) DO UPDATE SET "
-                "type = excluded.type", (round_id, member, spot_type, now))
-            self.outbox.append(db, "parking.requested",
-                               {"round": round_id, "member": member, "type": spot_type})
+            self._request(db, member, round_id, spot_type)
 
-    def withdraw(self, member: str, round_id: str) -> None:
+    def ask(self, member: str, spot_type: str) -> str:
+        """Ask in the round taking requests: the open one, else a new one named by month.
+        None takes requests while a round is closed or committed but not drawn. Returns the
+        round's name."""
         with self.store.step() as db:
-            if self._round_status(db, round_id) != "open":
-                raise ParkingError(f"round {round_id} is not open")
+            rounds = self._rounds_now(db)
+            if rounds.open is None and rounds.busy is not None:
+                raise ParkingError(f"round {rounds.busy} is being drawn; ask once it is",
+                                   reason="round_busy", round_id=rounds.busy)
+            round_id = rounds.open or rounds.next
+            self._request(db, member, round_id, spot_type)
+        return round_id
+
+    def _request(self, db: sqlite_utils.Database, member: str, round_id: str,
+                 spot_type: str) -> None:
+        if spot_type not in SPOT_TYPES:
+            raise ParkingError(f"no spot type {spot_type!r}", reason="no_spot_type")
+        now = iso(self._now())
+        self._check_need(self._active_member(db, member), spot_type)
+        status = self._round_status(db, round_id)
+        if status is None:
+            db["parking_rounds"].insert({"round": round_id, "status": "open",
+                                         "opened_ts": now})
+        elif status != "open":
+            raise ParkingError(f"round {round_id} is closed for requests",
+                               reason="round_closed", round_id=round_id)
+        db.execute(
+            "INSERT INTO parking_requests (round, member, type, requested_ts) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (round, member) DO UPDATE SET "
+            "type = excluded.type", (round_id, member, spot_type, now))
+        self.outbox.append(db, "parking.requested",
+                           {"round": round_id, "member": member, "type": spot_type})
+
+    def withdraw(self, member: str, round_id: str | None = None) -> str:
+        """Take back a request: in the round named, or else in the open one. Returns the
+        round's name."""
+        with self.store.step() as db:
+            if round_id is None:
+                round_id = self._rounds_now(db).open
+                if round_id is None:
+                    raise ParkingError("no round takes requests now", reason="no_request")
+            elif self._round_status(db, round_id) != "open":
+                raise ParkingError(f"round {round_id} is not open", reason="round_closed",
+                                   round_id=round_id)
             gone = db.execute("DELETE FROM parking_requests WHERE round = ? AND member = ?",
                               (round_id, member)).rowcount
             if not gone:
-                raise ParkingError(f"{member} has no request in round {round_id}")
+                raise ParkingError(f"{member} has no request in round {round_id}",
+                                   reason="no_request")
             self.outbox.append(db, "parking.request_withdrawn",
                                {"round": round_id, "member": member})
+        return round_id
+
+    def rounds_now(self) -> RoundsNow:
+        with self.store.read() as db:
+            return self._rounds_now(db)
+
+    def _rounds_now(self, db: sqlite_utils.Database) -> RoundsNow:
+        rows = list(db.query("SELECT round, status FROM parking_rounds "
+                             "ORDER BY opened_ts, round"))
+        return RoundsNow(
+            open=next((r["round"] for r in rows if r["status"] == "open"), None),
+            busy=next((r["round"] for r in rows if r["status"] in ("closed", "committed")),
+                      None),
+            next=next_round_id(self._now(), {r["round"] for r in rows}))
 
     def requests(self, round_id: str) -> list[Ask]:
         return [Ask(r["member"], r["type"], bool(r["need"])) for r in self.store.query(
@@ -356,11 +434,13 @@ class ParkingRegister:
                now: datetime) -> dict[str, Any]:
         status = self._round_status(db, round_id)
         if status not in (None, "open"):
-            raise ParkingError(f"round {round_id} is already {status}")
+            raise ParkingError(f"round {round_id} is already {status}", reason="round_state",
+                               round_id=round_id, status=status)
         pending = db.execute("SELECT round, status FROM parking_rounds WHERE status IN "
                              "('closed', 'committed')").fetchone()
         if pending:
-            raise ParkingError(f"round {pending[0]} is {pending[1]} but not drawn yet")
+            raise ParkingError(f"round {pending[0]} is {pending[1]} but not drawn yet",
+                               reason="round_busy", round_id=pending[0])
         if status is None:
             db["parking_rounds"].insert({"round": round_id, "status": "open",
                                          "opened_ts": iso(now)})
@@ -389,7 +469,8 @@ class ParkingRegister:
         _check_round_id(round_id)
         public_random = public_random.strip()
         if not public_random or len(public_random) > 256 or "\n" in public_random:
-            raise ParkingError("the public random value must be one line of 1-256 characters")
+            raise ParkingError("the public random value must be one line of 1-256 characters",
+                               reason="bad_public_random")
         now = self._now()
         with self.store.step() as db:
             status = self._round_status(db, round_id)
@@ -399,7 +480,8 @@ class ParkingRegister:
                 closed = json.loads(db.execute("SELECT closed FROM parking_rounds WHERE "
                                                "round = ?", (round_id,)).fetchone()[0])
             else:
-                raise ParkingError(f"round {round_id} is already {status}")
+                raise ParkingError(f"round {round_id} is already {status}",
+                                   reason="round_state", round_id=round_id, status=status)
             asks = [Ask(e["member"], e["type"], e["type"] == ACCESSIBLE)
                     for e in closed["eligible"]]
             spots = [Spot(s["spot"], s["type"]) for s in closed["spots"]]
@@ -427,13 +509,15 @@ class ParkingRegister:
             status = self._round_status(db, round_id)
             if status != "committed":
                 raise ParkingError(f"round {round_id} is not committed"
-                                   + (f" (it is {status})" if status else ""))
+                                   + (f" (it is {status})" if status else ""),
+                                   reason="round_state", round_id=round_id, status=status)
             commitment = json.loads(db.execute(
                 "SELECT commitment FROM parking_rounds WHERE round = ?",
                 (round_id,)).fetchone()[0])
             memory = self._memory(db)
             if memory.hash() != commitment["inputs"]["prior_state_hash"]:
-                raise ParkingError("the register's memory changed since the commitment")
+                raise ParkingError("the register's memory changed since the commitment",
+                                   reason="memory_changed")
             drawn_at = max(iso(now), commitment["inputs"]["committed_at"])
             record, after = make_record(commitment, drawn_at)
             results = record["results"]
@@ -458,30 +542,53 @@ class ParkingRegister:
                 "summary": results["summary"]})
         return record
 
-    def release(self, member: str) -> None:
-        """Give back this round's spot early; it becomes reservable until the next draw."""
+    def release(self, member: str) -> str:
+        """Give back this round's spot early; it becomes reservable until the next draw.
+        Returns the spot."""
         now = self._now()
         with self.store.step() as db:
             current = self._current_round(db)
-            row = db.execute("SELECT spot FROM parking_allocations WHERE round = ? AND "
-                             "member = ? AND released_ts IS NULL",
-                             (current, member)).fetchone()
-            if row is None:
-                raise ParkingError(f"{member} holds no spot this round")
+            held = self._held(db, member)
+            if held is None:
+                raise ParkingError(f"{member} holds no spot this round", reason="not_held")
+            spot = held[0]
             db.execute("UPDATE parking_allocations SET released_ts = ? WHERE round = ? AND "
                        "member = ?", (iso(now), current, member))
             self.outbox.append(db, "parking.released", {"kind": "allocation", "member": member,
-                                                        "spot": row[0], "round": current,
+                                                        "spot": spot, "round": current,
                                                         "reason": "released"})
-            self._offer(db, row[0], now)
+            self._offer(db, spot, now)
+        return spot
 
     def allocation(self, member: str) -> str | None:
         """The spot ``member`` holds this round, if any."""
+        held = self.held(member)
+        return held[0] if held else None
+
+    def held(self, member: str) -> tuple[str, str] | None:
+        """The spot ``member`` holds this round and its type, if any."""
         with self.store.read() as db:
-            row = db.execute("SELECT spot FROM parking_allocations WHERE round = ? AND "
-                             "member = ? AND released_ts IS NULL",
-                             (self._current_round(db), member)).fetchone()
-        return row[0] if row else None
+            return self._held(db, member)
+
+    def _held(self, db: sqlite_utils.Database, member: str) -> tuple[str, str] | None:
+        row = db.execute("SELECT spot, type FROM parking_allocations WHERE round = ? AND "
+                         "member = ? AND released_ts IS NULL",
+                         (self._current_round(db), member)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def may_open_gate(self, member: str) -> bool:
+        """The gate opens for a member who holds a spot this round or is checked in now."""
+        if self.allocation(member) is not None:
+            return True
+        now = self._now()
+        return any(r.status == "checked_in" and self.check_in_opens(r) <= now < r.end
+                   for r in self.reservations(member))
+
+    def check_gate(self, member: str) -> None:
+        """Refuse, with the reason ``gate``, a member the gate does not open for."""
+        if not self.may_open_gate(member):
+            raise ParkingError("the gate opens for a spot this round or a check-in now",
+                               reason="gate")
 
     def current_round(self) -> str | None:
         with self.store.read() as db:
@@ -540,8 +647,13 @@ class ParkingRegister:
     def _active_member(self, db: sqlite_utils.Database, member: str) -> dict[str, Any]:
         row = self._member_row(db, member)
         if row is None or not row["active"]:
-            raise ParkingError(f"{member} is not a member")
+            raise ParkingError(f"{member} is not a member", reason="not_member")
         return row
+
+    def _check_need(self, member_row: dict[str, Any], spot_type: str) -> None:
+        if not may_ask_for(spot_type, bool(member_row["need"])):
+            raise ParkingError("accessible spots are for members with a declared need",
+                               reason="need")
 
     # --- short reservations -------------------------------------------------------------
 
@@ -551,29 +663,32 @@ class ParkingRegister:
         now = self._now()
         start, end = _utc(start), _utc(end)
         if kind not in RESERVATION_KINDS:
-            raise ParkingError(f"kind must be one of {', '.join(RESERVATION_KINDS)}")
+            raise ParkingError(f"kind must be one of {', '.join(RESERVATION_KINDS)}",
+                               reason="bad_kind")
         if spot_type not in SPOT_TYPES:
-            raise ParkingError(f"no spot type {spot_type!r}")
+            raise ParkingError(f"no spot type {spot_type!r}", reason="no_spot_type")
         if not start < end:
-            raise ParkingError("a slot ends after it starts")
+            raise ParkingError("a slot ends after it starts", reason="slot_order")
+        max_hours = self.settings.max_reservation_hours
+        if end - start > timedelta(hours=max_hours):
+            raise ParkingError(f"a slot is at most {max_hours} h", reason="too_long",
+                               max_hours=max_hours)
         if end <= now:
-            raise ParkingError("that slot is over")
-        if end - start > timedelta(hours=self.settings.max_reservation_hours):
-            raise ParkingError(f"a slot is at most {self.settings.max_reservation_hours} h")
+            raise ParkingError("that slot is over", reason="slot_over")
         s, e = iso(start), iso(end)
         with self.store.step() as db:
-            who = self._active_member(db, member)
-            if spot_type == ACCESSIBLE and not who["need"]:
-                raise ParkingError("accessible spots are for members with a declared need")
+            self._check_need(self._active_member(db, member), spot_type)
             overlapping = db.execute(
-                f"SELECT id FROM parking_reservations WHERE member = ? AND status IN {_LIVE_SQL}"
+                f"SELECT id FROM parking_reservations WHERE member = ? AND status IN {LIVE_SQL}"
                 " AND start_ts < ? AND end_ts > ?", (member, e, s)).fetchone()
             if overlapping:
-                raise ParkingError(f"{member} already has reservation {overlapping[0]} then")
+                raise ParkingError(f"{member} already has reservation {overlapping[0]} then",
+                                   reason="overlap", reservation=overlapping[0])
             if db.execute("SELECT 1 FROM parking_waitlist WHERE member = ? AND status IN "
                           "('waiting', 'offered') AND start_ts < ? AND end_ts > ?",
                           (member, e, s)).fetchone():
-                raise ParkingError(f"{member} is already on the waitlist for that time")
+                raise ParkingError(f"{member} is already on the waitlist for that time",
+                                   reason="overlap")
             spot = self._free_spot(db, spot_type, s, e)
             if spot is not None:
                 rid = self._insert_reservation(db, member, spot, spot_type, kind, s, e,
@@ -599,7 +714,8 @@ class ParkingRegister:
         with self.store.step() as db:
             r = self._own_reservation(db, reservation_id, member)
             if r.status not in ("booked", "checked_in"):
-                raise ParkingError(f"reservation {reservation_id} is {r.status}")
+                raise ParkingError(f"reservation {reservation_id} is {r.status}",
+                                   reason="reservation_state", status=r.status)
             self._end_reservation(db, r, "cancelled", now)
             self.outbox.append(db, "parking.released", {
                 "kind": "reservation", "reservation": r.id, "member": member,
@@ -612,12 +728,23 @@ class ParkingRegister:
         with self.store.step() as db:
             r = self._own_reservation(db, reservation_id, member)
             if r.status != "booked":
-                raise ParkingError(f"reservation {reservation_id} is {r.status}")
-            early = r.start - timedelta(minutes=self.settings.early_checkin_minutes)
-            if not early <= now < r.end:
-                raise ParkingError(f"check-in opens at {iso(early)}")
+                raise ParkingError(f"reservation {reservation_id} is {r.status}",
+                                   reason="reservation_state", status=r.status)
+            opens = self.check_in_opens(r)
+            if now < opens:
+                raise ParkingError(f"check-in opens at {iso(opens)}", reason="check_in_later",
+                                   at=opens)
+            if now >= r.end:
+                raise ParkingError("that slot is over", reason="slot_over")
             self._check_in(db, r, "kiosk", now)
             return self._reservation(db, r.id)
+
+    def check_in_opens(self, r: Reservation) -> datetime:
+        """Check-in at the kiosk opens a little before a slot starts; it closes at its end."""
+        return r.start - timedelta(minutes=self.settings.early_checkin_minutes)
+
+    def may_check_in(self, r: Reservation) -> bool:
+        return r.status == "booked" and self.check_in_opens(r) <= self._now() < r.end
 
     def spot_occupancy_changed(self, spot: str, occupied: bool) -> str:
         """A spot's sensor changed. Returns what the kiosk made of it: ``checked_in``
@@ -628,7 +755,7 @@ class ParkingRegister:
             row = db.execute("SELECT type FROM parking_spots WHERE spot = ?",
                              (spot,)).fetchone()
             if row is None:
-                raise ParkingError(f"no spot {spot}")
+                raise ParkingError(f"no spot {spot}", reason="no_spot")
             db.execute("UPDATE parking_spots SET occupied = ?, occupied_ts = ? WHERE spot = ?",
                        (int(occupied), iso(now), spot))
             if not occupied:
@@ -654,7 +781,7 @@ class ParkingRegister:
         with self.store.step() as db:
             r = self._offered(db, waitlist_id, member)
             if r.offer_expires is not None and r.offer_expires <= now:
-                raise ParkingError("the offer has lapsed")
+                raise ParkingError("the offer has lapsed", reason="no_offer")
             db.execute("UPDATE parking_reservations SET status = 'booked', "
                        "offer_expires_ts = NULL WHERE id = ?", (r.id,))
             db.execute("UPDATE parking_waitlist SET status = 'served' WHERE id = ?",
@@ -677,7 +804,8 @@ class ParkingRegister:
             row = db.execute("SELECT member, status FROM parking_waitlist WHERE id = ?",
                              (waitlist_id,)).fetchone()
             if row is None or row[0] != member or row[1] not in ("waiting", "offered"):
-                raise ParkingError(f"{member} is not waiting as {waitlist_id}")
+                raise ParkingError(f"{member} is not waiting as {waitlist_id}",
+                                   reason="not_waiting")
             if row[1] == "offered":
                 self._lapse(db, self._offered(db, waitlist_id, member), "declined", now)
             db.execute("UPDATE parking_waitlist SET status = 'cancelled' WHERE id = ?",
@@ -729,7 +857,7 @@ class ParkingRegister:
             sql += " AND member = ?"
             params.append(member)
         if live_only:
-            sql += f" AND status IN {_LIVE_SQL}"
+            sql += f" AND status IN {LIVE_SQL}"
         return [_reservation(r) for r in self.store.query(sql + " ORDER BY start_ts, id",
                                                             tuple(params))]
 
@@ -790,7 +918,7 @@ class ParkingRegister:
         if self._held_by_allocation(db, spot):
             return False
         return db.execute(f"SELECT 1 FROM parking_reservations WHERE spot = ? AND status IN "
-                          f"{_LIVE_SQL} AND start_ts < ? AND end_ts > ?",
+                          f"{LIVE_SQL} AND start_ts < ? AND end_ts > ?",
                           (spot, end, start)).fetchone() is None
 
     def _held_by_allocation(self, db: sqlite_utils.Database, spot: str) -> bool:
@@ -879,14 +1007,15 @@ class ParkingRegister:
         rows = list(db.query("SELECT * FROM parking_reservations WHERE id = ?",
                              (reservation_id,)))
         if not rows:
-            raise ParkingError(f"no reservation {reservation_id}")
+            raise ParkingError(f"no reservation {reservation_id}", reason="no_reservation")
         return _reservation(rows[0])
 
     def _own_reservation(self, db: sqlite_utils.Database, reservation_id: int,
                          member: str) -> Reservation:
         r = self._reservation(db, reservation_id)
         if r.member != member:
-            raise ParkingError(f"reservation {reservation_id} is not {member}'s")
+            raise ParkingError(f"reservation {reservation_id} is not {member}'s",
+                               reason="not_yours")
         return r
 
     def _offered(self, db: sqlite_utils.Database, waitlist_id: int,
@@ -894,7 +1023,8 @@ class ParkingRegister:
         rows = list(db.query("SELECT * FROM parking_reservations WHERE waitlist_id = ? AND "
                              "status = 'held' AND member = ?", (waitlist_id, member)))
         if not rows:
-            raise ParkingError(f"no offer is waiting for {member} as {waitlist_id}")
+            raise ParkingError(f"no offer is waiting for {member} as {waitlist_id}",
+                               reason="no_offer")
         return _reservation(rows[0])
 
     def _position(self, db: sqlite_utils.Database, waitlist_id: int) -> int:
@@ -904,14 +1034,25 @@ class ParkingRegister:
             (waitlist_id,)).fetchone()[0]
 
 
+def next_round_id(now: datetime, taken: set[str]) -> str:
+    """Rounds are named by month: the first month after ``now`` not used yet."""
+    year, month = now.year, now.month
+    while True:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        round_id = f"{year:04d}-{month:02d}"
+        if round_id not in taken:
+            return round_id
+
+
 def _check_round_id(round_id: str) -> None:
     if not _ROUND_ID.match(round_id):
-        raise ParkingError(f"round {round_id!r}: 1-40 letters, digits, '-', '_' or '.'")
+        raise ParkingError(f"round {round_id!r}: 1-40 letters, digits, '-', '_' or '.'",
+                           reason="bad_round_id")
 
 
 def _utc(ts: datetime) -> datetime:
     if ts.tzinfo is None:
-        raise ParkingError("times must carry a time zone")
+        raise ParkingError("times must carry a time zone", reason="no_time_zone")
     return ts.astimezone(UTC)
 
 
