@@ -80,7 +80,7 @@ def keys_used() -> dict[str, list[str]]:
     for path in SOURCES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            key = None
+            key: object = None
             if (isinstance(node, ast.Call) and node.args
                     and isinstance(node.args[0], ast.Constant)
                     and isinstance(node.args[0].value, str)
@@ -96,8 +96,8 @@ def keys_used() -> dict[str, list[str]]:
                   and node.targets[0].id == "TITLE_KEY"
                   and isinstance(node.value, ast.Constant)):
                 key = node.value.value
-            if key is not None:
-                used.setdefault(key, []).append(f"{path.name}:{node.lineno}")
+            if isinstance(key, str):
+                used.setdefault(key, []).append(f"{path.name}:{getattr(node, 'lineno', 0)}")
     return used
 
 
