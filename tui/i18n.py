@@ -4,9 +4,10 @@ English.
 The strings live in data files a volunteer can edit without reading Python:
 
 - ``tui/locale/<language>.toml``: one ``"area.name" = "text"`` line per key. Values are
-  ``str.format`` templates with named fields. A key with plural forms is a table,
-  ``"area.name" = { one = "{n} door", other = "{n} doors" }``; the value ``n`` picks the
-  form (by ``PLURAL_RULES``), so callers write ``t("area.name", n=2)`` like any other key.
+  ``str.format`` templates with named fields. A key with plural forms has a line per form,
+  ``"area.name".one = "{n} door"`` and ``"area.name".other = "{n} doors"`` (TOML makes
+  them a table); the value ``n`` picks the form by ``PLURAL_RULES``, so callers write
+  ``t("area.name", n=2)`` as for any other key. Chinese needs only the plain string.
 - ``tui/runbooks/<language>/<fault>.md``: a fault's runbook, ``# title`` then two ``##``
   sections (what to check, how to fix it). Each file gives the keys
   ``runbook.<fault>.title``, ``.check`` and ``.fix``, so screens ask for them like any
@@ -76,9 +77,9 @@ def _runbooks(folder: Traversable) -> dict[str, str]:
     return entries
 
 
-def load(language: str, root: Traversable | None = None) -> dict[str, Entry]:
+def load(language: str) -> dict[str, Entry]:
     """One language's catalogue: its TOML file, then its runbooks."""
-    root = root if root is not None else files("tui")
+    root = files("tui")
     text = root.joinpath("locale", f"{language}.toml").read_text(encoding="utf-8")
     catalogue: dict[str, Entry] = dict(tomllib.loads(text))
     catalogue.update(_runbooks(root.joinpath("runbooks", language)))
