@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import ClassVar
 
@@ -21,69 +21,25 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from monitor.fleet import EventUpdate, Fleet, KioskView, UpdateBuffer, is_alert
+from tui.i18n import LANGUAGES, translate
 
-# English only for now; kept in one place so they can move to the zh/en catalogue
-# (tui/i18n.py) without hunting through the code.
-STRINGS: dict[str, str] = {
-    "title": "Kiosk fleet monitor",
-    "col.kiosk": "Kiosk",
-    "col.status": "Status",
-    "col.free": "Free S/M/L",
-    "col.doors": "Doors",
-    "col.alerts": "Alerts",
-    "col.backlog": "Backlog",
-    "col.seen": "Seen",
-    "online": "online",
-    "offline": "OFFLINE",
-    "unknown": "?",
-    "none": "-",
-    "connected": "{broker} connected",
-    "connecting": "{broker} connecting",
-    "disconnected": "{broker} DISCONNECTED ({detail}), retrying",
-    "summary": " · {kiosks} kiosks · {offline} offline · {alerts} alerts · {malformed} malformed",
-    "dropped": " · {dropped} dropped",
-    "events.title": "Latest events ({count} received)",
-    "filter.placeholder": "filter: kiosk id, alert kind or 'offline'; enter to keep, esc to clear",
-    "filter.on": "filter: {text}",
-    "alerts_only": "alerts only",
-    "key.quit": "Quit",
-    "key.filter": "Filter",
-    "key.alerts": "Alerts only",
-    "key.detail": "Detail",
-    "key.back": "Back",
-    "detail.title": "Kiosk {kiosk} of {community}",
-    "detail.availability": "Availability: {status}    last seen: {seen}",
-    "detail.events_seen": "Events: {accepted} received up to #{high}, {missing} missing, "
-                          "{duplicates} duplicates, {malformed} malformed",
-    "detail.alerts": "Active alerts",
-    "detail.no_alerts": "  none",
-    "detail.alert": "  {kind} {subject}  since {since}  {data}",
-    "detail.snapshot": "(from state)",
-    "detail.lockers": "Lockers: free {free} of {capacity}; doors open: {doors}; "
-                      "out of service: {oos}",
-    "detail.no_lockers": "Lockers: no snapshot yet",
-    "detail.boards": "Boards",
-    "detail.board": "  board {board}: {status}, {errors} errors{last}",
-    "detail.uplink": "Uplink: {status}, backlog {backlog}",
-    "detail.no_uplink": "Uplink: no snapshot yet",
-    "detail.other": "{device}: {data}",
-    "detail.events": "Latest events of this kiosk",
-    "detail.gone": "This kiosk is no longer in the feed.",
-    "ago.now": "now",
-    "ago.s": "{n}s",
-    "ago.m": "{n}m",
-    "ago.h": "{n}h",
-    "ago.d": "{n}d",
-}
+Translate = Callable[..., str]
 
 
-def t(key: str, **values: object) -> str:
-    return STRINGS[key].format(**values) if values else STRINGS[key]
+def relabel_bindings(node: DOMNode, t: Translate) -> None:
+    """Put a node's key bindings in its language. Textual reads ``BINDINGS`` when the class
+    is made, so there a description names a catalogue key; each instance swaps in the words
+    on its own copy of the bindings. A description that is no key (Textual's) stays."""
+    table = node._bindings.key_to_bindings
+    for key, bindings in table.items():
+        table[key] = [replace(b, description=t(b.description)) if b.description else b
+                      for b in bindings]
 
 
 # (column key, width): 64 cells + 7 x 2 padding = 78, room for the scroll bar in 80 columns.
@@ -102,15 +58,18 @@ class FeedWoke(Message):
 # --- formatting -----------------------------------------------------------------------------
 
 
-def ago(seconds: float | None) -> str:
+def ago(t: Translate, seconds: float | None) -> str:
     if seconds is None:
-        return t("none")
+        return t("monitor.none")
     if seconds < 2:
-        return t("ago.now")
-    for limit, unit, key in ((120, 1, "ago.s"), (7200, 60, "ago.m"), (172800, 3600, "ago.h")):
-        if seconds < limit:
-            return t(key, n=int(seconds // unit))
-    return t("ago.d", n=int(seconds // 86400))
+        return t("monitor.ago.now")
+    if seconds < 120:
+        return t("monitor.ago.s", n=int(seconds))
+    if seconds < 7200:
+        return t("monitor.ago.m", n=int(seconds // 60))
+    if seconds < 172800:
+        return t("monitor.ago.h", n=int(seconds // 3600))
+    return t("monitor.ago.d", n=int(seconds // 86400))
 
 
 def local_time(ts: str) -> str:
@@ -139,18 +98,24 @@ def row_kind(view: KioskView) -> str | None:
     return None
 
 
-def row_cells(view: KioskView, label: str, now: float) -> tuple[str, ...]:
-    status = {True: t("online"), False: t("offline"), None: t("unknown")}[view.online]
+def availability(t: Translate, online: bool | None) -> str:
+    if online is None:
+        return t("monitor.unknown")
+    return t("monitor.online") if online else t("monitor.offline")
+
+
+def row_cells(t: Translate, view: KioskView, label: str, now: float) -> tuple[str, ...]:
+    status = availability(t, view.online)
     lockers = view.lockers
-    free = (t("none") if lockers is None
-            else "/".join(str(lockers.free[s]) if s in lockers.free else t("none")
+    free = (t("monitor.none") if lockers is None
+            else "/".join(str(lockers.free[s]) if s in lockers.free else t("monitor.none")
                           for s in SIZES))
-    doors = t("none") if lockers is None else str(len(lockers.doors_open))
+    doors = t("monitor.none") if lockers is None else str(len(lockers.doors_open))
     alerts = view.alert_list()
     alert_text = "" if not alerts else alerts[0].kind + (
         f" +{len(alerts) - 1}" if len(alerts) > 1 else "")
-    backlog = t("none") if view.uplink is None else str(view.uplink.backlog)
-    seen = ago(None if view.last_seen is None else max(0.0, now - view.last_seen))
+    backlog = t("monitor.none") if view.uplink is None else str(view.uplink.backlog)
+    seen = ago(t, None if view.last_seen is None else max(0.0, now - view.last_seen))
     return (label, status, free, doors, alert_text, backlog, seen)
 
 
@@ -170,24 +135,32 @@ class KioskTable(DataTable):
     live in monitor.tcss; ``row_kinds`` records which highlight each row has."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"kiosk-table--alert", "kiosk-table--offline"}
-    # DataTable's own enter binding is hidden; this one shows in the footer.
+    # DataTable's own enter binding is hidden; this one shows in the footer. Descriptions
+    # of bindings are catalogue keys, put in the monitor's language by relabel_bindings.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", t("key.detail")),
+        Binding("enter", "select_cursor", "monitor.key.detail"),
     ]
     DEFAULT_CSS = """
     KioskTable > .kiosk-table--alert { color: $text-error; text-style: bold; }
     KioskTable > .kiosk-table--offline { color: $text-warning; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, t: Translate, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+        self.t = t
+        relabel_bindings(self, t)
         self.row_kinds: dict[str, str | None] = {}
         self._drawn: dict[str, tuple[tuple[str, ...], str | None]] = {}
         self._order: list[str] = []
 
     def on_mount(self) -> None:
+        t = self.t
+        titles = {"kiosk": t("monitor.col.kiosk"), "status": t("monitor.col.status"),
+                  "free": t("monitor.col.free"), "doors": t("monitor.col.doors"),
+                  "alerts": t("monitor.col.alerts"), "backlog": t("monitor.col.backlog"),
+                  "seen": t("monitor.col.seen")}
         for key, width in COLUMNS:
-            self.add_column(t(f"col.{key}"), width=width, key=key)
+            self.add_column(titles[key], width=width, key=key)
 
     def style_for(self, kind: str | None) -> Style:
         if kind is None:
@@ -244,11 +217,15 @@ def event_line(event: EventUpdate, label: str, alert_style: Style, label_width: 
 class KioskScreen(Screen[None]):
     """The detail of one kiosk, redrawn by the app's timer while it is shown."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", t("key.back"))]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "monitor.key.back"),
+    ]
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, t: Translate) -> None:
         super().__init__()
         self.key = key
+        self.t = t
+        relabel_bindings(self, t)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -258,59 +235,60 @@ class KioskScreen(Screen[None]):
     def show(self, view: KioskView | None, now: float, alert_style: Style) -> None:
         detail = self.query_one("#detail", Static)
         if view is None:
-            detail.update(t("detail.gone"))
+            detail.update(self.t("monitor.detail.gone"))
             return
-        detail.update(detail_text(view, now, alert_style))
+        detail.update(detail_text(self.t, view, now, alert_style))
 
 
-def detail_text(view: KioskView, now: float, alert_style: Style) -> Text:
+def detail_text(t: Translate, view: KioskView, now: float, alert_style: Style) -> Text:
     out = Text()
 
     def line(text: str, style: Style | str = "") -> None:
         out.append(text + "\n", style=style)
 
-    line(t("detail.title", kiosk=view.kiosk, community=view.community), "bold")
-    status = {True: t("online"), False: t("offline"), None: t("unknown")}[view.online]
-    line(t("detail.availability", status=status,
-           seen=ago(None if view.last_seen is None else now - view.last_seen)))
-    line(t("detail.events_seen", accepted=view.seqs.accepted, high=view.seqs.high,
+    line(t("monitor.detail.title", kiosk=view.kiosk, community=view.community), "bold")
+    status = availability(t, view.online)
+    line(t("monitor.detail.availability", status=status,
+           seen=ago(t, None if view.last_seen is None else now - view.last_seen)))
+    line(t("monitor.detail.events_seen", accepted=view.seqs.accepted, high=view.seqs.high,
            missing=view.seqs.missing, duplicates=view.duplicates, malformed=view.malformed))
     line("")
-    line(t("detail.alerts"), "bold")
+    line(t("monitor.detail.alerts"), "bold")
     if not view.alerts:
-        line(t("detail.no_alerts"))
+        line(t("monitor.detail.no_alerts"))
     for alert in view.alert_list():
-        line(t("detail.alert", kind=alert.kind, subject=alert.subject or "",
-               since=local_time(alert.since) if alert.since else t("detail.snapshot"),
+        line(t("monitor.detail.alert", kind=alert.kind, subject=alert.subject or "",
+               since=local_time(alert.since) if alert.since else t("monitor.detail.snapshot"),
                data=short_data(alert.data)), alert_style)
     line("")
     lockers = view.lockers
     if lockers is None:
-        line(t("detail.no_lockers"))
+        line(t("monitor.detail.no_lockers"))
     else:
-        line(t("detail.lockers",
+        line(t("monitor.detail.lockers",
                free=" ".join(f"{s}:{n}" for s, n in lockers.free.items()),
                capacity=" ".join(f"{s}:{n}" for s, n in lockers.capacity.items()),
-               doors=", ".join(lockers.doors_open) or t("none"),
-               oos=", ".join(lockers.out_of_service) or t("none")))
+               doors=", ".join(lockers.doors_open) or t("monitor.none"),
+               oos=", ".join(lockers.out_of_service) or t("monitor.none")))
     if view.boards:
-        line(t("detail.boards"))
+        line(t("monitor.detail.boards"))
         for number in sorted(view.boards):
             board = view.boards[number]
-            line(t("detail.board", board=number,
-                   status=t("online") if board.online else t("offline"),
-                   errors=board.errors,
-                   last=f" (last: {board.last_error})" if board.last_error else ""),
+            last = (t("monitor.detail.last_error", error=board.last_error)
+                    if board.last_error else "")
+            line(t("monitor.detail.board", board=number,
+                   status=availability(t, board.online),
+                   n=board.errors, last=last),
                  "" if board.online else alert_style)
     if view.uplink is None:
-        line(t("detail.no_uplink"))
+        line(t("monitor.detail.no_uplink"))
     else:
-        line(t("detail.uplink", status=t("online") if view.uplink.connected else t("offline"),
+        line(t("monitor.detail.uplink", status=availability(t, view.uplink.connected),
                backlog=view.uplink.backlog))
     for device in sorted(view.other):
-        line(t("detail.other", device=device, data=short_data(view.other[device], 70)))
+        line(t("monitor.detail.other", device=device, data=short_data(view.other[device], 70)))
     line("")
-    line(t("detail.events"), "bold")
+    line(t("monitor.detail.events"), "bold")
     for event in reversed(view.events):
         out.append(event_line(event, f"#{event.seq}", alert_style, label_width=6))
         out.append("\n")
@@ -322,19 +300,25 @@ def detail_text(view: KioskView, now: float, alert_style: Style) -> Text:
 
 class MonitorApp(App[None]):
     CSS_PATH = "monitor.tcss"
-    TITLE = t("title")
     ENABLE_COMMAND_PALETTE = False
+    # Descriptions are catalogue keys, put in the monitor's language by relabel_bindings.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", t("key.quit")),
-        Binding("slash", "filter", t("key.filter")),
-        Binding("a", "alerts_only", t("key.alerts")),
+        Binding("q", "quit", "monitor.key.quit"),
+        Binding("slash", "filter", "monitor.key.filter"),
+        Binding("a", "alerts_only", "monitor.key.alerts"),
         Binding("escape", "clear_filter", show=False),
     ]
 
     def __init__(self, buffer: UpdateBuffer, broker: str, fleet: Fleet | None = None,
                  refresh_hz: float = 8.0, clock: Callable[[], float] = time.time,
-                 events_shown: int = 50):
+                 events_shown: int = 50, language: str = "en"):
         super().__init__()
+        if language not in LANGUAGES:
+            raise ValueError(f"no catalogue for language {language!r}; have {LANGUAGES}")
+        # English by default: the maintainers' tools were English before they had a choice.
+        self.language = language
+        self.title = self.t("monitor.title")
+        relabel_bindings(self, self.t)
         self.buffer = buffer
         self.broker = broker
         self.fleet = fleet if fleet is not None else Fleet(clock=clock)
@@ -349,10 +333,14 @@ class MonitorApp(App[None]):
         self.redraw_times: deque[float] = deque(maxlen=10_000)
         self.batches = 0
 
+    def t(self, key: str, **values: object) -> str:
+        return translate(self.language, key, **values)
+
     def compose(self) -> ComposeResult:
+        t = self.t
         yield Static(id="summary")
-        yield Input(placeholder=t("filter.placeholder"), id="filter")
-        yield KioskTable(id="kiosks")
+        yield Input(placeholder=t("monitor.filter.placeholder"), id="filter")
+        yield KioskTable(t, id="kiosks")
         yield Static(id="events")
         yield Footer()
 
@@ -362,7 +350,7 @@ class MonitorApp(App[None]):
         self.summary = self.query_one("#summary", Static)
         self.events_panel = self.query_one("#events", Static)
         self.filter_box = self.query_one("#filter", Input)
-        self.events_panel.border_title = t("events.title", count=0)
+        self.events_panel.border_title = self.t("monitor.events.title", count=0)
         self.table.focus()
         self.set_interval(1 / self.refresh_hz, self.redraw)
         self.buffer.set_wake(self._wake)
@@ -408,21 +396,24 @@ class MonitorApp(App[None]):
 
     def _draw_summary(self) -> None:
         fleet = self.fleet
+        t = self.t
         if fleet.connected is None:
-            head = t("connecting", broker=self.broker)
+            head = t("monitor.connecting", broker=self.broker)
         elif fleet.connected:
-            head = t("connected", broker=self.broker)
+            head = t("monitor.connected", broker=self.broker)
         else:
-            head = t("disconnected", broker=self.broker, detail=fleet.connection_detail)
+            head = t("monitor.disconnected", broker=self.broker, detail=fleet.connection_detail)
         text = Text(head, style="" if fleet.connected else "bold red")
-        text.append(t("summary", kiosks=len(fleet.kiosks), offline=fleet.offline_count(),
-                      alerts=fleet.alert_count(), malformed=fleet.malformed))
+        text.append(t("monitor.summary", kiosks=t("monitor.kiosks", n=len(fleet.kiosks)),
+                      offline=fleet.offline_count(),
+                      alerts=t("monitor.alerts", n=fleet.alert_count()),
+                      malformed=fleet.malformed))
         if self.buffer.dropped:
-            text.append(t("dropped", dropped=self.buffer.dropped))
+            text.append(t("monitor.dropped", dropped=self.buffer.dropped))
         if self.alerts_only:
-            text.append(" · " + t("alerts_only"), style="bold")
+            text.append(" · " + t("monitor.alerts_only"), style="bold")
         if self.filter_text:
-            text.append(" · " + t("filter.on", text=self.filter_text), style="bold")
+            text.append(" · " + t("monitor.filter.on", text=self.filter_text), style="bold")
         self.summary.update(text, layout=False)
 
     def _draw_table(self, now: float) -> None:
@@ -434,7 +425,7 @@ class MonitorApp(App[None]):
             label = kiosk_label(view, with_community)
             if not matches(view, label, self.filter_text):
                 continue
-            rows.append((f"{view.community}/{view.kiosk}", row_cells(view, label, now),
+            rows.append((f"{view.community}/{view.kiosk}", row_cells(self.t, view, label, now),
                          row_kind(view)))
         self.table.show(rows)
 
@@ -450,7 +441,8 @@ class MonitorApp(App[None]):
                 text.append("\n")
             text.append(event_line(event, label, alert_style))
         self.events_panel.update(text, layout=False)
-        self.events_panel.border_title = t("events.title", count=self.fleet.events_applied)
+        self.events_panel.border_title = self.t("monitor.events.title",
+                                                count=self.fleet.events_applied)
 
     def _view(self, key: str) -> KioskView | None:
         community, _, kiosk = key.partition("/")
@@ -482,7 +474,7 @@ class MonitorApp(App[None]):
     def action_detail(self) -> None:
         key = self.table.selected_key()
         if key is not None and not isinstance(self.screen, KioskScreen):
-            screen = KioskScreen(key)
+            screen = KioskScreen(key, self.t)
             self.push_screen(screen)
             self.call_after_refresh(self.redraw_detail)
 

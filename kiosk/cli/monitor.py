@@ -22,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_broker_login_options(parser)
     parser.add_argument("--refresh-hz", type=float, default=8.0, metavar="HZ",
                         help="table redraws per second (default 8)")
+    parser.add_argument("--language", choices=("zh", "en"), default="en",
+                        help="language of the monitor's screen (default en)")
     parser.set_defaults(handler=cmd_monitor)
 
 
@@ -50,7 +52,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     except FeedError as exc:
         raise CommandError(str(exc)) from None
     try:
-        MonitorApp(buffer, str(broker), refresh_hz=args.refresh_hz).run()
+        MonitorApp(buffer, str(broker), refresh_hz=args.refresh_hz,
+                   language=args.language).run()
     finally:
         feed.stop()
     return 0

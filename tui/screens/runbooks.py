@@ -2,7 +2,9 @@
 offered for each action, and the core's fixed phrases in both languages.
 
 Every catalogue key is spelled out here rather than built from pieces, so the catalogue
-test sees each one in use. ``t`` is the app's translate function.
+test sees each one in use. ``t`` is the app's translate function. A runbook's text is a
+Markdown file per fault and language (tui/runbooks/<language>/<fault>.md), which
+tui/i18n.py reads into the keys ``runbook.<fault>.title``, ``.check`` and ``.fix``.
 """
 
 from __future__ import annotations
