@@ -16,6 +16,9 @@ from kiosk.events import Clock, utc_now
 from kiosk.hardware import BoardError, BoardStatus, Peripherals
 from kiosk.lockers.service import LockerService
 
+# How long a failed screen worker stays listed as a fault after its last failure.
+SOFTWARE_FAULT_S = 600.0
+
 
 @dataclass
 class BoardHealth:
@@ -51,6 +54,10 @@ class HealthMonitor:
         self.boards = {b: BoardHealth(b) for b in lockers.config.board_addresses()}
         self.alarms = DoorAlarms()
         self.cabinet_open = False
+        # Screen workers that failed: where -> (last failure, error kind). Listed as a
+        # fault for ``software_fault_s`` after the last failure, then cleared by a poll.
+        self.software: dict[str, tuple[datetime, str]] = {}
+        self.software_fault_s = SOFTWARE_FAULT_S
         self._lock = threading.Lock()
         # gpiozero keeps one callback per input: the composition fans the tamper switch
         # out to every listener itself (``wire_tamper=False``).
@@ -59,6 +66,7 @@ class HealthMonitor:
 
     def poll(self) -> None:
         with self._lock:
+            self._expire_software_faults()
             for number, health in self.boards.items():
                 try:
                     status = self.board.status(number)
@@ -144,6 +152,23 @@ class HealthMonitor:
         with self.store.step() as db:
             self.outbox.append(db, kind, data)
 
+    def worker_failed(self, where: str, error: str) -> None:
+        """A screen's worker raised: the kiosk carries on, maintainers are told once per
+        spell of failures. ``error`` is the exception's kind, never its text (it could
+        carry what a person typed)."""
+        with self._lock:
+            known = where in self.software
+            self.software[where] = (self.clock(), error)
+        if not known:
+            self._emit("kiosk.worker_failed", {"where": where, "error": error})
+
+    def _expire_software_faults(self) -> None:
+        now = self.clock()
+        for where, (at, _) in list(self.software.items()):
+            if (now - at).total_seconds() >= self.software_fault_s:
+                del self.software[where]
+                self._emit("kiosk.worker_recovered", {"where": where})
+
     def faults(self) -> list[tuple[str, dict]]:
         """Active faults as (kind, details), for the status line and the maintenance screen.
 
@@ -161,6 +186,8 @@ class HealthMonitor:
             faults += [("door.tamper", {"compartment": c}) for c in sorted(self.alarms.tamper)]
             faults += [("sensor.mismatch", {"compartment": c, "problem": p})
                        for c, p in sorted(self.alarms.mismatch.items())]
+            faults += [("kiosk.worker_failed", {"where": w, "error": e})
+                       for w, (_, e) in sorted(self.software.items())]
         if self.cabinet_open:
             faults.append(("cabinet.tamper", {}))
         return faults
