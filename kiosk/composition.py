@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kiosk.audit import AuditLog
 from kiosk.config import Config
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from kiosk.maintenance import Maintenance
     from kiosk.parking.register import ParkingRegister
     from kiosk.status import StatusProbe
+    from mqtt.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class Kiosk:
     parking: ParkingRegister
     duty: DutyRoster
     maintenance: Maintenance
-    publisher: Any  # mqtt.publisher.Publisher, or None without an uplink
+    publisher: Publisher | None  # None: this kiosk has no uplink
 
     def __init__(self, config: Config, devices: Devices, store: Store, outbox: Outbox,
                  clock: Clock):
