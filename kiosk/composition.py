@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,7 +138,7 @@ class Kiosk:
         self._quietly(self.scheduler.stop)
         while self._started:
             feature = self._started.pop()
-            self._quietly(lambda f=feature: f.stop(self))  # type: ignore[misc]
+            self._quietly(partial(feature.stop, self))
         while self.devices.closers:
             self._quietly(self.devices.closers.pop())
         self._quietly(self.store.close)
