@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,6 +42,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from mqtt import topics
+
+if TYPE_CHECKING:
+    from tests.mqtt_broker import Mosquitto
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,9 +161,9 @@ def cpu_time() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def start_publisher(broker: object, args: argparse.Namespace) -> subprocess.Popen[str]:
+def start_publisher(broker: Mosquitto, args: argparse.Namespace) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, __file__, "--publish", f"{broker.host}:{broker.port}",  # type: ignore[attr-defined]
+        [sys.executable, __file__, "--publish", f"{broker.host}:{broker.port}",
          "--kiosks", str(args.kiosks), "--rate", str(args.rate), "--seconds", str(args.seconds)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
 
@@ -182,7 +186,7 @@ async def drain(run: Run, count: Callable[[], int], quiet_s: float = 2.0) -> Non
             still_since = time.monotonic()
 
 
-async def measure(run: Run, args: argparse.Namespace, broker: object,
+async def measure(run: Run, args: argparse.Namespace, broker: Mosquitto,
                   count: Callable[[], int]) -> None:
     cpu0, wall0 = cpu_time(), time.monotonic()
     proc = start_publisher(broker, args)
@@ -199,7 +203,7 @@ def is_event(topic: str) -> bool:
     return where is not None and where.kind == "event"
 
 
-async def raw_baseline(args: argparse.Namespace, broker: object) -> Run:
+async def raw_baseline(args: argparse.Namespace, broker: Mosquitto) -> Run:
     run = Run("raw paho subscriber (baseline)")
     counted = 0
 
@@ -212,7 +216,7 @@ async def raw_baseline(args: argparse.Namespace, broker: object) -> Run:
     client.on_message = on_message
     client.on_connect = lambda c, *_: c.subscribe(
         [(t, 1) for t in topics.public_of(COMMUNITY)])
-    client.connect(broker.host, broker.port)  # type: ignore[attr-defined]
+    client.connect(broker.host, broker.port)
     client.loop_start()
     await asyncio.sleep(0.5)
     await measure(run, args, broker, lambda: counted)
@@ -221,7 +225,7 @@ async def raw_baseline(args: argparse.Namespace, broker: object) -> Run:
     return run
 
 
-async def feed_and_fleet(args: argparse.Namespace, broker: object) -> Run:
+async def feed_and_fleet(args: argparse.Namespace, broker: Mosquitto) -> Run:
     from monitor.feed import FeedOptions, MonitorFeed
     from monitor.fleet import Fleet, UpdateBuffer
     from mqtt.connection import BrokerAddress
@@ -236,7 +240,7 @@ async def feed_and_fleet(args: argparse.Namespace, broker: object) -> Run:
 
     consumer = threading.Thread(target=consume, daemon=True)
     consumer.start()
-    feed = MonitorFeed(FeedOptions(BrokerAddress(broker.host, broker.port), COMMUNITY),  # type: ignore[attr-defined]
+    feed = MonitorFeed(FeedOptions(BrokerAddress(broker.host, broker.port), COMMUNITY),
                        buffer.put)
     feed.start()
     await asyncio.sleep(0.5)
@@ -248,7 +252,7 @@ async def feed_and_fleet(args: argparse.Namespace, broker: object) -> Run:
     return run
 
 
-async def monitor_app(args: argparse.Namespace, broker: object) -> Run:
+async def monitor_app(args: argparse.Namespace, broker: Mosquitto) -> Run:
     from monitor.feed import FeedOptions, MonitorFeed
     from monitor.fleet import UpdateBuffer
     from mqtt.connection import BrokerAddress
@@ -256,10 +260,10 @@ async def monitor_app(args: argparse.Namespace, broker: object) -> Run:
 
     run = Run("monitor app (headless 80x24)")
     buffer = UpdateBuffer()
-    feed = MonitorFeed(FeedOptions(BrokerAddress(broker.host, broker.port), COMMUNITY),  # type: ignore[attr-defined]
+    feed = MonitorFeed(FeedOptions(BrokerAddress(broker.host, broker.port), COMMUNITY),
                        buffer.put)
     feed.start()
-    app = MonitorApp(buffer, f"{broker.host}:{broker.port}", refresh_hz=args.hz)  # type: ignore[attr-defined]
+    app = MonitorApp(buffer, f"{broker.host}:{broker.port}", refresh_hz=args.hz)
     paints: list[float] = []
     lags: list[float] = []
     async with app.run_test(size=(80, 24)) as pilot:

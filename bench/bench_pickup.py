@@ -69,7 +69,7 @@ def run(history: int, runs: int) -> dict[str, list[float]]:
             open_board(sim.port, timeout_s=0.3) as bus:
         store = open_kiosk_store(Path(tmp) / "kiosk.db")
         for unit in UNITS:
-            store.db["households"].insert({"unit": unit, "pseudonym": "h-" + unit})
+            store.db.table("households").insert({"unit": unit, "pseudonym": "h-" + unit})
         outbox = Outbox(store)
         service = LockerService(store, outbox, bus, config(sim.port))
         fill_history(store, history)

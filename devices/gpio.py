@@ -39,9 +39,10 @@ class GpioError(Exception):
 class GpioPeripherals:
     def __init__(self, config: GpioConfig, *, pin_factory: object | None = None,
                  beep_s: float = 0.15):
-        self._own_factory = pin_factory is None and config.pin_factory == "mock"
-        if self._own_factory:
-            pin_factory = MockFactory()
+        # A mock factory this object made is its own to close; one passed in is not.
+        self._own_factory: MockFactory | None = None
+        if pin_factory is None and config.pin_factory == "mock":
+            pin_factory = self._own_factory = MockFactory()
         self._factory = pin_factory  # None: gpiozero picks the native factory
         self._beep_s = beep_s
         self._devices: list[Device] = []
@@ -52,15 +53,17 @@ class GpioPeripherals:
             self.tamper = self._make(Button, config.tamper, pull_up=True, bounce_time=None)
             self.motion = self._make(DigitalInputDevice, config.motion, pull_up=False)
             self.barrier = self._make(OutputDevice, config.barrier)
-            self.spots = {spot: self._make(DigitalInputDevice, pin, pull_up=True)
+            self.spots = {spot: self._fit(DigitalInputDevice, pin, pull_up=True)
                           for spot, pin in config.spot_sensors.items()}
         except GPIOZeroError as exc:
             self.close()
             raise GpioError(f"GPIO setup failed: {exc}") from None
 
     def _make(self, cls: type[Device], pin: int | None, **kwargs: object) -> Device | None:
-        if pin is None:
-            return None
+        """The device on ``pin``, or None for a device the cabinet lacks."""
+        return None if pin is None else self._fit(cls, pin, **kwargs)
+
+    def _fit(self, cls: type[Device], pin: int, **kwargs: object) -> Device:
         device = cls(pin, pin_factory=self._factory, **kwargs)
         self._devices.append(device)
         return device
@@ -137,9 +140,9 @@ class GpioPeripherals:
         for device in reversed(self._devices):
             device.close()
         self._devices.clear()
-        if self._own_factory:
-            self._factory.close()
-            self._own_factory = False
+        if self._own_factory is not None:
+            self._own_factory.close()
+            self._own_factory = None
 
     def __enter__(self) -> GpioPeripherals:
         return self

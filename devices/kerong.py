@@ -40,7 +40,7 @@ class StatusReply:
     sensor_bits: int
 
 
-def checksum(data: bytes) -> int:
+def checksum(data: bytes | bytearray) -> int:
     return sum(data) & 0xFF
 
 

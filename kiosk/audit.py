@@ -16,7 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from kiosk.events import Clock, Outbox, iso, utc_now
-from kiosk.store import Store
+from kiosk.store import Migration, Store
 
 GENESIS = "0" * 64
 
@@ -59,7 +59,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         )""")
 
 
-MIGRATIONS = [_v1]
+MIGRATIONS: list[Migration] = [_v1]
 
 
 class AuditLog:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kiosk.audit import AuditLog
 from kiosk.config import Config
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from kiosk.maintenance import Maintenance
     from kiosk.parking.register import ParkingRegister
     from kiosk.status import StatusProbe
+    from mqtt.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,7 @@ class Kiosk:
     parking: ParkingRegister
     duty: DutyRoster
     maintenance: Maintenance
-    publisher: Any  # mqtt.publisher.Publisher, or None without an uplink
+    publisher: Publisher | None  # None: this kiosk has no uplink
 
     def __init__(self, config: Config, devices: Devices, store: Store, outbox: Outbox,
                  clock: Clock):
@@ -136,7 +138,7 @@ class Kiosk:
         self._quietly(self.scheduler.stop)
         while self._started:
             feature = self._started.pop()
-            self._quietly(lambda f=feature: f.stop(self))  # type: ignore[misc]
+            self._quietly(partial(feature.stop, self))
         while self.devices.closers:
             self._quietly(self.devices.closers.pop())
         self._quietly(self.store.close)

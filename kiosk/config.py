@@ -289,7 +289,7 @@ def _convert(hint: Any, value: Any, name: str, source: str, problems: list[str])
                 return result
         problems.append(f"{source}: {name}: expected {_describe(hint)}, got {value!r}")
         return _BAD
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):  # a class, not an instance
         result = _build(hint, value, f"{name}.", source, problems)
         return result
     if origin is list:

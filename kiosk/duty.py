@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +30,7 @@ from kiosk.config import Config, ConfigError
 from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
 from kiosk.refusals import Refusal
 from kiosk.rotation import Memory
-from kiosk.store import Store
+from kiosk.store import Migration, Store
 
 # Duty's one pool in the rotation. The first rosters were drawn under this name, and the
 # tie-break seed is taken over it: another name would draw other people.
@@ -113,7 +114,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         )""")
 
 
-MIGRATIONS = [_v1]
+MIGRATIONS: list[Migration] = [_v1]
 
 
 class DutyRoster:
@@ -133,13 +134,14 @@ class DutyRoster:
         if not pin.isdigit() or len(pin) < 6:
             raise DutyError("an on-duty PIN is at least 6 digits", reason="pin_too_short")
         with self.store.step() as db:
-            if db["volunteers"].count_where("pseudonym = ?", [pseudonym]):
+            if db.table("volunteers").count_where("pseudonym = ?", [pseudonym]):
                 raise DutyError(f"{pseudonym} is already a volunteer",
                                 reason="volunteer_exists")
             try:
-                db["volunteers"].insert({"pseudonym": pseudonym,
-                                         "pin_hash": self._pin_hash(pin)})
-            except sqlite_utils.db.IntegrityError:
+                db.table("volunteers").insert({"pseudonym": pseudonym,
+                                               "pin_hash": self._pin_hash(pin)})
+            # sqlite-utils raises sqlite3's own error (it has no IntegrityError of its own).
+            except sqlite3.IntegrityError:
                 raise DutyError("choose another PIN", reason="pin_taken") from None
             self.audit.append(db, actor, "duty.volunteer_added", pseudonym, reason)
 
@@ -151,7 +153,7 @@ class DutyRoster:
     def unavailable(self, pseudonym: str, shift_start: datetime) -> None:
         """A volunteer will be away for the shift starting then: they do not ask for it."""
         with self.store.step() as db:
-            db["duty_unavailable"].upsert(
+            db.table("duty_unavailable").upsert(
                 {"pseudonym": pseudonym, "shift_start": iso(shift_start)},
                 pk=("pseudonym", "shift_start"))
 
@@ -181,10 +183,10 @@ class DutyRoster:
                 # Away for a shift: not standing, so it neither earns nor costs duty.
                 available = [v for v in volunteers if v not in away]
                 shift, memory = self._draw(start, end, available, memory)
-                db["shifts"].insert({"start": shift.start, "end": shift.end,
-                                     "maintainers": json.dumps(shift.maintainers),
-                                     "seed_inputs": json.dumps(shift.seed_inputs),
-                                     "memory": json.dumps(memory.to_json())})
+                db.table("shifts").insert({"start": shift.start, "end": shift.end,
+                                        "maintainers": json.dumps(shift.maintainers),
+                                        "seed_inputs": json.dumps(shift.seed_inputs),
+                                        "memory": json.dumps(memory.to_json())})
                 self.outbox.append(db, "duty.rostered", {
                     "start": shift.start, "end": shift.end,
                     "maintainers": list(shift.maintainers), **shift.seed_inputs})

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from kiosk.store import Store
+from kiosk.store import Migration, Store
 
 Clock = Callable[[], datetime]
 
@@ -85,7 +85,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         )""")
 
 
-MIGRATIONS = [_v1]
+MIGRATIONS: list[Migration] = [_v1]
 
 
 def _check_public(data: Any, where: str = "data") -> None:

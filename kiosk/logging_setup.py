@@ -175,7 +175,9 @@ def setup_logging(level: str | None = None, *, terminal_owned: bool = False,
         handler = logging.StreamHandler(stream)
         handler.setFormatter(_timestamped())
         where = "stderr"
-    handler._kiosk_handler = True  # type: ignore[attr-defined]
+    # Our marker, so a second call finds what the first installed; Handler declares no
+    # such attribute, hence the ignore.
+    handler._kiosk_handler = True  # type: ignore[union-attr]
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_kiosk_handler", False)]:
         root.removeHandler(old)

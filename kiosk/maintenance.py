@@ -74,7 +74,7 @@ class Maintenance:
         with self.store.step() as db:
             self.audit.append(db, actor, "parcel.review_resolved", str(parcel_id), reason,
                               {"outcome": str(state), "compartment": parcel["compartment"]})
-            db["parcels"].update(parcel_id, {"state": str(state), "note": reason})
+            db.table("parcels").update(parcel_id, {"state": str(state), "note": reason})
 
     def in_review(self) -> list[dict]:
         return self.store.query(

@@ -11,12 +11,23 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
 Migration = Callable[[sqlite_utils.Database], None]
 # Each feature keeps its own list and version counter, so features evolve independently.
 Migrations = dict[str, list[Migration]]
+
+
+def insert_with_id(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> int:
+    """Insert ``row`` into a table keyed by ``id INTEGER PRIMARY KEY``; return its new id."""
+    new_id = db.table(table).insert(row).last_pk
+    # sqlite-utils types last_pk loosely (None before an insert, a tuple for compound keys);
+    # a single insert into an integer key gives the new rowid.
+    if not isinstance(new_id, int):
+        raise TypeError(f"{table}: expected an integer id, got {new_id!r}")
+    return new_id
 
 
 class Store:

@@ -38,7 +38,7 @@ from monitor.fleet import (
     UplinkState,
 )
 from mqtt import topics
-from mqtt.connection import BrokerAddress
+from mqtt.connection import BrokerAddress, set_reconnect_delay
 from mqtt.contract import MAX_PAYLOAD, Refused, check_event_body, load_json
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ class MonitorFeed:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
                                   client_id=f"kiosk-monitor-{uuid.uuid4().hex[:12]}",
                                   clean_session=True)
-        self.client.reconnect_delay_set(options.reconnect_min_s, options.reconnect_max_s)
+        set_reconnect_delay(self.client, options.reconnect_min_s, options.reconnect_max_s)
         if options.username is not None:
             self.client.username_pw_set(options.username, options.password)
         self.client.on_connect = self._on_connect
@@ -252,7 +252,8 @@ class MonitorFeed:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self.received += 1
         try:
-            update = parse_message(message.topic, message.payload, bool(message.retain))
+            # paho may hand a bytearray; bytes() of bytes is the same object, no copy.
+            update = parse_message(message.topic, bytes(message.payload), bool(message.retain))
         except Exception as exc:  # a parser bug must not stop the network thread
             log.exception("cannot parse a message")
             update = Malformed(repr(message._topic)[:200], f"parser failed: {exc}")

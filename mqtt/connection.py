@@ -4,6 +4,7 @@ kiosk's MQTT settings the same way everywhere."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -26,6 +27,13 @@ def make_client(config: MqttConfig, client_id: str, *, clean_session: bool = Tru
     if config.tls:
         client.tls_set(ca_certs=config.ca_file or None)
     return client
+
+
+def set_reconnect_delay(client: mqtt.Client, min_s: float, max_s: float) -> None:
+    """Reconnect after ``min_s``, doubling up to ``max_s`` (paho's default grows to 120 s)."""
+    # paho annotates the delays as int, but only compares, doubles and adds them to a
+    # monotonic time: fractions of a second work (the tests reconnect after 0.1 s).
+    client.reconnect_delay_set(min_delay=cast(int, min_s), max_delay=cast(int, max_s))
 
 
 @dataclass(frozen=True)

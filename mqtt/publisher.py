@@ -34,7 +34,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from kiosk.config import MqttConfig
 from kiosk.events import Notification, Outbox, iso, utc_now
 from mqtt import topics
-from mqtt.connection import make_client
+from mqtt.connection import make_client, set_reconnect_delay
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class Publisher:
         # queue it sends from by itself as acks come in, without waiting for our thread.
         self.handoff = 4 * window
         # paho's default back-off grows to 120 s: far too long for a kiosk's uplink.
-        client.reconnect_delay_set(min_delay=reconnect_min_s, max_delay=config.reconnect_max_s)
+        set_reconnect_delay(client, reconnect_min_s, config.reconnect_max_s)
         client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail

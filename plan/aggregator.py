@@ -22,7 +22,7 @@ import paho.mqtt.client as mqtt
 
 from kiosk.config import MqttConfig
 from mqtt import topics
-from mqtt.connection import make_client
+from mqtt.connection import make_client, set_reconnect_delay
 from plan import indicators
 from plan.store import STATE_DEVICES, IngestResult, PlanStore
 
@@ -51,7 +51,7 @@ class PlanAggregator:
         self.batch = batch
         self.client_id = client_id or store.client_id()
         client = make_client(config, self.client_id, clean_session=False, manual_ack=True)
-        client.reconnect_delay_set(min_delay=reconnect_min_s, max_delay=config.reconnect_max_s)
+        set_reconnect_delay(client, reconnect_min_s, config.reconnect_max_s)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

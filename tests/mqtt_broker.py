@@ -105,7 +105,8 @@ class Mosquitto:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.starts += 1
         if not wait_until(self._listening, timeout):
-            err = self.proc.stderr.read().decode() if self.proc.poll() is not None else ""
+            stderr = self.proc.stderr  # a pipe: stderr=PIPE above
+            err = stderr.read().decode() if stderr and self.proc.poll() is not None else ""
             self.stop(kill=True)
             log = self.log_path.read_text() if self.log_path.exists() else ""
             raise RuntimeError(f"mosquitto did not start on {self.port}: {err}\n{log[-2000:]}")

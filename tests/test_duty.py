@@ -89,6 +89,13 @@ def test_bad_pins_and_duplicates_are_refused(roster):
     assert len(roster.volunteers()) == 4
 
 
+def test_a_pin_another_volunteer_holds_is_refused(roster):
+    with pytest.raises(DutyError) as refused:
+        roster.register("assembly", "v-eve", "900000", "new")  # v-ana's PIN
+    assert refused.value.reason == "pin_taken"
+    assert len(roster.volunteers()) == 4
+
+
 @settings(max_examples=40, deadline=None)
 @given(volunteers=st.integers(2, 7), per_shift=st.integers(1, 2), shifts=st.integers(1, 25),
        away=st.sets(st.tuples(st.integers(0, 2), st.integers(0, 24)), max_size=15))

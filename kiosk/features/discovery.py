@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from kiosk.feature import Feature
+from kiosk.features.uplink import publisher_of
 
 if TYPE_CHECKING:
     from kiosk.composition import Kiosk
@@ -34,7 +35,7 @@ def build(kiosk: Kiosk) -> None:
 def start(kiosk: Kiosk) -> None:
     from mqtt import discovery
 
-    discovery.announce(kiosk.publisher, kiosk.config, sw_version())
+    discovery.announce(publisher_of(kiosk), kiosk.config, sw_version())
 
 
 FEATURE = Feature("discovery", build, start=start, wanted=wanted)

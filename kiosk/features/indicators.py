@@ -29,7 +29,12 @@ def build(kiosk: Kiosk) -> None:
     if peripherals is None:
         return
     kiosk.signals.connect("health.polled", lambda: show_health(kiosk))
-    kiosk.signals.connect("tamper", lambda opened: opened and peripherals.beep(TAMPER_BEEPS))
+
+    def beep_when_opened(opened: bool) -> None:
+        if opened:  # shutting the cabinet again is no alarm
+            peripherals.beep(TAMPER_BEEPS)
+
+    kiosk.signals.connect("tamper", beep_when_opened)
 
 
 def show_health(kiosk: Kiosk) -> None:

@@ -15,6 +15,7 @@ from kiosk.feature import Feature
 if TYPE_CHECKING:
     from kiosk.composition import Kiosk
     from kiosk.config import Config
+    from mqtt.publisher import Publisher
 
 
 def wanted(config: Config) -> bool:
@@ -25,15 +26,23 @@ def build(kiosk: Kiosk) -> None:
     from mqtt.publisher import Publisher
 
     config = kiosk.config
-    kiosk.publisher = Publisher(kiosk.outbox, config.mqtt, config.community_id,
-                                config.kiosk_id)
-    kiosk.outbox.on_commit(kiosk.publisher.kick)
+    publisher = Publisher(kiosk.outbox, config.mqtt, config.community_id, config.kiosk_id)
+    kiosk.publisher = publisher
+    kiosk.outbox.on_commit(publisher.kick)
+
+
+def publisher_of(kiosk: Kiosk) -> Publisher:
+    """The kiosk's publisher, for the parts that run only where the uplink was built."""
+    if kiosk.publisher is None:
+        raise RuntimeError("this kiosk has no uplink (the uplink feature was not built)")
+    return kiosk.publisher
 
 
 def start(kiosk: Kiosk) -> None:
+    publisher = publisher_of(kiosk)
     gate = kiosk.devices.uplink_gate
     if gate is None:
-        kiosk.publisher.start()
+        publisher.start()
         return
 
     closing = threading.Event()
@@ -44,7 +53,7 @@ def start(kiosk: Kiosk) -> None:
             if closing.is_set():
                 return
         if not closing.is_set():
-            kiosk.publisher.start()
+            publisher.start()
 
     thread = threading.Thread(target=start_when_open, name="uplink-gate", daemon=True)
     thread.start()
@@ -52,8 +61,9 @@ def start(kiosk: Kiosk) -> None:
 
 
 def stop(kiosk: Kiosk) -> None:
-    if kiosk.publisher.started:
-        kiosk.publisher.stop()
+    publisher = publisher_of(kiosk)
+    if publisher.started:
+        publisher.stop()
 
 
 FEATURE = Feature("uplink", build, start=start, stop=stop, wanted=wanted)

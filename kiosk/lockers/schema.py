@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from kiosk.codes import new_secret
+from kiosk.store import Migration
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -71,4 +72,4 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX codes_unused ON codes(household) WHERE used_ts IS NULL")
 
 
-MIGRATIONS = [_v1]
+MIGRATIONS: list[Migration] = [_v1]

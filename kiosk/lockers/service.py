@@ -39,7 +39,7 @@ from kiosk.lockers.model import (
     compartment_label,
     sizes_that_fit,
 )
-from kiosk.store import Store
+from kiosk.store import Store, insert_with_id
 
 _HOLDING = "(" + ", ".join(f"'{s}'" for s in HOLDING_STATES) + ")"
 _COMPARTMENT_SQL = f"""
@@ -82,7 +82,7 @@ class LockerService:
         pseudonym = pseudonym or "h-" + secrets.token_hex(3)
         pin_hash = keyed_hash(self._secret, "household-pin", pin) if pin else None
         with self.store.step() as db:
-            db["households"].upsert(
+            db.table("households").upsert(
                 {"unit": unit, "pseudonym": pseudonym, "pin_hash": pin_hash, "active": 1},
                 pk="unit")
         return Household(unit, pseudonym)
@@ -92,7 +92,7 @@ class LockerService:
             raise LockerError("a courier PIN is at least 4 digits")
         pseudonym = pseudonym or "c-" + secrets.token_hex(3)
         with self.store.step() as db:
-            db["couriers"].upsert(
+            db.table("couriers").upsert(
                 {"id": courier_id, "pseudonym": pseudonym,
                  "pin_hash": keyed_hash(self._secret, "courier-pin", pin), "active": 1},
                 pk="id")
@@ -198,11 +198,11 @@ class LockerService:
                     "courier": courier.pseudonym if courier else None,
                     "free": self._free_counts(db)})
             else:
-                parcel_id = db["parcels"].insert({
+                parcel_id = insert_with_id(db, "parcels", {
                     "household": household.unit, "compartment": compartment.id, "size": size,
                     "outgoing": int(outgoing), "state": ParcelState.DEPOSIT_PENDING,
                     "courier": courier.id if courier else None, "created_ts": self._now(),
-                }).last_pk
+                })
         if compartment is None:
             raise NoFreeCompartment(size)
         return Slot(parcel_id, compartment, household.unit, outgoing)
@@ -245,8 +245,8 @@ class LockerService:
 
     def _store_parcel(self, db: sqlite_utils.Database, parcel_id: int,
                       reconciled: bool = False) -> None:
-        p = db["parcels"].get(parcel_id)
-        household = db["households"].get(p["household"])
+        p = db.table("parcels").get(parcel_id)
+        household = db.table("households").get(p["household"])
         state = ParcelState.OUTGOING if p["outgoing"] else ParcelState.STORED
         self._set_parcel(db, parcel_id, state, stored_ts=self._now())
         data = {"parcel": parcel_id, "compartment": p["compartment"], "size": p["size"],
@@ -256,7 +256,7 @@ class LockerService:
         if p["outgoing"]:
             self.outbox.append(db, "parcel.sent", data)
             return
-        courier = db["couriers"].get(p["courier"]) if p["courier"] else None
+        courier = db.table("couriers").get(p["courier"]) if p["courier"] else None
         data["courier"] = courier["pseudonym"] if courier else None
         self.outbox.append(db, "parcel.deposited", data)
         self._issue_code(db, household["unit"], "pickup_code")
@@ -264,8 +264,8 @@ class LockerService:
     def _issue_code(self, db: sqlite_utils.Database, unit: str, kind: str) -> None:
         """A fresh code per message; any unused code of a household opens all its parcels."""
         code = new_code(self.rules.code_length)
-        db["codes"].insert({"hash": keyed_hash(self._secret, "code", code), "household": unit,
-                            "created_ts": self._now()})
+        db.table("codes").insert({"hash": keyed_hash(self._secret, "code", code), "household": unit,
+                               "created_ts": self._now()})
         waiting = db.execute(
             "SELECT COUNT(*) FROM parcels WHERE household = ? AND state = 'stored'",
             (unit,)).fetchone()[0]
@@ -340,7 +340,7 @@ class LockerService:
         returned = courier is not None and not p["outgoing"]
         state = ParcelState.RETURNED if returned else ParcelState.COLLECTED
         self._set_parcel(db, p["id"], state, done_ts=self._now())
-        household = db["households"].get(p["household"])
+        household = db.table("households").get(p["household"])
         data = {"parcel": p["id"], "compartment": p["compartment"], "size": p["size"],
                 "household": household["pseudonym"],
                 "waited_s": self._waited_s(p["stored_ts"])}
@@ -395,7 +395,7 @@ class LockerService:
                            "WHERE id = ?", (iso(now), r["id"]))
                 self.outbox.append(db, "parcel.overdue", {
                     "parcel": r["id"], "compartment": r["compartment"],
-                    "household": db["households"].get(r["household"])["pseudonym"],
+                    "household": db.table("households").get(r["household"])["pseudonym"],
                     "waited_s": self._waited_s(r["stored_ts"]), "reminder": r["reminders"] + 1})
             for unit in households:
                 self._issue_code(db, unit, "reminder")
@@ -461,7 +461,7 @@ class LockerService:
                             if sensors else "pickup interrupted; no occupancy sensor")
 
     def _collector(self, db: sqlite_utils.Database, p: dict) -> Courier | None:
-        row = db["couriers"].get(p["collector"]) if p["collector"] else None
+        row = db.table("couriers").get(p["collector"]) if p["collector"] else None
         return Courier(row["id"], row["pseudonym"]) if row else None
 
     def _review(self, db: sqlite_utils.Database, p: dict, reason: str) -> str:
@@ -474,7 +474,7 @@ class LockerService:
 
     def _set_parcel(self, db: sqlite_utils.Database, parcel_id: int, state: ParcelState,
                     **columns: object) -> None:
-        db["parcels"].update(parcel_id, {"state": str(state), **columns})
+        db.table("parcels").update(parcel_id, {"state": str(state), **columns})
 
     def _now(self) -> str:
         return iso(self.clock())

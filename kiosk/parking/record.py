@@ -159,7 +159,7 @@ def verify(record: Any, commitment: Any = None, previous: Any = None) -> list[st
                         "or the hash)")
     closed, committed = inputs.get("closed_at"), inputs.get("committed_at")
     drawn = results.get("drawn_at")
-    if not all(isinstance(t, str) for t in (closed, committed, drawn)):
+    if not (isinstance(closed, str) and isinstance(committed, str) and isinstance(drawn, str)):
         problems.append("inputs.closed_at, inputs.committed_at or results.drawn_at: "
                         "missing or malformed")
     elif not closed <= committed <= drawn:

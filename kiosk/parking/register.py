@@ -62,7 +62,7 @@ from kiosk.parking.model import (
 from kiosk.parking.policies import RoundInput
 from kiosk.parking.record import make_commitment, make_inputs, make_record
 from kiosk.parking.settings import ParkingSettings
-from kiosk.store import Store
+from kiosk.store import Store, insert_with_id
 
 LIVE = ("held", "booked", "checked_in")
 # The back-off scope of wrong member PINs at the kiosk.
@@ -213,7 +213,7 @@ class ParkingRegister:
                            else old["pin_hash"] if old else None)
         if old is not None and all(old[k] == v for k, v in new.items()):
             return "unchanged"
-        db["parking_members"].upsert(new, pk="member")
+        db.table("parking_members").upsert(new, pk="member")
         # The audit names which fields changed; a PIN or a unit never leaves the kiosk.
         public = {"kind": kind, "accessible_need": need, "active": active}
         if old is None:
@@ -315,7 +315,7 @@ class ParkingRegister:
         new = {"spot": spot, "type": spot_type, "pool": pool, "state": state}
         if old is not None and all(old[k] == v for k, v in new.items()):
             return "unchanged"
-        db["parking_spots"].upsert(new, pk="spot")
+        db.table("parking_spots").upsert(new, pk="spot")
         now = self._now()
         if old is None:
             self.audit.append(db, actor, "parking.spot_added", spot, reason,
@@ -372,8 +372,8 @@ class ParkingRegister:
         self._check_need(self._active_member(db, member), spot_type)
         status = self._round_status(db, round_id)
         if status is None:
-            db["parking_rounds"].insert({"round": round_id, "status": "open",
-                                         "opened_ts": now})
+            db.table("parking_rounds").insert({"round": round_id, "status": "open",
+                                            "opened_ts": now})
         elif status != "open":
             raise ParkingError(f"round {round_id} is closed for requests",
                                reason="round_closed", round_id=round_id)
@@ -442,8 +442,8 @@ class ParkingRegister:
             raise ParkingError(f"round {pending[0]} is {pending[1]} but not drawn yet",
                                reason="round_busy", round_id=pending[0])
         if status is None:
-            db["parking_rounds"].insert({"round": round_id, "status": "open",
-                                         "opened_ts": iso(now)})
+            db.table("parking_rounds").insert({"round": round_id, "status": "open",
+                                            "opened_ts": iso(now)})
         # Members who left, or lost a declared need, since asking are not eligible.
         asks = [Ask(r["member"], r["type"], bool(r["need"])) for r in db.query(
             "SELECT q.member, q.type, m.need FROM parking_requests q "
@@ -527,7 +527,7 @@ class ParkingRegister:
             db.execute("INSERT OR REPLACE INTO parking_state (id, state, state_hash) "
                        "VALUES (1, ?, ?)", (json.dumps(after.to_json()), after.hash()))
             for row in results["assignments"]:
-                db["parking_allocations"].insert(
+                db.table("parking_allocations").insert(
                     {"round": round_id, "member": row["member"], "spot": row["spot"],
                      "type": row["type"]})
                 self.outbox.append(db, "parking.allocated", {"round": round_id, **row})
@@ -697,9 +697,9 @@ class ParkingRegister:
                     "reservation": rid, "member": member, "spot": spot, "type": spot_type,
                     "kind": kind, "start": s, "end": e, "from_waitlist": False})
                 return Reserved(reservation=self._reservation(db, rid))
-            wid = db["parking_waitlist"].insert(
-                {"member": member, "type": spot_type, "kind": kind, "start_ts": s,
-                 "end_ts": e, "joined_ts": iso(now), "status": "waiting"}).last_pk
+            wid = insert_with_id(db, "parking_waitlist", {
+                "member": member, "type": spot_type, "kind": kind, "start_ts": s,
+                "end_ts": e, "joined_ts": iso(now), "status": "waiting"})
             position = self._position(db, wid)
             self.outbox.append(db, "parking.refused", {
                 "kind": "reservation", "member": member, "type": spot_type,
@@ -986,10 +986,10 @@ class ParkingRegister:
                             spot_type: str, kind: str, start: str, end: str, status: str,
                             now: datetime, offer_expires: str | None = None,
                             waitlist_id: int | None = None) -> int:
-        return int(db["parking_reservations"].insert({
+        return insert_with_id(db, "parking_reservations", {
             "member": member, "spot": spot, "type": spot_type, "kind": kind,
             "start_ts": start, "end_ts": end, "status": status, "created_ts": iso(now),
-            "offer_expires_ts": offer_expires, "waitlist_id": waitlist_id}).last_pk)
+            "offer_expires_ts": offer_expires, "waitlist_id": waitlist_id})
 
     def _end_reservation(self, db: sqlite_utils.Database, r: Reservation, status: str,
                          now: datetime) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from kiosk.store import Migration
+
 
 def _v1(db: sqlite_utils.Database) -> None:
     # No names, phones or e-mails: a member is a pseudonym, a unit and a kind.
@@ -97,4 +99,4 @@ def _v1(db: sqlite_utils.Database) -> None:
                "WHERE status IN ('held', 'booked', 'checked_in')")
 
 
-MIGRATIONS = [_v1]
+MIGRATIONS: list[Migration] = [_v1]

@@ -29,7 +29,8 @@ class ParkingSettings:
     @classmethod
     def from_dict(cls, raw: dict[str, Any], source: str = "<config>") -> ParkingSettings:
         fields = {f.name: f.type for f in dataclasses.fields(cls)}
-        problems, values = [], {}
+        problems: list[str] = []
+        values: dict[str, Any] = {}
         for key, value in raw.items():
             if key not in fields:
                 problems.append(f"{source}: parking.{key}: unknown key "

@@ -35,6 +35,7 @@ from kiosk.backoff import TooManyAttempts
 from kiosk.cli.common import CommandError
 from kiosk.config import Config, MqttConfig, config_from_dict
 from kiosk.events import iso, utc_now
+from kiosk.features.uplink import publisher_of
 from kiosk.lockers.model import DoorDidNotOpen, NoFreeCompartment, WrongCode
 from kiosk.lockers.service import LockerService
 from kiosk.schema import open_kiosk_store
@@ -268,7 +269,7 @@ class Simulation:
     def _loop(self, kiosk: Kiosk, courier: Any, cabinet: BoardSimulator,
               notifier: Notifier, notifier_listening: threading.Event,
               phones: Phones) -> bool:
-        service, outbox, publisher = kiosk.lockers, kiosk.outbox, kiosk.publisher
+        service, outbox, publisher = kiosk.lockers, kiosk.outbox, publisher_of(kiosk)
         n = self.o.parcels
         next_deposit = next_progress = 0.0
         pickups_from = 0.0
