@@ -287,7 +287,7 @@ def test_catalogues_and_runbooks_ship_as_package_data():
 
 
 async def test_the_monitor_speaks_chinese_when_asked():
-    from kiosk.fleet import UpdateBuffer
+    from monitor.fleet import UpdateBuffer
     from tui.monitor import KioskTable, MonitorApp
 
     app = MonitorApp(UpdateBuffer(), "broker:1883", language="zh")
