@@ -11,8 +11,8 @@ DOC = ROOT / "docs" / "architecture.md"
 TOPS = ("kiosk", "devices", "mqtt", "tui", "plan", "monitor", "tests", "bench", "docs",
         "systemd", "scripts")
 # A path into the project: a top-level folder, then names, ending in a file's suffix.
-CITED = re.compile(r"(?<![\w./-])((?:%s)/[\w./-]*\w\.(?:py|md|toml|tcss|service|sh|ini|conf))"
-                   % "|".join(TOPS))
+CITED = re.compile(r"(?<![\w./-])((?:" + "|".join(TOPS)
+                   + r")/[\w./-]*\w\.(?:py|md|toml|tcss|service|sh|ini|conf))")
 WALK_ROW = re.compile(r"^\|\s*\d+\s*\|\s*(\S+\.py)\s*\|\s*([\w.]+)\s*\|", re.M)
 
 
