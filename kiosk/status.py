@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 Uplink = Callable[[], tuple[bool | None, int]]
 
 
+# Faults the maintenance screen lists but the public status line does not: they say
+# nothing a resident can act on (the person at the screen got a calm message already).
+MAINTAINERS_ONLY = frozenset({"kiosk.worker_failed"})
+
+
 @dataclass(frozen=True)
 class Fault:
     """One active fault: the health monitor's kind (e.g. "door.jammed") and its subject."""
@@ -47,7 +52,8 @@ class StatusProbe:
     def __call__(self) -> KioskStatus:
         connected, backlog = self._uplink()
         faults = tuple(Fault(kind, _subject(details))
-                       for kind, details in self.health.faults())
+                       for kind, details in self.health.faults()
+                       if kind not in MAINTAINERS_ONLY)
         return KioskStatus(connected, backlog, faults)
 
 

@@ -156,3 +156,30 @@ def test_reconcile_all_compares_database_and_sensors(k, sim):
     found = {(x.compartment, x.problem) for x in m.reconcile_all("m-ana", "weekly check")}
     assert found == {("A01", "parcel missing"), ("A06", "item in a free compartment")}
     assert m.audit.entries()[-1].data["mismatches"]
+
+
+def test_a_failed_screen_worker_is_a_maintainers_fault_raised_once_and_cleared(k):
+    from kiosk.status import StatusProbe
+
+    health = HealthMonitor(k.service, clock=k.clock)
+    probe = StatusProbe(health, lambda: (None, 0))
+    since = k.outbox.last_seq()
+    health.worker_failed("pickup", "OperationalError")
+    health.worker_failed("pickup", "OperationalError")  # the same spell: told once
+    assert new_events(k, since) == [("kiosk.worker_failed",
+                                     {"where": "pickup", "error": "OperationalError"})]
+    assert ("kiosk.worker_failed", {"where": "pickup", "error": "OperationalError"}) \
+        in health.faults()
+    # The public status line does not list it; a device fault it does (control).
+    assert probe().faults == ()
+    health.cabinet_tamper(True)
+    assert [f.kind for f in probe().faults] == ["cabinet.tamper"]
+    health.cabinet_tamper(False)
+    since = k.outbox.last_seq()
+    k.clock.advance(seconds=599)
+    health.poll()
+    assert [kind for kind, _ in health.faults()] == ["kiosk.worker_failed"]
+    k.clock.advance(seconds=2)
+    health.poll()
+    assert health.faults() == []
+    assert new_events(k, since) == [("kiosk.worker_recovered", {"where": "pickup"})]

@@ -67,6 +67,10 @@ def runbook(t: Translate, fault: FaultView) -> Runbook:
     if kind == "locker.full":
         return Runbook(t("runbook.locker_full.title", size=size_name(t, str(d["size"]))),
                        t("runbook.locker_full.check"), t("runbook.locker_full.fix"))
+    if kind == "kiosk.worker_failed":
+        return Runbook(t("runbook.kiosk_worker_failed.title", where=d.get("where", "")),
+                       t("runbook.kiosk_worker_failed.check"),
+                       t("runbook.kiosk_worker_failed.fix"))
     return Runbook(t("runbook.other.title", kind=kind, subject=fault.subject),
                    t("runbook.other.check"), t("runbook.other.fix"))
 
