@@ -6,22 +6,14 @@ active"; an opened cabinet (tamper switch) beeps three times.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from kiosk.feature import Feature
 
 if TYPE_CHECKING:
     from kiosk.composition import Kiosk
-    from kiosk.config import Config
-
-log = logging.getLogger(__name__)
 
 TAMPER_BEEPS = 3
-
-
-def wanted(config: Config) -> bool:
-    return True
 
 
 def build(kiosk: Kiosk) -> None:
@@ -51,4 +43,4 @@ def start(kiosk: Kiosk) -> None:
         show_health(kiosk)
 
 
-FEATURE = Feature("indicators", build, start=start, wanted=wanted)
+FEATURE = Feature("indicators", build, start=start)
