@@ -70,7 +70,7 @@ class DepositScreen(SlotFlowScreen):
     def on_mount(self) -> None:
         self.load_units()
 
-    @work(thread=True, group="units")
+    @work(thread=True, group="units", exit_on_error=False)
     def load_units(self) -> None:
         self.post_message(UnitsLoaded(self.app.lockers.units()))
 
@@ -93,7 +93,7 @@ class DepositScreen(SlotFlowScreen):
         elif message.pane.id == "unit-pane":
             self.choose_unit(message.value)
 
-    @work(thread=True, exclusive=True, group="login")
+    @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def login(self, pin: str) -> None:
         try:
             answer = CourierAnswered(courier=self.app.lockers.courier_login(pin))

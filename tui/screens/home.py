@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.widgets import Button, Static
 
-from tui.app import KioskReady
+from tui.messages import KioskReady
 from tui.screens.base import KioskScreen
 from tui.widgets.keypad import KeyButton
 

@@ -36,7 +36,7 @@ from kiosk.maintenance_view import (
     perform,
 )
 from kiosk.parking.register import SpotInfo
-from tui.app import LanguageChanged
+from tui.messages import LanguageChanged
 from tui.screens.base import KioskScreen
 from tui.screens.runbooks import (
     Translate,
@@ -325,7 +325,7 @@ class MaintenanceScreen(KioskScreen):
         pane.say(self.t("maintenance.checking"))
         self.login(message.value)
 
-    @work(thread=True, exclusive=True, group="login")
+    @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def login(self, pin: str) -> None:
         duty = self.parts.duty
         try:
@@ -392,7 +392,7 @@ class MaintenanceScreen(KioskScreen):
         if self.maintainer and self.pane in ("overview-pane", "compartment-pane"):
             self.load_overview()
 
-    @work(thread=True, exclusive=True, group="overview")
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
     def load_overview(self) -> None:
         status = self.app.status
         self.post_message(OverviewLoaded(gather(self.parts, status.uplink, status.backlog)))
@@ -535,7 +535,7 @@ class MaintenanceScreen(KioskScreen):
         self.say("reason-message", self.t("reason.working"))
         self.run_action(self.maintainer, self.pending, reason)
 
-    @work(thread=True, exclusive=True, group="action")
+    @work(thread=True, exclusive=True, group="action", exit_on_error=False)
     def run_action(self, actor: str, action: Action, reason: str) -> None:
         self.post_message(ActionFinished(perform(self.parts, actor, action, reason)))
 
@@ -610,7 +610,7 @@ class MaintenanceScreen(KioskScreen):
         self.show_pane("review-pane")
         self.load_review()
 
-    @work(thread=True, exclusive=True, group="review")
+    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
     def load_review(self) -> None:
         status = self.app.status
         self.post_message(ReviewLoaded(gather(self.parts, status.uplink, status.backlog)))
@@ -642,7 +642,7 @@ class MaintenanceScreen(KioskScreen):
 
     # --- spots --------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="spots")
+    @work(thread=True, exclusive=True, group="spots", exit_on_error=False)
     def load_spots(self) -> None:
         parking = self.parts.parking
         self.post_message(SpotsLoaded(parking.spots() if parking is not None else []))
@@ -678,7 +678,7 @@ class MaintenanceScreen(KioskScreen):
         self.show_pane("roster-pane")
         self.load_roster()
 
-    @work(thread=True, exclusive=True, group="roster")
+    @work(thread=True, exclusive=True, group="roster", exit_on_error=False)
     def load_roster(self) -> None:
         duty = self.parts.duty
         self.post_message(RosterLoaded(duty.roster(), duty.on_duty(), duty.counts(),

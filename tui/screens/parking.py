@@ -29,7 +29,7 @@ from kiosk.parking.desk import (
 )
 from kiosk.parking.model import SPOT_TYPES
 from kiosk.parking.register import Member, Reservation, Reserved
-from tui.app import LanguageChanged, ParkingChanged
+from tui.messages import LanguageChanged, ParkingChanged
 from tui.screens.base import KioskScreen
 from tui.screens.deposit import DIGITS, UNIT_CHARACTERS
 from tui.widgets.entry import EntryPane, count_down
@@ -389,7 +389,7 @@ class ParkingScreen(KioskScreen):
         self.show_pane("park-board")
         self.load_board()
 
-    @work(thread=True, exclusive=True, group="parking-board")
+    @work(thread=True, exclusive=True, group="parking-board", exit_on_error=False)
     def load_board(self) -> None:
         self.post_message(BoardLoaded(self.app.parking.public_board()))
 
@@ -482,7 +482,7 @@ class ParkingScreen(KioskScreen):
             message.pane.say(self.t("deposit.pin_checking"))
             self.login(self.unit, message.value)
 
-    @work(thread=True, exclusive=True, group="parking-login")
+    @work(thread=True, exclusive=True, group="parking-login", exit_on_error=False)
     def login(self, unit: str, pin: str) -> None:
         try:
             self.post_message(LoginAnswered(member=self.app.parking.login(unit, pin)))
@@ -531,7 +531,7 @@ class ParkingScreen(KioskScreen):
 
     # --- the member's page ----------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="parking-member")
+    @work(thread=True, exclusive=True, group="parking-member", exit_on_error=False)
     def load_member(self) -> None:
         member = self.member
         if member is not None:
@@ -695,7 +695,7 @@ class ParkingScreen(KioskScreen):
         self.say(self.t("deposit.pin_checking"))
         self._act(action, fn, *args)
 
-    @work(thread=True, exclusive=True, group="parking-act")
+    @work(thread=True, exclusive=True, group="parking-act", exit_on_error=False)
     def _act(self, action: str, fn: Any, *args: Any) -> None:
         try:
             self.post_message(ActionDone(action, result=fn(*args)))
@@ -873,7 +873,8 @@ class ParkingScreen(KioskScreen):
 
         # An app worker: the barrier comes down even if this screen is gone by then.
         if peripherals is not None:
-            app.run_worker(gate, thread=True, group="parking-gate", exclusive=True)
+            app.run_worker(gate, thread=True, group="parking-gate", exclusive=True,
+                           exit_on_error=False)
 
     def on_gate_moved(self, message: GateMoved) -> None:
         self.gate_raised = message.raised

@@ -122,7 +122,7 @@ class PickupScreen(KioskScreen):
         self.say(self.t("pickup.checking"))
         self.check_code(self.buffer.value)
 
-    @work(thread=True, exclusive=True, group="pickup")
+    @work(thread=True, exclusive=True, group="pickup", exit_on_error=False)
     def check_code(self, code: str) -> None:
         try:
             answer = PickupAnswered(result=self.app.lockers.pickup(code))

@@ -62,7 +62,7 @@ class SendScreen(SlotFlowScreen):
             message.pane.say(self.t("deposit.pin_checking"))
             self.login(self.unit, message.value)
 
-    @work(thread=True, exclusive=True, group="login")
+    @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def login(self, unit: str, pin: str) -> None:
         try:
             answer = ResidentAnswered(household=self.app.lockers.resident_login(unit, pin))

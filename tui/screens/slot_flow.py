@@ -137,7 +137,7 @@ class SlotFlowScreen(KioskScreen):
         self.show_pane("size-pane")
         self.count_free()
 
-    @work(thread=True, exclusive=True, group="free")
+    @work(thread=True, exclusive=True, group="free", exit_on_error=False)
     def count_free(self) -> None:
         self.post_message(FreeCounted(self.app.lockers.free_counts()))
 
@@ -159,7 +159,7 @@ class SlotFlowScreen(KioskScreen):
         """Blocking: choose a compartment and open its door (runs in a worker)."""
         raise NotImplementedError
 
-    @work(thread=True, exclusive=True, group="slot")
+    @work(thread=True, exclusive=True, group="slot", exit_on_error=False)
     def open_slot(self, size: str) -> None:
         try:
             answer: Message = SlotOpened(self.make_slot(size))
@@ -203,7 +203,7 @@ class SlotFlowScreen(KioskScreen):
     def on_doors_unreadable(self, message: DoorsUnreadable) -> None:
         self.query_one("#door-message", Static).update(self.t("slot.board_error"))
 
-    @work(thread=True, exclusive=True, group="slot")
+    @work(thread=True, exclusive=True, group="slot", exit_on_error=False)
     def settle(self, slot: Slot, cancel: bool) -> None:
         lockers = self.app.lockers
         outcome = "unconfirmed"

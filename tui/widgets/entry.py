@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from tui.kiosk_node import InKiosk
 from tui.widgets.keypad import BACK, CLEAR, OK, Keypad
 
 
@@ -51,7 +52,7 @@ class EntryDisplay(Static):
         return "  ".join(cells)
 
 
-class EntryPane(Horizontal):
+class EntryPane(InKiosk, Horizontal):
     """A prompt, what was typed, a message line, and a keypad beside them.
 
     Takes keys from the on-screen keypad and, through ``press``, from the keyboard;
