@@ -533,10 +533,10 @@ class MaintenanceScreen(KioskScreen):
             return
         self._busy = True
         self.say("reason-message", self.t("reason.working"))
-        self.run_action(self.maintainer, self.pending, reason)
+        self.perform_action(self.maintainer, self.pending, reason)
 
     @work(thread=True, exclusive=True, group="action", exit_on_error=False)
-    def run_action(self, actor: str, action: Action, reason: str) -> None:
+    def perform_action(self, actor: str, action: Action, reason: str) -> None:
         self.post_message(ActionFinished(perform(self.parts, actor, action, reason)))
 
     def on_action_finished(self, message: ActionFinished) -> None:

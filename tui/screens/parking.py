@@ -664,17 +664,17 @@ class ParkingScreen(KioskScreen):
         elif action == "reserve":
             self.open_reserve(view)
         elif action == "withdraw":
-            self.run_action("withdraw", desk.withdraw, member)
+            self.start_action("withdraw", desk.withdraw, member)
         elif action == "release":
-            self.run_action("release", desk.release, member)
+            self.start_action("release", desk.release, member)
         elif action == "checkin" and view.checkable is not None:
-            self.run_action("checkin", desk.check_in, member, view.checkable.id)
+            self.start_action("checkin", desk.check_in, member, view.checkable.id)
         elif action == "cancel" and view.cancellable is not None:
-            self.run_action("cancel", desk.cancel, member, view.cancellable.id)
+            self.start_action("cancel", desk.cancel, member, view.cancellable.id)
         elif action == "accept" and view.offer is not None:
-            self.run_action("accept", desk.accept, member, view.offer.id)
+            self.start_action("accept", desk.accept, member, view.offer.id)
         elif action == "decline" and view.offer is not None:
-            self.run_action("decline", desk.decline, member, view.offer.id)
+            self.start_action("decline", desk.decline, member, view.offer.id)
         elif action == "gate":
             self.open_gate(member)
 
@@ -690,7 +690,7 @@ class ParkingScreen(KioskScreen):
             return t("parking.confirm_decline", spot=view.offer.offer.spot)
         return t("parking.confirm_again")
 
-    def run_action(self, action: str, fn: Any, *args: Any) -> None:
+    def start_action(self, action: str, fn: Any, *args: Any) -> None:
         self._busy = True
         self.say(self.t("deposit.pin_checking"))
         self._act(action, fn, *args)
