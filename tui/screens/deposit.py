@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 
 from textual import work
@@ -14,12 +13,10 @@ from textual.widgets import Button, ContentSwitcher
 from kiosk.backoff import TooManyAttempts
 from kiosk.lockers.model import Courier, Slot, WrongPin
 from tui.screens.slot_flow import SlotFlowScreen, SlotRefused, SlotSettled
-from tui.widgets.entry import EntryPane
+from tui.widgets.entry import DIGITS, UNIT_CHARACTERS, Countdown, EntryPane, PaneButton
 from tui.widgets.keypad import KeyButton
 from tui.widgets.size_chooser import size_name
 
-DIGITS = "0123456789"
-UNIT_CHARACTERS = DIGITS + string.ascii_uppercase + "-"
 MAX_MATCHES = 6
 
 
@@ -35,17 +32,10 @@ class UnitsLoaded(Message):
 
 
 class UnitPane(EntryPane):
+    """The unit, with the known units that start with what was typed, to tap."""
+
     def compose_extra(self) -> ComposeResult:
         yield Horizontal(id="unit-matches", classes="matches")
-        with Horizontal(classes="pane-buttons"):
-            yield KeyButton(self.app.t("deposit.finish"), id="deposit-finish", classes="nav",
-                            variant="success")
-
-
-class PinPane(EntryPane):
-    def compose_extra(self) -> ComposeResult:
-        with Horizontal(classes="pane-buttons"):
-            yield KeyButton(self.app.t("nav.back"), classes="nav step-back")
 
 
 class DepositScreen(SlotFlowScreen):
@@ -56,14 +46,19 @@ class DepositScreen(SlotFlowScreen):
         self.courier: Courier | None = None
         self.count = 0
         self.units: list[str] = []
+        self.wait = Countdown(self, self.t,
+                              lambda text: self.query_one("#pin-pane", EntryPane).say(text),
+                              showing=lambda: self.courier is None)
 
     def compose_body(self) -> ComposeResult:
         t = self.t
         with ContentSwitcher(initial="pin-pane"):
-            yield PinPane(t("deposit.pin_prompt"), allowed=DIGITS, keys="123456789",
-                          length=8, masked=True, id="pin-pane")
+            yield EntryPane(t("deposit.pin_prompt"), allowed=DIGITS, keys="123456789",
+                            length=8, masked=True, back=True, id="pin-pane")
             yield UnitPane(t("deposit.unit_prompt"), allowed=UNIT_CHARACTERS,
-                           keys="123456789", length=8, id="unit-pane")
+                           keys="123456789", length=8, id="unit-pane",
+                           buttons=[PaneButton("deposit.finish", "deposit-finish",
+                                               "success")])
             yield from self.compose_size_pane()
             yield from self.compose_door_pane()
 
@@ -108,8 +103,9 @@ class DepositScreen(SlotFlowScreen):
         if message.courier is None:
             wrong = self.t("deposit.pin_wrong")
             if message.wait_s:
-                wrong += "\n" + self.t("pickup.wait", s=int(message.wait_s + 0.999))
-            pane.say(wrong)
+                self.wait.start(wrong, message.wait_s)
+            else:
+                pane.say(wrong)
             return
         self.courier = message.courier
         self._note()

@@ -6,16 +6,14 @@ from dataclasses import dataclass
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Static
 
 from kiosk.backoff import TooManyAttempts
 from kiosk.lockers.model import Household, Slot, WrongPin
-from tui.screens.deposit import DIGITS, UNIT_CHARACTERS
 from tui.screens.slot_flow import SlotFlowScreen, SlotRefused, SlotSettled
-from tui.widgets.entry import EntryPane
-from tui.widgets.keypad import KeyButton
+from tui.widgets.entry import DIGITS, UNIT_CHARACTERS, Countdown, EntryPane
 from tui.widgets.size_chooser import size_name
 
 
@@ -25,26 +23,23 @@ class ResidentAnswered(Message):
     wait_s: float = 0.0
 
 
-class SendUnitPane(EntryPane):
-    def compose_extra(self) -> ComposeResult:
-        with Horizontal(classes="pane-buttons"):
-            yield KeyButton(self.app.t("nav.back"), classes="nav step-back")
-
-
 class SendScreen(SlotFlowScreen):
     TITLE_KEY = "send.title"
 
     def __init__(self) -> None:
         super().__init__()
         self.household: Household | None = None
+        self.wait = Countdown(
+            self, self.t, lambda text: self.query_one("#send-unit-pane", EntryPane).say(text),
+            showing=lambda: self.household is None)
 
     def compose_body(self) -> ComposeResult:
         t = self.t
         with ContentSwitcher(initial="send-unit-pane"):
-            yield SendUnitPane(t("send.unit_prompt"), allowed=UNIT_CHARACTERS,
-                               keys="123456789", length=8, id="send-unit-pane")
-            yield SendUnitPane(t("send.pin_prompt"), allowed=DIGITS, keys="123456789",
-                               length=8, masked=True, id="send-pin-pane")
+            yield EntryPane(t("send.unit_prompt"), allowed=UNIT_CHARACTERS,
+                            keys="123456789", length=8, back=True, id="send-unit-pane")
+            yield EntryPane(t("send.pin_prompt"), allowed=DIGITS, keys="123456789",
+                            length=8, masked=True, back=True, id="send-pin-pane")
             yield from self.compose_size_pane()
             yield from self.compose_door_pane()
             with Vertical(id="send-done-pane"):
@@ -76,12 +71,13 @@ class SendScreen(SlotFlowScreen):
         pin_pane.clear()
         if message.household is None:
             wrong = self.t("send.login_wrong")
-            if message.wait_s:
-                wrong += "\n" + self.t("pickup.wait", s=int(message.wait_s + 0.999))
             unit_pane = self.query_one("#send-unit-pane", EntryPane)
             unit_pane.clear()
-            unit_pane.say(wrong)
             self.show_pane("send-unit-pane")
+            if message.wait_s:
+                self.wait.start(wrong, message.wait_s)
+            else:
+                unit_pane.say(wrong)
             return
         self.household = message.household
         self.ask_size(self.t("send.size_prompt"))

@@ -108,12 +108,7 @@ class SlotFlowScreen(KioskScreen):
             return True
         entry = self.current_entry()
         if entry is not None and not self._busy:
-            named = {"backspace": "back", "delete": "clear", "enter": "ok"}
-            if event.key in named:
-                return entry.press(named[event.key])
-            if event.character and event.character.isprintable() and event.character != " ":
-                return entry.press(event.character)
-            return False
+            return entry.press_key(event)
         if self.pane == "size-pane":
             if event.key == "enter" and self.last_size:
                 self.choose_size(self.last_size)
