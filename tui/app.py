@@ -243,6 +243,10 @@ class KioskApp(App[None]):
             self._last_input = time.monotonic()
         await super().on_event(event)
 
+    def note_activity(self) -> None:
+        """Someone is using the kiosk now: the idle reset counts from here."""
+        self._last_input = time.monotonic()
+
     def _check_idle(self) -> None:
         if time.monotonic() - self._last_input >= self.idle_s:
             self.reset_to_home()

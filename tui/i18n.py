@@ -532,6 +532,8 @@ ZH: dict[str, str] = {
     "demo.spot_free": "空",
     "demo.barrier_up": "道闸：抬起",
     "demo.barrier_down": "道闸：放下",
+    # --- added by tui-structure ---
+    "error.calm": "抱歉，出了点问题。请再试一次，或联系值班维护人员。",
 }
 
 EN: dict[str, str] = {
@@ -1114,6 +1116,9 @@ EN: dict[str, str] = {
     "demo.spot_free": "free",
     "demo.barrier_up": "barrier: UP",
     "demo.barrier_down": "barrier: down",
+    # --- added by tui-structure ---
+    "error.calm": "Sorry, something went wrong. Please try again, or ask the maintainer "
+                  "on duty.",
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {"zh": ZH, "en": EN}

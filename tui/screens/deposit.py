@@ -63,6 +63,7 @@ class DepositScreen(SlotFlowScreen):
             yield from self.compose_door_pane()
 
     def on_mount(self) -> None:
+        self.wait.run()
         self.load_units()
 
     @work(thread=True, group="units", exit_on_error=False)

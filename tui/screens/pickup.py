@@ -42,6 +42,7 @@ class PickupScreen(KioskScreen):
         self.code_length = self.app.lockers.rules.code_length
         self.buffer.max_len = self.code_length
         self.query_one(EntryDisplay).length = self.code_length
+        self.wait.run()
 
     def compose_body(self) -> ComposeResult:
         t = self.t

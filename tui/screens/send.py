@@ -33,6 +33,9 @@ class SendScreen(SlotFlowScreen):
             self, self.t, lambda text: self.query_one("#send-unit-pane", EntryPane).say(text),
             showing=lambda: self.household is None)
 
+    def on_mount(self) -> None:
+        self.wait.run()
+
     def compose_body(self) -> ComposeResult:
         t = self.t
         with ContentSwitcher(initial="send-unit-pane"):

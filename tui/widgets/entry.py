@@ -175,7 +175,8 @@ class Countdown:
 
     ``say`` shows a line where the person looks (it is looked up on each call: a
     recompose replaces the widgets); ``showing`` tells whether that place is on screen.
-    The words are the screen's refusal, then ``pickup.wait`` with the seconds left.
+    The words are the screen's refusal, then ``pickup.wait`` with the seconds left. The
+    screen calls ``run`` when mounted: the count's clock runs with the screen.
     """
 
     def __init__(self, node: DOMNode, t: Callable[..., str], say: Callable[[str], None],
@@ -198,11 +199,14 @@ class Countdown:
     def waiting(self) -> bool:
         return self.seconds_left > 0
 
+    def run(self) -> None:
+        if self._timer is None:
+            self._timer = self.node.set_interval(1.0, self.tick)
+
     def start(self, refusal: str, wait_s: float) -> None:
         self.refusal = refusal
         self.retry_at = time.monotonic() + wait_s
-        if self._timer is None:
-            self._timer = self.node.set_interval(1.0, self.tick)
+        self.run()
         self.tick()
 
     def tick(self) -> None:
@@ -213,6 +217,3 @@ class Countdown:
             return
         self.retry_at = 0.0
         self.say(self.t("pickup.try_again"))
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None

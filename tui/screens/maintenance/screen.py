@@ -79,6 +79,7 @@ class MaintenanceScreen(KioskScreen):
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_S, self._refresh)
+        self.wait.run()
 
     async def on_language_changed(self, message: LanguageChanged) -> None:
         # Recomposed in the new language; a logged-in maintainer lands on the overview.

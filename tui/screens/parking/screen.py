@@ -76,6 +76,7 @@ class ParkingScreen(KioskScreen):
             yield BoardPane(id="park-board")
 
     def on_mount(self) -> None:
+        self.wait.run()
         # Time changes what a member may do (check-in opens, an offer lapses).
         self.set_interval(self.refresh_s, self._refresh_member)
         self._restore()
