@@ -12,8 +12,8 @@ from tui.i18n import CATALOGUES, EN, ZH, translate
 
 TUI = Path(__file__).resolve().parent.parent / "tui"
 # The kiosk's own screen; the maintainers' fleet monitor (tui/monitor.py) has its strings.
-SOURCES = sorted([TUI / "app.py", *(TUI / "screens").glob("*.py"),
-                  *(TUI / "widgets").glob("*.py")])
+SOURCES = sorted([TUI / "app.py", *(TUI / "screens").rglob("*.py"),
+                  *(TUI / "widgets").rglob("*.py")])
 # Widgets whose first argument is text a person reads.
 TEXT_WIDGETS = {"Static", "Label", "Button", "KeyButton", "HomeButton", "TitleBar"}
 

@@ -14,6 +14,7 @@ from textual.widgets import Static
 from tests.tui_setup import demo_kiosk, until
 from tui.screens.base import KioskScreen
 from tui.screens.home import HomeScreen
+from tui.screens.pickup import PickupScreen
 
 SIZE = (80, 24)
 
@@ -64,11 +65,12 @@ async def run(demo, fail: bool,
             app.push_screen(screen)
             await until(pilot, lambda: screen.free is not None or reported, what="answer")
             await pilot.pause(0.2)
-        # Still running and answering keys: escape leads home.
-        assert app.is_running
-        await pilot.press("escape")
+        # Still running, and answering: home, and a key opens a screen.
+        assert app.is_running and not screen._busy
+        screen.go_home()
         await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="home")
-        assert not screen._busy
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, PickupScreen), what="pickup")
         return reported, screen, notices(app)
 
 

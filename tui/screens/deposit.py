@@ -12,6 +12,7 @@ from textual.widgets import Button, ContentSwitcher
 
 from kiosk.backoff import TooManyAttempts
 from kiosk.lockers.model import Courier, Slot, WrongPin
+from tui.refusals import refusal_text
 from tui.screens.slot_flow import SlotFlowScreen, SlotRefused, SlotSettled
 from tui.widgets.entry import DIGITS, UNIT_CHARACTERS, Countdown, EntryPane, PaneButton
 from tui.widgets.keypad import KeyButton
@@ -23,7 +24,7 @@ MAX_MATCHES = 6
 @dataclass
 class CourierAnswered(Message):
     courier: Courier | None = None
-    wait_s: float = 0.0
+    refusal: WrongPin | TooManyAttempts | None = None
 
 
 @dataclass
@@ -57,7 +58,7 @@ class DepositScreen(SlotFlowScreen):
                             length=8, masked=True, back=True, id="pin-pane")
             yield UnitPane(t("deposit.unit_prompt"), allowed=UNIT_CHARACTERS,
                            keys="123456789", length=8, id="unit-pane",
-                           buttons=[PaneButton("deposit.finish", "deposit-finish",
+                           buttons=[PaneButton(t("deposit.finish"), "deposit-finish",
                                                "success")])
             yield from self.compose_size_pane()
             yield from self.compose_door_pane()
@@ -93,8 +94,8 @@ class DepositScreen(SlotFlowScreen):
     def login(self, pin: str) -> None:
         try:
             answer = CourierAnswered(courier=self.app.lockers.courier_login(pin))
-        except (WrongPin, TooManyAttempts) as exc:
-            answer = CourierAnswered(wait_s=exc.wait_s)
+        except (WrongPin, TooManyAttempts) as refusal:
+            answer = CourierAnswered(refusal=refusal)
         self.post_message(answer)
 
     def on_courier_answered(self, message: CourierAnswered) -> None:
@@ -102,9 +103,11 @@ class DepositScreen(SlotFlowScreen):
         pane = self.query_one("#pin-pane", EntryPane)
         pane.clear()
         if message.courier is None:
-            wrong = self.t("deposit.pin_wrong")
-            if message.wait_s:
-                self.wait.start(wrong, message.wait_s)
+            assert message.refusal is not None
+            # Wrong, or still waiting: the courier reads the same words.
+            wrong = refusal_text(self.t, message.refusal, {}, self.t("deposit.pin_wrong"))
+            if message.refusal.wait_s:
+                self.wait.start(wrong, message.refusal.wait_s)
             else:
                 pane.say(wrong)
             return
@@ -166,16 +169,14 @@ class DepositScreen(SlotFlowScreen):
                       size=size_name(self.t, slot.compartment.size))
 
     def after_refusal(self, message: SlotRefused) -> None:
-        if message.reason == "full":
-            self.next_parcel(self.t("deposit.full", size=size_name(self.t, message.size)))
-        elif message.reason == "jammed":
-            self.ask_size(self.t("deposit.size_prompt", unit=self.unit),
-                          self.t("slot.jammed", door=message.door))
-        elif message.reason == "unknown_unit":
-            self.next_parcel(self.t("deposit.unknown_unit", unit=self.unit))
+        t = self.t
+        text = self.refused_text(message, {
+            "no_free_compartment": t("deposit.full", size=size_name(t, message.size)),
+            "unknown_unit": t("deposit.unknown_unit", unit=self.unit)})
+        if message.reason in ("no_free_compartment", "unknown_unit"):
+            self.next_parcel(text)  # this parcel cannot go in: the next one
         else:
-            self.ask_size(self.t("deposit.size_prompt", unit=self.unit),
-                          self.t("slot.board_error"))
+            self.ask_size(t("deposit.size_prompt", unit=self.unit), text)
 
     def after_slot(self, message: SlotSettled) -> None:
         door = message.slot.compartment.id

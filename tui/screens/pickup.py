@@ -14,6 +14,7 @@ from kiosk.backoff import TooManyAttempts
 from kiosk.codes import ALPHABET
 from kiosk.hardware import BoardError
 from kiosk.lockers.model import OpenResult, WrongCode
+from tui.refusals import refusal_text
 from tui.screens.base import DoorsChanged, DoorsUnreadable, KioskScreen, door_place
 from tui.widgets.entry import Countdown, EntryBuffer, EntryDisplay, entry_key
 from tui.widgets.keypad import BACK, CLEAR, OK, KeyButton, Keypad
@@ -22,8 +23,8 @@ from tui.widgets.keypad import BACK, CLEAR, OK, KeyButton, Keypad
 @dataclass
 class PickupAnswered(Message):
     result: OpenResult | None = None
-    wrong_wait_s: float | None = None  # a wrong code, and the wait it earned
-    blocked_wait_s: float | None = None  # still waiting after earlier wrong codes
+    # A wrong code (and the wait it earned), or still waiting after earlier wrong codes.
+    refusal: WrongCode | TooManyAttempts | None = None
     error: str | None = None  # the board could not be reached
 
 
@@ -116,10 +117,8 @@ class PickupScreen(KioskScreen):
     def check_code(self, code: str) -> None:
         try:
             answer = PickupAnswered(result=self.app.lockers.pickup(code))
-        except WrongCode as exc:
-            answer = PickupAnswered(wrong_wait_s=exc.wait_s)
-        except TooManyAttempts as exc:
-            answer = PickupAnswered(blocked_wait_s=exc.wait_s)
+        except (WrongCode, TooManyAttempts) as refusal:
+            answer = PickupAnswered(refusal=refusal)
         except BoardError as exc:
             answer = PickupAnswered(error=str(exc))
         self.post_message(answer)
@@ -136,13 +135,15 @@ class PickupScreen(KioskScreen):
         if answer.error is not None:
             self.say(self.t("pickup.board_error"))
             return
-        wait = answer.wrong_wait_s if answer.wrong_wait_s is not None else answer.blocked_wait_s
-        refusal = (self.t("pickup.wrong") if answer.wrong_wait_s is not None
-                   else self.t("pickup.blocked"))
-        if wait:
-            self.wait.start(refusal, wait)
+        assert answer.refusal is not None
+        t = self.t
+        refusal = refusal_text(t, answer.refusal, {"wrong_code": t("pickup.wrong"),
+                                                   "too_many_attempts": t("pickup.blocked")},
+                               t("pickup.wrong"))
+        if answer.refusal.wait_s:
+            self.wait.start(refusal, answer.refusal.wait_s)
         else:
-            self.say(refusal + "\n" + self.t("pickup.wrong_hint"))
+            self.say(refusal + "\n" + t("pickup.wrong_hint"))
 
     def show_result(self, result: OpenResult) -> None:
         self.result = result

@@ -12,6 +12,7 @@ from textual.widgets import ContentSwitcher, Static
 
 from kiosk.backoff import TooManyAttempts
 from kiosk.lockers.model import Household, Slot, WrongPin
+from tui.refusals import refusal_text
 from tui.screens.slot_flow import SlotFlowScreen, SlotRefused, SlotSettled
 from tui.widgets.entry import DIGITS, UNIT_CHARACTERS, Countdown, EntryPane
 from tui.widgets.size_chooser import size_name
@@ -20,7 +21,7 @@ from tui.widgets.size_chooser import size_name
 @dataclass
 class ResidentAnswered(Message):
     household: Household | None = None
-    wait_s: float = 0.0
+    refusal: WrongPin | TooManyAttempts | None = None
 
 
 class SendScreen(SlotFlowScreen):
@@ -64,8 +65,8 @@ class SendScreen(SlotFlowScreen):
     def login(self, unit: str, pin: str) -> None:
         try:
             answer = ResidentAnswered(household=self.app.lockers.resident_login(unit, pin))
-        except (WrongPin, TooManyAttempts) as exc:
-            answer = ResidentAnswered(wait_s=exc.wait_s)
+        except (WrongPin, TooManyAttempts) as refusal:
+            answer = ResidentAnswered(refusal=refusal)
         self.post_message(answer)
 
     def on_resident_answered(self, message: ResidentAnswered) -> None:
@@ -73,12 +74,13 @@ class SendScreen(SlotFlowScreen):
         pin_pane = self.query_one("#send-pin-pane", EntryPane)
         pin_pane.clear()
         if message.household is None:
-            wrong = self.t("send.login_wrong")
+            assert message.refusal is not None
+            wrong = refusal_text(self.t, message.refusal, {}, self.t("send.login_wrong"))
             unit_pane = self.query_one("#send-unit-pane", EntryPane)
             unit_pane.clear()
             self.show_pane("send-unit-pane")
-            if message.wait_s:
-                self.wait.start(wrong, message.wait_s)
+            if message.refusal.wait_s:
+                self.wait.start(wrong, message.refusal.wait_s)
             else:
                 unit_pane.say(wrong)
             return
@@ -104,13 +106,10 @@ class SendScreen(SlotFlowScreen):
         return self.t("send.put_and_shut", size=size_name(self.t, slot.compartment.size))
 
     def after_refusal(self, message: SlotRefused) -> None:
-        if message.reason == "full":
-            text = self.t("send.full", size=size_name(self.t, message.size))
-        elif message.reason == "jammed":
-            text = self.t("slot.jammed", door=message.door)
-        else:
-            text = self.t("slot.board_error")
-        self.ask_size(self.t("send.size_prompt"), text)
+        t = self.t
+        text = self.refused_text(message, {
+            "no_free_compartment": t("send.full", size=size_name(t, message.size))})
+        self.ask_size(t("send.size_prompt"), text)
 
     def after_slot(self, message: SlotSettled) -> None:
         door = message.slot.compartment.id

@@ -76,9 +76,9 @@ class EntryDisplay(Static):
 
 @dataclass(frozen=True)
 class PaneButton:
-    """A button under an entry's message: its label's catalogue key, id and variant."""
+    """A button under an entry's message: its label, id and variant."""
 
-    label_key: str
+    label: str
     id: str
     variant: ButtonVariant = "default"
 
@@ -119,7 +119,7 @@ class EntryPane(InKiosk, Horizontal):
             if self.buttons or self.back:
                 with Horizontal(classes="pane-buttons"):
                     for b in self.buttons:
-                        yield KeyButton(self.app.t(b.label_key), id=b.id, classes="nav",
+                        yield KeyButton(b.label, id=b.id, classes="nav",
                                         variant=b.variant)
                     if self.back:
                         yield KeyButton(self.app.t("nav.back"), classes="nav step-back")

@@ -8,23 +8,18 @@ from tui.widgets.entry import DIGITS, EntryPane, PaneButton
 
 PIN_LENGTH = 12
 
-# The maintenance screen's own words for the duty roster's reasons.
-REFUSAL_KEYS = {
-    "not_on_duty": "maintenance.off_shift",
-    "too_many_attempts": "pickup.blocked",
-    "wrong_duty_pin": "maintenance.pin_wrong",
-}
-
-
 def duty_pin_entry(t: Translate) -> EntryPane:
     return EntryPane(t("maintenance.pin_prompt"), allowed=DIGITS, keys="123456789",
                      length=PIN_LENGTH, masked=True, back=True,
-                     buttons=[PaneButton("maintenance.roster", "pin-roster")], id="pin-pane")
+                     buttons=[PaneButton(t("maintenance.roster"), "pin-roster")], id="pin-pane")
 
 
 def refused_text(t: Translate, refusal: Refusal, on_duty: tuple[str, ...]) -> str:
     """Why the PIN was refused; off shift, also who is on duty now."""
-    text = refusal_text(t, refusal, REFUSAL_KEYS, "maintenance.pin_wrong")
+    words = {"not_on_duty": t("maintenance.off_shift"),
+             "too_many_attempts": t("pickup.blocked"),
+             "wrong_duty_pin": t("maintenance.pin_wrong")}
+    text = refusal_text(t, refusal, words, t("maintenance.pin_wrong"))
     if refusal.reason == "not_on_duty":
         text += "\n" + (t("maintenance.on_duty_now", names=", ".join(on_duty)) if on_duty
                         else t("maintenance.nobody_on_duty"))

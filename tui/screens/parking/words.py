@@ -70,32 +70,28 @@ def span(t: Translate, start: datetime, end: datetime, now: datetime) -> str:
     return f"{when(t, start, now)} – {when(t, end, now)}"
 
 
-# The parking screens' own words for the desk's reasons.
-REFUSAL_KEYS = {
-    "wrong_login": "parking.login_wrong",
-    "blocked": "parking.login_blocked",
-    "round_busy": "parking.round_busy",
-    "need": "parking.why_need",
-    "no_request": "parking.why_no_request",
-    "not_held": "parking.why_not_held",
-    "slot_over": "parking.why_slot_over",
-    "too_long": "parking.why_too_long",
-    "overlap": "parking.why_overlap",
-    "check_in_later": "parking.why_check_in_later",
-    "no_offer": "parking.why_no_offer",
-    "gate": "parking.why_gate",
-}
-
-
 def why(t: Translate, refusal: Refused, now: datetime) -> str:
+    """Why the desk said no, in the parking screens' words."""
     at = getattr(refusal, "at", None)
-    if refusal.reason == "check_in_later" and at is None:
-        # No time to name: the general words, as for a reason this screen does not know.
-        return t("parking.why_other", detail=refusal.detail or refusal.reason)
-    return refusal_text(t, refusal, REFUSAL_KEYS, "parking.why_other",
-                        round=getattr(refusal, "round_id", ""),
-                        time=when(t, at, now) if at is not None else "",
-                        detail=getattr(refusal, "detail", "") or refusal.reason)
+    round_id = getattr(refusal, "round_id", "")
+    words = {
+        "wrong_login": t("parking.login_wrong"),
+        "blocked": t("parking.login_blocked"),
+        "round_busy": t("parking.round_busy", round=round_id),
+        "need": t("parking.why_need"),
+        "no_request": t("parking.why_no_request"),
+        "not_held": t("parking.why_not_held"),
+        "slot_over": t("parking.why_slot_over"),
+        "too_long": t("parking.why_too_long"),
+        "overlap": t("parking.why_overlap"),
+        "no_offer": t("parking.why_no_offer"),
+        "gate": t("parking.why_gate"),
+    }
+    if at is not None:  # without a time to name, the general words
+        words["check_in_later"] = t("parking.why_check_in_later", time=when(t, at, now))
+    other = t("parking.why_other", detail=getattr(refusal, "detail", "") or refusal.reason)
+    return refusal_text(t, refusal, words, other, round=round_id,
+                        time=when(t, at, now) if at is not None else "")
 
 
 def labelled(rows: list[tuple[str, str]], indent: int = 1) -> list[str]:
