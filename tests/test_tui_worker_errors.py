@@ -50,14 +50,15 @@ def demo(tmp_path):
 
 
 def notices(app) -> list[str]:
-    return [str(n.message) for n in app._notifications]
+    """The notices on screen now (Textual's toasts)."""
+    return [str(toast.render()) for toast in app.screen.query("Toast")]
 
 
 async def run(demo, fail: bool,
               caplog) -> tuple[list[tuple[str, str]], CountingScreen, list[str]]:
     app = demo.app
     reported: list[tuple[str, str]] = []
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await until(pilot, lambda: app.ready and app.status_updates, what="connected")
         app.parts.worker_failed = lambda where, error: reported.append((where, error))
         screen = CountingScreen(fail)
@@ -65,13 +66,14 @@ async def run(demo, fail: bool,
             app.push_screen(screen)
             await until(pilot, lambda: screen.free is not None or reported, what="answer")
             await pilot.pause(0.2)
+            shown_notices = notices(app)
         # Still running, and answering: home, and a key opens a screen.
         assert app.is_running and not screen._busy
         screen.go_home()
         await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="home")
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, PickupScreen), what="pickup")
-        return reported, screen, notices(app)
+        return reported, screen, shown_notices
 
 
 async def test_a_failing_worker_is_logged_shown_calmly_and_reported(demo, caplog):

@@ -187,10 +187,10 @@ class HardwareScreen(InKiosk, ModalScreen[None]):
             cell.set_class(door.open, "is-open")
             cell.set_class(door.jammed, "is-jammed")
             cell.set_class((door.board, door.lock) == self.selected, "is-selected")
-        door = self._selected_door()
+        chosen = self._selected_door()
         tamper = t("demo.tamper_open") if self.app.demo.tamper_open() else t(
             "demo.tamper_closed")
-        where = t("demo.selected", door=door.label) if door else ""
+        where = t("demo.selected", door=chosen.label) if chosen else ""
         line = f"{where}    {tamper}"
         self._spots = self.app.demo.spots()
         if self._spots:
@@ -198,10 +198,10 @@ class HardwareScreen(InKiosk, ModalScreen[None]):
                 "demo.barrier_down")
             line += f"    {barrier}"
         for spot in self._spots:
-            cell = self.query_one(f"#spot-{spot.spot}", SpotCell)
+            spot_cell = self.query_one(f"#spot-{spot.spot}", SpotCell)
             mark = t("demo.spot_car") if spot.occupied else t("demo.spot_free")
-            cell.label = f"{spot.spot} {mark}"
-            cell.set_class(spot.occupied, "is-occupied")
+            spot_cell.label = f"{spot.spot} {mark}"
+            spot_cell.set_class(spot.occupied, "is-occupied")
         self.query_one("#selected-door", Static).update(line)
 
     def _selected_door(self) -> DoorView | None:
