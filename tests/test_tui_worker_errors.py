@@ -54,8 +54,8 @@ def notices(app) -> list[str]:
     return [str(toast.render()) for toast in app.screen.query("Toast")]
 
 
-async def run(demo, fail: bool,
-              caplog) -> tuple[list[tuple[str, str]], CountingScreen, list[str]]:
+async def run(demo, fail: bool, caplog,
+              times: int = 1) -> tuple[list[tuple[str, str]], CountingScreen, list[str]]:
     app = demo.app
     reported: list[tuple[str, str]] = []
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -67,6 +67,9 @@ async def run(demo, fail: bool,
             await until(pilot, lambda: screen.free is not None or reported, what="answer")
             await pilot.pause(0.2)
             shown_notices = notices(app)
+            for _ in range(times - 1):
+                screen.count()
+                await pilot.pause(0.3)
         # Still running, and answering: home, and a key opens a screen.
         assert app.is_running and not screen._busy
         screen.go_home()
@@ -83,6 +86,13 @@ async def test_a_failing_worker_is_logged_shown_calmly_and_reported(demo, caplog
     [record] = [r for r in caplog.records if r.name == "tui.app"]
     assert record.levelno == logging.ERROR and "CountingScreen.count" in record.getMessage()
     assert record.exc_info is not None and "the count went wrong" in str(record.exc_info[1])
+
+
+async def test_the_same_failure_again_soon_is_logged_but_not_reported_again(demo, caplog):
+    reported, _, _ = await run(demo, True, caplog, times=2)
+    assert len(reported) == 1
+    records = [r for r in caplog.records if r.name == "tui.app"]
+    assert len(records) == 2 and "again" in records[1].getMessage()
 
 
 async def test_a_worker_that_succeeds_reports_nothing(demo, caplog):

@@ -54,6 +54,9 @@ __all__ = ["KioskApp", "KioskParts"]
 log = logging.getLogger(__name__)
 # How long the calm message after a failed worker stays on screen.
 CALM_MESSAGE_S = 8.0
+# The same work failing again within this time (the status probe runs every 2 s) is
+# logged in one line, not shown or reported again.
+REPEAT_S = 60.0
 
 
 class KioskApp(App[None]):
@@ -92,6 +95,7 @@ class KioskApp(App[None]):
         self.status_updates = 0
         self._status_every_s = status_every_s
         self._last_input = time.monotonic()
+        self._failed_at: dict[str, float] = {}  # where → when it last failed
 
     # --- parts ----------------------------------------------------------------------------
 
@@ -227,6 +231,12 @@ class KioskApp(App[None]):
         on (every worker runs with ``exit_on_error=False``)."""
         where = f"{type(node).__name__}.{worker.name}"
         error = worker.error
+        now = time.monotonic()
+        last = self._failed_at.get(where)
+        self._failed_at[where] = now
+        if last is not None and now - last < REPEAT_S:
+            log.error("background work failed again in %s: %r", where, error)
+            return
         log.error("background work failed in %s", where, exc_info=error)
         self.notify(self.t("error.calm"), severity="warning", timeout=CALM_MESSAGE_S)
         report = self.parts.worker_failed if self.parts is not None else None

@@ -47,7 +47,7 @@ class DepositScreen(SlotFlowScreen):
         self.courier: Courier | None = None
         self.count = 0
         self.units: list[str] = []
-        self.wait = Countdown(self, self.t,
+        self.countdown = Countdown(self, self.t,
                               lambda text: self.query_one("#pin-pane", EntryPane).say(text),
                               showing=lambda: self.courier is None)
 
@@ -64,7 +64,7 @@ class DepositScreen(SlotFlowScreen):
             yield from self.compose_door_pane()
 
     def on_mount(self) -> None:
-        self.wait.run()
+        self.countdown.run()
         self.load_units()
 
     @work(thread=True, group="units", exit_on_error=False)
@@ -107,7 +107,7 @@ class DepositScreen(SlotFlowScreen):
             # Wrong, or still waiting: the courier reads the same words.
             wrong = refusal_text(self.t, message.refusal, {}, self.t("deposit.pin_wrong"))
             if message.refusal.wait_s:
-                self.wait.start(wrong, message.refusal.wait_s)
+                self.countdown.start(wrong, message.refusal.wait_s)
             else:
                 pane.say(wrong)
             return

@@ -37,13 +37,13 @@ class PickupScreen(KioskScreen):
         self.buffer = EntryBuffer(ALPHABET, 12)
         self.result: OpenResult | None = None
         self._busy = False
-        self.wait = Countdown(self, self.t, self.say, showing=lambda: self.result is None)
+        self.countdown = Countdown(self, self.t, self.say, showing=lambda: self.result is None)
 
     def on_mount(self) -> None:
         self.code_length = self.app.lockers.rules.code_length
         self.buffer.max_len = self.code_length
         self.query_one(EntryDisplay).length = self.code_length
-        self.wait.run()
+        self.countdown.run()
 
     def compose_body(self) -> ComposeResult:
         t = self.t
@@ -106,8 +106,8 @@ class PickupScreen(KioskScreen):
         if len(self.buffer.value) < self.code_length:
             self.say(self.t("pickup.too_short", n=self.code_length))
             return
-        if self.wait.waiting:
-            self.say(self.t("pickup.wait", s=self.wait.seconds_left))
+        if self.countdown.waiting:
+            self.say(self.t("pickup.wait", s=self.countdown.seconds_left))
             return
         self._busy = True
         self.say(self.t("pickup.checking"))
@@ -141,7 +141,7 @@ class PickupScreen(KioskScreen):
                                                    "too_many_attempts": t("pickup.blocked")},
                                t("pickup.wrong"))
         if answer.refusal.wait_s:
-            self.wait.start(refusal, answer.refusal.wait_s)
+            self.countdown.start(refusal, answer.refusal.wait_s)
         else:
             self.say(refusal + "\n" + t("pickup.wrong_hint"))
 

@@ -30,12 +30,12 @@ class SendScreen(SlotFlowScreen):
     def __init__(self) -> None:
         super().__init__()
         self.household: Household | None = None
-        self.wait = Countdown(
+        self.countdown = Countdown(
             self, self.t, lambda text: self.query_one("#send-unit-pane", EntryPane).say(text),
             showing=lambda: self.household is None)
 
     def on_mount(self) -> None:
-        self.wait.run()
+        self.countdown.run()
 
     def compose_body(self) -> ComposeResult:
         t = self.t
@@ -80,7 +80,7 @@ class SendScreen(SlotFlowScreen):
             unit_pane.clear()
             self.show_pane("send-unit-pane")
             if message.refusal.wait_s:
-                self.wait.start(wrong, message.refusal.wait_s)
+                self.countdown.start(wrong, message.refusal.wait_s)
             else:
                 unit_pane.say(wrong)
             return

@@ -52,7 +52,7 @@ class MaintenanceScreen(KioskScreen):
         self._return_pane = "overview-pane"
         self._busy = False
         self._spot_states: dict[str, str] = {}
-        self.wait = Countdown(self, self.t,
+        self.countdown = Countdown(self, self.t,
                               lambda text: self.query_one("#pin-pane", EntryPane).say(text),
                               showing=lambda: self.pane == "pin-pane")
 
@@ -79,7 +79,7 @@ class MaintenanceScreen(KioskScreen):
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_S, self._refresh)
-        self.wait.run()
+        self.countdown.run()
 
     async def on_language_changed(self, message: LanguageChanged) -> None:
         # Recomposed in the new language; a logged-in maintainer lands on the overview.
@@ -150,8 +150,8 @@ class MaintenanceScreen(KioskScreen):
         if len(message.value) < 6:
             pane.say(self.t("maintenance.pin_short"))
             return
-        if self.wait.waiting:
-            self.wait.tick()
+        if self.countdown.waiting:
+            self.countdown.tick()
             return
         self._busy = True
         pane.say(self.t("maintenance.checking"))
@@ -183,7 +183,7 @@ class MaintenanceScreen(KioskScreen):
         assert answer.refusal is not None
         text = refused_text(self.t, answer.refusal, answer.on_duty)
         if answer.refusal.wait_s:
-            self.wait.start(text, answer.refusal.wait_s)
+            self.countdown.start(text, answer.refusal.wait_s)
         else:
             pane.say(text)
 

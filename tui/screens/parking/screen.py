@@ -58,7 +58,7 @@ class ParkingScreen(KioskScreen):
         self._confirm: str | None = None
         self._message = ""
         self.choice = Choice()
-        self.wait = Countdown(self, self.t,
+        self.countdown = Countdown(self, self.t,
                               lambda text: self.query_one("#park-unit", EntryPane).say(text),
                               showing=lambda: self.member is None)
 
@@ -76,7 +76,7 @@ class ParkingScreen(KioskScreen):
             yield BoardPane(id="park-board")
 
     def on_mount(self) -> None:
-        self.wait.run()
+        self.countdown.run()
         # Time changes what a member may do (check-in opens, an offer lapses).
         self.set_interval(self.refresh_s, self._refresh_member)
         self._restore()
@@ -210,8 +210,8 @@ class ParkingScreen(KioskScreen):
             ask_pin(self.query_one("#park-pin", EntryPane), self.t, self.unit)
             self.show_pane("park-pin")
         elif message.pane.id == "park-pin":
-            if self.wait.waiting:
-                message.pane.say(self.t("pickup.wait", s=self.wait.seconds_left))
+            if self.countdown.waiting:
+                message.pane.say(self.t("pickup.wait", s=self.countdown.seconds_left))
                 return
             self._busy = True
             message.pane.say(self.t("deposit.pin_checking"))
@@ -235,7 +235,7 @@ class ParkingScreen(KioskScreen):
             self.show_pane("park-unit")
             text = why(self.t, refusal, datetime.now().astimezone())
             if refusal.wait_s:
-                self.wait.start(text, refusal.wait_s)
+                self.countdown.start(text, refusal.wait_s)
             else:
                 unit_pane.say(text + "\n" + self.t("parking.login_hint"))
             return
