@@ -4,9 +4,12 @@ Devices call back on their own threads; those callbacks only ever ``post_message
 app (thread-safe, and safe on the caller's thread too, which gpiozero's mock pins use).
 Anything that blocks — the locker service, SQLite, the board bus — runs in thread workers.
 
-The app runs on ``KioskParts``, given ready-made or opened by ``connect`` on a worker
-after the first frame: the home screen shows at once, and says it is still checking the
-devices until they answer. Nothing here imports SQLite or the service before that.
+The app runs on ``KioskParts`` (tui/parts.py), given ready-made or opened by ``connect``
+on a worker after the first frame: the home screen shows at once, and says it is still
+checking the devices until they answer. Nothing here imports SQLite or the service before
+that. The messages it passes to the screens are in tui/messages.py; the app imports its
+screens, never the other way (tests/test_tui_imports.py). Every worker's failure ends in
+``worker_failed``, the one handler.
 """
 
 from __future__ import annotations

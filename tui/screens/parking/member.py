@@ -11,8 +11,9 @@ from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from kiosk.parking.desk import MemberView, WaitPlace
-from kiosk.parking.register import Reservation
+from kiosk.parking.register import Reservation, Reserved
 from tui.kiosk_node import InKiosk
+from tui.refusals import Translate
 from tui.screens.parking.words import (
     action_label,
     hour_or_when,
@@ -139,3 +140,43 @@ class MemberPage(InKiosk, Vertical):
             button.disabled = action == "gate" and gate_raised
             button.variant = "warning" if confirm == action else (
                 "primary" if action == "reserve" else "default")
+
+
+def confirm_text(t: Translate, action: str, view: MemberView) -> str:
+    """What a second press of ``action`` would do."""
+    if action == "release" and view.holding is not None:
+        return t("parking.confirm_release", spot=view.holding.spot)
+    if action == "withdraw":
+        return t("parking.confirm_withdraw", round=view.open_round or "")
+    if action == "cancel" and view.cancellable is not None:
+        return t("parking.confirm_cancel", spot=view.cancellable.spot)
+    if action == "decline" and view.offer is not None and view.offer.offer is not None:
+        return t("parking.confirm_decline", spot=view.offer.offer.spot)
+    return t("parking.confirm_again")
+
+
+def done_text(t: Translate, action: str, result: Any, now: datetime,
+              asked_type: str) -> str:
+    """What the desk did for ``action``; ``asked_type`` is the type a reservation asked."""
+    if action == "request":
+        round_id, spot_type = result
+        return t("parking.done_request", round=round_id, type=type_name(t, spot_type))
+    if action == "withdraw":
+        return t("parking.done_withdraw", round=result)
+    if action == "release":
+        return t("parking.done_release", spot=result)
+    if action == "checkin":
+        return t("parking.done_checkin", spot=result.spot)
+    if action == "cancel":
+        return t("parking.done_cancel")
+    if action == "accept":
+        return t("parking.done_accept", spot=result.spot,
+                 span=span(t, result.start, result.end, now))
+    if action == "decline":
+        return t("parking.done_decline")
+    reserved: Reserved = result
+    if reserved.reservation is not None:
+        r = reserved.reservation
+        return t("parking.done_reserved", spot=r.spot, span=span(t, r.start, r.end, now))
+    return t("parking.done_waitlisted", type=type_name(t, asked_type),
+             n=reserved.position or 0)

@@ -17,12 +17,12 @@ from textual.app import ComposeResult
 from textual.widgets import Button, ContentSwitcher
 
 from kiosk.parking.desk import MemberView, PublicBoard, Refused
-from kiosk.parking.register import Member, Reserved
+from kiosk.parking.register import Member
 from tui.messages import LanguageChanged, ParkingChanged
 from tui.screens.base import KioskScreen
 from tui.screens.parking.board import BoardPane
 from tui.screens.parking.login import ask_pin, pin_entry, unit_entry
-from tui.screens.parking.member import MemberPage
+from tui.screens.parking.member import MemberPage, confirm_text, done_text
 from tui.screens.parking.menu import ParkingMenu
 from tui.screens.parking.messages import (
     ActionDone,
@@ -33,7 +33,7 @@ from tui.screens.parking.messages import (
 )
 from tui.screens.parking.request import RequestPane
 from tui.screens.parking.reserve import Choice, ReservePane
-from tui.screens.parking.words import span, type_name, why
+from tui.screens.parking.words import why
 from tui.widgets.entry import Countdown, EntryPane
 
 # Actions that lose something on a slip of the finger: a second press confirms.
@@ -298,7 +298,7 @@ class ParkingScreen(KioskScreen):
             return
         if action in CONFIRMED and self._confirm != action:
             self._confirm = action
-            self.say(self._confirm_text(action, view))
+            self.say(confirm_text(self.t, action, view))
             self._show_actions(view)
             return
         self._confirm = None
@@ -322,18 +322,6 @@ class ParkingScreen(KioskScreen):
             self.start_action("decline", desk.decline, member, view.offer.id)
         elif action == "gate":
             self.open_gate(member)
-
-    def _confirm_text(self, action: str, view: MemberView) -> str:
-        t = self.t
-        if action == "release" and view.holding is not None:
-            return t("parking.confirm_release", spot=view.holding.spot)
-        if action == "withdraw":
-            return t("parking.confirm_withdraw", round=view.open_round or "")
-        if action == "cancel" and view.cancellable is not None:
-            return t("parking.confirm_cancel", spot=view.cancellable.spot)
-        if action == "decline" and view.offer is not None and view.offer.offer is not None:
-            return t("parking.confirm_decline", spot=view.offer.offer.spot)
-        return t("parking.confirm_again")
 
     def start_action(self, action: str, fn: Callable[..., Any], *args: Any) -> None:
         self._busy = True
@@ -361,34 +349,9 @@ class ParkingScreen(KioskScreen):
                 self.say(text)
             self.load_member()
             return
-        self.say(self._done_text(message.action, message.result, now))
+        self.say(done_text(t, message.action, message.result, now, self.choice.type))
         self.show_pane("park-member")
         self.load_member()
-
-    def _done_text(self, action: str, result: Any, now: datetime) -> str:
-        t = self.t
-        if action == "request":
-            round_id, spot_type = result
-            return t("parking.done_request", round=round_id, type=type_name(t, spot_type))
-        if action == "withdraw":
-            return t("parking.done_withdraw", round=result)
-        if action == "release":
-            return t("parking.done_release", spot=result)
-        if action == "checkin":
-            return t("parking.done_checkin", spot=result.spot)
-        if action == "cancel":
-            return t("parking.done_cancel")
-        if action == "accept":
-            return t("parking.done_accept", spot=result.spot,
-                     span=span(t, result.start, result.end, now))
-        if action == "decline":
-            return t("parking.done_decline")
-        reserved: Reserved = result
-        if reserved.reservation is not None:
-            r = reserved.reservation
-            return t("parking.done_reserved", spot=r.spot, span=span(t, r.start, r.end, now))
-        return t("parking.done_waitlisted", type=type_name(t, self.choice.type),
-                 n=reserved.position or 0)
 
     # --- requesting a spot in the round ---------------------------------------------------
 
