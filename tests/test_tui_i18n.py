@@ -31,8 +31,8 @@ from tui.i18n import (
 ROOT = Path(__file__).resolve().parent.parent
 TUI = ROOT / "tui"
 # The kiosk's own screen and the maintainers' fleet monitor.
-SOURCES = sorted([TUI / "app.py", TUI / "monitor.py", *(TUI / "screens").glob("*.py"),
-                  *(TUI / "widgets").glob("*.py")])
+SOURCES = sorted([TUI / "app.py", TUI / "monitor.py", *(TUI / "screens").rglob("*.py"),
+                  *(TUI / "widgets").rglob("*.py")])
 PLURAL_CATEGORIES = {"zero", "one", "two", "few", "many", "other"}
 # Widgets whose first argument is text a person reads.
 TEXT_WIDGETS = {"Static", "Label", "Button", "KeyButton", "HomeButton", "TitleBar"}

@@ -4,111 +4,62 @@ Devices call back on their own threads; those callbacks only ever ``post_message
 app (thread-safe, and safe on the caller's thread too, which gpiozero's mock pins use).
 Anything that blocks — the locker service, SQLite, the board bus — runs in thread workers.
 
-The app runs on ``KioskParts``, given ready-made or opened by ``connect`` on a worker
-after the first frame: the home screen shows at once, and says it is still checking the
-devices until they answer. Nothing here imports SQLite or the service before that.
+The app runs on ``KioskParts`` (tui/parts.py), given ready-made or opened by ``connect``
+on a worker after the first frame: the home screen shows at once, and says it is still
+checking the devices until they answer. Nothing here imports SQLite or the service before
+that. The messages it passes to the screens are in tui/messages.py; the app imports its
+screens, never the other way (tests/test_tui_imports.py). Every worker's failure ends in
+``worker_failed``, the one handler.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.message import Message
+from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from kiosk.status import KioskStatus
-from tui.demo import DemoWorld
 from tui.i18n import LANGUAGES, translate
+from tui.messages import (
+    Connected,
+    ConnectFailed,
+    KioskReady,
+    LanguageChanged,
+    MotionSeen,
+    ParkingChanged,
+    SpotSensed,
+    StatusUpdated,
+    TamperChanged,
+)
+from tui.parts import KioskParts
+from tui.screens.demo_panels import DemoHelpScreen, HardwareScreen
+from tui.screens.home import HomeScreen
 from tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from kiosk.hardware import Peripherals
     from kiosk.lockers.service import LockerService
-    from kiosk.maintenance_view import MaintenanceParts
     from kiosk.parking.desk import ParkingDesk
+    from tui.demo import DemoWorld
 
+# The composition and the tests import KioskParts from here too.
+__all__ = ["KioskApp", "KioskParts"]
 
-@dataclass
-class KioskParts:
-    """What the screen runs on; built over a composed kiosk by kiosk/setups/screen.py."""
-
-    lockers: LockerService
-    status: Callable[[], KioskStatus]
-    peripherals: Peripherals | None = None
-    demo: DemoWorld | None = None
-    parking: ParkingDesk | None = None
-    # The on-duty maintainers' tools; None where the kiosk is built without them.
-    maintenance: MaintenanceParts | None = None
-
-
-# --- app-level messages ---------------------------------------------------------------
-
-
-@dataclass
-class StatusUpdated(Message):
-    """A fresh status from the probe (uplink, queue, faults)."""
-
-    status: KioskStatus
-
-
-@dataclass
-class TamperChanged(Message):
-    """The cabinet's tamper switch moved; ``open`` = the cabinet is open."""
-
-    open: bool
-
-
-@dataclass
-class MotionSeen(Message):
-    """Someone walked up to the kiosk."""
-
-
-@dataclass
-class SpotSensed(Message):
-    """A parking spot's sensor changed; ``outcome`` is what the register made of it."""
-
-    spot: str
-    occupied: bool
-    outcome: str
-
-
-@dataclass
-class ParkingChanged(Message, bubble=False):
-    """To each screen: the parking register changed behind its back (sensor, time)."""
-
-
-@dataclass
-class LanguageChanged(Message, bubble=False):
-    """To each screen: the language changed (not bubbling back up to the app)."""
-
-    language: str
-
-
-@dataclass
-class KioskReady(Message, bubble=False):
-    """To each screen: the services are connected."""
-
-
-@dataclass
-class Connected(Message):
-    """The parts are open: the screens may use the service."""
-
-    parts: KioskParts
-
-
-@dataclass
-class ConnectFailed(Message):
-    error: str
-
-
-# --------------------------------------------------------------------------------------
+log = logging.getLogger(__name__)
+# How long the calm message after a failed worker stays on screen.
+CALM_MESSAGE_S = 8.0
+# The same work failing again within this time (the status probe runs every 2 s) is
+# logged in one line, not shown or reported again.
+REPEAT_S = 60.0
 
 
 class KioskApp(App[None]):
@@ -147,6 +98,7 @@ class KioskApp(App[None]):
         self.status_updates = 0
         self._status_every_s = status_every_s
         self._last_input = time.monotonic()
+        self._failed_at: dict[str, float] = {}  # where → when it last failed
 
     # --- parts ----------------------------------------------------------------------------
 
@@ -189,8 +141,6 @@ class KioskApp(App[None]):
     # --- life cycle ---------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen:
-        from tui.screens.home import HomeScreen
-
         return HomeScreen()
 
     def on_mount(self) -> None:
@@ -201,7 +151,7 @@ class KioskApp(App[None]):
         # The first frame first: the devices, SQLite and the status follow it.
         self.call_after_refresh(self._started if self.ready else self.connect_parts)
 
-    @work(thread=True, exclusive=True, group="connect")
+    @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def connect_parts(self) -> None:
         assert self._connect is not None
         try:
@@ -239,7 +189,7 @@ class KioskApp(App[None]):
         """The register changed by time (a no-show released, an offer lapsed)."""
         self.post_message(ParkingChanged())
 
-    @work(thread=True, exclusive=True, group="status")
+    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
     def refresh_status(self) -> None:
         if self.parts is not None:
             self.post_message(StatusUpdated(self.parts.status()))
@@ -266,10 +216,39 @@ class KioskApp(App[None]):
     def on_motion_seen(self, message: MotionSeen) -> None:
         self._last_input = time.monotonic()
 
-    @work(thread=True, group="buzzer")
+    @work(thread=True, group="buzzer", exit_on_error=False)
     def beep(self, times: int = 1) -> None:
         if self.peripherals is not None:
             self.peripherals.beep(times)
+
+    # --- failed workers -------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The app's own workers (status, buzzer, the parking gate); the screens' and
+        # widgets' workers come here through ``InKiosk`` (tui/kiosk_node.py).
+        if event.state == WorkerState.ERROR:
+            self.worker_failed(self, event.worker)
+
+    def worker_failed(self, node: DOMNode, worker: Worker) -> None:
+        """The one place a failed worker is handled: logged with its traceback, a calm
+        word to the person at the kiosk, a fault for the maintainers; the kiosk carries
+        on (every worker runs with ``exit_on_error=False``)."""
+        where = f"{type(node).__name__}.{worker.name}"
+        error = worker.error
+        now = time.monotonic()
+        last = self._failed_at.get(where)
+        self._failed_at[where] = now
+        if last is not None and now - last < REPEAT_S:
+            log.error("background work failed again in %s: %r", where, error)
+            return
+        log.error("background work failed in %s", where, exc_info=error)
+        self.notify(self.t("error.calm"), severity="warning", timeout=CALM_MESSAGE_S)
+        report = self.parts.worker_failed if self.parts is not None else None
+        if report is not None:
+            try:
+                report(where, f"{type(error).__name__}: {error}")
+            except Exception:  # the report must not take the kiosk down either
+                log.exception("could not report the failed work in %s", where)
 
     # --- idle reset ---------------------------------------------------------------------
 
@@ -277,6 +256,10 @@ class KioskApp(App[None]):
         if isinstance(event, events.Key | events.MouseDown):
             self._last_input = time.monotonic()
         await super().on_event(event)
+
+    def note_activity(self) -> None:
+        """Someone is using the kiosk now: the idle reset counts from here."""
+        self._last_input = time.monotonic()
 
     def _check_idle(self) -> None:
         if time.monotonic() - self._last_input >= self.idle_s:
@@ -300,15 +283,11 @@ class KioskApp(App[None]):
     def action_demo_help(self) -> None:
         if self.demo is None:
             return
-        from tui.screens.demo_panels import DemoHelpScreen
-
         if not isinstance(self.screen, DemoHelpScreen):
             self.push_screen(DemoHelpScreen())
 
     def action_demo_hardware(self) -> None:
         if self.demo is None:
             return
-        from tui.screens.demo_panels import HardwareScreen
-
         if not isinstance(self.screen, HardwareScreen):
             self.push_screen(HardwareScreen())

@@ -6,6 +6,7 @@ Signals arrive on any thread; the app's ``device_*`` methods only post a message
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,7 +23,17 @@ def parts(kiosk: Kiosk, demo: Any = None) -> KioskParts:
     return KioskParts(kiosk.lockers, kiosk.status, kiosk.peripherals, demo,
                       parking=ParkingDesk(kiosk.parking),
                       maintenance=MaintenanceParts(kiosk.maintenance, kiosk.duty,
-                                                   kiosk.health, kiosk.parking))
+                                                   kiosk.health, kiosk.parking),
+                      worker_failed=lambda where, error: worker_failed(kiosk, where, error))
+
+
+def worker_failed(kiosk: Kiosk, where: str, error: str) -> None:
+    """A screen's worker failed: a fault for maintainers. Called on the UI loop, so the
+    write (an event in SQLite) goes to a thread of its own. Only the exception's kind is
+    kept: its text could carry what a person typed."""
+    kind = error.split(":", 1)[0].strip()[:80] or "Exception"
+    threading.Thread(target=kiosk.health.worker_failed, args=(where[:80], kind),
+                     name="worker-fault", daemon=True).start()
 
 
 def attach(kiosk: Kiosk, app: KioskApp) -> None:

@@ -9,11 +9,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from kiosk.hardware import BoardError
 from kiosk.lockers.model import Compartment
-from tui.app import KioskApp, LanguageChanged
+from tui.kiosk_node import InKiosk
+from tui.messages import LanguageChanged
 from tui.widgets.status_line import StatusLine
 from tui.widgets.title_bar import TitleBar
 
@@ -35,14 +36,14 @@ def door_place(t, c: Compartment) -> str:
     return t("door.place", door=c.id, cabinet=c.id[0], number=c.lock)
 
 
-class KioskScreen(Screen):
+class KioskScreen(InKiosk, Screen):
     """A screen with the kiosk's frame. Subclasses fill ``compose_body``."""
 
     TITLE_KEY = "app.title"
     # True while a door this screen opened is not shut again: the idle reset waits.
     holds_door = False
-
-    app: KioskApp  # type: ignore[assignment]
+    # True while a worker answers for this screen; keys and taps wait for it.
+    _busy = False
 
     def t(self, key: str, **values: object) -> str:
         return self.app.t(key, **values)
@@ -61,6 +62,10 @@ class KioskScreen(Screen):
     async def on_language_changed(self, message: LanguageChanged) -> None:
         await self.recompose()
 
+    def after_failed_worker(self, worker: Worker) -> None:
+        # The answer will not come: let the person try again (the app said why).
+        self._busy = False
+
     def go_home(self) -> None:
         if self.holds_door:
             return
@@ -69,7 +74,7 @@ class KioskScreen(Screen):
 
     # --- doors --------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="doors")
+    @work(thread=True, exclusive=True, group="doors", exit_on_error=False)
     def follow_doors(self, compartments: list[Compartment]) -> None:
         """Post ``DoorsChanged`` whenever the set of open doors changes, until all shut."""
         worker = get_current_worker()

@@ -18,8 +18,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tui.app import KioskApp
 from tui.demo import DemoHelp, DoorView, SpotView
+from tui.kiosk_node import InKiosk
 from tui.widgets.keypad import KeyButton
 
 
@@ -28,9 +28,8 @@ class HelpLoaded(Message):
     help: DemoHelp
 
 
-class DemoHelpScreen(ModalScreen[None]):
+class DemoHelpScreen(InKiosk, ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1", "dismiss", show=False)]
-    app: KioskApp  # type: ignore[assignment]
 
     def compose(self) -> ComposeResult:
         t = self.app.t
@@ -44,7 +43,7 @@ class DemoHelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
         assert self.app.demo is not None
         self.post_message(HelpLoaded(self.app.demo.help()))
@@ -119,7 +118,7 @@ class SpotCell(KeyButton):
         self.index = index
 
 
-class HardwareScreen(ModalScreen[None]):
+class HardwareScreen(InKiosk, ModalScreen[None]):
     """Hands on the simulated cabinet: pick a door, then act on it. Below, a car on or off
     each parking spot (its sensor), and the barrier."""
 
@@ -138,7 +137,6 @@ class HardwareScreen(ModalScreen[None]):
         Binding("down", "move(8)", show=False),
         *(Binding(str((i + 1) % 10), f"spot({i})", show=False) for i in range(10)),
     ]
-    app: KioskApp  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()
@@ -189,10 +187,10 @@ class HardwareScreen(ModalScreen[None]):
             cell.set_class(door.open, "is-open")
             cell.set_class(door.jammed, "is-jammed")
             cell.set_class((door.board, door.lock) == self.selected, "is-selected")
-        door = self._selected_door()
+        chosen = self._selected_door()
         tamper = t("demo.tamper_open") if self.app.demo.tamper_open() else t(
             "demo.tamper_closed")
-        where = t("demo.selected", door=door.label) if door else ""
+        where = t("demo.selected", door=chosen.label) if chosen else ""
         line = f"{where}    {tamper}"
         self._spots = self.app.demo.spots()
         if self._spots:
@@ -200,10 +198,10 @@ class HardwareScreen(ModalScreen[None]):
                 "demo.barrier_down")
             line += f"    {barrier}"
         for spot in self._spots:
-            cell = self.query_one(f"#spot-{spot.spot}", SpotCell)
+            spot_cell = self.query_one(f"#spot-{spot.spot}", SpotCell)
             mark = t("demo.spot_car") if spot.occupied else t("demo.spot_free")
-            cell.label = f"{spot.spot} {mark}"
-            cell.set_class(spot.occupied, "is-occupied")
+            spot_cell.label = f"{spot.spot} {mark}"
+            spot_cell.set_class(spot.occupied, "is-occupied")
         self.query_one("#selected-door", Static).update(line)
 
     def _selected_door(self) -> DoorView | None:
@@ -231,7 +229,7 @@ class HardwareScreen(ModalScreen[None]):
             spot = self._spots[index]
             self.toggle_spot(spot.spot, not spot.occupied)
 
-    @work(thread=True, group="world")
+    @work(thread=True, group="world", exit_on_error=False)
     def toggle_spot(self, spot: str, occupied: bool) -> None:
         """On a worker: the sensor's callback writes to the parking register."""
         assert self.app.demo is not None
@@ -245,7 +243,7 @@ class HardwareScreen(ModalScreen[None]):
         door = self._selected_door()
         self.act(action, None if door is None else (door.board, door.lock, door.jammed))
 
-    @work(thread=True, group="world")
+    @work(thread=True, group="world", exit_on_error=False)
     def act(self, action: str, door: tuple[int, int, bool] | None) -> None:
         """On a worker: the tamper switch's callbacks write alarms to the database."""
         demo = self.app.demo

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 
 from textual import work
@@ -13,20 +12,19 @@ from textual.widgets import Button, ContentSwitcher
 
 from kiosk.backoff import TooManyAttempts
 from kiosk.lockers.model import Courier, Slot, WrongPin
+from tui.refusals import refusal_text
 from tui.screens.slot_flow import SlotFlowScreen, SlotRefused, SlotSettled
-from tui.widgets.entry import EntryPane
+from tui.widgets.entry import DIGITS, UNIT_CHARACTERS, Countdown, EntryPane, PaneButton
 from tui.widgets.keypad import KeyButton
 from tui.widgets.size_chooser import size_name
 
-DIGITS = "0123456789"
-UNIT_CHARACTERS = DIGITS + string.ascii_uppercase + "-"
 MAX_MATCHES = 6
 
 
 @dataclass
 class CourierAnswered(Message):
     courier: Courier | None = None
-    wait_s: float = 0.0
+    refusal: WrongPin | TooManyAttempts | None = None
 
 
 @dataclass
@@ -35,17 +33,10 @@ class UnitsLoaded(Message):
 
 
 class UnitPane(EntryPane):
+    """The unit, with the known units that start with what was typed, to tap."""
+
     def compose_extra(self) -> ComposeResult:
         yield Horizontal(id="unit-matches", classes="matches")
-        with Horizontal(classes="pane-buttons"):
-            yield KeyButton(self.app.t("deposit.finish"), id="deposit-finish", classes="nav",
-                            variant="success")
-
-
-class PinPane(EntryPane):
-    def compose_extra(self) -> ComposeResult:
-        with Horizontal(classes="pane-buttons"):
-            yield KeyButton(self.app.t("nav.back"), classes="nav step-back")
 
 
 class DepositScreen(SlotFlowScreen):
@@ -56,21 +47,27 @@ class DepositScreen(SlotFlowScreen):
         self.courier: Courier | None = None
         self.count = 0
         self.units: list[str] = []
+        self.countdown = Countdown(self, self.t,
+                              lambda text: self.query_one("#pin-pane", EntryPane).say(text),
+                              showing=lambda: self.courier is None)
 
     def compose_body(self) -> ComposeResult:
         t = self.t
         with ContentSwitcher(initial="pin-pane"):
-            yield PinPane(t("deposit.pin_prompt"), allowed=DIGITS, keys="123456789",
-                          length=8, masked=True, id="pin-pane")
+            yield EntryPane(t("deposit.pin_prompt"), allowed=DIGITS, keys="123456789",
+                            length=8, masked=True, back=True, id="pin-pane")
             yield UnitPane(t("deposit.unit_prompt"), allowed=UNIT_CHARACTERS,
-                           keys="123456789", length=8, id="unit-pane")
+                           keys="123456789", length=8, id="unit-pane",
+                           buttons=[PaneButton(t("deposit.finish"), "deposit-finish",
+                                               "success")])
             yield from self.compose_size_pane()
             yield from self.compose_door_pane()
 
     def on_mount(self) -> None:
+        self.countdown.run()
         self.load_units()
 
-    @work(thread=True, group="units")
+    @work(thread=True, group="units", exit_on_error=False)
     def load_units(self) -> None:
         self.post_message(UnitsLoaded(self.app.lockers.units()))
 
@@ -93,12 +90,12 @@ class DepositScreen(SlotFlowScreen):
         elif message.pane.id == "unit-pane":
             self.choose_unit(message.value)
 
-    @work(thread=True, exclusive=True, group="login")
+    @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def login(self, pin: str) -> None:
         try:
             answer = CourierAnswered(courier=self.app.lockers.courier_login(pin))
-        except (WrongPin, TooManyAttempts) as exc:
-            answer = CourierAnswered(wait_s=exc.wait_s)
+        except (WrongPin, TooManyAttempts) as refusal:
+            answer = CourierAnswered(refusal=refusal)
         self.post_message(answer)
 
     def on_courier_answered(self, message: CourierAnswered) -> None:
@@ -106,10 +103,13 @@ class DepositScreen(SlotFlowScreen):
         pane = self.query_one("#pin-pane", EntryPane)
         pane.clear()
         if message.courier is None:
-            wrong = self.t("deposit.pin_wrong")
-            if message.wait_s:
-                wrong += "\n" + self.t("pickup.wait", s=int(message.wait_s + 0.999))
-            pane.say(wrong)
+            assert message.refusal is not None
+            # Wrong, or still waiting: the courier reads the same words.
+            wrong = refusal_text(self.t, message.refusal, {}, self.t("deposit.pin_wrong"))
+            if message.refusal.wait_s:
+                self.countdown.start(wrong, message.refusal.wait_s)
+            else:
+                pane.say(wrong)
             return
         self.courier = message.courier
         self._note()
@@ -169,16 +169,14 @@ class DepositScreen(SlotFlowScreen):
                       size=size_name(self.t, slot.compartment.size))
 
     def after_refusal(self, message: SlotRefused) -> None:
-        if message.reason == "full":
-            self.next_parcel(self.t("deposit.full", size=size_name(self.t, message.size)))
-        elif message.reason == "jammed":
-            self.ask_size(self.t("deposit.size_prompt", unit=self.unit),
-                          self.t("slot.jammed", door=message.door))
-        elif message.reason == "unknown_unit":
-            self.next_parcel(self.t("deposit.unknown_unit", unit=self.unit))
+        t = self.t
+        text = self.refused_text(message, {
+            "no_free_compartment": t("deposit.full", size=size_name(t, message.size)),
+            "unknown_unit": t("deposit.unknown_unit", unit=self.unit)})
+        if message.reason in ("no_free_compartment", "unknown_unit"):
+            self.next_parcel(text)  # this parcel cannot go in: the next one
         else:
-            self.ask_size(self.t("deposit.size_prompt", unit=self.unit),
-                          self.t("slot.board_error"))
+            self.ask_size(t("deposit.size_prompt", unit=self.unit), text)
 
     def after_slot(self, message: SlotSettled) -> None:
         door = message.slot.compartment.id

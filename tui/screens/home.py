@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.widgets import Button, Static
 
-from tui.app import KioskReady
+from tui.messages import KioskReady
 from tui.screens.base import KioskScreen
 from tui.widgets.keypad import KeyButton
 
@@ -75,3 +75,6 @@ class HomeScreen(KioskScreen):
         screens = {"pickup": PickupScreen, "deposit": DepositScreen, "send": SendScreen,
                    "parking": ParkingScreen, "maintenance": MaintenanceScreen}
         self.app.push_screen(screens[name]())
+        # The screens' modules load on the first open, which may take longer than a
+        # short idle reset (tests use 0.3 s): the person is not idle meanwhile.
+        self.app.note_activity()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from textual import events, work
@@ -15,16 +14,17 @@ from kiosk.backoff import TooManyAttempts
 from kiosk.codes import ALPHABET
 from kiosk.hardware import BoardError
 from kiosk.lockers.model import OpenResult, WrongCode
+from tui.refusals import refusal_text
 from tui.screens.base import DoorsChanged, DoorsUnreadable, KioskScreen, door_place
-from tui.widgets.entry import EntryBuffer, EntryDisplay
+from tui.widgets.entry import Countdown, EntryBuffer, EntryDisplay, entry_key
 from tui.widgets.keypad import BACK, CLEAR, OK, KeyButton, Keypad
 
 
 @dataclass
 class PickupAnswered(Message):
     result: OpenResult | None = None
-    wrong_wait_s: float | None = None  # a wrong code, and the wait it earned
-    blocked_wait_s: float | None = None  # still waiting after earlier wrong codes
+    # A wrong code (and the wait it earned), or still waiting after earlier wrong codes.
+    refusal: WrongCode | TooManyAttempts | None = None
     error: str | None = None  # the board could not be reached
 
 
@@ -36,15 +36,14 @@ class PickupScreen(KioskScreen):
         self.code_length = 0
         self.buffer = EntryBuffer(ALPHABET, 12)
         self.result: OpenResult | None = None
-        self._retry_at = 0.0
-        self._refusal = ""  # why the kiosk waits before the next try
         self._busy = False
+        self.countdown = Countdown(self, self.t, self.say, showing=lambda: self.result is None)
 
     def on_mount(self) -> None:
         self.code_length = self.app.lockers.rules.code_length
         self.buffer.max_len = self.code_length
         self.query_one(EntryDisplay).length = self.code_length
-        self.set_interval(1.0, self._tick_wait)
+        self.countdown.run()
 
     def compose_body(self) -> ComposeResult:
         t = self.t
@@ -74,17 +73,10 @@ class PickupScreen(KioskScreen):
                 event.stop()
                 self.go_home()
             return
-        if event.key == "backspace":
-            self.press(BACK)
-        elif event.key == "delete":
-            self.press(CLEAR)
-        elif event.key == "enter":
-            self.press(OK)
-        elif event.character and event.character.isprintable() and event.character != " ":
-            self.press(event.character)
-        else:
-            return
-        event.stop()
+        key = entry_key(event)
+        if key is not None:
+            event.stop()
+            self.press(key)
 
     def on_keypad_pressed(self, message: Keypad.Pressed) -> None:
         self.press(message.key)
@@ -114,22 +106,19 @@ class PickupScreen(KioskScreen):
         if len(self.buffer.value) < self.code_length:
             self.say(self.t("pickup.too_short", n=self.code_length))
             return
-        wait = self._retry_at - time.monotonic()
-        if wait > 0:
-            self.say(self.t("pickup.wait", s=int(wait + 0.999)))
+        if self.countdown.waiting:
+            self.say(self.t("pickup.wait", s=self.countdown.seconds_left))
             return
         self._busy = True
         self.say(self.t("pickup.checking"))
         self.check_code(self.buffer.value)
 
-    @work(thread=True, exclusive=True, group="pickup")
+    @work(thread=True, exclusive=True, group="pickup", exit_on_error=False)
     def check_code(self, code: str) -> None:
         try:
             answer = PickupAnswered(result=self.app.lockers.pickup(code))
-        except WrongCode as exc:
-            answer = PickupAnswered(wrong_wait_s=exc.wait_s)
-        except TooManyAttempts as exc:
-            answer = PickupAnswered(blocked_wait_s=exc.wait_s)
+        except (WrongCode, TooManyAttempts) as refusal:
+            answer = PickupAnswered(refusal=refusal)
         except BoardError as exc:
             answer = PickupAnswered(error=str(exc))
         self.post_message(answer)
@@ -146,25 +135,15 @@ class PickupScreen(KioskScreen):
         if answer.error is not None:
             self.say(self.t("pickup.board_error"))
             return
-        wait = answer.wrong_wait_s if answer.wrong_wait_s is not None else answer.blocked_wait_s
-        self._refusal = (self.t("pickup.wrong") if answer.wrong_wait_s is not None
-                         else self.t("pickup.blocked"))
-        if wait:
-            self._retry_at = time.monotonic() + wait
-            self._tick_wait()
+        assert answer.refusal is not None
+        t = self.t
+        refusal = refusal_text(t, answer.refusal, {"wrong_code": t("pickup.wrong"),
+                                                   "too_many_attempts": t("pickup.blocked")},
+                               t("pickup.wrong"))
+        if answer.refusal.wait_s:
+            self.countdown.start(refusal, answer.refusal.wait_s)
         else:
-            self.say(self._refusal + "\n" + self.t("pickup.wrong_hint"))
-
-    def _tick_wait(self) -> None:
-        """Count the back-off down on screen, so nobody types into a wall."""
-        if self.result is not None or not self._retry_at:
-            return
-        wait = self._retry_at - time.monotonic()
-        if wait > 0:
-            self.say(self._refusal + "\n" + self.t("pickup.wait", s=int(wait + 0.999)))
-        else:
-            self._retry_at = 0.0
-            self.say(self.t("pickup.try_again"))
+            self.say(refusal + "\n" + t("pickup.wrong_hint"))
 
     def show_result(self, result: OpenResult) -> None:
         self.result = result

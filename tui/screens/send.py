@@ -6,29 +6,22 @@ from dataclasses import dataclass
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Static
 
 from kiosk.backoff import TooManyAttempts
 from kiosk.lockers.model import Household, Slot, WrongPin
-from tui.screens.deposit import DIGITS, UNIT_CHARACTERS
+from tui.refusals import refusal_text
 from tui.screens.slot_flow import SlotFlowScreen, SlotRefused, SlotSettled
-from tui.widgets.entry import EntryPane
-from tui.widgets.keypad import KeyButton
+from tui.widgets.entry import DIGITS, UNIT_CHARACTERS, Countdown, EntryPane
 from tui.widgets.size_chooser import size_name
 
 
 @dataclass
 class ResidentAnswered(Message):
     household: Household | None = None
-    wait_s: float = 0.0
-
-
-class SendUnitPane(EntryPane):
-    def compose_extra(self) -> ComposeResult:
-        with Horizontal(classes="pane-buttons"):
-            yield KeyButton(self.app.t("nav.back"), classes="nav step-back")
+    refusal: WrongPin | TooManyAttempts | None = None
 
 
 class SendScreen(SlotFlowScreen):
@@ -37,14 +30,20 @@ class SendScreen(SlotFlowScreen):
     def __init__(self) -> None:
         super().__init__()
         self.household: Household | None = None
+        self.countdown = Countdown(
+            self, self.t, lambda text: self.query_one("#send-unit-pane", EntryPane).say(text),
+            showing=lambda: self.household is None)
+
+    def on_mount(self) -> None:
+        self.countdown.run()
 
     def compose_body(self) -> ComposeResult:
         t = self.t
         with ContentSwitcher(initial="send-unit-pane"):
-            yield SendUnitPane(t("send.unit_prompt"), allowed=UNIT_CHARACTERS,
-                               keys="123456789", length=8, id="send-unit-pane")
-            yield SendUnitPane(t("send.pin_prompt"), allowed=DIGITS, keys="123456789",
-                               length=8, masked=True, id="send-pin-pane")
+            yield EntryPane(t("send.unit_prompt"), allowed=UNIT_CHARACTERS,
+                            keys="123456789", length=8, back=True, id="send-unit-pane")
+            yield EntryPane(t("send.pin_prompt"), allowed=DIGITS, keys="123456789",
+                            length=8, masked=True, back=True, id="send-pin-pane")
             yield from self.compose_size_pane()
             yield from self.compose_door_pane()
             with Vertical(id="send-done-pane"):
@@ -62,12 +61,12 @@ class SendScreen(SlotFlowScreen):
             message.pane.say(self.t("deposit.pin_checking"))
             self.login(self.unit, message.value)
 
-    @work(thread=True, exclusive=True, group="login")
+    @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def login(self, unit: str, pin: str) -> None:
         try:
             answer = ResidentAnswered(household=self.app.lockers.resident_login(unit, pin))
-        except (WrongPin, TooManyAttempts) as exc:
-            answer = ResidentAnswered(wait_s=exc.wait_s)
+        except (WrongPin, TooManyAttempts) as refusal:
+            answer = ResidentAnswered(refusal=refusal)
         self.post_message(answer)
 
     def on_resident_answered(self, message: ResidentAnswered) -> None:
@@ -75,13 +74,15 @@ class SendScreen(SlotFlowScreen):
         pin_pane = self.query_one("#send-pin-pane", EntryPane)
         pin_pane.clear()
         if message.household is None:
-            wrong = self.t("send.login_wrong")
-            if message.wait_s:
-                wrong += "\n" + self.t("pickup.wait", s=int(message.wait_s + 0.999))
+            assert message.refusal is not None
+            wrong = refusal_text(self.t, message.refusal, {}, self.t("send.login_wrong"))
             unit_pane = self.query_one("#send-unit-pane", EntryPane)
             unit_pane.clear()
-            unit_pane.say(wrong)
             self.show_pane("send-unit-pane")
+            if message.refusal.wait_s:
+                self.countdown.start(wrong, message.refusal.wait_s)
+            else:
+                unit_pane.say(wrong)
             return
         self.household = message.household
         self.ask_size(self.t("send.size_prompt"))
@@ -105,13 +106,10 @@ class SendScreen(SlotFlowScreen):
         return self.t("send.put_and_shut", size=size_name(self.t, slot.compartment.size))
 
     def after_refusal(self, message: SlotRefused) -> None:
-        if message.reason == "full":
-            text = self.t("send.full", size=size_name(self.t, message.size))
-        elif message.reason == "jammed":
-            text = self.t("slot.jammed", door=message.door)
-        else:
-            text = self.t("slot.board_error")
-        self.ask_size(self.t("send.size_prompt"), text)
+        t = self.t
+        text = self.refused_text(message, {
+            "no_free_compartment": t("send.full", size=size_name(t, message.size))})
+        self.ask_size(t("send.size_prompt"), text)
 
     def after_slot(self, message: SlotSettled) -> None:
         door = message.slot.compartment.id

@@ -15,11 +15,10 @@ from kiosk.hardware import BoardError
 from kiosk.lockers.model import (
     DoorDidNotOpen,
     LockerError,
-    NoFreeCompartment,
     NothingInside,
     Slot,
-    UnknownUnit,
 )
+from tui.refusals import refusal_text
 from tui.screens.base import DoorsChanged, DoorsUnreadable, KioskScreen, door_place
 from tui.widgets.entry import EntryPane
 from tui.widgets.keypad import KeyButton
@@ -38,9 +37,13 @@ class SlotOpened(Message):
 
 @dataclass
 class SlotRefused(Message):
-    reason: str  # "full", "jammed", "unknown_unit", "board"
+    refusal: LockerError | None  # None: the board could not be reached
     size: str = ""
-    door: str = ""
+    door: str = ""  # the door that did not open
+
+    @property
+    def reason(self) -> str:
+        return self.refusal.reason if self.refusal is not None else "board"
 
 
 @dataclass
@@ -108,12 +111,7 @@ class SlotFlowScreen(KioskScreen):
             return True
         entry = self.current_entry()
         if entry is not None and not self._busy:
-            named = {"backspace": "back", "delete": "clear", "enter": "ok"}
-            if event.key in named:
-                return entry.press(named[event.key])
-            if event.character and event.character.isprintable() and event.character != " ":
-                return entry.press(event.character)
-            return False
+            return entry.press_key(event)
         if self.pane == "size-pane":
             if event.key == "enter" and self.last_size:
                 self.choose_size(self.last_size)
@@ -137,7 +135,7 @@ class SlotFlowScreen(KioskScreen):
         self.show_pane("size-pane")
         self.count_free()
 
-    @work(thread=True, exclusive=True, group="free")
+    @work(thread=True, exclusive=True, group="free", exit_on_error=False)
     def count_free(self) -> None:
         self.post_message(FreeCounted(self.app.lockers.free_counts()))
 
@@ -159,18 +157,16 @@ class SlotFlowScreen(KioskScreen):
         """Blocking: choose a compartment and open its door (runs in a worker)."""
         raise NotImplementedError
 
-    @work(thread=True, exclusive=True, group="slot")
+    @work(thread=True, exclusive=True, group="slot", exit_on_error=False)
     def open_slot(self, size: str) -> None:
         try:
             answer: Message = SlotOpened(self.make_slot(size))
-        except NoFreeCompartment:
-            answer = SlotRefused("full", size=size)
-        except DoorDidNotOpen as exc:
-            answer = SlotRefused("jammed", size=size, door=exc.compartment.id)
-        except UnknownUnit:
-            answer = SlotRefused("unknown_unit", size=size)
-        except (BoardError, LockerError):
-            answer = SlotRefused("board", size=size)
+        except DoorDidNotOpen as refusal:
+            answer = SlotRefused(refusal, size=size, door=refusal.compartment.id)
+        except LockerError as refusal:  # no free compartment, an unknown unit…
+            answer = SlotRefused(refusal, size=size)
+        except BoardError:
+            answer = SlotRefused(None, size=size)
         self.post_message(answer)
 
     def on_slot_opened(self, message: SlotOpened) -> None:
@@ -195,6 +191,14 @@ class SlotFlowScreen(KioskScreen):
     def after_refusal(self, message: SlotRefused) -> None:
         raise NotImplementedError
 
+    def refused_text(self, message: SlotRefused, words: dict[str, str]) -> str:
+        """Why no door opened, in this screen's ``words`` by reason; else a board error."""
+        t = self.t
+        words = {"door_did_not_open": t("slot.jammed", door=message.door), **words}
+        if message.refusal is None:
+            return t("slot.board_error")
+        return refusal_text(t, message.refusal, words, t("slot.board_error"))
+
     def on_doors_changed(self, message: DoorsChanged) -> None:
         if self.slot is not None and not message.still_open:
             self.query_one("#door-message", Static).update(self.t("slot.checking"))
@@ -203,7 +207,7 @@ class SlotFlowScreen(KioskScreen):
     def on_doors_unreadable(self, message: DoorsUnreadable) -> None:
         self.query_one("#door-message", Static).update(self.t("slot.board_error"))
 
-    @work(thread=True, exclusive=True, group="slot")
+    @work(thread=True, exclusive=True, group="slot", exit_on_error=False)
     def settle(self, slot: Slot, cancel: bool) -> None:
         lockers = self.app.lockers
         outcome = "unconfirmed"

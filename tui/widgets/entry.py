@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Static
+from textual.widgets.button import ButtonVariant
 
-from tui.widgets.keypad import BACK, CLEAR, OK, Keypad
+from tui.kiosk_node import InKiosk
+from tui.widgets.keypad import BACK, CLEAR, OK, KeyButton, Keypad
+
+# What the kiosk's entries accept: PINs are digits; units are like "302" or "B-12".
+DIGITS = "0123456789"
+UNIT_CHARACTERS = DIGITS + string.ascii_uppercase + "-"
+
+# The physical keyboard's keys that mean a keypad key.
+NAMED_KEYS = {"backspace": BACK, "delete": CLEAR, "enter": OK}
+
+
+def entry_key(event: events.Key) -> str | None:
+    """The keypad key a keyboard key means: a character, BACK, CLEAR or OK; None when it
+    means nothing to an entry (a space, arrows, function keys)."""
+    if event.key in NAMED_KEYS:
+        return NAMED_KEYS[event.key]
+    if event.character and event.character.isprintable() and event.character != " ":
+        return event.character
+    return None
 
 
 @dataclass
@@ -51,11 +74,23 @@ class EntryDisplay(Static):
         return "  ".join(cells)
 
 
-class EntryPane(Horizontal):
-    """A prompt, what was typed, a message line, and a keypad beside them.
+@dataclass(frozen=True)
+class PaneButton:
+    """A button under an entry's message: its label, id and variant."""
 
-    Takes keys from the on-screen keypad and, through ``press``, from the keyboard;
-    posts ``Submitted`` on OK. Extra widgets (buttons) go under the message.
+    label: str
+    id: str
+    variant: ButtonVariant = "default"
+
+
+class EntryPane(InKiosk, Horizontal):
+    """A prompt, what was typed, a message line, and a keypad beside them; every PIN,
+    unit and code entry of the kiosk's screens.
+
+    Takes keys from the on-screen keypad and, through ``press`` / ``press_key``, from the
+    keyboard; posts ``Submitted`` on OK. Under the message: ``compose_extra`` (for a
+    subclass), then a row of ``buttons`` and, with ``back``, the "Back" button (class
+    ``step-back``: the screen steps back).
     """
 
     @dataclass
@@ -64,13 +99,16 @@ class EntryPane(Horizontal):
         value: str
 
     def __init__(self, prompt: str, *, allowed: str, keys: str, length: int,
-                 masked: bool = False, id: str | None = None):
+                 masked: bool = False, back: bool = False,
+                 buttons: Sequence[PaneButton] = (), id: str | None = None):
         super().__init__(id=id, classes="entry-pane")
         self.prompt = prompt
         self.buffer = EntryBuffer(allowed, length)
         self.keys = keys
         self.masked = masked
         self.length = length
+        self.back = back
+        self.buttons = tuple(buttons)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="entry-side"):
@@ -78,6 +116,13 @@ class EntryPane(Horizontal):
             yield EntryDisplay(self.length, masked=self.masked)
             yield Static("", classes="message")
             yield from self.compose_extra()
+            if self.buttons or self.back:
+                with Horizontal(classes="pane-buttons"):
+                    for b in self.buttons:
+                        yield KeyButton(b.label, id=b.id, classes="nav",
+                                        variant=b.variant)
+                    if self.back:
+                        yield KeyButton(self.app.t("nav.back"), classes="nav step-back")
         yield Keypad(list(self.keys), (BACK, "0", OK) if self.keys == "123456789" else
                      (BACK, CLEAR, OK), classes="digit-keypad")
 
@@ -103,6 +148,11 @@ class EntryPane(Horizontal):
         self.post_message(self.Changed(self, self.buffer.value))
         return True
 
+    def press_key(self, event: events.Key) -> bool:
+        """Apply a key from the physical keyboard; False if it means nothing here."""
+        key = entry_key(event)
+        return key is not None and self.press(key)
+
     @dataclass
     class Changed(Message):
         pane: EntryPane
@@ -112,17 +162,58 @@ class EntryPane(Horizontal):
         self.buffer.clear()
         self.query_one(EntryDisplay).value = ""
 
+    def set_prompt(self, text: str) -> None:
+        self.query_one(".prompt", Static).update(text)
+
     def say(self, text: str) -> None:
         self.query_one(".message", Static).update(text)
 
 
-def count_down(pane: EntryPane, refusal: str, retry_at: float,
-               t: Callable[..., str]) -> float:
-    """Show a refusal with the seconds still to wait, so nobody types into a wall; once
-    the wait is over, say so. Returns the new ``retry_at`` (0 when the wait is over)."""
-    wait = retry_at - time.monotonic()
-    if wait > 0:
-        pane.say(refusal + "\n" + t("pickup.wait", s=int(wait + 0.999)))
-        return retry_at
-    pane.say(t("pickup.try_again"))
-    return 0.0
+class Countdown:
+    """The wait a back-off imposes after wrong codes or PINs, counted down on screen each
+    second, so nobody types into a wall; once it is over, it says so.
+
+    ``say`` shows a line where the person looks (it is looked up on each call: a
+    recompose replaces the widgets); ``showing`` tells whether that place is on screen.
+    The words are the screen's refusal, then ``pickup.wait`` with the seconds left. The
+    screen calls ``run`` when mounted: the count's clock runs with the screen.
+    """
+
+    def __init__(self, node: DOMNode, t: Callable[..., str], say: Callable[[str], None],
+                 showing: Callable[[], bool] = lambda: True):
+        self.node = node
+        self.t = t
+        self.say = say
+        self.showing = showing
+        self.refusal = ""
+        self.retry_at = 0.0
+        self._timer: Timer | None = None
+
+    @property
+    def seconds_left(self) -> int:
+        """Whole seconds still to wait, rounded up (0: no wait)."""
+        left = self.retry_at - time.monotonic()
+        return int(left + 0.999) if self.retry_at and left > 0 else 0
+
+    @property
+    def waiting(self) -> bool:
+        return self.seconds_left > 0
+
+    def run(self) -> None:
+        if self._timer is None:
+            self._timer = self.node.set_interval(1.0, self.tick)
+
+    def start(self, refusal: str, wait_s: float) -> None:
+        self.refusal = refusal
+        self.retry_at = time.monotonic() + wait_s
+        self.run()
+        self.tick()
+
+    def tick(self) -> None:
+        if not self.retry_at or not self.showing():
+            return
+        if self.waiting:
+            self.say(self.refusal + "\n" + self.t("pickup.wait", s=self.seconds_left))
+            return
+        self.retry_at = 0.0
+        self.say(self.t("pickup.try_again"))

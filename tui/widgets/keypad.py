@@ -10,6 +10,8 @@ from textual.containers import Grid
 from textual.message import Message
 from textual.widgets import Button
 
+from tui.kiosk_node import InKiosk
+
 # Keys that are not characters; their labels come from the catalogue.
 BACK, CLEAR, OK = "back", "clear", "ok"
 
@@ -18,7 +20,7 @@ class KeyButton(Button, can_focus=False):
     """A button for touch: no focus ring, no keyboard capture."""
 
 
-class Keypad(Grid):
+class Keypad(InKiosk, Grid):
     @dataclass
     class Pressed(Message):
         key: str  # one character, or BACK / CLEAR / OK

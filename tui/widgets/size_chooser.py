@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import Button
 
 from kiosk.lockers.model import SIZES, sizes_that_fit
+from tui.kiosk_node import InKiosk
 from tui.widgets.keypad import KeyButton
 
 
@@ -22,7 +23,7 @@ def size_name(t, size: str) -> str:
     return {"S": t("size.S"), "M": t("size.M"), "L": t("size.L")}[size]
 
 
-class SizeChooser(Horizontal):
+class SizeChooser(InKiosk, Horizontal):
     @dataclass
     class Chosen(Message):
         size: str

@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from kiosk.status import Fault, KioskStatus
+from tui.kiosk_node import InKiosk
 from tui.widgets.title_bar import two_ends
 
 
@@ -37,7 +38,7 @@ def fault_texts(t, faults: tuple[Fault, ...]) -> list[str]:
     return texts
 
 
-class StatusLine(Widget):
+class StatusLine(InKiosk, Widget):
     status: reactive[KioskStatus] = reactive(KioskStatus, always_update=True)
 
     def on_mount(self) -> None:

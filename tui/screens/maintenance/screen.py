@@ -1,0 +1,437 @@
+"""The maintenance screen: the on-duty session, the workers that read and act, and the way
+between the panes (PIN → overview → compartment / runbook / review / spots / reconcile /
+roster, every action through the reason pane)."""
+
+from __future__ import annotations
+
+from textual import events, work
+from textual.app import ComposeResult
+from textual.widgets import Button, ContentSwitcher, Input, Static
+
+from kiosk.backoff import TooManyAttempts
+from kiosk.duty import NotOnDuty, WrongDutyPin
+from kiosk.maintenance_view import Action, ActionResult, MaintenanceParts, Overview, gather, perform
+from tui.messages import LanguageChanged
+from tui.screens.base import KioskScreen
+from tui.screens.maintenance.compartment import CompartmentPane
+from tui.screens.maintenance.messages import (
+    ActionFinished,
+    DutyAnswered,
+    OverviewLoaded,
+    ReviewLoaded,
+    RosterLoaded,
+    SpotsLoaded,
+)
+from tui.screens.maintenance.overview import OverviewPane
+from tui.screens.maintenance.pin import duty_pin_entry, refused_text
+from tui.screens.maintenance.reason import ReasonPane
+from tui.screens.maintenance.reconcile import ReconcilePane
+from tui.screens.maintenance.review import ReviewPane
+from tui.screens.maintenance.roster import RosterPane
+from tui.screens.maintenance.runbook import RunbookPane
+from tui.screens.maintenance.spots import SpotsPane
+from tui.screens.runbooks import done_text
+from tui.widgets.compartment_grid import CompartmentCell, PickLine
+from tui.widgets.entry import Countdown, EntryPane
+
+GRID_COLUMNS = 8
+REFRESH_S = 2.0
+
+
+class MaintenanceScreen(KioskScreen):
+    TITLE_KEY = "maintenance.title"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maintainer: str | None = None
+        self.overview: Overview | None = None
+        self.pane = "pin-pane"
+        self.selected: str | None = None  # the compartment shown, or highlighted by arrows
+        self.review_parcel: int | None = None
+        self.pending: Action | None = None  # the action the reason pane is for
+        self._return_pane = "overview-pane"
+        self._busy = False
+        self._spot_states: dict[str, str] = {}
+        self.countdown = Countdown(self, self.t,
+                              lambda text: self.query_one("#pin-pane", EntryPane).say(text),
+                              showing=lambda: self.pane == "pin-pane")
+
+    @property
+    def parts(self) -> MaintenanceParts:
+        parts = self.app.parts.maintenance if self.app.parts else None
+        if parts is None:
+            raise RuntimeError("this kiosk was built without the maintenance tools")
+        return parts
+
+    # --- layout -------------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        with ContentSwitcher(initial=self.pane, id="maint-switcher"):
+            yield duty_pin_entry(self.t)
+            yield OverviewPane()
+            yield CompartmentPane()
+            yield ReasonPane()
+            yield RunbookPane()
+            yield ReviewPane()
+            yield SpotsPane()
+            yield ReconcilePane()
+            yield RosterPane()
+
+    def on_mount(self) -> None:
+        self.set_interval(REFRESH_S, self._refresh)
+        self.countdown.run()
+
+    async def on_language_changed(self, message: LanguageChanged) -> None:
+        # Recomposed in the new language; a logged-in maintainer lands on the overview.
+        if self.pane not in ("pin-pane", "overview-pane"):
+            self.pane = "overview-pane" if self.maintainer else "pin-pane"
+        await self.recompose()
+        if self.maintainer:
+            self._after_login()
+        if self.overview is not None:
+            await self.show_overview(self.overview)
+
+    def show_pane(self, pane: str) -> None:
+        self.pane = pane
+        self.query_one("#maint-switcher", ContentSwitcher).current = pane
+        if pane == "reason-pane":
+            self.query_one("#reason-input", Input).focus()
+        else:
+            # A focused text box would swallow the keys meant for the grid and the keypad.
+            self.set_focus(None)
+
+    # --- keys ---------------------------------------------------------------------------
+
+    async def on_key(self, event: events.Key) -> None:
+        key = event.key
+        if self.pane == "pin-pane":
+            if key == "escape":
+                self.go_home()
+            elif not self.query_one("#pin-pane", EntryPane).press_key(event):
+                return
+        elif self.pane == "overview-pane":
+            if key == "escape":
+                self.log_out()
+            elif key in ("left", "right", "up", "down"):
+                await self._move({"left": -1, "right": 1, "up": -GRID_COLUMNS,
+                                  "down": GRID_COLUMNS}[key])
+            elif key == "enter" and self.selected:
+                self.open_compartment(self.selected)
+            else:
+                return
+        elif key == "escape":
+            self.step_back()
+        else:
+            return
+        event.stop()
+
+    async def _move(self, step: int) -> None:
+        if self.overview is None or not self.overview.compartments:
+            return
+        ids = [c.id for c in self.overview.compartments]
+        i = ids.index(self.selected) + step if self.selected in ids else 0
+        self.selected = ids[max(0, min(i, len(ids) - 1))]
+        await self.show_overview(self.overview)
+
+    def step_back(self) -> None:
+        if self.pane == "reason-pane":
+            self.show_pane(self._return_pane)
+        elif self.maintainer is None:
+            self.show_pane("pin-pane")
+        else:
+            self.show_pane("overview-pane")
+
+    # --- logging in ---------------------------------------------------------------------
+
+    def on_entry_pane_submitted(self, message: EntryPane.Submitted) -> None:
+        pane = message.pane
+        if self._busy:
+            return
+        if len(message.value) < 6:
+            pane.say(self.t("maintenance.pin_short"))
+            return
+        if self.countdown.waiting:
+            self.countdown.tick()
+            return
+        self._busy = True
+        pane.say(self.t("maintenance.checking"))
+        self.login(message.value)
+
+    @work(thread=True, exclusive=True, group="login", exit_on_error=False)
+    def login(self, pin: str) -> None:
+        duty = self.parts.duty
+        try:
+            answer = DutyAnswered(maintainer=duty.login(pin))
+        except (NotOnDuty, WrongDutyPin, TooManyAttempts) as refusal:
+            answer = DutyAnswered(refusal=refusal)
+        if answer.maintainer is None:
+            shift = duty.on_duty()
+            answer.on_duty = shift.maintainers if shift else ()
+        self.post_message(answer)
+
+    def on_duty_answered(self, answer: DutyAnswered) -> None:
+        self._busy = False
+        pane = self.query_one("#pin-pane", EntryPane)
+        pane.clear()
+        if answer.maintainer is not None:
+            self.maintainer = answer.maintainer
+            pane.say("")
+            self._after_login()
+            self.show_pane("overview-pane")
+            self.load_overview()
+            return
+        assert answer.refusal is not None
+        text = refused_text(self.t, answer.refusal, answer.on_duty)
+        if answer.refusal.wait_s:
+            self.countdown.start(text, answer.refusal.wait_s)
+        else:
+            pane.say(text)
+
+    def _after_login(self) -> None:
+        self.set_note(self.t("maintenance.logged_in", name=self.maintainer))
+
+    def log_out(self, message: str = "") -> None:
+        """End the session; back home, or to the PIN with a word on why it ended."""
+        self.maintainer = None
+        self.set_note("")
+        if not message:
+            self.go_home()
+            return
+        self.show_pane("pin-pane")
+        self.query_one("#pin-pane", EntryPane).say(message)
+
+    # --- the overview -------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        if self.maintainer and self.pane in ("overview-pane", "compartment-pane"):
+            self.load_overview()
+
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
+    def load_overview(self) -> None:
+        status = self.app.status
+        self.post_message(OverviewLoaded(gather(self.parts, status.uplink, status.backlog)))
+
+    async def on_overview_loaded(self, message: OverviewLoaded) -> None:
+        if await self._take(message.overview) and self.pane == "compartment-pane" \
+                and self.selected:
+            self.show_compartment(self.selected)
+
+    async def _take(self, overview: Overview) -> bool:
+        """Show a fresh overview; False when the session ended meanwhile."""
+        if self.maintainer is None:
+            return False
+        if self.maintainer not in overview.on_duty:
+            self.log_out(self.t("maintenance.session_ended"))
+            return False
+        self.overview = overview
+        await self.show_overview(overview)
+        return True
+
+    async def show_overview(self, o: Overview) -> None:
+        await self.query_one(OverviewPane).show(o, self.selected)
+
+    # --- a compartment ------------------------------------------------------------------
+
+    def on_compartment_cell_chosen(self, message: CompartmentCell.Chosen) -> None:
+        self.open_compartment(message.compartment)
+
+    def open_compartment(self, compartment: str) -> None:
+        self.selected = compartment
+        self.query_one(CompartmentPane).say("")
+        self.show_compartment(compartment)
+        self.show_pane("compartment-pane")
+
+    def show_compartment(self, compartment: str) -> None:
+        c = self.overview.compartment(compartment) if self.overview else None
+        if c is not None:
+            self.query_one(CompartmentPane).show(c)
+
+    async def _compartment_action(self, button_id: str) -> None:
+        c = self.overview.compartment(self.selected) if self.overview and self.selected \
+            else None
+        if c is None:
+            return
+        if button_id == "do-force":
+            await self.ask_reason(Action("force_door", c.id), "compartment-pane")
+        elif button_id == "do-service":
+            kind = "out_of_service" if c.in_service else "in_service"
+            await self.ask_reason(Action(kind, c.id), "compartment-pane")
+        elif button_id == "do-clear":
+            await self.ask_reason(Action("clear_fault", c.id), "compartment-pane")
+        elif button_id == "do-resolve" and c.review_parcel is not None:
+            self.open_review(c.review_parcel)
+
+    # --- the reason, then the action ----------------------------------------------------
+
+    async def ask_reason(self, action: Action, return_pane: str) -> None:
+        self.pending = action
+        self._return_pane = return_pane
+        await self.query_one(ReasonPane).ask(action)
+        self.show_pane("reason-pane")
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        message.stop()
+        self.submit_reason()
+
+    def submit_reason(self) -> None:
+        if self._busy or self.pending is None or self.maintainer is None:
+            return
+        pane = self.query_one(ReasonPane)
+        reason = pane.reason
+        if not reason:
+            pane.say(self.t("reason.required"))
+            return
+        self._busy = True
+        pane.say(self.t("reason.working"))
+        self.perform_action(self.maintainer, self.pending, reason)
+
+    @work(thread=True, exclusive=True, group="action", exit_on_error=False)
+    def perform_action(self, actor: str, action: Action, reason: str) -> None:
+        self.post_message(ActionFinished(perform(self.parts, actor, action, reason)))
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        self._busy = False
+        self.pending = None
+        result = message.result
+        action = result.action
+        t = self.t
+        if result.off_duty:
+            self.log_out(t("maintenance.session_ended"))
+            return
+        if result.done:
+            said = done_text(t, action)
+        elif action.kind == "force_door" and not result.error:
+            said = t("failed.force_door", subject=action.subject)
+        else:
+            said = t("failed.other", error=result.error)
+        if action.kind == "handover" and result.done:
+            self.log_out(said)
+            return
+        if action.kind == "reconcile" and result.done:
+            self.show_reconciled(result)
+        elif action.kind in ("spot_out", "spot_in"):
+            self.query_one(SpotsPane).say(said)
+            self.show_pane("spots-pane")
+            self.load_spots()
+        elif action.kind == "resolve_review":
+            self.query_one(ReviewPane).say(said)
+            self.open_review(None)
+        elif self._return_pane == "compartment-pane":
+            self.query_one(CompartmentPane).say(said)
+            self.show_pane("compartment-pane")
+        else:
+            self.query_one("#overview-message", Static).update(said)
+            self.show_pane(self._return_pane)
+        self.load_overview()
+
+    # --- faults and runbooks ------------------------------------------------------------
+
+    async def on_pick_line_picked(self, message: PickLine.Picked) -> None:
+        line = message.line
+        name = line.name or ""
+        if line.has_class("fault-line") and self.overview is not None:
+            index = int(name)
+            if index < len(self.overview.faults):
+                self.query_one(RunbookPane).show(self.overview.faults[index])
+                self.show_pane("runbook-pane")
+        elif line.has_class("review-line"):
+            self.review_parcel = int(name)
+            self._show_review_choice()
+        elif line.has_class("spot-line"):
+            out = self._spot_states.get(name) == "out_of_service"
+            await self.ask_reason(Action("spot_in" if out else "spot_out", name), "spots-pane")
+
+    # --- parcels in review --------------------------------------------------------------
+
+    def open_review(self, parcel: int | None) -> None:
+        """The list of parcels in review, with ``parcel`` chosen (from a compartment)."""
+        self.review_parcel = parcel
+        self.show_pane("review-pane")
+        self.load_review()
+
+    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
+    def load_review(self) -> None:
+        status = self.app.status
+        self.post_message(ReviewLoaded(gather(self.parts, status.uplink, status.backlog)))
+
+    async def on_review_loaded(self, message: ReviewLoaded) -> None:
+        if not await self._take(message.overview):
+            return
+        parcels = message.overview.in_review
+        await self.query_one(ReviewPane).show(parcels)
+        if self.review_parcel not in {p["id"] for p in parcels}:
+            self.review_parcel = None
+        self._show_review_choice()
+
+    def _show_review_choice(self) -> None:
+        self.query_one(ReviewPane).show_choice(
+            self.overview.in_review if self.overview else [], self.review_parcel)
+
+    # --- spots --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="spots", exit_on_error=False)
+    def load_spots(self) -> None:
+        parking = self.parts.parking
+        self.post_message(SpotsLoaded(parking.spots() if parking is not None else []))
+
+    async def on_spots_loaded(self, message: SpotsLoaded) -> None:
+        self._spot_states = {spot.spot: spot.state for spot in message.spots}
+        await self.query_one(SpotsPane).show(message.spots)
+
+    # --- reconcile ----------------------------------------------------------------------
+
+    def show_reconciled(self, result: ActionResult) -> None:
+        self.query_one(ReconcilePane).show(result)
+        self.show_pane("reconcile-pane")
+
+    # --- the roster ---------------------------------------------------------------------
+
+    def open_roster(self) -> None:
+        self.show_pane("roster-pane")
+        self.load_roster()
+
+    @work(thread=True, exclusive=True, group="roster", exit_on_error=False)
+    def load_roster(self) -> None:
+        duty = self.parts.duty
+        self.post_message(RosterLoaded(duty.roster(), duty.on_duty(), duty.counts(),
+                                       duty.volunteers()))
+
+    async def on_roster_loaded(self, message: RosterLoaded) -> None:
+        await self.query_one(RosterPane).show(message, self.maintainer)
+
+    # --- buttons ------------------------------------------------------------------------
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        button = event.button
+        bid = button.id or ""
+        event.stop()
+        if button.has_class("step-back"):
+            self.go_home()
+        elif bid == "pin-roster" or bid == "to-roster":
+            self.open_roster()
+        elif button.has_class("to-overview"):
+            self.step_back()
+        elif bid == "logout":
+            self.log_out()
+        elif bid == "to-spots":
+            self.query_one(SpotsPane).say("")
+            self.show_pane("spots-pane")
+            self.load_spots()
+        elif bid == "to-review":
+            self.query_one(ReviewPane).say("")
+            self.open_review(None)
+        elif bid == "to-reconcile":
+            await self.ask_reason(Action("reconcile", "all"), "overview-pane")
+        elif bid.startswith("do-"):
+            await self._compartment_action(bid)
+        elif button.has_class("reason") and button.name:
+            self.query_one(ReasonPane).pick(button.name)
+        elif bid == "reason-ok":
+            self.submit_reason()
+        elif bid == "reason-cancel":
+            self.step_back()
+        elif button.has_class("outcome") and self.review_parcel is not None:
+            await self.ask_reason(Action("resolve_review", str(self.review_parcel),
+                                         button.name or ""), "review-pane")
+        elif button.has_class("handover") and button.name:
+            await self.ask_reason(Action("handover", button.name), "roster-pane")
