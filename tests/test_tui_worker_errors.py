@@ -101,3 +101,29 @@ async def test_a_worker_that_succeeds_reports_nothing(demo, caplog):
     assert reported == []
     assert demo.app.t("error.calm") not in shown_notices
     assert [r for r in caplog.records if r.name == "tui.app"] == []
+
+
+async def test_a_broken_database_under_a_real_screen_becomes_a_maintainers_fault(demo):
+    """The composition's wiring, end to end: the courier PIN screen's worker hits a broken
+    table, the person sees the calm word, the health monitor lists the fault (by the
+    error's kind only) and publishes it once; the kiosk carries on."""
+    from tui.screens.deposit import DepositScreen
+
+    app, health = demo.app, demo.kiosk.health
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, lambda: app.ready and app.status_updates, what="connected")
+        assert [k for k, _ in health.faults()] == []  # control: no fault before
+        demo.kiosk.store.db.execute("ALTER TABLE couriers RENAME TO couriers_gone")
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, DepositScreen))
+        for key in "2468":
+            await pilot.press(key)
+        await pilot.press("enter")
+        await until(pilot, lambda: any(k == "kiosk.worker_failed" for k, _ in health.faults()),
+                    what="the fault")
+        [(_, details)] = [f for f in health.faults() if f[0] == "kiosk.worker_failed"]
+        assert details["error"] == "OperationalError" and "Deposit" in details["where"]
+        await until(pilot, lambda: app.t("error.calm") in notices(app), what="calm word")
+        events = [e for e in demo.kiosk.outbox.events() if e.type == "kiosk.worker_failed"]
+        assert len(events) == 1 and "2468" not in str(events[0].data)
+        assert app.is_running
