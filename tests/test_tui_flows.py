@@ -363,3 +363,21 @@ async def test_status_line_follows_the_real_uplink(tmp_path, broker):
             broker.stop()
             await until(pilot, lambda: app.t("status.uplink_down") in line(),
                         timeout_s=15, what="uplink shown offline")
+
+
+async def test_a_blocked_screen_is_not_counted_as_the_person_being_idle(tmp_path):
+    import time as clock
+
+    with demo_kiosk(tmp_path / "demo", idle_s=0.3) as demo:
+        app = demo.app
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("1")
+            await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            await type_text(pilot, "K7")
+            # The UI loop is kept busy for longer than the idle time (a slow first frame,
+            # a slow import): the person waited for the kiosk, not the other way round.
+            clock.sleep(0.6)
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, PickupScreen)
+            # Control: left alone for longer than the idle time, it goes home.
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="idle reset")

@@ -145,7 +145,9 @@ class KioskApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_interval(self._status_every_s, self.refresh_status)
-        self.set_interval(min(1.0, self.idle_s / 4), self._check_idle)
+        self._idle_every = min(1.0, self.idle_s / 4)
+        self._idle_checked = time.monotonic()
+        self.set_interval(self._idle_every, self._check_idle)
         if self.on_tick is not None:
             self.set_interval(self.tick_s, self.on_tick)
         # The first frame first: the devices, SQLite and the status follow it.
@@ -262,7 +264,14 @@ class KioskApp(App[None]):
         self._last_input = time.monotonic()
 
     def _check_idle(self) -> None:
-        if time.monotonic() - self._last_input >= self.idle_s:
+        now = time.monotonic()
+        # Time the UI loop spent blocked (a screen's first mount, a slow frame) is the
+        # kiosk keeping the person waiting, not the person being idle.
+        late = now - self._idle_checked - self._idle_every
+        self._idle_checked = now
+        if late > self._idle_every:
+            self._last_input += late
+        if now - self._last_input >= self.idle_s:
             self.reset_to_home()
 
     def reset_to_home(self) -> None:

@@ -66,6 +66,11 @@ class KioskScreen(InKiosk, Screen):
         # The answer will not come: let the person try again (the app said why).
         self._busy = False
 
+    def on_screen_resume(self) -> None:
+        # A screen just came up for someone (it may have taken a while to mount): the
+        # idle reset counts from here.
+        self.app.note_activity()
+
     def go_home(self) -> None:
         if self.holds_door:
             return
