@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kiosk.maintenance_view import Action, gather, perform
 from kiosk.setups.demo import DemoKiosk
+from kiosk.setups.screen import parts as screen_parts
 
 
 def timed(fn, runs: int) -> list[float]:
@@ -44,9 +45,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, DemoKiosk(Path(tmp) / "demo") as demo:
-        parts = demo.kiosk.maintenance_parts()
+        # The maintainers' tools exactly as the screen gets them from the composition.
+        parts = screen_parts(demo.kiosk).maintenance
         assert parts is not None
-        actor = parts.duty.on_duty().maintainers[0]
+        shift = parts.duty.on_duty()
+        assert shift is not None  # the demo's roster has someone on duty now
+        actor = shift.maintainers[0]
         door = next(c for c in parts.lockers.compartments() if c.free)
 
         def force() -> None:
