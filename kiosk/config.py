@@ -49,9 +49,14 @@ def range_of(f: dataclasses.Field[Any]) -> tuple[float, float, str] | None:
 def show(value: Any) -> str:
     """``repr`` for a message, cut short: a value may be a 4000-digit number or a long
     string, and Python refuses to print integers of more than 4300 digits at all."""
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as the file says it
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
-        digits = int(value.bit_length() * math.log10(2)) + 1
-        return f"{'-' if value < 0 else ''}a number of about {digits} digits"
+        try:
+            digits = len(str(abs(value)))
+        except ValueError:  # over 4300 digits: tomllib refuses those, code might not
+            digits = int(math.log10(abs(value))) + 1
+        return f"{'-' if value < 0 else ''}a number of {digits} digits"
     if isinstance(value, (list, dict)) and len(value) > 8:
         kind = "list" if isinstance(value, list) else "table"
         return f"a {kind} of {len(value)} items"
