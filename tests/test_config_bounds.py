@@ -382,3 +382,25 @@ def test_the_demo_and_simulation_configs_are_within_bounds(tmp_path):
     broken["board"]["heartbeat_s"] = float("inf")
     with pytest.raises(ConfigError, match=r"board\.heartbeat_s: must be"):
         config_from_dict(broken, "<simulate>")
+
+
+def test_the_ranges_written_in_the_example_are_the_ranges_checked():
+    """The example's comments ("retries = 2  # 0-10") say what the check does."""
+    import re
+
+    classes = {**SECTIONS, "compartments": CompartmentGroup}
+    section, seen = "", 0
+    for line in EXAMPLE_TEXT.splitlines():
+        if header := re.match(r"^\[+([a-z_.]+)\]+", line):
+            section = header.group(1)
+            continue
+        written = re.match(r"^(\w+) = \S+\s+# (?:(\d[\d.]*)-(\d[\d.]*)|0 or 1)\b", line)
+        if not written:
+            continue
+        f = next(f for f in dataclasses.fields(classes[section]) if f.name == written[1])
+        bounds = range_of(f)
+        assert bounds is not None, line
+        expected = (0, 1) if written[2] is None else (float(written[2]), float(written[3]))
+        assert bounds[:2] == expected, line
+        seen += 1
+    assert seen >= 18  # control: the comments were found at all
