@@ -81,6 +81,8 @@ def without_compartments() -> str:
     return EXAMPLE_TEXT[:start] + EXAMPLE_TEXT[EXAMPLE_TEXT.index("[gpio]"):]
 
 
+COMMUNITY_LINE = EXAMPLE_TEXT[:EXAMPLE_TEXT.index("maple-court")].count("\n") + 1
+
 # name: (file content, what the first problem line says after "<file>: ")
 HOSTILE: dict[str, tuple[str | bytes, str]] = {
     "a billion-lock range": (edit('locks = "9-14"', 'locks = "9-1000000000"'),
@@ -173,7 +175,7 @@ HOSTILE: dict[str, tuple[str | bytes, str]] = {
                           "the file starts with a UTF-8 byte-order mark; save it without BOM"),
     "UTF-16": (EXAMPLE_TEXT.encode("utf-16"), "the file is UTF-16 text; save it as UTF-8"),
     "Latin-1": (EXAMPLE_TEXT.encode().replace(b"maple-court", b"maple-c\xe9urt", 1),
-                "not UTF-8 text (line 9, byte b'\\xe9'); save it as UTF-8"),
+                f"not UTF-8 text (line {COMMUNITY_LINE}, byte b'\\xe9'); save it as UTF-8"),
     "a file over 1 MB": (EXAMPLE_TEXT + "#" * MAX_FILE_BYTES + "\n",
                          f"more than {MAX_FILE_BYTES} bytes; a kiosk config is a few kB"),
     "arrays nested 300000 deep": ("x = " + "[" * 300_000 + "]" * 300_000 + "\n",
