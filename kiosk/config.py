@@ -51,7 +51,7 @@ def show(value: Any) -> str:
     string, and Python refuses to print integers of more than 4300 digits at all."""
     if isinstance(value, bool):
         return "true" if value else "false"  # as the file says it
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+    if isinstance(value, int) and abs(value) >= 10**18:
         try:
             digits = len(str(abs(value)))
         except ValueError:  # over 4300 digits: tomllib refuses those, code might not
@@ -324,8 +324,10 @@ def read_table(path: str | Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
-    except ValueError as exc:  # an integer of thousands of digits
-        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    except ValueError:
+        # Python refuses integers of over 4300 digits; its message advises a Python call.
+        raise ConfigError([f"{path}: not valid TOML: a number of thousands of digits"]) \
+            from None
     except RecursionError:  # arrays nested thousands deep
         raise ConfigError([f"{path}: not valid TOML: nested too deeply"]) from None
 
