@@ -26,7 +26,7 @@ import sqlite_utils
 from kiosk import backoff, rotation
 from kiosk.audit import AuditLog
 from kiosk.codes import keyed_hash
-from kiosk.config import Config, ConfigError
+from kiosk.config import Config, ConfigError, between, out_of_range, range_of, show
 from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
 from kiosk.refusals import Refusal
 from kiosk.rotation import Memory
@@ -64,12 +64,13 @@ class NotOnDuty(DutyError):
 
 @dataclass(frozen=True)
 class DutySettings:
-    shift_hours: int = 168  # a week
-    maintainers_per_shift: int = 1
+    shift_hours: int = dataclasses.field(default=168,  # a week
+                                         metadata=between(1, 8784, "hours"))  # to a year
+    maintainers_per_shift: int = dataclasses.field(default=1, metadata=between(1, 100))
 
     @classmethod
     def from_config(cls, config: Config) -> DutySettings:
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name: f for f in dataclasses.fields(cls)}
         problems = []
         for key, value in config.duty.items():
             if key not in known:
@@ -77,7 +78,9 @@ class DutySettings:
                                 f"(known: {', '.join(sorted(known))})")
             elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 problems.append(f"{config.source}: duty.{key}: expected a whole number of "
-                                f"at least 1, got {value!r}")
+                                f"at least 1, got {show(value)}")
+            elif (bounds := range_of(known[key])) and (why := out_of_range(value, bounds)):
+                problems.append(f"{config.source}: duty.{key}: {why}")
         if problems:
             raise ConfigError(problems)
         return cls(**config.duty)

@@ -7,12 +7,12 @@ knows, such as which lock-board protocols the devices package provides.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
-import tomllib
 from collections import Counter
-from pathlib import Path
+from typing import Any
 
-from kiosk.config import SIZES, Config, ConfigError, load_config
+from kiosk.config import SIZES, Config, ConfigError, config_from_dict, read_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,15 +40,11 @@ def known_protocols() -> tuple[str, ...]:
     return tuple(PROTOCOLS)
 
 
-def extra_problems(path: str) -> list[str]:
+def extra_problems(path: str, raw: dict[str, Any]) -> list[str]:
     """Problems the core cannot see because it does not know the adapters.
 
     Works on the raw table so they are reported together with the core's problems.
     """
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []  # the core has already said so
     problems = []
     board = raw.get("board")
     protocol = board.get("protocol") if isinstance(board, dict) else None
@@ -72,14 +68,45 @@ def summary(config: Config) -> str:
             f"data in {config.data_dir}")
 
 
+def feature_problems(config: Config) -> list[str]:
+    """What the features say of their own sections ([parking], [duty]), as ``kiosk run``
+    checks them before it opens anything."""
+    from kiosk.composition import FEATURES
+
+    problems = []
+    for feature in FEATURES:
+        try:
+            feature.check(config)
+        except ConfigError as exc:
+            problems += exc.problems
+    return problems
+
+
+def sections_only(raw: dict[str, Any], source: str) -> Config:
+    """A default config holding the file's feature sections, so that they are checked
+    even when the core part of the file is broken: every problem at once."""
+    config = Config(source=source)
+    for f in dataclasses.fields(Config):
+        if isinstance(getattr(config, f.name), dict) and isinstance(raw.get(f.name), dict):
+            setattr(config, f.name, raw[f.name])
+    return config
+
+
 def check_command(args: argparse.Namespace) -> int:
     config: Config | None = None
     try:
-        config = load_config(args.file)
-        problems = []
+        raw = read_table(args.file)
     except ConfigError as exc:
+        # Not a TOML table at all (missing, too big, not UTF-8, a BOM): nothing to check.
         problems = list(exc.problems)
-    problems += extra_problems(args.file)
+    else:
+        try:
+            config = config_from_dict(raw, args.file, require_compartments=True)
+            problems = []
+        except ConfigError as exc:
+            problems = list(exc.problems)
+        problems += extra_problems(args.file, raw)
+        problems += feature_problems(config or sections_only(raw, args.file))
     if problems or config is None:
         for line in problems:
             print(line, file=sys.stderr)
