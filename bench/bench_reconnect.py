@@ -86,10 +86,12 @@ class RawClient:
 class OutboxClient:
     """The kiosk's publisher on its own outbox; one event appended per outage."""
 
-    def __init__(self, where: Path, port: int, name: str, **kw: float):
+    def __init__(self, where: Path, port: int, name: str,
+                 delays: tuple[float | None, float | None] = (None, None)):
         self.outbox = Outbox(open_kiosk_store(where / f"{name}.db"))
         self.pub = Publisher(self.outbox, MqttConfig(host="127.0.0.1", port=port), C, name,
-                             client_id=f"bench-{name}", **kw)
+                             client_id=f"bench-{name}", reconnect_min_s=delays[0],
+                             reconnect_max_s=delays[1])
         self.pub.start()
         self.done_at: float | None = None
 
@@ -128,11 +130,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         broker = Mosquitto(tmp / "broker").start()
-        clients = {
+        clients: dict[str, RawClient | OutboxClient] = {
             "raw paho, default back-off (1 s doubling to 120 s)": RawClient(broker.port),
             "publisher, old setting (1 s doubling to 30 s)":
-                OutboxClient(tmp, broker.port, "old", reconnect_min_s=1.0,
-                             reconnect_max_s=30.0),
+                OutboxClient(tmp, broker.port, "old", delays=(1.0, 30.0)),
             "publisher as built (local broker: 0.1 s to 0.5 s)":
                 OutboxClient(tmp, broker.port, "new"),
         }
