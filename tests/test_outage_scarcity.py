@@ -7,11 +7,16 @@ simulator, the health poll on the scheduler, the real publisher and a real mosqu
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from kiosk.composition import compose
 from kiosk.config import load_config
+from kiosk.events import utc_now
 from kiosk.lockers.model import LockersOutOfOrder, NoFreeCompartment
-from kiosk.setups.production import production_kiosk
+from kiosk.lockers.service import CODE_LATE_S
+from kiosk.setups.production import open_devices, production_kiosk
 from plan import indicators
 from plan.store import PlanStore
 from tests.mqtt_broker import Collector, wait_until
@@ -130,3 +135,68 @@ def test_a_board_outage_is_out_of_order_not_full_and_the_plan_counts_only_real_d
     assert ind["outages"]["total"] == 3
     assert ind["outages"]["by_size"] == {"S": 3}
     assert ind["outages"]["by_cause"] == {"board_offline": 3}
+
+
+def test_codes_stuck_in_the_outbox_during_a_broker_outage_are_an_outage_not_demand(
+        tmp_path, sim, broker, mock_factory):
+    config = load_config(run_config(tmp_path, sim.port, broker.port))  # board 0: S 1-8
+    shift = [timedelta(0)]
+
+    def clock():
+        return utc_now() + shift[0]
+
+    def started():
+        # As production_kiosk composes it, with a clock the test can move on.
+        kiosk = compose(config, open_devices(config, mock_factory), clock=clock)
+        kiosk.start()
+        return kiosk
+
+    seen = Collector(broker.port, ["community/+/kiosk/+/event/#"], client_id="plan",
+                     clean_session=False)
+    seen.wait_subscribed()
+    kiosk = started()
+    try:
+        courier = kiosk.lockers.add_courier("c-1", "1234")
+        kiosk.lockers.add_household("A101")
+        assert wait_until(lambda: kiosk.publisher.uplink().connected, 15)
+        broker.stop()  # the uplink goes down: the codes of the next parcels wait on disk
+        fill(kiosk, sim, courier, "S", 8)
+        assert len(kiosk.outbox.pending_notifications()) == 8
+        # A minute on, nobody could come for those parcels: an outage, not a full bank.
+        shift[0] = timedelta(seconds=CODE_LATE_S + 1)
+        with pytest.raises(LockersOutOfOrder) as refused:
+            kiosk.lockers.deposit(courier, "A101", "S")
+        assert refused.value.details["causes"] == {"code_not_sent": 8}
+        assert kiosk.lockers.unavailable_sizes() == {"S"}
+    finally:
+        kiosk.close()
+
+    # Restarted during the outage: still an outage.
+    kiosk = started()
+    try:
+        courier = kiosk.lockers.courier_login("1234")
+        with pytest.raises(LockersOutOfOrder):
+            kiosk.lockers.deposit(courier, "A101", "S")
+        # Control: the broker back, the codes delivered, the same request is plain full.
+        broker.start()
+        assert wait_until(lambda: not kiosk.outbox.pending_notifications(), 15)
+        with pytest.raises(NoFreeCompartment) as refused:
+            kiosk.lockers.deposit(courier, "A101", "S")
+        assert type(refused.value) is NoFreeCompartment
+        assert kiosk.lockers.unavailable_sizes() == set()
+        assert wait_until(lambda: kiosk.outbox.pending_count() == 0, 15)
+        last = kiosk.outbox.last_seq()
+    finally:
+        kiosk.close()
+
+    assert wait_until(lambda: len(seen.messages("/event/locker.")) >= 3, 15)
+    plan = PlanStore(tmp_path / "plan.db")
+    try:
+        result = plan.ingest((m.topic, m.payload) for m in seen.messages("/event/"))
+        assert result.stored == last
+        ind = indicators.compute(plan, "maple-court")
+    finally:
+        plan.close()
+        seen.stop()
+    assert ind["unmet_demand"]["total"] == 1
+    assert ind["outages"]["total"] == 2 and ind["outages"]["by_cause"] == {"code_not_sent": 2}

@@ -43,6 +43,9 @@ from kiosk.lockers.model import (
 from kiosk.store import Store, insert_with_id
 
 _HOLDING = "(" + ", ".join(f"'{s}'" for s in HOLDING_STATES) + ")"
+# A code still in the outbox this long after it was queued has not reached its household
+# for an uplink outage (with the broker up a code leaves within milliseconds).
+CODE_LATE_S = 60
 _COMPARTMENT_SQL = f"""
     SELECT c.id, c.board, c.lock, c.size, c.in_service, c.fault, p.state AS parcel_state
     FROM compartments c
@@ -216,21 +219,36 @@ class LockerService:
         return Slot(parcel_id, compartment, household.unit, outgoing)
 
     def out_of_order(self, db: sqlite_utils.Database, size: str) -> dict[str, int]:
-        """Compartments a parcel of ``size`` fits that hold no parcel but cannot take one
-        for a fault, by cause (``board_offline``, ``jammed``, ``out_of_service``).
+        """Compartments a parcel of ``size`` fits that are unavailable for an outage, by
+        cause: empty but out of order (``board_offline``, ``jammed``, ``out_of_service``),
+        or holding a parcel whose code has waited in the outbox over ``CODE_LATE_S``
+        (``code_not_sent``: the uplink is down, so nobody comes for it).
 
-        When none is free, these decide what the refusal is: had they worked, one would
-        have been free, so it is an outage. When there are none, every fitting compartment
-        holds a parcel (faulty or not) and only building more would have helped.
+        When none is free, these decide what the refusal is: without the outage one would
+        have been free (or soon), so it is an outage. When there are none, every fitting
+        compartment holds a parcel its household knows of, and only building more would
+        have helped.
         """
         fitting = sizes_that_fit(size)
+        sizes = "c.size IN (" + ", ".join("?" for _ in fitting) + ")"
         rows = db.query(
-            _COMPARTMENT_SQL + " WHERE c.size IN (" + ", ".join("?" for _ in fitting) + ") "
-            "AND p.id IS NULL AND (c.in_service = 0 OR c.fault IS NOT NULL)", tuple(fitting))
+            _COMPARTMENT_SQL + f" WHERE {sizes} AND p.id IS NULL "
+            "AND (c.in_service = 0 OR c.fault IS NOT NULL)", tuple(fitting))
         causes: dict[str, int] = {}
         for r in rows:
             cause = r["fault"] or "out_of_service"  # a fault says more than the switch
             causes[cause] = causes.get(cause, 0) + 1
+        if self.config.mqtt.enabled:
+            # A parcel whose household was never told its code (the uplink is down) waits
+            # for the outage, not for lack of room: its resident would have come for it.
+            late = iso(self.clock() - timedelta(seconds=CODE_LATE_S))
+            waiting = db.execute(
+                "SELECT COUNT(*) FROM compartments c JOIN parcels p ON p.compartment = c.id "
+                f"WHERE {sizes} AND p.state = 'stored' AND p.outgoing = 0 AND EXISTS ("
+                "SELECT 1 FROM notifications n WHERE n.household = p.household "
+                "AND n.ts < ?)", (*fitting, late)).fetchone()[0]
+            if waiting:
+                causes["code_not_sent"] = waiting
         return causes
 
     def unavailable_sizes(self) -> set[str]:
