@@ -1,8 +1,11 @@
 """The community plan's indicators, computed from the aggregator's events.
 
 Scarcity is a planning signal: full locker banks, refused parking requests and long waits
-are counted here so the community can plan to build more. Event data comes from the
-network, so every field is read leniently: a missing or odd value is skipped, never fatal.
+are counted here so the community can plan to build more. An outage is not scarcity: a
+deposit refused because compartments were out of order (``locker.unavailable``) is counted
+under ``outages``, never as unmet demand, since building more would not have helped.
+Event data comes from the network, so every field is read leniently: a missing or odd
+value is skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from kiosk.events import iso, parse_iso, utc_now
 from plan.store import PlanStore, finite_number
 
 INDICATORS = ("parcels_per_day", "parcels_per_hour", "wait_time", "occupancy",
-              "unmet_demand", "courier_load", "faults", "security", "parking", "gaps",
-              "intake")
+              "unmet_demand", "outages", "courier_load", "faults", "security", "parking",
+              "gaps", "intake")
 
 # Families of event types the kiosk writes; a type outside them is listed as unknown (kept).
 KNOWN_FAMILIES = frozenset({"parcel", "locker", "door", "board", "sensor", "cabinet",
@@ -73,6 +76,9 @@ class _Pass:
         self.overdue = 0
         self.full_by_size: Counter[str] = Counter()
         self.full_by_day: Counter[str] = Counter()
+        self.outage_by_size: Counter[str] = Counter()
+        self.outage_by_cause: Counter[str] = Counter()
+        self.outage_by_day: Counter[str] = Counter()
         self.faults: dict[str, Counter[str]] = defaultdict(Counter)
         self.fault_totals: Counter[str] = Counter()
         self.security_by_day: Counter[str] = Counter()
@@ -133,6 +139,12 @@ class _Pass:
             self.full_by_size[_text(data.get("size"), 8) or "?"] += 1
             if day:
                 self.full_by_day[day] += 1
+        elif type_ == "locker.unavailable":
+            self.outage_by_size[_text(data.get("size"), 8) or "?"] += 1
+            for cause in _counts(data.get("causes")):
+                self.outage_by_cause[cause] += 1
+            if day:
+                self.outage_by_day[day] += 1
         elif type_ in FAULT_TYPES:
             self.faults[_device(kiosk, data)][type_] += 1
             self.fault_totals[type_] += 1
@@ -235,6 +247,10 @@ def compute(store: PlanStore, community: str, tz: str | tzinfo = "UTC") -> dict[
         "unmet_demand": {"total": sum(p.full_by_size.values()),
                          "by_size": dict(sorted(p.full_by_size.items())),
                          "by_day": dict(sorted(p.full_by_day.items()))},
+        "outages": {"total": sum(p.outage_by_size.values()),
+                    "by_size": dict(sorted(p.outage_by_size.items())),
+                    "by_cause": dict(sorted(p.outage_by_cause.items())),
+                    "by_day": dict(sorted(p.outage_by_day.items()))},
         "courier_load": {"hours": courier_load, "timezone": str(zone)},
         "faults": {"devices": faults, "totals": dict(sorted(p.fault_totals.items()))},
         "security": {"wrong_codes": p.wrong_codes, "tampers": p.tampers,

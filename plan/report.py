@@ -78,6 +78,11 @@ def _lines(community: str, ind: dict[str, Any]) -> list[str]:
                          + (f"; {g['behind']} not yet received" if g["behind"] else ""))
         else:
             lines.append(f"{g['kiosk']}: seq 1..{g['max_seq']} complete")
+    outages = ind.get("outages", {})
+    if outages.get("total"):
+        lines.append(f"Outages: {outages['total']} deposit(s) refused while compartments were "
+                     "out of order (not counted as demand): "
+                     + ", ".join(f"{c} {n}" for c, n in outages["by_cause"].items()))
     sec = ind["security"]
     lines.append(f"Security: {sec['wrong_codes']} wrong codes, {sec['tampers']} tamper alarms.")
     return lines

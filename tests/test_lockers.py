@@ -7,6 +7,7 @@ from kiosk.codes import ALPHABET
 from kiosk.lockers.model import (
     DoorDidNotOpen,
     LockerError,
+    LockersOutOfOrder,
     NoFreeCompartment,
     NothingInside,
     UnknownUnit,
@@ -60,6 +61,42 @@ def test_many_deposits_in_a_row_take_best_fit_then_larger(k, sim):
     full = [e for e in k.outbox.events() if e.type == "locker.full"][-1]
     assert full.data["size"] == "M" and full.data["courier"] == "c-one"
     assert full.data["free"] == {"S": 6, "M": 0, "L": 0}
+
+
+def test_no_door_for_a_fault_is_out_of_order_not_full(k, sim):
+    courier = k.service.courier_login("1234")
+    sim.jam(0, 7)  # A07, the only L
+    with pytest.raises(DoorDidNotOpen):
+        k.service.deposit(courier, "A101", "L")
+    with pytest.raises(LockersOutOfOrder) as refused:
+        k.service.deposit(courier, "A101", "L")
+    assert refused.value.reason == "out_of_order" and refused.value.causes == {"jammed": 1}
+    # M is full, and the L it would take is empty but jammed: an outage still.
+    deposit(k, sim, size="M")
+    deposit(k, sim, size="M")
+    with pytest.raises(LockersOutOfOrder) as refused:
+        k.service.deposit(courier, "A101", "M")
+    assert refused.value.causes == {"jammed": 1}
+    assert k.service.unavailable_sizes() == {"M", "L"}
+    # Taken out of service by a maintainer (as Maintenance.set_in_service writes it).
+    with k.service.store.step() as db:
+        db.execute("UPDATE compartments SET fault = NULL, in_service = 0 WHERE id = 'A07'")
+    with pytest.raises(LockersOutOfOrder) as refused:
+        k.service.deposit(courier, "A101", "M")
+    assert refused.value.causes == {"out_of_service": 1}
+    events = [e for e in k.outbox.events() if e.type.startswith("locker.")]
+    assert [e.type for e in events] == ["locker.unavailable"] * 3
+    assert events[-1].data["causes"] == {"out_of_service": 1}
+    # Control: back in service and filled, the same request is plain full: demand.
+    with k.service.store.step() as db:
+        db.execute("UPDATE compartments SET in_service = 1 WHERE id = 'A07'")
+    sim.unjam(0, 7)
+    deposit(k, sim, size="L")
+    with pytest.raises(NoFreeCompartment) as refused:
+        k.service.deposit(courier, "A101", "M")
+    assert type(refused.value) is NoFreeCompartment
+    assert k.outbox.events()[-1].type == "locker.full"
+    assert k.service.unavailable_sizes() == set()
 
 
 def test_one_code_opens_all_of_a_households_parcels_once(k, sim):

@@ -131,6 +131,28 @@ def test_gap_report_shows_missing_seqs_and_a_lost_tail(plan):
     assert gaps["k2"].missing == 0 and gaps["k2"].ranges == [] and gaps["k2"].behind == 0
 
 
+def test_an_outage_is_counted_as_an_outage_and_never_as_unmet_demand(plan):
+    plan.ingest([
+        event("c1", "k1", 1, "locker.full", {"size": "M", "free": {"S": 2, "M": 0, "L": 0}},
+              "2026-11-29T10:00:00Z"),
+        event("c1", "k1", 2, "locker.unavailable",
+              {"size": "S", "causes": {"board_offline": 8, "jammed": 1}},
+              "2026-11-29T11:00:00Z"),
+        event("c1", "k1", 3, "locker.unavailable", {"size": "S", "causes": "odd"},
+              "2026-11-30T11:00:00Z"),
+    ])
+    ind = indicators.compute(plan, "c1")
+    assert ind["unmet_demand"] == {"total": 1, "by_size": {"M": 1},
+                                   "by_day": {"2026-11-29": 1}}
+    assert ind["outages"] == {"total": 2, "by_size": {"S": 2},
+                              "by_cause": {"board_offline": 1, "jammed": 1},
+                              "by_day": {"2026-11-29": 1, "2026-11-30": 1}}
+    assert "locker.unavailable" not in ind["intake"]["unknown_types"]
+    # Control: the same refusal sent as locker.full is demand; the count can move.
+    plan.ingest([event("c1", "k1", 4, "locker.full", {"size": "S"})])
+    assert indicators.compute(plan, "c1")["unmet_demand"]["total"] == 2
+
+
 def test_indicators_from_a_small_history(plan):
     lockers = json.dumps({"capacity": {"S": 2, "M": 4}, "free": {"S": 0, "M": 4}}).encode()
     evs = [

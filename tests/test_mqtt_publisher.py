@@ -14,7 +14,7 @@ from kiosk.config import MqttConfig
 from kiosk.events import Outbox
 from kiosk.schema import open_kiosk_store
 from mqtt import topics
-from mqtt.publisher import Publisher
+from mqtt.publisher import Publisher, reconnect_delays
 from tests.mqtt_broker import Collector, first_occurrences, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,12 +136,59 @@ def test_broker_restarted_again_and_again_while_publishing_loses_nothing(broker,
     assert first_occurrences(sub.event_seqs()) == list(range(1, n + 1))
 
 
+def test_reconnect_back_off_is_short_for_the_kiosks_own_broker_and_bounded_elsewhere(outbox):
+    # The kiosk's own broker on its Pi: a short back-off with a low cap, however long the
+    # outage; a remote one: quick at first, then up to [mqtt] reconnect_max_s.
+    local = Publisher(outbox, MqttConfig(host="127.0.0.1", port=1), C, K)
+    assert local.reconnect_delay == (0.1, 0.5)
+    assert reconnect_delays(MqttConfig(host="localhost", reconnect_max_s=30)) == (0.1, 0.5)
+    assert reconnect_delays(MqttConfig(host="::1")) == (0.1, 0.5)
+    assert reconnect_delays(MqttConfig(host="broker.example", reconnect_max_s=30)) == (0.25, 30)
+    assert reconnect_delays(MqttConfig(host="10.0.0.7", reconnect_max_s=5)) == (0.25, 5)
+    # Given explicitly (the old setting), the cap never drops below the first delay.
+    old = Publisher(outbox, MqttConfig(host="127.0.0.1", port=1), C, K,
+                    reconnect_min_s=1.0)
+    assert old.reconnect_delay == (1.0, 1.0)
+
+
+def test_events_flow_again_soon_after_the_broker_comes_back(broker, outbox, tmp_path):
+    # The publisher as the kiosk builds it (no test overrides), beside one with paho's
+    # back-off from 1 s (the old setting), both facing the same broker outage.
+    sub = Collector(broker.port, [topics.events_of(C)], client_id="back", clean_session=False)
+    sub.wait_subscribed()
+    config = MqttConfig(host="127.0.0.1", port=broker.port)
+    pub = Publisher(outbox, config, C, K)
+    old_store = open_kiosk_store(tmp_path / "old.db")
+    old = Publisher(Outbox(old_store), config, C, "old", reconnect_min_s=1.0)
+    pub.start()
+    old.start()
+    try:
+        assert wait_until(lambda: pub.uplink().connected and old.uplink().connected)
+        broker.stop()
+        append(outbox, 1)
+        pub.kick()
+        # Counting attempts, not seconds: by the time ours has tried eight times (its waits
+        # stay at half a second at most), a 1 s back-off doubling has tried at most four
+        # times (1 + 2 + 4 s), so the control shows the count can tell them apart.
+        assert wait_until(lambda: pub.failed_connects >= 8, 20)
+        assert old.failed_connects <= 4, old.failed_connects
+        assert outbox.pending_count() == 1  # nothing leaves while the broker is down
+        broker.start()
+        assert wait_until(lambda: outbox.pending_count() == 0, 10)
+        assert wait_until(lambda: 1 in sub.event_seqs(), 10)
+    finally:
+        pub.stop()
+        old.stop(drain_s=0)
+        old_store.close()
+        sub.stop()
+
+
 KIOSK_PROCESS = """
 import sys, time
 from kiosk.config import MqttConfig
 from kiosk.events import Outbox
 from kiosk.schema import open_kiosk_store
-from mqtt.publisher import Publisher
+from mqtt.publisher import Publisher, reconnect_delays
 pub = Publisher(Outbox(open_kiosk_store(sys.argv[2])),
                 MqttConfig(host="127.0.0.1", port=int(sys.argv[1])), "c1", "k1")
 pub.start()

@@ -9,6 +9,7 @@ import pytest
 from textual.widgets import Static
 
 from kiosk.lockers.model import ParcelState
+from tests.mqtt_broker import wait_until
 from tests.tui_setup import (
     FROZEN,
     demo_kiosk,
@@ -176,10 +177,74 @@ async def test_a_door_that_does_not_open_for_a_deposit_gets_another(demo):
         assert app.screen.slot.compartment.id != first_free_small.id
 
 
-async def test_a_full_bank_is_explained_and_recorded_as_demand(demo):
-    # Every free compartment taken out of service: nothing left for any parcel.
+def fill_every_free_compartment(demo) -> None:
+    unit = demo.kiosk.lockers.units()[0]
     with demo.kiosk.store.step() as db:
-        db.execute("UPDATE compartments SET in_service = 0")
+        for c in demo.kiosk.lockers.compartments():
+            if c.free:
+                db["parcels"].insert({"household": unit, "compartment": c.id, "size": c.size,
+                                      "state": "stored", "created_ts": "2026-11-29T09:00:00Z",
+                                      "stored_ts": "2026-11-29T09:00:00Z"})
+
+
+def take_every_compartment_out_of_order(demo) -> None:
+    """Board A falls silent and the health poll takes it offline; board B's free
+    compartments are taken out of service: none is free, but none for lack of room."""
+    demo.sim.set_silent(0, True)
+    kiosk = demo.kiosk
+    kiosk.scheduler.every("health", 0.2)  # the demo's heartbeat, shortened
+    assert wait_until(lambda: all(c.fault for c in kiosk.lockers.compartments()
+                                  if c.board == 0), 15)
+    with kiosk.store.step() as db:
+        db.execute("UPDATE compartments SET in_service = 0 WHERE board != 0")
+
+
+def locker_events(demo) -> list[str]:
+    return [e.type for e in demo.kiosk.outbox.events() if e.type.startswith("locker.")]
+
+
+async def test_lockers_out_of_order_are_explained_as_such_not_as_full(demo):
+    take_every_compartment_out_of_order(demo)
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await courier_logs_in(pilot)
+        await type_text(pilot, "201")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.pane == "size-pane")
+        await until(pilot, lambda: app.t("size.out_of_order") in str(
+            app.screen.query_one("#size-L").label), what="sizes shown out of order")
+        assert app.t("size.full") not in str(app.screen.query_one("#size-S").label)
+        await pilot.press("m")
+        await until(pilot, lambda: app.screen.pane == "unit-pane", what="back to unit")
+        said = shown(app.screen.query_one("#unit-pane .message", Static))
+        assert said == app.t("deposit.out_of_order", size=app.t("size.M"))
+    assert locker_events(demo) == ["locker.unavailable"]
+
+
+async def test_a_resident_sending_is_told_out_of_order_too(demo):
+    take_every_compartment_out_of_order(demo)
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await until(pilot, lambda: app.screen.pane == "send-unit-pane")
+        await type_text(pilot, "204")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.pane == "send-pin-pane")
+        await type_text(pilot, "2040")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.pane == "size-pane", what="resident in")
+        await pilot.press("s")
+        message = app.screen.query_one("#size-message", Static)
+        await until(pilot, lambda: shown(message) == app.t("send.out_of_order",
+                                                            size=app.t("size.S")),
+                    what="send refused as out of order")
+    assert locker_events(demo) == ["locker.unavailable"]
+
+
+async def test_a_full_bank_is_explained_and_recorded_as_demand(demo):
+    # A parcel in every free compartment: nothing left for any parcel. (Taking them out of
+    # service instead would be an outage, not a full bank: the next test.)
+    fill_every_free_compartment(demo)
     unlocks_before = demo.sim.unlock_count()
     app = demo.app
     async with app.run_test(size=SIZE) as pilot:

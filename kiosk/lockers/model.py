@@ -116,6 +116,21 @@ class NoFreeCompartment(LockerError):
         super().__init__(f"no free compartment of size {size} or larger", size=size)
 
 
+class LockersOutOfOrder(NoFreeCompartment):
+    """No compartment is free because some that would be are out of order (their board
+    offline, jammed, taken out of service): an outage, not a shortage. Building more would
+    not have helped, so this is never counted as unmet demand (docs/lockers.md)."""
+
+    default_reason = "out_of_order"
+
+    def __init__(self, size: str, causes: dict[str, int]):
+        self.size = size
+        self.causes = dict(causes)
+        LockerError.__init__(self, f"compartments of size {size} or larger are out of order ("
+                             + ", ".join(f"{n} {cause}" for cause, n in sorted(causes.items()))
+                             + ")", size=size, causes=self.causes)
+
+
 class DoorDidNotOpen(LockerError):
     default_reason = "door_did_not_open"
 

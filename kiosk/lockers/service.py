@@ -28,6 +28,7 @@ from kiosk.lockers.model import (
     DoorDidNotOpen,
     Household,
     LockerError,
+    LockersOutOfOrder,
     NoFreeCompartment,
     NothingInside,
     OpenResult,
@@ -42,6 +43,9 @@ from kiosk.lockers.model import (
 from kiosk.store import Store, insert_with_id
 
 _HOLDING = "(" + ", ".join(f"'{s}'" for s in HOLDING_STATES) + ")"
+# A code still in the outbox this long after it was queued has not reached its household
+# for an uplink outage (with the broker up a code leaves within milliseconds).
+CODE_LATE_S = 60
 _COMPARTMENT_SQL = f"""
     SELECT c.id, c.board, c.lock, c.size, c.in_service, c.fault, p.state AS parcel_state
     FROM compartments c
@@ -190,13 +194,20 @@ class LockerService:
         if size not in SIZES:
             raise LockerError(f"size must be one of {', '.join(SIZES)}")
         household = self.household(unit)
+        causes: dict[str, int] = {}
         with self.store.step() as db:
             compartment = self._choose(db, size)
             if compartment is None:
-                self.outbox.append(db, "locker.full", {
-                    "size": size, "outgoing": outgoing,
-                    "courier": courier.pseudonym if courier else None,
-                    "free": self._free_counts(db)})
+                causes = self.out_of_order(db, size)
+                data = {"size": size, "outgoing": outgoing,
+                        "courier": courier.pseudonym if courier else None,
+                        "free": self._free_counts(db)}
+                # Unmet demand only when building more would have helped: an outage is
+                # reported as one, for the maintainers, and never reaches the plan's demand.
+                if causes:
+                    self.outbox.append(db, "locker.unavailable", {**data, "causes": causes})
+                else:
+                    self.outbox.append(db, "locker.full", data)
             else:
                 parcel_id = insert_with_id(db, "parcels", {
                     "household": household.unit, "compartment": compartment.id, "size": size,
@@ -204,8 +215,49 @@ class LockerService:
                     "courier": courier.id if courier else None, "created_ts": self._now(),
                 })
         if compartment is None:
-            raise NoFreeCompartment(size)
+            raise LockersOutOfOrder(size, causes) if causes else NoFreeCompartment(size)
         return Slot(parcel_id, compartment, household.unit, outgoing)
+
+    def out_of_order(self, db: sqlite_utils.Database, size: str) -> dict[str, int]:
+        """Compartments a parcel of ``size`` fits that are unavailable for an outage, by
+        cause: empty but out of order (``board_offline``, ``jammed``, ``out_of_service``),
+        or holding a parcel whose code has waited in the outbox over ``CODE_LATE_S``
+        (``code_not_sent``: the uplink is down, so nobody comes for it).
+
+        When none is free, these decide what the refusal is: without the outage one would
+        have been free (or soon), so it is an outage. When there are none, every fitting
+        compartment holds a parcel its household knows of, and only building more would
+        have helped.
+        """
+        fitting = sizes_that_fit(size)
+        sizes = "c.size IN (" + ", ".join("?" for _ in fitting) + ")"
+        rows = db.query(
+            _COMPARTMENT_SQL + f" WHERE {sizes} AND p.id IS NULL "
+            "AND (c.in_service = 0 OR c.fault IS NOT NULL)", tuple(fitting))
+        causes: dict[str, int] = {}
+        for r in rows:
+            cause = r["fault"] or "out_of_service"  # a fault says more than the switch
+            causes[cause] = causes.get(cause, 0) + 1
+        if self.config.mqtt.enabled:
+            # A parcel whose household was never told its code (the uplink is down) waits
+            # for the outage, not for lack of room: its resident would have come for it.
+            late = iso(self.clock() - timedelta(seconds=CODE_LATE_S))
+            waiting = db.execute(
+                "SELECT COUNT(*) FROM compartments c JOIN parcels p ON p.compartment = c.id "
+                f"WHERE {sizes} AND p.state = 'stored' AND p.outgoing = 0 AND EXISTS ("
+                "SELECT 1 FROM notifications n WHERE n.household = p.household "
+                "AND n.ts < ?)", (*fitting, late)).fetchone()[0]
+            if waiting:
+                causes["code_not_sent"] = waiting
+        return causes
+
+    def unavailable_sizes(self) -> set[str]:
+        """Sizes a parcel cannot get now for an outage (see ``out_of_order``), not because
+        every fitting compartment is full: the screen says "out of order" for these."""
+        free = self.free_counts()
+        with self.store.read() as db:
+            return {s for s in SIZES
+                    if not any(free[f] for f in sizes_that_fit(s)) and self.out_of_order(db, s)}
 
     def _free_counts(self, db: sqlite_utils.Database) -> dict[str, int]:
         rows = db.query(_COMPARTMENT_SQL + " WHERE c.in_service = 1 AND c.fault IS NULL "

@@ -172,8 +172,9 @@ class DepositScreen(SlotFlowScreen):
         t = self.t
         text = self.refused_text(message, {
             "no_free_compartment": t("deposit.full", size=size_name(t, message.size)),
+            "out_of_order": t("deposit.out_of_order", size=size_name(t, message.size)),
             "unknown_unit": t("deposit.unknown_unit", unit=self.unit)})
-        if message.reason in ("no_free_compartment", "unknown_unit"):
+        if message.reason in ("no_free_compartment", "out_of_order", "unknown_unit"):
             self.next_parcel(text)  # this parcel cannot go in: the next one
         else:
             self.ask_size(t("deposit.size_prompt", unit=self.unit), text)

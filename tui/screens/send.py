@@ -108,7 +108,8 @@ class SendScreen(SlotFlowScreen):
     def after_refusal(self, message: SlotRefused) -> None:
         t = self.t
         text = self.refused_text(message, {
-            "no_free_compartment": t("send.full", size=size_name(t, message.size))})
+            "no_free_compartment": t("send.full", size=size_name(t, message.size)),
+            "out_of_order": t("send.out_of_order", size=size_name(t, message.size))})
         self.ask_size(t("send.size_prompt"), text)
 
     def after_slot(self, message: SlotSettled) -> None:

@@ -28,6 +28,8 @@ from tui.widgets.size_chooser import SizeChooser, size_name
 @dataclass
 class FreeCounted(Message):
     free: dict[str, int]
+    # Sizes none can be had of for an outage (a board offline, jams): "out of order".
+    out_of_order: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -137,10 +139,12 @@ class SlotFlowScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="free", exit_on_error=False)
     def count_free(self) -> None:
-        self.post_message(FreeCounted(self.app.lockers.free_counts()))
+        lockers = self.app.lockers
+        self.post_message(FreeCounted(lockers.free_counts(),
+                                      frozenset(lockers.unavailable_sizes())))
 
     def on_free_counted(self, message: FreeCounted) -> None:
-        self.query_one(SizeChooser).show(message.free, self.last_size)
+        self.query_one(SizeChooser).show(message.free, self.last_size, message.out_of_order)
 
     def on_size_chooser_chosen(self, message: SizeChooser.Chosen) -> None:
         self.choose_size(message.size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -38,8 +39,11 @@ class SizeChooser(InKiosk, Horizontal):
             yield KeyButton(size_name(self.app.t, size), name=size, id=f"size-{size}",
                             classes="size-button")
 
-    def show(self, free: dict[str, int], default: str | None) -> None:
-        """Label each button with what it will get; ``default`` is what Enter picks."""
+    def show(self, free: dict[str, int], default: str | None,
+             out_of_order: Collection[str] = ()) -> None:
+        """Label each button with what it will get; ``default`` is what Enter picks.
+        A size none can be had of says "out of order" when ``out_of_order`` names it (an
+        outage), else "full"."""
         self.free = dict(free)
         self.default = default
         t = self.app.t
@@ -50,6 +54,8 @@ class SizeChooser(InKiosk, Horizontal):
                 note = t("size.free", n=free[size])
             elif fit is not None:
                 note = t("size.uses", size=fit)
+            elif size in out_of_order:
+                note = t("size.out_of_order")
             else:
                 note = t("size.full")
             button.label = f"{size_name(t, size)}\n{note}"
