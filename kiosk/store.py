@@ -2,10 +2,18 @@
 
 Every domain step runs inside ``Store.step()``: the state change and its outbox event
 commit together or not at all.
+
+Two ways SQLite can say no to a step, and neither is a bug, so neither crashes a screen:
+another writer holds the database longer than the busy timeout (``StoreBusy``: try again
+in a moment), or the disk is full (``DiskFull``: nothing was written; the store's space
+watchers hear of it, the health monitor raises ``kiosk.disk_full``). Both are refusals,
+the step rolled back.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -14,6 +22,31 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+
+from kiosk.refusals import Refusal
+
+log = logging.getLogger(__name__)
+
+# How long a step waits for another writer (a long CSV import, the maintainers' CLI)
+# before it is refused as busy. sqlite3's ``timeout`` is SQLite's busy timeout: it applies
+# to ``BEGIN IMMEDIATE`` taking the write lock.
+BUSY_TIMEOUT_S = 10.0
+# After a full disk, the store counts as having room again with this much free space on
+# the file system and this many pages free under the database's own page limit.
+ROOM_BYTES = 4 * 1024 * 1024
+ROOM_PAGES = 16
+
+
+class StoreBusy(Refusal):
+    """Another writer held the database for longer than the busy timeout."""
+
+    default_reason = "store_busy"
+
+
+class DiskFull(Refusal):
+    """The database could not grow: the disk (or its page limit) is full."""
+
+    default_reason = "disk_full"
 
 Migration = Callable[[sqlite_utils.Database], None]
 # Each feature keeps its own list and version counter, so features evolve independently.
@@ -37,12 +70,17 @@ class Store:
     applied run at opening, in one transaction.
     """
 
-    def __init__(self, path: str | Path, migrations: Migrations):
+    def __init__(self, path: str | Path, migrations: Migrations, *,
+                 busy_timeout_s: float = BUSY_TIMEOUT_S):
         self.path = str(path)
         self._migrations = migrations
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
+        self.busy_timeout_s = busy_timeout_s
+        # Set while a write failed for want of space, until a commit finds room again.
+        self.full: str | None = None
+        self._space_watchers: list[tuple[Callable[[str], None], Callable[[], None]]] = []
+        conn = sqlite3.connect(self.path, timeout=busy_timeout_s, check_same_thread=False)
         # No sqlite-utils plugins: whatever happens to be installed stays out of the
         # kiosk's database, and start-up skips scanning every package's entry points.
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
@@ -68,19 +106,71 @@ class Store:
                 with self.db.atomic():
                     yield self.db
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise self._refusal(exc) from exc
             try:
                 yield self.db
-            except BaseException:
+                conn.execute("COMMIT")
+            except BaseException as exc:
                 self._after_commit.clear()
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise self._refusal(exc) from exc
                 raise
-            else:
-                conn.execute("COMMIT")
-                callbacks, self._after_commit = self._after_commit, []
+            callbacks, self._after_commit = self._after_commit, []
+            if self.full is not None:
+                self._check_room()
         for callback in callbacks:
             callback()
+
+    def watch_space(self, full: Callable[[str], None], ok: Callable[[], None]) -> None:
+        """``full(error)`` when a step fails for want of space (each time), ``ok()`` once
+        a later commit finds room again."""
+        self._space_watchers.append((full, ok))
+
+    def _refusal(self, exc: sqlite3.OperationalError) -> Exception:
+        """SQLite's "busy" and "full" as refusals; any other error as it was."""
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            log.warning("database busy for more than %.1f s: %s", self.busy_timeout_s, exc)
+            return StoreBusy(f"the database is busy (another writer): {exc}")
+        if code == sqlite3.SQLITE_FULL:
+            log.error("database cannot grow: %s", exc)
+            self.full = str(exc)
+            for full, _ in list(self._space_watchers):
+                try:
+                    full(self.full)
+                except Exception:  # a watcher must not hide the refusal
+                    log.exception("a space watcher failed")
+            return DiskFull(f"no space left for the database: {exc}")
+        return exc
+
+    def _check_room(self) -> None:
+        if not self.has_room():
+            return
+        self.full = None
+        log.warning("database has room again")
+        for _, ok in list(self._space_watchers):
+            try:
+                ok()
+            except Exception:
+                log.exception("a space watcher failed")
+
+    def has_room(self) -> bool:
+        """Room on the file system and under the database's page limit for new writes."""
+        if self.path != ":memory:":
+            try:
+                if shutil.disk_usage(Path(self.path).parent).free < ROOM_BYTES:
+                    return False
+            except OSError:
+                return False
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        limit = self.db.execute("PRAGMA max_page_count").fetchone()[0]
+        unused = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        return limit - pages + unused >= ROOM_PAGES
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the current step has committed (never on a rollback).
