@@ -145,8 +145,10 @@ class HealthMonitor:
 
     def _raise(self, alarms: set[str], compartment: str, kind: str, data: dict) -> None:
         if compartment not in alarms:
-            alarms.add(compartment)
+            # Recorded once its event is written: a busy or full database refuses the
+            # step, and the next poll raises the alarm again instead of losing it.
             self._emit(kind, data)
+            alarms.add(compartment)
 
     def _emit(self, kind: str, data: dict) -> None:
         with self.store.step() as db:

@@ -8,6 +8,12 @@ another writer holds the database longer than the busy timeout (``StoreBusy``: t
 in a moment), or the disk is full (``DiskFull``: nothing was written; the store's space
 watchers hear of it, the health monitor raises ``kiosk.disk_full``). Both are refusals,
 the step rolled back.
+
+A full disk, in order: a small reserve of pages kept in the database is given back, so
+small writes (a pickup, its events, the fault's own event) still fit; new rows in the
+tables held while full (the composition holds ``parcels``: a new deposit) are refused
+until there is room again, so the reserve is not spent on parcels that would then have
+nowhere to be recorded as stored. Once a commit finds room, the reserve is taken again.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ BUSY_TIMEOUT_S = 10.0
 # the file system and this many pages free under the database's own page limit.
 ROOM_BYTES = 4 * 1024 * 1024
 ROOM_PAGES = 16
+# Pages (of 4 KiB by default) kept filled in the table ``store_reserve`` while there is
+# room, and given back when the disk is full, for the small writes that must go on.
+RESERVE_PAGES = 64
 
 
 class StoreBusy(Refusal):
@@ -76,10 +85,13 @@ class Store:
         self._migrations = migrations
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.busy_timeout_s = busy_timeout_s
+        self._busy_timeout_s = busy_timeout_s
         # Set while a write failed for want of space, until a commit finds room again.
         self.full: str | None = None
         self._space_watchers: list[tuple[Callable[[str], None], Callable[[], None]]] = []
+        self._held_while_full: set[str] = set()
+        self._denied: str | None = None  # the table a held insert was refused on
+        self._reserve_pages = RESERVE_PAGES if self.path != ":memory:" else 0
         conn = sqlite3.connect(self.path, timeout=busy_timeout_s, check_same_thread=False)
         # No sqlite-utils plugins: whatever happens to be installed stays out of the
         # kiosk's database, and start-up skips scanning every package's entry points.
@@ -91,10 +103,23 @@ class Store:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        self._take_reserve()
 
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+    @property
+    def busy_timeout_s(self) -> float:
+        return self._busy_timeout_s
+
+    @busy_timeout_s.setter
+    def busy_timeout_s(self, seconds: float) -> None:
+        """Wait this long for another writer from now on (SQLite's ``busy_timeout``, the
+        same setting sqlite3's ``timeout`` makes at connecting)."""
+        with self._lock:
+            self.db.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+            self._busy_timeout_s = seconds
 
     @contextmanager
     def step(self) -> Iterator[sqlite_utils.Database]:
@@ -109,7 +134,9 @@ class Store:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise self._refusal(exc) from exc
+                self._raise_refusal(exc)
+                raise
+            self._denied = None
             try:
                 yield self.db
                 conn.execute("COMMIT")
@@ -117,8 +144,11 @@ class Store:
                 self._after_commit.clear()
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                if self._denied is not None and isinstance(exc, sqlite3.DatabaseError):
+                    raise DiskFull(f"no new {self._denied} while the disk is full: "
+                                   f"{self.full}") from exc
                 if isinstance(exc, sqlite3.OperationalError):
-                    raise self._refusal(exc) from exc
+                    self._raise_refusal(exc)
                 raise
             callbacks, self._after_commit = self._after_commit, []
             if self.full is not None:
@@ -126,33 +156,78 @@ class Store:
         for callback in callbacks:
             callback()
 
+    def hold_while_full(self, table: str) -> None:
+        """While the disk is full, refuse new rows in ``table`` (``DiskFull``)."""
+        self._held_while_full.add(table)
+
     def watch_space(self, full: Callable[[str], None], ok: Callable[[], None]) -> None:
         """``full(error)`` when a step fails for want of space (each time), ``ok()`` once
         a later commit finds room again."""
         self._space_watchers.append((full, ok))
 
-    def _refusal(self, exc: sqlite3.OperationalError) -> Exception:
-        """SQLite's "busy" and "full" as refusals; any other error as it was."""
+    def _raise_refusal(self, exc: sqlite3.OperationalError) -> None:
+        """SQLite's "busy" and "full" raised as refusals; any other error is left to the
+        caller to raise as it was."""
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
         if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
             log.warning("database busy for more than %.1f s: %s", self.busy_timeout_s, exc)
-            return StoreBusy(f"the database is busy (another writer): {exc}")
+            raise StoreBusy(f"the database is busy (another writer): {exc}") from exc
         if code == sqlite3.SQLITE_FULL:
             log.error("database cannot grow: %s", exc)
-            self.full = str(exc)
+            if self.full is None:
+                self.full = str(exc)
+                self._give_reserve()
+                # Only while full: an authorizer runs at every statement's preparing.
+                self.db.conn.set_authorizer(self._authorize)
             for full, _ in list(self._space_watchers):
                 try:
                     full(self.full)
                 except Exception:  # a watcher must not hide the refusal
                     log.exception("a space watcher failed")
-            return DiskFull(f"no space left for the database: {exc}")
-        return exc
+            raise DiskFull(f"no space left for the database: {exc}") from exc
+
+    def _authorize(self, action: int, arg1: str | None, *_: object) -> int:
+        if action == sqlite3.SQLITE_INSERT and arg1 in self._held_while_full:
+            self._denied = arg1
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    def _give_reserve(self) -> None:
+        conn = self.db.conn
+        try:
+            # Freeing pages writes little (the WAL reuses its space after a checkpoint).
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("DELETE FROM store_reserve")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:  # never taken (a full disk at first start)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            log.warning("no reserve to give back: %s", exc)
+
+    def _take_reserve(self) -> None:
+        if not self._reserve_pages:
+            return
+        conn = self.db.conn
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS store_reserve (b BLOB NOT NULL)")
+            if conn.execute("SELECT COUNT(*) FROM store_reserve").fetchone()[0]:
+                return
+            size = conn.execute("PRAGMA page_size").fetchone()[0]
+            with self.step():
+                for _ in range(self._reserve_pages):
+                    # A row a little smaller than a page takes one page of its own.
+                    conn.execute("INSERT INTO store_reserve VALUES (zeroblob(?))",
+                                 (size - 600,))
+        except (sqlite3.Error, DiskFull) as exc:  # no room for it now: taken once there is
+            log.warning("could not keep a reserve of pages: %s", exc)
 
     def _check_room(self) -> None:
         if not self.has_room():
             return
         self.full = None
+        self.db.conn.set_authorizer(None)
         log.warning("database has room again")
+        self._take_reserve()
         for _, ok in list(self._space_watchers):
             try:
                 ok()
@@ -167,10 +242,11 @@ class Store:
                     return False
             except OSError:
                 return False
+        # Pages the database file may still grow by (free pages inside it do not count:
+        # the reserve given back is among them, and is not room).
         pages = self.db.execute("PRAGMA page_count").fetchone()[0]
         limit = self.db.execute("PRAGMA max_page_count").fetchone()[0]
-        unused = self.db.execute("PRAGMA freelist_count").fetchone()[0]
-        return limit - pages + unused >= ROOM_PAGES
+        return limit - pages >= ROOM_PAGES
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the current step has committed (never on a rollback).
