@@ -60,9 +60,6 @@ CALM_MESSAGE_S = 8.0
 # The same work failing again within this time (the status probe runs every 2 s) is
 # logged in one line, not shown or reported again.
 REPEAT_S = 60.0
-# Refusals of the store itself (kiosk/store.py: StoreBusy, DiskFull) that reach a worker
-# unhandled: each has its own calm words, ``error.<reason>``.
-STORE_REFUSALS = frozenset({"store_busy", "disk_full"})
 
 
 class KioskApp(App[None]):
@@ -240,13 +237,15 @@ class KioskApp(App[None]):
         on (every worker runs with ``exit_on_error=False``)."""
         where = f"{type(node).__name__}.{worker.name}"
         error = worker.error
+        # Refusals of the store itself (kiosk/store.py: StoreBusy, DiskFull) that reach a
+        # worker unhandled are not bugs: the person hears why, every time they try, and
+        # no software fault is reported (a full disk is a fault of its own already).
+        store_words = {"store_busy": self.t("error.store_busy"),
+                       "disk_full": self.t("error.disk_full")}
         reason = getattr(error, "reason", None)
-        if reason in STORE_REFUSALS:
-            # Not a bug: the database was busy or full (kiosk/store.py). The person hears
-            # why, every time they try; a full disk is a fault of its own already.
+        if isinstance(reason, str) and reason in store_words:
             log.warning("%s: %s", where, error)
-            self.notify(self.t(f"error.{reason}"), severity="warning",
-                        timeout=CALM_MESSAGE_S)
+            self.notify(store_words[reason], severity="warning", timeout=CALM_MESSAGE_S)
             return
         now = time.monotonic()
         last = self._failed_at.get(where)
