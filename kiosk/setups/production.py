@@ -16,6 +16,7 @@ from kiosk.composition import Devices, Kiosk, check_settings, compose
 from kiosk.config import Config
 from kiosk.hardware import BoardError, LockBoard, Peripherals
 from kiosk.instance_lock import hold
+from kiosk.refusals import Refusal
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -119,6 +120,11 @@ def run_screen(app: App[Any]) -> None:
 
     def thread_died(args: threading.ExceptHookArgs) -> None:
         name = args.thread.name if args.thread is not None else "?"
+        if isinstance(args.exc_value, Refusal):
+            # A busy or full database refusing a side thread's write (a fault report):
+            # the store said so in the log; the kiosk carries on.
+            log.warning("thread %s: %s", name, args.exc_value)
+            return
         log.critical("thread %s stopped on an unhandled error; the kiosk stops", name,
                      exc_info=args.exc_value)
         with suppress(RuntimeError):  # the app is not running (any more)
