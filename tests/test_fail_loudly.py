@@ -367,8 +367,11 @@ def test_a_second_kiosk_on_one_data_directory_or_one_bus_refuses_and_names_the_f
         message = str(refused.value)
         assert f"pid {os.getpid()}" in message and config.data_dir in message
         assert "another kiosk run is running" in message and "started 20" in message
-        # Another config, its own data directory, the same bus.
-        other = load_config(write_config(tmp_path / "two", sim.port))
+        # Another config, its own data directory, the same bus under another name (as
+        # /dev/serial/by-id/… names /dev/ttyUSB0).
+        alias = tmp_path / "by-id-usb-rs485"
+        alias.symlink_to(sim.port)
+        other = load_config(write_config(tmp_path / "two", str(alias)))
         with pytest.raises(AlreadyRunning) as refused:
             production_kiosk(other, mock_factory)
         assert f"pid {os.getpid()}" in str(refused.value) and "board port" in str(refused.value)
