@@ -218,7 +218,9 @@ class Store:
                     # A row a little smaller than a page takes one page of its own.
                     conn.execute("INSERT INTO store_reserve VALUES (zeroblob(?))",
                                  (size - 600,))
-        except (sqlite3.Error, DiskFull) as exc:  # no room for it now: taken once there is
+        except (sqlite3.Error, Refusal) as exc:
+            # No room (or another writer) now: the store goes without one until it is
+            # next opened. Never raised: the step that called this has committed already.
             log.warning("could not keep a reserve of pages: %s", exc)
 
     def _check_room(self) -> None:
