@@ -120,6 +120,17 @@ def test_an_unhandled_error_stops_kiosk_run_non_zero_and_is_logged(tmp_path, sim
     kiosk.close()
 
 
+def test_an_unhandled_error_in_the_screen_stops_kiosk_demo_non_zero_and_is_logged(tmp_path):
+    data = tmp_path / "demo"
+    code = (BUG["screen"] + "\nfrom kiosk.cli.main import main\n"
+            f"raise SystemExit(main(['demo', '--data', {str(data)!r}]))\n")
+    status, drawn = on_terminal(["-c", code], None)
+    assert status == 1, drawn[-400:]
+    log = (data / "kiosk.log").read_text(encoding="utf-8")
+    assert "the screen stopped on an unhandled error" in log and "a bug in the screen" in log
+    # The control, without the bug, is tests/test_tui_cli.py: a demo quit with Ctrl+Q is 0.
+
+
 def _mock_pins():
     from gpiozero.pins.mock import MockFactory
 
