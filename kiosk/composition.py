@@ -186,4 +186,11 @@ def compose(config: Config, devices: Devices, *, store: Store | None = None,
     except BaseException:
         kiosk.close()
         raise
+    health_monitor = getattr(kiosk, "health", None)
+    if health_monitor is not None:
+        # A full disk is a device fault like any other (kiosk/store.py, DiskFull).
+        store.watch_space(health_monitor.disk_full, health_monitor.disk_ok)
+    # While the disk is full, no new parcel (a deposit, a send) is begun: the space left
+    # is for pickups, and a parcel put in must have room to be recorded as stored.
+    store.hold_while_full("parcels")
     return kiosk

@@ -145,8 +145,10 @@ class HealthMonitor:
 
     def _raise(self, alarms: set[str], compartment: str, kind: str, data: dict) -> None:
         if compartment not in alarms:
-            alarms.add(compartment)
+            # Recorded once its event is written: a busy or full database refuses the
+            # step, and the next poll raises the alarm again instead of losing it.
             self._emit(kind, data)
+            alarms.add(compartment)
 
     def _emit(self, kind: str, data: dict) -> None:
         with self.store.step() as db:
@@ -190,7 +192,36 @@ class HealthMonitor:
                        for w, (_, e) in sorted(self.software.items())]
         if self.cabinet_open:
             faults.append(("cabinet.tamper", {}))
+        if self.disk is not None:
+            faults.append(("kiosk.disk_full", {}))
         return faults
+
+    # -- the database's disk (the store's space watcher, kiosk/composition.py) ----------
+
+    disk: str | None = None  # SQLite's error while the database cannot grow
+
+    def disk_full(self, error: str) -> None:
+        """A write failed for want of space: a fault until ``disk_ok``. Its event may not
+        fit either; the fault is listed (status line, maintenance screen) all the same."""
+        if self.disk is not None:
+            return
+        self.disk = error
+        self._emit_if_room("kiosk.disk_full", {"error": error[:120]})
+
+    def disk_ok(self) -> None:
+        if self.disk is None:
+            return
+        self.disk = None
+        self._emit_if_room("kiosk.disk_ok", {})
+
+    def _emit_if_room(self, kind: str, data: dict) -> None:
+        from contextlib import suppress
+
+        from kiosk.store import DiskFull
+
+        # If it does not fit, the store logged it; the fault stays listed in memory.
+        with suppress(DiskFull):
+            self._emit(kind, data)
 
     def snapshot(self) -> dict[str, dict]:
         """Retained device states for MQTT, by device name."""

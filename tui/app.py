@@ -237,6 +237,16 @@ class KioskApp(App[None]):
         on (every worker runs with ``exit_on_error=False``)."""
         where = f"{type(node).__name__}.{worker.name}"
         error = worker.error
+        # Refusals of the store itself (kiosk/store.py: StoreBusy, DiskFull) that reach a
+        # worker unhandled are not bugs: the person hears why, every time they try, and
+        # no software fault is reported (a full disk is a fault of its own already).
+        store_words = {"store_busy": self.t("error.store_busy"),
+                       "disk_full": self.t("error.disk_full")}
+        reason = getattr(error, "reason", None)
+        if isinstance(reason, str) and reason in store_words:
+            log.warning("%s: %s", where, error)
+            self.notify(store_words[reason], severity="warning", timeout=CALM_MESSAGE_S)
+            return
         now = time.monotonic()
         last = self._failed_at.get(where)
         self._failed_at[where] = now

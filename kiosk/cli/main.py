@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 
 from kiosk.cli.common import CommandError, fail
+from kiosk.instance_lock import AlreadyRunning
 from kiosk.logging_setup import LevelSpecError, setup_logging
+
+log = logging.getLogger("kiosk")
 
 # Each module has ``register(subparsers)``; it adds its commands, whose handlers take the
 # parsed arguments and return an exit code. Imports are lazy so ``kiosk board`` does not
@@ -49,7 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     try:
         return int(args.handler(args) or 0)
-    except CommandError as exc:
+    except (CommandError, AlreadyRunning) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # A bug or a failure nobody foresaw (a locked or full database at start-up…):
+        # the traceback to the log (the journal, or DIR/kiosk.log once a screen owns the
+        # terminal), one line to stderr, and a non-zero exit so systemd restarts the kiosk.
+        log.critical("kiosk %s stopped on an unhandled error", args.command, exc_info=exc)
+        return fail(f"{args.command} stopped on an unhandled error: "
+                    f"{type(exc).__name__}: {exc} (the traceback is in the log)", code=1)

@@ -283,9 +283,17 @@ class DemoKiosk:
 
         from devices.board_sim import BoardSimulator
         from kiosk.composition import compose
+        from kiosk.instance_lock import hold
         from kiosk.setups.production import open_devices
 
-        self.sim = BoardSimulator(boards=BOARDS, seed=0).start()
+        # One demo on a data directory (its own simulated boards are its alone). Raises
+        # AlreadyRunning naming the other.
+        self._instance = hold(data, "demo")
+        try:
+            self.sim = BoardSimulator(boards=BOARDS, seed=0).start()
+        except BaseException:
+            self._instance.release()
+            raise
         self.pin_factory = MockFactory()
         self.kiosk: Any = None
         self.language = language
@@ -341,6 +349,7 @@ class DemoKiosk:
             self.kiosk = None
         self.pin_factory.close()
         self.sim.close()
+        self._instance.release()
 
     def __enter__(self) -> DemoKiosk:
         return self
@@ -355,6 +364,7 @@ def run_demo(data: Path, broker: tuple[str, int] | None, language: str, idle_s: 
     import threading
 
     from kiosk.logging_setup import setup_logging
+    from kiosk.setups.production import exit_code, run_screen
     from tui.app import KioskApp
 
     setup_logging(log_level, terminal_owned=True, log_file=data / "kiosk.log")
@@ -375,11 +385,11 @@ def run_demo(data: Path, broker: tuple[str, int] | None, language: str, idle_s: 
 
     app = KioskApp(connect=connect, language=language, idle_s=idle_s)
     try:
-        app.run()
+        run_screen(app)
     finally:
         # Quit while still starting: let the start (seeding included) finish, then close.
         if connecting.is_set():
             connected.wait(timeout=30)
         for demo in opened:
             demo.close()
-    return app.return_code or 0
+    return exit_code(app)

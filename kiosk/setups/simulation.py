@@ -13,7 +13,6 @@ those steps, as it would on a real kiosk.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -36,6 +35,7 @@ from kiosk.cli.common import CommandError
 from kiosk.config import Config, MqttConfig, config_from_dict
 from kiosk.events import iso, utc_now
 from kiosk.features.uplink import publisher_of
+from kiosk.instance_lock import AlreadyRunning, hold
 from kiosk.lockers.model import DoorDidNotOpen, NoFreeCompartment, WrongCode
 from kiosk.lockers.service import LockerService
 from kiosk.schema import open_kiosk_store
@@ -198,18 +198,14 @@ class Simulation:
         }, "<simulate>")
 
     def run(self) -> int:
-        self.data.mkdir(parents=True, exist_ok=True)
-        # Two simulated kiosks on one DIR would be two cabinets for one database.
-        lock = (self.data / "simulate.lock").open("w")
+        # Two simulated kiosks on one DIR would be two cabinets for one database: the
+        # same lock as ``kiosk run`` and ``kiosk demo`` (kiosk/instance_lock.py).
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            raise CommandError(f"another kiosk simulate is running on {self.data}") from None
-        try:
+            lock = hold(self.data, "simulate")
+        except AlreadyRunning as exc:
+            raise CommandError(str(exc)) from None
+        with lock:
             return self._run()
-        finally:
-            lock.close()
 
     def compose(self, config: Config, cabinet: BoardSimulator, store: Store,
                 gate: threading.Event) -> Kiosk:
