@@ -20,7 +20,7 @@ Uplink = Callable[[], tuple[bool | None, int]]
 
 # Faults the maintenance screen lists but the public status line does not: they say
 # nothing a resident can act on (the person at the screen got a calm message already).
-MAINTAINERS_ONLY = frozenset({"kiosk.worker_failed"})
+MAINTAINERS_ONLY = frozenset({"kiosk.worker_failed", "kiosk.disk_full"})
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,9 @@ def runbook(t: Translate, fault: FaultView) -> Runbook:
     if kind == "locker.full":
         return Runbook(t("runbook.locker_full.title", size=size_name(t, str(d["size"]))),
                        t("runbook.locker_full.check"), t("runbook.locker_full.fix"))
+    if kind == "kiosk.disk_full":
+        return Runbook(t("runbook.kiosk_disk_full.title"), t("runbook.kiosk_disk_full.check"),
+                       t("runbook.kiosk_disk_full.fix"))
     if kind == "kiosk.worker_failed":
         return Runbook(t("runbook.kiosk_worker_failed.title", where=d.get("where", "")),
                        t("runbook.kiosk_worker_failed.check"),
