@@ -84,8 +84,11 @@ class BoardSimulator:
         if self._closed:
             return
         self._closed = True
+        # The link goes with the adapter, unless another simulator has taken it over.
+        ours = (self.plugged and self.link is not None and os.path.islink(self.link)
+                and os.readlink(self.link) == self.pty)
         self._unplug()
-        if self.link is not None and os.path.islink(self.link):
+        if ours and self.link is not None:
             os.unlink(self.link)
 
     @property
@@ -286,21 +289,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--garbage-rate", type=float, default=0.0)
     parser.add_argument("--corrupt-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--link", help="also name the port by this symlink (as udev's "
+                        "/dev/serial/by-id/… does); printed instead of the pty. SIGUSR1 "
+                        "pulls the adapter out or plugs it back in")
     args = parser.parse_args(argv)
     try:
         boards = [int(b) for b in args.boards.split(",")]
         sim = BoardSimulator(boards, lock_bit_locked=args.lock_bit_locked,
                              garbage_rate=args.garbage_rate,
-                             corrupt_rate=args.corrupt_rate, seed=args.seed)
+                             corrupt_rate=args.corrupt_rate, seed=args.seed,
+                             link=args.link)
     except ValueError as exc:
         parser.error(f"--boards: {exc}")
     stop = threading.Event()
+    toggle = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # The signal only asks: the pty is closed and opened on this thread, not in a handler.
+    signal.signal(signal.SIGUSR1, lambda *_: (toggle.set(), stop.set()))
     with sim:
         print(sim.port, flush=True)
         try:
-            while not stop.wait(0.5):
-                pass
+            while True:
+                stop.wait(0.5)
+                if toggle.is_set():
+                    toggle.clear()
+                    stop.clear()
+                    if sim.plugged:
+                        sim.unplug()
+                    else:
+                        sim.replug()
+                elif stop.is_set():
+                    break
         except KeyboardInterrupt:
             pass
     return 0
