@@ -305,7 +305,11 @@ def main(argv: list[str] | None = None) -> int:
     toggle = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # The signal only asks: the pty is closed and opened on this thread, not in a handler.
-    signal.signal(signal.SIGUSR1, lambda *_: (toggle.set(), stop.set()))
+    def ask_toggle(*_: object) -> None:
+        toggle.set()
+        stop.set()  # wakes the loop below
+
+    signal.signal(signal.SIGUSR1, ask_toggle)
     with sim:
         print(sim.port, flush=True)
         try:
