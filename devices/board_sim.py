@@ -8,7 +8,7 @@ test run is repeatable). Every frame received is logged with its arrival time.
 
 Given a ``link`` path, the simulator points a symlink there at its pty, as udev's
 ``/dev/serial/by-id/…`` names a USB adapter; configure the kiosk with the link. ``unplug()``
-pulls the adapter (the pty goes away: the kiosk's handle fails, the link dangles) and
+pulls the adapter (the pty goes away: the kiosk's handle fails, the link is removed) and
 ``replug()`` puts it back on a new pty behind the same link, the boards as they were. The
 board's ``lock_bit_locked`` can differ from the kiosk's setting, to show a reversed polarity.
 """
@@ -84,20 +84,15 @@ class BoardSimulator:
         if self._closed:
             return
         self._closed = True
-        # The link goes with the adapter, unless another simulator has taken it over.
-        ours = (self.plugged and self.link is not None and os.path.islink(self.link)
-                and os.readlink(self.link) == self.pty)
         self._unplug()
-        if ours and self.link is not None:
-            os.unlink(self.link)
 
     @property
     def plugged(self) -> bool:
         return self._master is not None
 
     def unplug(self) -> None:
-        """Pull the adapter: the pty is closed, so the kiosk's handle fails with I/O errors
-        and the pty's path vanishes (a link to it dangles). The boards keep their state."""
+        """Pull the adapter: the pty is closed, so the kiosk's handle fails with I/O errors,
+        and the pty's path and the link vanish. The boards keep their state."""
         if self._closed:
             raise ValueError("the simulator is closed")
         self._unplug()
@@ -132,6 +127,12 @@ class BoardSimulator:
     def _unplug(self) -> None:
         if self._master is None:
             return
+        # udev removes the by-id link with the device (unless another simulator has taken
+        # the link over). A link left dangling could come alive: the kernel reuses pty
+        # numbers, and another process's pty would then answer on this path.
+        if (self.link is not None and os.path.islink(self.link)
+                and os.readlink(self.link) == self.pty):
+            os.unlink(self.link)
         os.write(self._wake_w, b"x")
         if self._thread.is_alive():
             self._thread.join(timeout=2)

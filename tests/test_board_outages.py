@@ -133,7 +133,7 @@ def test_a_replugged_adapter_is_reopened_without_restarting_the_kiosk(
         polls_later(kiosk)
 
         adapter.unplug()
-        assert not Path(adapter.port).exists()  # the link dangles: the device is gone
+        assert not Path(adapter.port).exists()  # the device and its name are gone
         assert wait_until(lambda: offline(kiosk), timeout=WAIT)
         polls_later(kiosk, 3)
         counters = kiosk.board.counters  # type: ignore[attr-defined]
