@@ -336,3 +336,23 @@ def test_a_config_for_a_kiosk_without_uplink_builds_no_publisher(tmp_path, sim):
         assert kiosk.status().uplink is None
     finally:
         kiosk.close()
+
+
+def test_the_demo_shows_its_first_frame_before_loading_the_core():
+    """``kiosk demo`` draws its home screen first; SQLite, the services and the simulator
+    load behind it (the first frame's time is measured in bench/bench_tui.py)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kiosk.cli.main, kiosk.setups.demo_launch, tui.app\n"
+            "heavy = ['sqlite_utils', 'kiosk.composition', 'kiosk.lockers.service',\n"
+            "         'devices.board_sim', 'paho']\n"
+            "print(','.join(m for m in heavy if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == ""
+    # Control: what the worker imports after the first frame is caught by the same check.
+    code = code.replace("tui.app\n", "tui.app, kiosk.setups.demo\n", 1)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert "sqlite_utils" in out.stdout

@@ -48,6 +48,6 @@ def run_demo(args: argparse.Namespace) -> int:
             raise CommandError(f"{data} does not look like demo data; not deleting it")
         shutil.rmtree(data)
     data.mkdir(parents=True, exist_ok=True)
-    from kiosk.setups.demo import run_demo as run
+    from kiosk.setups.demo_launch import run_demo as run
 
     return run(data, args.broker, args.language, args.idle, args.log_level)

@@ -7,19 +7,17 @@ Start-up settles what a crash interrupted (reconcile) before the screen takes in
 from __future__ import annotations
 
 import logging
-import threading
-from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kiosk.composition import Devices, Kiosk, check_settings, compose
 from kiosk.config import Config
 from kiosk.hardware import BoardError, LockBoard, Peripherals
 from kiosk.instance_lock import hold
-from kiosk.refusals import Refusal
+from kiosk.setups.screen import exit_code, run_screen
 
 if TYPE_CHECKING:
-    from textual.app import App
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -114,43 +112,3 @@ def run_kiosk(config: Config, *, idle_s: float, log_level: str | None) -> int:
     return exit_code(app)
 
 
-def run_screen(app: App[Any]) -> None:
-    """Run the screen; a thread dying of an unhandled error stops it too (with exit code
-    1), so systemd restarts a whole kiosk rather than one missing its publisher or its
-    devices' callbacks. Logged either way: under cage and foot the terminal that shows
-    Textual's traceback is gone the moment the kiosk exits."""
-    previous = threading.excepthook
-
-    def thread_died(args: threading.ExceptHookArgs) -> None:
-        name = args.thread.name if args.thread is not None else "?"
-        if isinstance(args.exc_value, Refusal):
-            # A busy or full database refusing a side thread's write (a fault report):
-            # the store said so in the log; the kiosk carries on.
-            log.warning("thread %s: %s", name, args.exc_value)
-            return
-        log.critical("thread %s stopped on an unhandled error; the kiosk stops", name,
-                     exc_info=args.exc_value)
-        with suppress(RuntimeError):  # the app is not running (any more)
-            app.call_from_thread(app.exit, return_code=1,
-                                 message=f"kiosk: thread {name} failed: {args.exc_value!r}")
-
-    threading.excepthook = thread_died
-    try:
-        app.run()
-    finally:
-        threading.excepthook = previous
-
-
-def exit_code(app: App[Any]) -> int:
-    """The process's exit code after the screen ended: non-zero whenever it ended on an
-    error, so ``Restart=on-failure`` restarts the kiosk. Textual sets ``return_code`` to 1
-    on an unhandled error and keeps the first in ``_exception``; that one is logged here
-    (the journal or DIR/kiosk.log), since the traceback Textual prints goes to a terminal
-    nobody reads."""
-    error = getattr(app, "_exception", None)
-    # A failed worker arrives wrapped (textual.worker.WorkerFailed): log what it raised.
-    error = getattr(error, "error", error)
-    if isinstance(error, BaseException):
-        log.critical("the screen stopped on an unhandled error", exc_info=error)
-        return app.return_code or 1
-    return app.return_code or 0
