@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kiosk.composition import Devices, Kiosk, check_settings, compose
 from kiosk.config import Config
 from kiosk.hardware import BoardError, LockBoard, Peripherals
 from kiosk.instance_lock import hold
 from kiosk.setups.screen import exit_code, run_screen
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 

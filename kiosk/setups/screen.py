@@ -1,7 +1,9 @@
-"""The Textual screen over a composed kiosk: what it runs on (``KioskParts``) and the
-signals it listens to (tamper, motion, spot sensors, parking changed by time).
+"""The Textual screen over a composed kiosk: what it runs on (``KioskParts``), the
+signals it listens to (tamper, motion, spot sensors, parking changed by time), and how it
+runs and ends (``run_screen``, ``exit_code``: never 0 after an unhandled error).
 
-Signals arrive on any thread; the app's ``device_*`` methods only post a message.
+Signals arrive on any thread; the app's ``device_*`` methods only post a message. Light
+to import: ``kiosk demo`` draws its first frame before the core is loaded.
 """
 
 from __future__ import annotations
