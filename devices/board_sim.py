@@ -5,6 +5,12 @@ it. A lock pulsed open stays unlocked (the door springs open) until a simulated 
 shuts the door. Faults of a real bus can be switched on: jammed locks, silent boards,
 garbage before replies and corrupted checksums (drawn from a seeded generator, so a
 test run is repeatable). Every frame received is logged with its arrival time.
+
+Given a ``link`` path, the simulator points a symlink there at its pty, as udev's
+``/dev/serial/by-id/…`` names a USB adapter; configure the kiosk with the link. ``unplug()``
+pulls the adapter (the pty goes away: the kiosk's handle fails, the link is removed) and
+``replug()`` puts it back on a new pty behind the same link, the boards as they were. The
+board's ``lock_bit_locked`` can differ from the kiosk's setting, to show a reversed polarity.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ class _Lock:
 
 class BoardSimulator:
     def __init__(self, boards: Iterable[int] = (0,), *, lock_bit_locked: int = 1,
-                 garbage_rate: float = 0.0, corrupt_rate: float = 0.0, seed: int = 0):
+                 garbage_rate: float = 0.0, corrupt_rate: float = 0.0, seed: int = 0,
+                 link: str | os.PathLike[str] | None = None):
         self.boards = sorted(set(boards))
         if not self.boards or any(not 0 <= b <= 15 for b in self.boards):
             raise ValueError("boards must be bus addresses 0-15")
@@ -59,16 +66,17 @@ class BoardSimulator:
         self._state = threading.Lock()
         self._received = threading.Condition(self._state)
         self._parser = kerong.FrameParser()
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.port = os.ttyname(self._slave)
-        self._wake_r, self._wake_w = os.pipe()
-        self._thread = threading.Thread(target=self._serve, name="board-sim", daemon=True)
+        self.link = os.fspath(link) if link is not None else None
+        self._plug()
+        # The path to configure: the link if there is one (it outlives a replug).
+        self.port = self.link or self.pty
+        self._started = False
         self._closed = False
 
     # -- life cycle ------------------------------------------------------------------
 
     def start(self) -> BoardSimulator:
+        self._started = True
         self._thread.start()
         return self
 
@@ -76,11 +84,61 @@ class BoardSimulator:
         if self._closed:
             return
         self._closed = True
+        self._unplug()
+
+    @property
+    def plugged(self) -> bool:
+        return self._master is not None
+
+    def unplug(self) -> None:
+        """Pull the adapter: the pty is closed, so the kiosk's handle fails with I/O errors,
+        and the pty's path and the link vanish. The boards keep their state."""
+        if self._closed:
+            raise ValueError("the simulator is closed")
+        self._unplug()
+
+    def replug(self) -> None:
+        """Plug the adapter back in: a new pty, the link pointed at it, serving again."""
+        if self._closed:
+            raise ValueError("the simulator is closed")
+        if self._master is not None:
+            raise ValueError("the simulator is plugged in already")
+        with self._state:
+            self._parser = kerong.FrameParser()
+        self._plug()
+        if self._started:
+            self._thread.start()
+
+    def _plug(self) -> None:
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        self._master: int | None = master
+        self._slave = slave
+        self.pty = os.ttyname(slave)
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=self._serve, args=(master, self._wake_r),
+                                        name="board-sim", daemon=True)
+        if self.link is not None:
+            # Re-pointed in one step, as udev does: the path never names a stale pty.
+            fresh = f"{self.link}.{os.getpid()}.new"
+            os.symlink(self.pty, fresh)
+            os.replace(fresh, self.link)
+
+    def _unplug(self) -> None:
+        if self._master is None:
+            return
+        # udev removes the by-id link with the device (unless another simulator has taken
+        # the link over). A link left dangling could come alive: the kernel reuses pty
+        # numbers, and another process's pty would then answer on this path.
+        if (self.link is not None and os.path.islink(self.link)
+                and os.readlink(self.link) == self.pty):
+            os.unlink(self.link)
         os.write(self._wake_w, b"x")
         if self._thread.is_alive():
             self._thread.join(timeout=2)
         for fd in (self._master, self._slave, self._wake_r, self._wake_w):
             os.close(fd)
+        self._master = None
 
     def __enter__(self) -> BoardSimulator:
         return self.start()
@@ -169,20 +227,20 @@ class BoardSimulator:
 
     # -- the wire --------------------------------------------------------------------
 
-    def _serve(self) -> None:
+    def _serve(self, master: int, wake: int) -> None:
         while True:
-            ready, _, _ = select.select([self._master, self._wake_r], [], [])
-            if self._wake_r in ready:
+            ready, _, _ = select.select([master, wake], [], [])
+            if wake in ready:
                 return
             try:
-                data = os.read(self._master, 4096)
+                data = os.read(master, 4096)
             except OSError:
                 return
             now = time.monotonic()
             for frame in self._parser.feed(data):
                 reply = self._handle(now, frame)
                 if reply:
-                    os.write(self._master, reply)
+                    os.write(master, reply)
 
     def _handle(self, now: float, frame: kerong.Frame) -> bytes:
         board, low = frame.addr >> 4, frame.addr & 0x0F
@@ -232,21 +290,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--garbage-rate", type=float, default=0.0)
     parser.add_argument("--corrupt-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--link", help="also name the port by this symlink (as udev's "
+                        "/dev/serial/by-id/… does); printed instead of the pty. SIGUSR1 "
+                        "pulls the adapter out or plugs it back in")
     args = parser.parse_args(argv)
     try:
         boards = [int(b) for b in args.boards.split(",")]
         sim = BoardSimulator(boards, lock_bit_locked=args.lock_bit_locked,
                              garbage_rate=args.garbage_rate,
-                             corrupt_rate=args.corrupt_rate, seed=args.seed)
+                             corrupt_rate=args.corrupt_rate, seed=args.seed,
+                             link=args.link)
     except ValueError as exc:
         parser.error(f"--boards: {exc}")
     stop = threading.Event()
+    toggle = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # The signal only asks: the pty is closed and opened on this thread, not in a handler.
+    def ask_toggle(*_: object) -> None:
+        toggle.set()
+        stop.set()  # wakes the loop below
+
+    signal.signal(signal.SIGUSR1, ask_toggle)
     with sim:
         print(sim.port, flush=True)
         try:
-            while not stop.wait(0.5):
-                pass
+            while True:
+                stop.wait(0.5)
+                if toggle.is_set():
+                    toggle.clear()
+                    stop.clear()
+                    if sim.plugged:
+                        sim.unplug()
+                    else:
+                        sim.replug()
+                elif stop.is_set():
+                    break
         except KeyboardInterrupt:
             pass
     return 0

@@ -182,6 +182,13 @@ class DoorController:
 
     # --- faults ---------------------------------------------------------------------------
 
+    def offline_boards(self) -> set[int]:
+        """Boards whose compartments carry ``board_offline``: offline when the kiosk last
+        knew, maybe before a restart. The health monitor starts them offline."""
+        rows = self.store.query(
+            "SELECT DISTINCT board FROM compartments WHERE fault = 'board_offline'")
+        return {int(r["board"]) for r in rows}
+
     def board_offline(self, board: int, error: str) -> None:
         """The board stopped answering: its compartments cannot be trusted until it does."""
         with self.store.step() as db:
@@ -189,6 +196,8 @@ class DoorController:
             self.outbox.append(db, "board.offline", {"board": board, "error": error})
 
     def board_online(self, board: int) -> None:
+        """The board answers again: every ``board_offline`` of its compartments goes, also
+        one left from before a restart."""
         with self.store.step() as db:
             self._clear_fault(db, "board = ? AND fault = 'board_offline'", (board,))
             self.outbox.append(db, "board.online", {"board": board})

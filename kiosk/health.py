@@ -3,11 +3,19 @@
 ``HealthMonitor.poll()`` runs one round; the kiosk calls it every ``heartbeat_s`` from a
 background thread. Alarms are raised once and cleared when the cause goes away, so the
 event stream says when a problem started and ended, not every poll in between.
+
+A board's state outlives the process: one the database has as offline (its compartments
+carry ``board_offline``) starts offline, so its first answer puts them back in service,
+also after a restart during the outage. A board whose every lock reads unlocked while the
+kiosk opened none is suspected of the wrong ``[board] lock_bit_locked``: one fault, one
+event, and no door alarms for that board while the suspicion stands.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,6 +23,10 @@ from kiosk.doors import SENSOR_UNSETTLED, sensor_mismatch
 from kiosk.events import Clock, utc_now
 from kiosk.hardware import BoardError, BoardStatus, Peripherals
 from kiosk.lockers.service import LockerService
+
+log = logging.getLogger(__name__)
+
+POLARITY_SETTING = "[board] lock_bit_locked"
 
 # How long a failed screen worker stays listed as a fault after its last failure.
 SOFTWARE_FAULT_S = 600.0
@@ -39,6 +51,21 @@ class DoorAlarms:
     mismatch: dict[str, str] = field(default_factory=dict)
 
 
+def looks_reversed(status: BoardStatus, locks: Iterable[int]) -> bool:
+    """Every one of ``locks`` (two or more) reads unlocked: all doors of a cabinet cannot
+    be open at once, so the lock bit's polarity is more likely reversed. The caller makes
+    sure the kiosk opened none of them on purpose."""
+    locks = list(locks)
+    return len(locks) >= 2 and not any(status.is_locked(n) for n in locks)
+
+
+def polarity_hint(lock_bit_locked: int) -> str:
+    """What to tell a person whose readings look reversed, naming the setting."""
+    return (f"every lock reads unlocked, but all doors cannot be open at once: the lock bit "
+            f"looks reversed; check {POLARITY_SETTING} (now {lock_bit_locked}, "
+            f"try {1 - lock_bit_locked})")
+
+
 class HealthMonitor:
     def __init__(self, lockers: LockerService, peripherals: Peripherals | None = None,
                  clock: Clock = utc_now, offline_after: int = 3, wire_tamper: bool = True):
@@ -51,7 +78,15 @@ class HealthMonitor:
         self.peripherals = peripherals
         self.clock = clock
         self.offline_after = offline_after
-        self.boards = {b: BoardHealth(b) for b in lockers.config.board_addresses()}
+        # Boards the database has as offline (a restart during an outage) start offline:
+        # their first answer clears the fault, as it would have without the restart.
+        offline = self.doors.offline_boards()
+        self.boards = {b: BoardHealth(b, online=b not in offline,
+                                      last_error="offline before the kiosk started"
+                                      if b in offline else None)
+                       for b in lockers.config.board_addresses()}
+        # Boards whose lock bits look reversed (see ``looks_reversed``).
+        self.polarity_suspect: set[int] = set()
         self.alarms = DoorAlarms()
         self.cabinet_open = False
         # Screen workers that failed: where -> (last failure, error kind). Listed as a
@@ -74,6 +109,8 @@ class HealthMonitor:
                     self._board_failed(health, str(exc))
                     continue
                 self._board_answered(health)
+                if self._polarity_suspected(status):
+                    continue  # its readings mean nothing: no tamper alarm per door
                 self._check_doors(status)
 
     def _board_failed(self, health: BoardHealth, error: str) -> None:
@@ -90,6 +127,35 @@ class HealthMonitor:
             health.online = True
             self.doors.board_online(health.board)
 
+    def _polarity_suspected(self, status: BoardStatus) -> bool:
+        """Raise or clear the polarity suspicion for ``status``'s board; True while it stands.
+
+        Raised when every lock of the board reads unlocked and the kiosk opened none of
+        them; it stands until every lock reads locked (every door shut, a reading a
+        reversed bit cannot give while the doors are shut), not at the first door that
+        reads otherwise: with the bit reversed, that is the one open door.
+        """
+        board = status.board
+        mine = [c for c in self.lockers.compartments() if c.board == board]
+        locks = [c.lock for c in mine]
+        if board in self.polarity_suspect:
+            if locks and all(status.is_locked(n) for n in locks):
+                self.polarity_suspect.discard(board)
+                log.warning("board %d: lock readings look right again", board)
+                self._emit("board.polarity_cleared", {"board": board})
+                return False
+            return True
+        if any(self.doors.opened_since(c.id) is not None for c in mine):
+            return False
+        if not looks_reversed(status, locks):
+            return False
+        self.polarity_suspect.add(board)
+        setting = self.lockers.config.board.lock_bit_locked
+        log.warning("board %d: %s", board, polarity_hint(setting))
+        self._emit("board.polarity_suspect", {
+            "board": board, "setting": POLARITY_SETTING, "lock_bit_locked": setting,
+            "locks": len(locks)})
+        return True
 
     def _check_doors(self, status: BoardStatus) -> None:
         now = self.clock()
@@ -182,6 +248,8 @@ class HealthMonitor:
         with self._lock:
             faults += [("board.offline", {"board": h.board}) for h in self.boards.values()
                        if not h.online]
+            faults += [("board.polarity_suspect", {"board": b, "setting": POLARITY_SETTING})
+                       for b in sorted(self.polarity_suspect)]
             faults += [("door.jammed", {"compartment": c}) for c in jammed]
             faults += [("door.left_open", {"compartment": c})
                        for c in sorted(self.alarms.left_open)]

@@ -100,3 +100,43 @@ def test_bad_arguments_get_a_clear_message(sim, args, message):
     assert out.returncode == 2
     assert message in out.stderr and "Traceback" not in out.stderr
     assert sim.log() == []
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+def test_status_names_the_polarity_setting_when_every_lock_reads_unlocked(json_out):
+    from devices.board_sim import BoardSimulator
+
+    flags = ["--json"] if json_out else []
+    # The board sets the bit for "unlocked"; the default setting reads a set bit as locked.
+    with BoardSimulator(boards=(0,), lock_bit_locked=0) as sim:
+        wrong = kiosk("status", "--port", sim.port, "--board", "0", *flags)
+        right = kiosk("status", "--port", sim.port, "--board", "0", "--lock-bit-locked", "0",
+                      *flags)
+    assert wrong.returncode == 0 and right.returncode == 0
+    assert wrong.stderr.startswith("kiosk board: warning: board 0: every lock reads unlocked")
+    assert "[board] lock_bit_locked (now 1, try 0)" in wrong.stderr
+    assert "--lock-bit-locked" in wrong.stderr
+    # Control: the right setting, the same shut doors, no warning.
+    assert right.stderr == ""
+    if json_out:
+        assert json.loads(wrong.stdout)["polarity_suspect"] is True
+        assert json.loads(right.stdout)["polarity_suspect"] is False
+    else:
+        assert wrong.stdout.count("UNLOCKED") == 16 and "UNLOCKED" not in right.stdout
+
+
+def test_open_on_a_reversed_board_names_the_setting_beside_the_jam():
+    from devices.board_sim import BoardSimulator
+
+    with BoardSimulator(boards=(0,), lock_bit_locked=0) as sim:
+        out = kiosk("open", "--port", sim.port, "--board", "0", "--lock", "4",
+                    "--confirm", "0.05")
+        assert sim.door_open(0, 4)  # it did open: only the reading is reversed
+    assert out.returncode == 3 and "jammed" in out.stdout
+    assert "[board] lock_bit_locked" in out.stderr
+
+
+def test_one_open_door_is_no_polarity_warning(sim):
+    sim.force_open(0, 2)
+    out = kiosk("status", "--port", sim.port, "--board", "0")
+    assert out.returncode == 0 and out.stderr == ""

@@ -52,3 +52,77 @@ def test_module_entry_prints_its_port_and_serves_until_terminated():
     finally:
         proc.terminate()
         assert proc.wait(timeout=5) == 0
+
+
+def test_unplug_closes_the_pty_and_replug_brings_the_same_boards_back_on_the_link(tmp_path):
+    from devices.serial_board import open_board
+    from kiosk.hardware import BoardError
+
+    link = tmp_path / "usb-rs485"
+    with BoardSimulator(boards=(0,), link=link) as sim:
+        assert sim.port == str(link) and os.readlink(link) == sim.pty
+        sim.force_open(0, 5)
+        with open_board(sim.port, timeout_s=0.1) as bus:
+            assert not bus.status(0).is_locked(5)
+        first = sim.pty
+        sim.unplug()
+        assert not sim.plugged and not os.path.lexists(link)  # gone, as udev removes it
+        with pytest.raises(BoardError, match="cannot open port"):
+            open_board(sim.port, timeout_s=0.1)
+        sim.replug()
+        assert os.readlink(link) == sim.pty and os.path.exists(link)
+        with open_board(sim.port, timeout_s=0.1) as bus:
+            assert not bus.status(0).is_locked(5)  # the boards as they were
+        assert sim.wait_frames(2)[-1].cmd == kerong.CMD_STATUS
+    assert not os.path.lexists(link)  # closed: the adapter and its name are gone
+    assert first  # (a pty name; it may be reused by the kernel)
+
+
+def test_a_second_simulator_takes_the_link_over_and_the_first_leaves_it(tmp_path):
+    link = tmp_path / "usb-rs485"
+    old = BoardSimulator(boards=(0,), link=link).start()
+    new = BoardSimulator(boards=(0,), link=link).start()
+    try:
+        assert os.readlink(link) == new.pty
+        old.close()
+        assert os.readlink(link) == new.pty
+    finally:
+        old.close()
+        new.close()
+    assert not os.path.lexists(link)
+
+
+def test_module_entry_pulls_and_replugs_its_adapter_on_sigusr1(tmp_path):
+    import signal
+
+    from devices.serial_board import open_board
+    from kiosk.hardware import BoardError
+    from tests.mqtt_broker import wait_until
+
+    link = tmp_path / "usb-rs485"
+    proc = subprocess.Popen([sys.executable, "-m", "devices.board_sim", "--link", str(link)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == str(link)
+        with open_board(str(link), timeout_s=0.5) as bus:
+            assert bus.status(0).board == 0
+            proc.send_signal(signal.SIGUSR1)
+            assert wait_until(lambda: not os.path.exists(link), timeout=10)
+            with pytest.raises(BoardError):
+                bus.status(0)
+            proc.send_signal(signal.SIGUSR1)
+            assert wait_until(lambda: os.path.exists(link), timeout=10)
+            assert wait_until(lambda: _answers(bus), timeout=10)
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=5) == 0
+
+
+def _answers(bus) -> bool:
+    from kiosk.hardware import BoardError
+
+    try:
+        return bus.status(0).board == 0
+    except BoardError:
+        return False

@@ -109,6 +109,75 @@ def test_a_dead_line_raises_board_error(sim):
     bus.close()
 
 
+def test_a_lost_port_is_reopened_once_its_device_is_back(tmp_path, caplog):
+    import logging
+    import os
+
+    caplog.set_level(logging.WARNING, logger="devices.serial_board")
+    with BoardSimulator(boards=(0,), link=tmp_path / "usb-rs485") as sim, \
+            open_board(sim.port, timeout_s=0.1, reopen_max_s=0.2) as bus:
+        assert bus.status(0).board == 0
+        sim.unplug()
+        with pytest.raises(BoardError, match="Input/output error"):
+            bus.status(0)
+        assert not bus.connected
+        for _ in range(20):  # every request fails at once: the back-off, not a timeout
+            with pytest.raises(BoardError, match="down"):
+                bus.status(0)
+        assert bus.counters.timeouts == 0
+        with pytest.raises(BoardError):
+            bus.unlock(0, 1)
+        assert sim.unlock_count() == 0
+        sim.replug()
+        assert os.path.exists(sim.port)
+        assert _answers_soon(bus)
+        assert bus.connected
+        counters = bus.counters
+        assert counters.io_errors == 1 and counters.reopens == 1
+    # Two lines for the outage: when it began and when the line answered again.
+    lines = [r.getMessage() for r in caplog.records if r.name == "devices.serial_board"]
+    assert len(lines) == 2 and "failed" in lines[0] and "again" in lines[1]
+
+
+def test_a_silent_line_whose_path_names_another_device_is_reopened(tmp_path):
+    # The old adapter's handle still works but hears nothing; udev moved the link on.
+    link = tmp_path / "usb-rs485"
+    with BoardSimulator(boards=(0,), link=link) as old:
+        bus = open_board(str(link), timeout_s=0.05, retries=0)
+        assert bus.status(0).board == 0
+        old.set_silent(0, True)
+        with pytest.raises(BoardTimeout):
+            bus.status(0)  # control: same device on the path, a plain timeout
+        with BoardSimulator(boards=(0,), link=link) as new:
+            new.force_open(0, 2)
+            with pytest.raises(BoardError, match="another device"):
+                bus.status(0)
+            assert _answers_soon(bus)
+            assert not bus.status(0).is_locked(2)  # the new device answers
+        bus.close()
+
+
+def test_a_closed_driver_stays_closed(sim):
+    bus = open_board(sim.port, timeout_s=0.1)
+    bus.close()
+    with pytest.raises(BoardError, match="closed"):
+        bus.status(0)
+    assert sim.wait_frames(1, timeout_s=0.2) == []
+
+
+def _answers_soon(bus) -> bool:
+    """Ask until the board answers: each try is a request, as the health poll makes."""
+    from tests.mqtt_broker import wait_until
+
+    def answers() -> bool:
+        try:
+            return bus.status(0).board == 0
+        except BoardError:
+            return False
+
+    return wait_until(answers, timeout=10)
+
+
 def test_threads_share_the_bus_without_mixing_replies(sim, bus):
     sim.force_open(1, 7)
     errors: list[str] = []

@@ -1,6 +1,8 @@
 """``kiosk board``: talk to the lock-control boards directly, for installers.
 
 Exit codes: 0 done, 1 the board or port failed, 2 bad arguments, 3 the door is jammed.
+When every lock reads unlocked (all doors cannot be open at once) a warning on stderr
+names the polarity setting, ``[board] lock_bit_locked`` (``--lock-bit-locked`` here).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from kiosk.hardware import LOCKS_PER_BOARD, BoardError
+from kiosk.hardware import LOCKS_PER_BOARD, BoardError, BoardStatus
 
 EXIT_FAILED = 1
 EXIT_JAMMED = 3
@@ -87,6 +89,20 @@ def _fail(message: str) -> int:
     return EXIT_FAILED
 
 
+def _reversed(args: argparse.Namespace, status: BoardStatus) -> bool:
+    """Warn (stderr) when the readings look like the wrong polarity; True if they do.
+
+    This command opened nothing, so all locks reading unlocked is the tell.
+    """
+    from kiosk.health import looks_reversed, polarity_hint
+
+    if not looks_reversed(status, range(1, LOCKS_PER_BOARD + 1)):
+        return False
+    print(f"kiosk board: warning: board {status.board}: {polarity_hint(args.lock_bit_locked)}"
+          f" (--lock-bit-locked here)", file=sys.stderr)
+    return True
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     try:
         with _open(args) as bus:
@@ -94,10 +110,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     except BoardError as exc:
         return _fail(str(exc))
     locks = range(1, LOCKS_PER_BOARD + 1)
+    suspect = _reversed(args, status)
     if args.json:
         print(json.dumps({"board": status.board, "locks": {
             str(n): {"locked": status.is_locked(n), "occupied": status.is_occupied(n)}
-            for n in locks}}))
+            for n in locks}, "polarity_suspect": suspect}))
         return 0
     print(f"board {status.board} on {args.port}")
     for n in locks:
@@ -111,7 +128,9 @@ def cmd_open(args: argparse.Namespace) -> int:
 
     try:
         with _open(args) as bus:
-            bus.status(args.board)  # an absent board fails here, before any pulse
+            before = bus.status(args.board)  # an absent board fails here, before any pulse
+            # Said before the pulse: with the bit reversed the open door reads "locked".
+            _reversed(args, before)
             result = open_door(bus, args.board, args.lock, confirm_s=args.confirm)
     except BoardError as exc:
         return _fail(str(exc))

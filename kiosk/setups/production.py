@@ -30,12 +30,15 @@ class DeviceError(Exception):
 
 def open_board(config: Config) -> LockBoard:
     """The real bus of lock boards named in ``[board]``. Raises BoardError/ValueError."""
+    from devices.serial_board import REOPEN_MAX_S
     from devices.serial_board import open_board as open_serial
 
     b = config.board
+    # A lost port is retried at least every half heartbeat, so the health poll after the
+    # adapter is plugged back in always gets a try: back in service within one heartbeat.
     return open_serial(b.port, protocol=b.protocol, baudrate=b.baudrate,
                        lock_bit_locked=b.lock_bit_locked, timeout_s=b.timeout_s,
-                       retries=b.retries)
+                       retries=b.retries, reopen_max_s=min(REOPEN_MAX_S, b.heartbeat_s / 2))
 
 
 def open_peripherals(config: Config, pin_factory: object | None = None) -> Peripherals:

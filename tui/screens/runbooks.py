@@ -39,6 +39,11 @@ def runbook(t: Translate, fault: FaultView) -> Runbook:
     if kind == "board.offline":
         return Runbook(t("runbook.board_offline.title", board=board_letter(int(d["board"]))),
                        t("runbook.board_offline.check"), t("runbook.board_offline.fix"))
+    if kind == "board.polarity_suspect":
+        return Runbook(t("runbook.board_polarity_suspect.title",
+                         board=board_letter(int(d["board"]))),
+                       t("runbook.board_polarity_suspect.check"),
+                       t("runbook.board_polarity_suspect.fix"))
     if kind == "door.jammed":
         return Runbook(t("runbook.door_jammed.title", door=door),
                        t("runbook.door_jammed.check"), t("runbook.door_jammed.fix"))

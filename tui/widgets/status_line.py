@@ -25,6 +25,8 @@ def fault_texts(t, faults: tuple[Fault, ...]) -> list[str]:
             texts.append(t("fault.cabinet_tamper"))
         elif kind == "board.offline":
             texts.append(t("fault.board_offline", board=which))
+        elif kind == "board.polarity_suspect":
+            texts.append(t("fault.board_polarity", board=which))
         elif kind == "door.jammed":
             texts.append(t("fault.door_jammed", doors=which))
         elif kind == "door.left_open":
