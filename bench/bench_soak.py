@@ -278,6 +278,7 @@ class Probe:
     t0: float
     ok: Callable[[], bool]
     settled: Callable[[], bool]
+    boards: tuple[int, ...] = ()  # the boards it waits for (board and replug probes)
     since: float | None = None
     seconds: float | None = None  # the result; inf: never within PROBE_GIVE_UP_S
 
@@ -290,6 +291,7 @@ class Observer(threading.Thread):
         self.db_path = db_path
         self._probes: list[Probe] = []
         self.done: list[Probe] = []
+        self.interrupted: list[Probe] = []
         self._lock = threading.Lock()
         self._halt = threading.Event()
         self._conn: sqlite3.Connection | None = None
@@ -303,6 +305,16 @@ class Observer(threading.Thread):
     def add(self, probe: Probe) -> None:
         with self._lock:
             self._probes.append(probe)
+
+    def cancel(self, kind: str, board: int | None = None) -> None:
+        """The part went away again before it was back: that recovery is not measured
+        (the fault's end starts a new probe)."""
+        with self._lock:
+            gone = [p for p in self._probes if p.kind == kind
+                    and (board is None or board in p.boards)]
+            for p in gone:
+                self._probes.remove(p)
+                self.interrupted.append(p)
 
     def open(self) -> int:
         with self._lock:
@@ -380,6 +392,7 @@ class WeekResult:
     recovery: dict[str, list[float]]
     refusals: dict[str, int]
     board_offline_events: int
+    interrupted: int  # recoveries not measured: the part went away again first
 
     @property
     def handled(self) -> int:
@@ -525,7 +538,7 @@ class Week:
     def _probe_boards(self, kind: str, boards: list[int]) -> None:
         self.observer.add(Probe(kind, f"{kind} {boards} at {self._clock.sim_s() / HOUR_S:.1f} h",
                                 time.monotonic(), lambda: self._in_service(boards),
-                                self._poll_after()))
+                                self._poll_after(), boards=tuple(boards)))
 
     def _probe_broker(self) -> None:
         assert self.kiosk is not None
@@ -566,14 +579,19 @@ class Week:
             assert f.board is not None
             self.silent[f.board] += 1
             cabinet.set_silent(f.board, True)
+            for kind in ("board", "replug"):
+                self.observer.cancel(kind, f.board)
         elif f.kind == "replug":
             self.unplugged += 1
             if self.unplugged == 1:
                 cabinet.unplug()
+                self.observer.cancel("board")
+                self.observer.cancel("replug")
         elif f.kind == "broker":
             self.broker_down += 1
             if self.broker_down == 1:
                 self.broker.stop()
+                self.observer.cancel("broker")
         elif f.kind == "restart":
             self._restart(cabinet)
 
@@ -744,6 +762,8 @@ class Week:
             assert p.seconds is not None
             recovery[p.kind].append(p.seconds)
             self.say(f"  recovered: {p.label}: {p.seconds:.2f} s")
+        for p in self.observer.interrupted:
+            self.say(f"  not measured: {p.label}: down again before it was back")
         unaware = [r["household"] for r in kiosk.store.query(
             "SELECT DISTINCT household FROM parcels WHERE state = 'stored'")
             if not any(u == r["household"] for u in Phones.units(phones))]
@@ -758,7 +778,8 @@ class Week:
             out_of_service=out, recovery=recovery,
             refusals={"full": types.get("locker.full", 0),
                       "out of order": types.get("locker.unavailable", 0)},
-            board_offline_events=types.get("board.offline", 0))
+            board_offline_events=types.get("board.offline", 0),
+            interrupted=len(self.observer.interrupted))
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -802,6 +823,7 @@ def table(o: WeekOptions, base: WeekResult, faulty: WeekResult) -> str:
          spread(faulty.recovery["broker"])),
         ("  kiosk restarted -> ready", spread(base.recovery["restart"]),
          spread(faulty.recovery["restart"])),
+        ("  not measured (down again first)", str(base.interrupted), str(faulty.interrupted)),
     ]
     w = max(len(r[0]) for r in rows)
     out = [f"soak: {o.span_s / 86400:g} simulated days in {o.wall_s:g} s "
