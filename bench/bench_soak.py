@@ -80,9 +80,10 @@ WEEK_S = 7 * 86400.0
 HOUR_S = 3600.0
 BOARDS = (0, 1)  # the simulation's cabinet (kiosk/setups/simulation.py, COMPARTMENTS)
 KINDS = ("board", "replug", "broker", "restart")
-# How long a part stays away, in wall seconds (drawn uniformly): from shorter than one
-# heartbeat (the kiosk may never notice) to many heartbeats.
-DOWN_S = {"board": (0.2, 6.0), "replug": (0.2, 3.0), "broker": (0.2, 4.0), "restart": (0.0, 0.0)}
+# How long a part stays away, in wall seconds (drawn uniformly): from shorter than the
+# three missed heartbeats that take a board out of service (the kiosk may never notice)
+# to several times that.
+DOWN_S = {"board": (0.5, 8.0), "replug": (0.5, 6.0), "broker": (0.2, 4.0), "restart": (0.0, 0.0)}
 FAULTS_PER_WEEK = {"board": 8, "replug": 4, "broker": 6, "restart": 6}
 # The people: a household comes some hours after its code arrives; a few do not come
 # until reminded, and a few never (the courier takes those back after return_after_days).
@@ -307,14 +308,18 @@ class Observer(threading.Thread):
             self._probes.append(probe)
 
     def cancel(self, kind: str, board: int | None = None) -> None:
-        """The part went away again before it was back: that recovery is not measured
-        (the fault's end starts a new probe)."""
+        """The part goes away again. A probe already back in service is measured as it
+        stands; one not yet back is not measured (the fault's end starts a new probe)."""
         with self._lock:
             gone = [p for p in self._probes if p.kind == kind
                     and (board is None or board in p.boards)]
             for p in gone:
                 self._probes.remove(p)
-                self.interrupted.append(p)
+                if p.since is not None:
+                    p.seconds = p.since - p.t0
+                    self.done.append(p)
+                else:
+                    self.interrupted.append(p)
 
     def open(self) -> int:
         with self._lock:
