@@ -73,6 +73,7 @@ class SerialLockBoard:
         self._down_reason = ""
         self._next_try = 0.0
         self._wait_s = 0.0
+        self._closed = False
         # A port that cannot be opened at start is a config error: say so now.
         self._serial: serial.Serial | None = self._open()
 
@@ -132,8 +133,7 @@ class SerialLockBoard:
                 self._serial.close()
                 self._serial = None
             # A closed driver stays closed: no request reopens it.
-            self._next_try = float("inf")
-            self._down_reason = "closed"
+            self._closed = True
 
     def __enter__(self) -> SerialLockBoard:
         return self
@@ -158,6 +158,8 @@ class SerialLockBoard:
         """
         if self._serial is not None:
             return self._serial
+        if self._closed:
+            raise BoardError(f"serial line {self.port} is closed")
         now = time.monotonic()
         if now < self._next_try:
             raise BoardError(f"serial line {self.port} is down ({self._down_reason}); "
