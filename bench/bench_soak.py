@@ -758,6 +758,8 @@ class Week:
                 continue
             seen.add(e["seq"])
             types[e["type"]] = types.get(e["type"], 0) + 1
+            if e["type"] in ("locker.full", "locker.unavailable"):
+                self.say(f"  {e['type']}: {e['data']}")
             if e["type"] in ("parcel.collected", "parcel.returned"):
                 parcel = int(e["data"]["parcel"])
                 handed[parcel] = handed.get(parcel, 0) + 1
