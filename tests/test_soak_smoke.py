@@ -29,6 +29,9 @@ HEARTBEAT_S = 0.5
 # Longer than three heartbeats: the board is marked offline (offline_after = 3), so its
 # coming back is a real recovery, not one the kiosk never noticed.
 DOWN_S = 2.5
+# A quarter of the span (4 s) apart, the faults leave each part three heartbeats to come
+# back before the next fault begins.
+WALL_S = 16.0
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,7 @@ def week(tmp_path_factory):
     serial_log = logging.getLogger("devices.serial_board")
     serial_log.addHandler(handler)
     try:
-        options = WeekOptions(span_s=SPAN_S, wall_s=12.0, parcels=16, seed=3,
+        options = WeekOptions(span_s=SPAN_S, wall_s=WALL_S, parcels=16, seed=3,
                               heartbeat_s=HEARTBEAT_S)
         result = Week(options, one_of_each(SPAN_S, DOWN_S), tmp_path_factory.mktemp("soak")).run()
     finally:
