@@ -53,7 +53,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devices.board_sim import BoardSimulator  # noqa: E402
-from devices.serial_board import open_board  # noqa: E402
 from kiosk.backoff import TooManyAttempts  # noqa: E402
 from kiosk.composition import Devices, compose  # noqa: E402
 from kiosk.config import Config  # noqa: E402
@@ -61,6 +60,7 @@ from kiosk.features import reminders  # noqa: E402
 from kiosk.features.uplink import publisher_of  # noqa: E402
 from kiosk.lockers.model import Courier  # noqa: E402
 from kiosk.schema import open_kiosk_store  # noqa: E402
+from kiosk.setups.production import open_board  # noqa: E402
 from kiosk.setups.simulation import (  # noqa: E402
     COURIER_PIN,
     HEALTH_EVERY_S,
@@ -498,8 +498,8 @@ class Week:
                 clock: FastClock) -> Kiosk:
         # As Simulation.compose, with the fast clock, and without closing the cabinet with
         # the kiosk: the physical boards outlive a restart of the kiosk.
-        bus = open_board(cabinet.port, timeout_s=config.board.timeout_s,
-                         retries=config.board.retries)
+        # The driver exactly as ``kiosk run`` opens it (its reopen back-off included).
+        bus = open_board(config)
         kiosk = compose(config, Devices(bus, uplink_gate=gate, closers=[bus.close]),
                         store=open_kiosk_store(self.db_path), clock=clock)
         kiosk.start()

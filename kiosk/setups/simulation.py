@@ -29,7 +29,6 @@ import paho.mqtt.client as mqtt
 import sqlite_utils
 
 from devices.board_sim import BoardSimulator
-from devices.serial_board import open_board
 from kiosk.backoff import TooManyAttempts
 from kiosk.cli.common import CommandError
 from kiosk.config import Config, MqttConfig, config_from_dict
@@ -39,6 +38,7 @@ from kiosk.instance_lock import AlreadyRunning, hold
 from kiosk.lockers.model import DoorDidNotOpen, NoFreeCompartment, WrongCode
 from kiosk.lockers.service import LockerService
 from kiosk.schema import open_kiosk_store
+from kiosk.setups.production import open_board
 from kiosk.store import Store
 from mqtt import topics
 from mqtt.connection import make_client
@@ -213,7 +213,8 @@ class Simulation:
         over the real one; the uplink waits for ``gate`` (the notifier listening)."""
         from kiosk.composition import Devices, compose
 
-        bus = open_board(cabinet.port, timeout_s=0.1, retries=2)
+        # The driver exactly as ``kiosk run`` opens it, on the simulated cabinet's port.
+        bus = open_board(config)
         return compose(config, Devices(bus, uplink_gate=gate,
                                        closers=[cabinet.close, bus.close]), store=store)
 
