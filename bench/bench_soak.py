@@ -638,7 +638,7 @@ class Week:
         clock = self._clock = FastClock(self.o.speed)
         config = self._config = self.config(cabinet.port)
         c, k = config.community_id, config.kiosk_id
-        collector = Collector(self.broker.port, [f"{topics.kiosk_prefix(c, k)}/event/#"],
+        collector = Collector(self.broker.port, [topics.events_of(c)],
                               client_id=f"soak-collector-{k}", clean_session=False)
         phones = Residents(self.data / "phones.db", clock, self.o.seed + 1)
         notifier = Notifier(config.mqtt, c, k, phones)
@@ -752,7 +752,10 @@ class Week:
         handed: dict[int, int] = {}
         seen: set[int] = set()
         types: dict[str, int] = {}
-        for m in collector.messages("/event/"):
+        for m in collector.messages():
+            where = topics.parse(m.topic)
+            if where is None or where.kind != "event":
+                continue
             e = m.json()
             if e["seq"] in seen:
                 continue

@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import termios
 import threading
 import time
 from dataclasses import dataclass
@@ -27,6 +28,11 @@ from devices.protocols import BoardCodec, get_codec
 from kiosk.hardware import LOCKS_PER_BOARD, BoardError, BoardStatus, BoardTimeout
 
 log = logging.getLogger(__name__)
+# What a failing line raises: pyserial's own errors, the OS's, and termios's (pyserial's
+# flush and close call tcdrain, whose error on a vanished device is no OSError).
+LINE_ERRORS: tuple[type[Exception], ...] = (serial.SerialException, OSError, termios.error)
+# Opening also refuses a malformed port URL with ValueError.
+OPEN_ERRORS: tuple[type[Exception], ...] = (*LINE_ERRORS, ValueError)
 
 # Reopening a lost port: the first try on the very next request, then waits doubling up to
 # the cap. The cap stays below any sane heartbeat, so the health poll after the device is
@@ -70,6 +76,7 @@ class SerialLockBoard:
         self._reopen_max_s = reopen_max_s
         # While the port is lost: None handle, since when, the next reopen try, the wait.
         self._down_since: float | None = None
+        self._path_missing = False  # the last reopen found no device at the port's path
         self._down_reason = ""
         self._next_try = 0.0
         self._wait_s = 0.0
@@ -148,7 +155,7 @@ class SerialLockBoard:
             return serial.serial_for_url(self.port, baudrate=self._baudrate,
                                          timeout=self._timeout_s,
                                          write_timeout=self._timeout_s)
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except OPEN_ERRORS as exc:
             raise BoardError(f"cannot open port {self.port}: {_reason(exc)}") from None
 
     def _line(self) -> serial.Serial:
@@ -161,7 +168,10 @@ class SerialLockBoard:
         if self._closed:
             raise BoardError(f"serial line {self.port} is closed")
         now = time.monotonic()
-        if now < self._next_try:
+        # The back-off spares a port that keeps failing; a device path that was gone and
+        # is back (the adapter plugged in again) is tried at once.
+        reappeared = self._path_missing and _path_exists(self.port)
+        if now < self._next_try and not reappeared:
             raise BoardError(f"serial line {self.port} is down ({self._down_reason}); "
                              f"reopening")
         try:
@@ -170,7 +180,9 @@ class SerialLockBoard:
             self._wait_s = min(self._reopen_max_s, max(REOPEN_FIRST_S, 2 * self._wait_s))
             self._next_try = now + self._wait_s
             self._down_reason = str(exc)
+            self._path_missing = not _path_exists(self.port)
             raise BoardError(f"serial line {self.port} is down: {exc}") from None
+        self._path_missing = False
         # Half a frame from the old device must not be taken for the start of a reply.
         self._parser.reset()
         self._counters.reopens += 1
@@ -185,7 +197,7 @@ class SerialLockBoard:
         """
         if self._serial is not None:
             # A handle of a vanished device may fail to close: it is gone anyway.
-            with contextlib.suppress(serial.SerialException, OSError):
+            with contextlib.suppress(*LINE_ERRORS):
                 self._serial.close()
             self._serial = None
         self._counters.io_errors += 1
@@ -270,14 +282,14 @@ class SerialLockBoard:
             waiting = port.in_waiting
             if waiting:
                 self._counters.dropped_bytes += len(port.read(waiting))
-        except (serial.SerialException, OSError) as exc:
+        except LINE_ERRORS as exc:
             raise self._lost(_reason(exc)) from None
 
     def _read(self) -> bytes:
         try:
             port = self._port()
             return port.read(max(1, port.in_waiting))
-        except (serial.SerialException, OSError) as exc:
+        except LINE_ERRORS as exc:
             raise self._lost(_reason(exc)) from None
 
     def _write(self, frame: bytes) -> None:
@@ -285,7 +297,7 @@ class SerialLockBoard:
             port = self._port()
             port.write(frame)
             port.flush()
-        except (serial.SerialException, OSError) as exc:
+        except LINE_ERRORS as exc:
             raise self._lost(_reason(exc)) from None
 
 
@@ -310,3 +322,8 @@ def open_board(port: str, protocol: str = "kerong", baudrate: int = 19200,
     return SerialLockBoard(port, get_codec(protocol), baudrate=baudrate,
                            lock_bit_locked=lock_bit_locked, timeout_s=timeout_s,
                            retries=retries, reopen_max_s=reopen_max_s)
+
+
+def _path_exists(port: str) -> bool:
+    """Whether a device path names something now; URLs (socket://…) always "exist"."""
+    return "://" in port or os.path.exists(port)

@@ -139,6 +139,24 @@ def test_a_lost_port_is_reopened_once_its_device_is_back(tmp_path, caplog):
     assert len(lines) == 2 and "failed" in lines[0] and "again" in lines[1]
 
 
+def test_a_replugged_adapter_is_tried_at_once_whatever_the_back_off(tmp_path):
+    # A long back-off (60 s) spares a port that keeps failing; the device path coming back
+    # ends it: the very next request reopens.
+    with BoardSimulator(boards=(0,), link=tmp_path / "usb-rs485") as sim, \
+            open_board(sim.port, timeout_s=0.1, reopen_max_s=60.0) as bus:
+        assert bus.status(0).board == 0
+        sim.unplug()
+        for _ in range(3):  # the loss, then reopen tries that find no device: backing off
+            with pytest.raises(BoardError):
+                bus.status(0)
+        # Control: while the path stays gone, requests are refused without a try.
+        with pytest.raises(BoardError, match="reopening"):
+            bus.status(0)
+        sim.replug()
+        assert bus.status(0).board == 0
+        assert bus.connected and bus.counters.reopens == 1
+
+
 def test_a_silent_line_whose_path_names_another_device_is_reopened(tmp_path):
     # The old adapter's handle still works but hears nothing; udev moved the link on.
     link = tmp_path / "usb-rs485"
