@@ -162,11 +162,6 @@ class LockerService:
                 counts[c.size] += 1
         return counts
 
-    def suggest_size(self, size: str) -> str | None:
-        """The size a parcel of ``size`` will get: itself, else the next larger one free."""
-        free = self.free_counts()
-        return next((s for s in sizes_that_fit(size) if free[s]), None)
-
     def _choose(self, db: sqlite_utils.Database, size: str) -> Compartment | None:
         for fitting in sizes_that_fit(size):
             rows = list(db.query(
@@ -413,9 +408,6 @@ class LockerService:
 
     def _open(self, c: Compartment) -> bool:
         return self.doors.open(c).opened
-
-    def door_shut(self, compartment: Compartment) -> bool:
-        return self.doors.is_shut(compartment)
 
     def open_doors(self, compartments: Iterable[Compartment]) -> list[Compartment]:
         """Those of ``compartments`` whose doors are still open (one status read a board)."""

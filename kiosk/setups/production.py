@@ -91,7 +91,6 @@ def run_kiosk(config: Config, *, idle_s: float, log_level: str | None) -> int:
     from kiosk.sdnotify import Notifier, Watchdog
     from kiosk.setups.screen import build_app
 
-    check_settings(config)
     data = Path(config.data_dir)
     data.mkdir(parents=True, exist_ok=True)
     # From here the screen owns the terminal: logs go to the journal, else to a file.
