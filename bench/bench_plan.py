@@ -179,7 +179,7 @@ def run(size: int, where: str | Path, baseline_max: int, replay_max: int) -> dic
         built_s = time.perf_counter() - built
         stored = store.event_count()
         publish = []
-        for round_no in range(3):
+        for round_no in range(5):
             batch = new_events(store, 1000, round_no)
             started = time.perf_counter()
             result = store.ingest(batch)
