@@ -416,6 +416,8 @@ def test_report_without_data_says_so(tmp_path):
      "--agreed-hours"),
     (["plan", "--broker", "127.0.0.1:1883", "--database", "mysql://db/plan"], "--database"),
     (["plan", "report", "--data", "x", "--width", "5"], "--width"),
+    (["plan", "report", "--database", "postgresql://nobody@127.0.0.1:1/none"],
+     "postgresql://nobody@127.0.0.1:1/none"),
 ])
 def test_plan_refuses_bad_arguments_with_a_message(tmp_path, capsys, monkeypatch, args, message):
     from kiosk.cli.main import main
