@@ -21,6 +21,7 @@ class Slips:
         self.community = community
         self.kiosk = kiosk
         self.printed = 0
+        self.printed_for: list[tuple[str, str | None]] = []  # (household, code): the demo
 
     def print_for(self, notes: list[Notification]) -> list[Notification]:
         """Print one slip each; return those printed (the others stay in the outbox)."""
@@ -42,5 +43,6 @@ class Slips:
                           "next receipt", exc)
                 continue
             self.printed += 1
+            self.printed_for.append((n.household, note.code))
             done.append(n)
         return done

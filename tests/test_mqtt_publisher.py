@@ -246,7 +246,7 @@ def test_retained_state_and_private_notifications(broker, outbox):
     try:
         assert wait_until(lambda: sub.messages("/notify/"), 10)
         # The broker's ack is not delivery: the code stays until the notifier's receipt
-        # (tests/test_notify_receipts.py).
+        # (tests/test_notify.py).
         assert len(outbox.pending_notifications()) == 1
         pub.publish_state("lockers", {"free": {"S": 2, "M": 1, "L": 0}})
         assert wait_until(lambda: len(sub.messages("/state/lockers")) == 2, 10)
