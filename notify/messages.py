@@ -87,3 +87,16 @@ def render(note: Note, language: str) -> Message:
 def test_message(household: str, language: str) -> Message:
     title, body = TEST.get(language, TEST["en"])
     return Message(title, body.format(household=household))
+
+
+def kind_of(title: str) -> str:
+    """The kind a rendered title was made for ("" if none): the simulated phones of
+    ``kiosk simulate`` act on reminders."""
+    import re
+
+    for words in TEXTS.values():
+        for kind, (pattern, _) in words.items():
+            regex = re.escape(pattern).replace(re.escape("{kiosk}"), ".+")
+            if re.fullmatch(regex, title):
+                return kind
+    return ""
