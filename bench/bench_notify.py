@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,10 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def arrived(smtp: SmtpInbox, before: int) -> bool:
+    return len(smtp.mails) > before
+
+
 def queue(outbox: Outbox, household: str, code: str) -> float:
     with outbox.store.step() as db:
         outbox.notify(db, household, "pickup_code", {"code": code, "parcels": 1,
@@ -69,7 +74,7 @@ def bare_smtp(smtp: SmtpInbox, samples: int) -> list[float]:
         start = time.perf_counter()
         with smtplib.SMTP("127.0.0.1", smtp.port) as client:
             client.send_message(mail)
-        wait_until(lambda before=before: len(smtp.mails) > before, 10, step=0.0005)
+        wait_until(partial(arrived, smtp, before), 10, step=0.0005)
         times.append(smtp.mails[-1].at - start)
     return times
 
@@ -103,7 +108,7 @@ def main() -> int:
         for i in range(args.samples + 3):
             before = len(smtp.mails)
             start = queue(outbox, "one", f"{100000 + i}")
-            assert wait_until(lambda before=before: len(smtp.mails) > before, 30, step=0.0005)
+            assert wait_until(partial(arrived, smtp, before), 30, step=0.0005)
             if i >= 3:  # the first ones pay for imports and connections
                 path.append(smtp.mails[-1].at - start)
             assert wait_until(lambda: outbox.undelivered_count() == 0, 30, step=0.001)

@@ -48,10 +48,12 @@ class SmtpInbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         text, attachments = "", {}
         for part in message.walk():
-            if part.get_content_type() == "text/plain" and not part.get_filename():
+            name = part.get_filename()
+            if part.get_content_type() == "text/plain" and not name:
                 text += part.get_content()
-            elif part.get_filename():
-                attachments[part.get_filename()] = part.get_payload(decode=True)
+            elif name:
+                content = part.get_payload(decode=True)
+                attachments[name] = content if isinstance(content, bytes) else b""
         with self._lock:
             self.mails.append(Mail(list(envelope.rcpt_tos), str(message["subject"]), text,
                                    attachments))
