@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -226,8 +226,13 @@ class Outbox:
         return [Notification(r["id"], r["household"], r["ts"], r["kind"], json.loads(r["data"]),
                              r["uid"]) for r in rows]
 
-    def undelivered_count(self) -> int:
-        return self.store.scalar("SELECT COUNT(*) FROM notifications") or 0
+    def undelivered_count(self, older_than_s: float = 0) -> int:
+        """Notifications without a receipt; with ``older_than_s``, those queued longer ago."""
+        if older_than_s <= 0:
+            return self.store.scalar("SELECT COUNT(*) FROM notifications") or 0
+        since = iso(self.clock() - timedelta(seconds=older_than_s))
+        return self.store.scalar("SELECT COUNT(*) FROM notifications WHERE ts < ?",
+                                 (since,)) or 0
 
     def notifications_by_uid(self, uids: Iterable[str]) -> list[Notification]:
         found = []
