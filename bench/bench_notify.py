@@ -96,6 +96,7 @@ def main() -> int:
     mqtt_config = MqttConfig(host=broker.host, port=broker.port, reconnect_max_s=1)
     notifier = Notifier(store, mqtt_config, NotifierSettings(C))
     publisher = Publisher(outbox, mqtt_config, C, K, reconnect_min_s=0.1)
+    outbox.on_commit(publisher.kick)  # as the uplink feature wires it
     try:
         notifier.start()
         assert notifier.ready.wait(10)

@@ -21,6 +21,7 @@ class Slips:
         self.community = community
         self.kiosk = kiosk
         self.printed = 0
+        self.failed = 0
         self.printed_for: list[tuple[str, str | None]] = []  # (household, code): the demo
 
     def print_for(self, notes: list[Notification]) -> list[Notification]:
@@ -41,6 +42,7 @@ class Slips:
                 # No household here: the log is not private. The code stays in the outbox.
                 log.error("the slip printer failed (%s); the slip is printed after the "
                           "next receipt", exc)
+                self.failed += 1
                 continue
             self.printed += 1
             self.printed_for.append((n.household, note.code))

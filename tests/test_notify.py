@@ -329,3 +329,34 @@ def test_a_notifier_killed_mid_delivery_delivers_after_its_restart(tmp_path, bro
             first.kill()
         pub.stop()
     assert_each_got_its_own(push, codes)
+
+
+def test_no_contact_means_a_slip_and_a_failing_printer_keeps_the_code(tmp_path, broker,
+                                                                      outbox):
+    from notify.printer import SimulatedPrinter
+    from notify.slips import Slips
+
+    codes = queue_codes(outbox, ["303"])  # household 303 has no contact at all
+    printer = SimulatedPrinter()
+    printer.broken = True
+    slips = Slips(printer, "zh", C, K)
+    notifier = notifier_for(tmp_path / "notifier", broker.port)
+    notifier.start()
+    pub = kiosk_publisher(outbox, broker.port, receipt_timeout_s=0.2,
+                          receipt_timeout_max_s=0.2)
+    pub.slip_hook = slips.print_for
+    try:
+        assert notifier.ready.wait(10)
+        pub.start()
+        assert wait_until(lambda: slips.failed >= 1, 15)
+        assert outbox.undelivered_count() == 1  # not printed: still here
+        printer.broken = False
+        assert wait_until(lambda: outbox.undelivered_count() == 0, 15)
+    finally:
+        pub.stop()
+        notifier.stop()
+        notifier.store.close()
+    [slip] = printer.slips
+    assert b"303" in slip and codes["303"].encode() in slip
+    assert "免费".encode("gb18030") in slip
+    assert b"\x1d(k" in slip and slip.endswith(b"\x1dVB\x00")  # the QR code, the cut
