@@ -360,3 +360,15 @@ def test_no_contact_means_a_slip_and_a_failing_printer_keeps_the_code(tmp_path, 
     assert b"303" in slip and codes["303"].encode() in slip
     assert "免费".encode("gb18030") in slip
     assert b"\x1d(k" in slip and slip.endswith(b"\x1dVB\x00")  # the QR code, the cut
+
+
+def test_the_printer_setting_is_checked_with_the_rest_of_the_config():
+    from kiosk.config import ConfigError, config_from_dict
+
+    for good in ("", "simulated", "/dev/usb/lp0", "serial:/dev/ttyUSB1",
+                 "serial:/dev/ttyUSB1:19200"):
+        config_from_dict({"notify": {"printer": good}}, "t.toml")
+    for bad in ("lpt1", "serial:ttyUSB1", "serial:/dev/ttyUSB1:fast", "serial:/dev/x:99"):
+        with pytest.raises(ConfigError) as caught:
+            config_from_dict({"notify": {"printer": bad}}, "t.toml")
+        assert any(p.startswith("t.toml: notify.printer: ") for p in caught.value.problems)
