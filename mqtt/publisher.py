@@ -193,7 +193,7 @@ class Publisher:
         self._bad_notes: set[int] = set()
         self._kicked = False
         self._notes_checked = 0.0
-        self._uplink_sent: tuple[int, float] = (-1, 0.0)
+        self._uplink_sent: tuple[tuple[int, int], float] = ((-1, -1), 0.0)
 
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -349,7 +349,7 @@ class Publisher:
                 if connected:
                     self._client.publish(self.status_topic, ONLINE, qos=1, retain=True)
                     dirty = set(retained)
-                    self._uplink_sent = (-1, 0.0)
+                    self._uplink_sent = ((-1, -1), 0.0)
             if connected:
                 for topic in sorted(dirty):
                     self._client.publish(topic, retained[topic], qos=1, retain=True)
@@ -514,15 +514,17 @@ class Publisher:
                 self._last_error = f"outbox: {exc}"
 
     def _publish_uplink(self) -> None:
-        sent_backlog, sent_at = self._uplink_sent
+        sent_counts, sent_at = self._uplink_sent
         now = time.monotonic()
         if now - sent_at < self.uplink_every_s:
             return
         backlog = self.outbox.pending_count()
-        if backlog == sent_backlog and now - sent_at < 60 * self.uplink_every_s:
+        # Codes without the notifier's receipt: a count, public like the backlog.
+        undelivered = self.outbox.undelivered_count()
+        if (backlog, undelivered) == sent_counts and now - sent_at < 60 * self.uplink_every_s:
             return
-        self._uplink_sent = (backlog, now)
-        snapshot = {"connected": True, "backlog": backlog,
+        self._uplink_sent = ((backlog, undelivered), now)
+        snapshot = {"connected": True, "backlog": backlog, "undelivered": undelivered,
                     "last_seq": self.outbox.last_seq(), "ts": iso(utc_now())}
         topic = topics.state_topic(self.community, self.kiosk, topics.UPLINK)
         with self._lock:
