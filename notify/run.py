@@ -20,6 +20,12 @@ def run_notifier(data: Path, mqtt_config: MqttConfig, settings: NotifierSettings
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
+    # The worker failing ends the service too, with an error (systemd restarts it).
+    def watch() -> None:
+        notifier.failed.wait()
+        stopping.set()
+
+    threading.Thread(target=watch, name="notifier-watch", daemon=True).start()
     notifier.start()
     log.info("notifier %s of community %s: listening on %s", settings.name,
              settings.community, mqtt_config.host)
@@ -28,4 +34,6 @@ def run_notifier(data: Path, mqtt_config: MqttConfig, settings: NotifierSettings
     finally:
         notifier.stop()
         store.close()
+    if notifier.failure is not None:
+        raise RuntimeError(f"the notifier's worker stopped: {notifier.failure!r}")
     return 0

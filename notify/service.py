@@ -103,6 +103,8 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._failures: dict[int, int] = {}  # contact id -> failures in a row
         self._failing: Counter[str] = Counter()  # channel kind -> contacts failing
+        self.failed = threading.Event()  # the worker died: the service must stop
+        self.failure: BaseException | None = None
         self.refused = 0  # notify messages that were not one (counted, never logged)
         self.delivered = 0
 
@@ -143,6 +145,14 @@ class Notifier:
 
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
+        try:
+            self._take(message)
+        except Exception:
+            # Acked but not kept (a full or locked disk): the kiosk still has it and sends
+            # it again after its receipt timeout. paho's thread must not die of it.
+            log.exception("a notification could not be stored; the kiosk will send it again")
+
+    def _take(self, message: mqtt.MQTTMessage) -> None:
         # paho sends the PUBACK after this returns: the notification is on disk first.
         try:
             payload = bytes(message.payload)
@@ -181,6 +191,15 @@ class Notifier:
     # -- the worker -----------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:
+            # Fail loudly: ``kiosk notify`` exits non-zero and systemd starts it again.
+            log.critical("the notifier's worker stopped", exc_info=exc)
+            self.failure = exc
+            self.failed.set()
+
+    def _work(self) -> None:
         pruned = 0.0
         while not self._stopping.is_set():
             if time.monotonic() - pruned > 3600:

@@ -372,3 +372,16 @@ def test_the_printer_setting_is_checked_with_the_rest_of_the_config():
         with pytest.raises(ConfigError) as caught:
             config_from_dict({"notify": {"printer": bad}}, "t.toml")
         assert any(p.startswith("t.toml: notify.printer: ") for p in caught.value.problems)
+
+
+def test_a_worker_that_fails_is_not_silent(tmp_path, broker):
+    notifier = notifier_for(tmp_path / "notifier", broker.port)
+    notifier.start()
+    try:
+        assert notifier.ready.wait(10)
+        assert not notifier.failed.is_set()  # control: a healthy worker
+        notifier.store.close()  # its database is gone under it
+        assert notifier.failed.wait(10)
+        assert notifier.failure is not None
+    finally:
+        notifier.stop()
