@@ -385,3 +385,39 @@ def test_a_worker_that_fails_is_not_silent(tmp_path, broker):
         assert notifier.failure is not None
     finally:
         notifier.stop()
+
+
+def test_a_notification_that_names_another_household_than_its_topic_is_refused(
+        tmp_path, broker, push):
+    from kiosk.notifications import wire_payload
+
+    book = contacts(tmp_path / "notifier")
+    for h in ("101", "102"):
+        book.add(h, push.url(h), "en")
+    book.store.close()
+    notifier = notifier_for(tmp_path / "notifier", broker.port)
+    notifier.start()
+    client = publisher(broker)
+
+    def note(household: str, code: str, **kw: str) -> str:
+        return json.dumps(wire_payload(**{
+            "uid": os.urandom(16).hex(), "seq": 1, "ts": "2026-12-01T00:00:00Z",
+            "kind": "pickup_code", "household": household, "community": C, "kiosk": K,
+            "data": {"code": code, "parcels": 1}, **kw}))
+    try:
+        assert notifier.ready.wait(10)
+        # 101's topic, 102's household; a kiosk speaking for another; bad codes.
+        publish_to(client, topics.notify_topic(C, K, "101"), note("102", "111111"))
+        publish_to(client, topics.notify_topic(C, K, "102"), note("102", "222222",
+                                                                   kiosk="gate-west"))
+        publish_to(client, topics.notify_topic(C, K, "102"), note("102", "33 33"))
+        publish_to(client, topics.notify_topic(C, K, "102"), b"{}")
+        assert wait_until(lambda: notifier.refused == 4, 10)
+        # Control: the same message on its own topic is delivered.
+        publish_to(client, topics.notify_topic(C, K, "102"), note("102", "444444"))
+        assert wait_until(lambda: push.codes("102") == {"444444"}, 10)
+    finally:
+        close_client(client)
+        notifier.stop()
+        notifier.store.close()
+    assert push.codes("101") == set() and push.codes("102") == {"444444"}
