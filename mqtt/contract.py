@@ -206,9 +206,14 @@ def check_state(device: str, payload: bytes) -> dict[str, Any] | Refused:
             problem = "backlog: expected a whole number >= 0"
         elif last_seq is not None and not _count(last_seq, MAX_SEQ):
             problem = "last_seq: expected a whole number >= 0"
+        elif "undelivered" in body and not _count(body["undelivered"], MAX_SEQ):
+            problem = "undelivered: expected a whole number >= 0"
         else:
-            return {"connected": body["connected"], "backlog": body["backlog"],
-                    "last_seq": last_seq}
+            uplink = {"connected": body["connected"], "backlog": body["backlog"],
+                      "last_seq": last_seq}
+            if "undelivered" in body:
+                uplink["undelivered"] = body["undelivered"]
+            return uplink
     elif device == topics.PARKING:
         clean: dict[str, Any] = {}
         if len(body) > 16:
