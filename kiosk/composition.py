@@ -39,6 +39,7 @@ from kiosk.features import (
     indicators,
     lockers,
     maintenance,
+    needs,
     parking,
     reminders,
     uplink,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from kiosk.health import HealthMonitor
     from kiosk.lockers.service import LockerService
     from kiosk.maintenance import Maintenance
+    from kiosk.needs import NeedsBook
     from kiosk.parking.register import ParkingRegister
     from kiosk.status import StatusProbe
     from mqtt.publisher import Publisher
@@ -75,6 +77,7 @@ FEATURES: tuple[Feature, ...] = (
     housekeeping.FEATURE,   # parking no-shows and lapsed offers
     indicators.FEATURE,     # status LEDs and the buzzer
     config_record.FEATURE,  # a changed config file is an audited, public change
+    needs.FEATURE,          # households' needs and proposals, and their support
 )
 
 
@@ -100,6 +103,7 @@ class Kiosk:
     parking: ParkingRegister
     duty: DutyRoster
     maintenance: Maintenance
+    needs: NeedsBook
     publisher: Publisher | None  # None: this kiosk has no uplink
 
     def __init__(self, config: Config, devices: Devices, store: Store, outbox: Outbox,
