@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import signal
 import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,10 @@ def register(subparsers: Any) -> None:
     add_broker_login_options(plan)
     plan.add_argument("--reconnect-max", type=int, default=30, metavar="SECONDS",
                       help="longest wait between reconnection attempts")
+    plan.add_argument("--http", metavar="[HOST:]PORT",
+                      help="serve the public page (zh, en) here; HOST defaults to 127.0.0.1")
+    plan.add_argument("--pages", metavar="DIR",
+                      help="also write the page as static files (index.html, zh.html, en.html)")
     plan.set_defaults(handler=run_plan)
 
     sub = plan.add_subparsers(dest="plan_command", metavar="")
@@ -45,6 +51,8 @@ def register(subparsers: Any) -> None:
     report.add_argument("--html", metavar="FILE", help="write the page here")
     report.add_argument("--timezone", default="UTC", help="for days and hours")
     report.add_argument("--width", type=int, default=80, help="chart width in columns")
+    report.add_argument("--pages", metavar="DIR",
+                        help="write the public page, zh and en, as static files here")
     report.set_defaults(handler=run_report)
 
 
@@ -57,6 +65,14 @@ def _check_common(args: argparse.Namespace) -> None:
         ZoneInfo(args.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise CommandError(f"--timezone {args.timezone!r}: unknown time zone") from None
+
+
+def http_address(text: str) -> tuple[str, int]:
+    """``PORT`` or ``HOST:PORT``; loopback unless a host is given."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise CommandError(f"--http {text!r}: give [HOST:]PORT with a port in 1-65535")
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -86,8 +102,20 @@ def run_plan(args: argparse.Namespace) -> int:
         store = PlanStore(data / PLAN_DB)
     except (OSError, sqlite3.Error) as exc:
         raise CommandError(f"--data {data}: {exc}") from None
+    address = http_address(args.http) if args.http else None
     aggregator = PlanAggregator(store, config, args.community, interval_s=args.interval,
                                 timezone=args.timezone)
+    pages = server = None
+    if address or args.pages:
+        from plan.web import PageServer, PlanPages
+        # A connection of its own: rendering reads while the aggregator writes.
+        pages = PlanPages(PlanStore(data / PLAN_DB), args.community, args.timezone,
+                          args.pages)
+        if address:
+            try:
+                server = PageServer(pages, address)
+            except OSError as exc:
+                raise CommandError(f"--http {args.http}: {exc}") from None
     done = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -98,10 +126,27 @@ def run_plan(args: argparse.Namespace) -> int:
     aggregator.start()
     print(f"kiosk plan: reading {', '.join(aggregator.subscriptions())} from {host}:{port}, "
           f"storing in {data / PLAN_DB}", file=sys.stderr, flush=True)
+    if server is not None:
+        server.start()
+        host_, port_ = server.address
+        print(f"kiosk plan: the public page is at http://{host_}:{port_}/", file=sys.stderr,
+              flush=True)
+    rendered_at = -args.interval
     try:
-        while not done.wait(1.0):
-            pass
+        while True:
+            if pages is not None and time.monotonic() - rendered_at >= args.interval:
+                rendered_at = time.monotonic()
+                try:
+                    pages.refresh()
+                except Exception:  # the page is retried next interval; intake goes on
+                    logging.getLogger(__name__).exception("could not render the page")
+            if done.wait(1.0 if pages is None else min(1.0, args.interval)):
+                break
     finally:
+        if server is not None:
+            server.stop()
+        if pages is not None:
+            pages.store.close()
         aggregator.stop()
         store.close()
     t = aggregator.totals
@@ -132,6 +177,16 @@ def run_report(args: argparse.Namespace) -> int:
     for community, ind in plans.items():
         print(plan_report.render_terminal(community, ind, width=args.width, color=color))
         print()
+    if args.pages:
+        from plan.web import PlanPages
+        store = PlanStore(path)
+        try:
+            PlanPages(store, communities, args.timezone, args.pages).refresh()
+        except OSError as exc:
+            raise CommandError(f"--pages {args.pages}: {exc}") from None
+        finally:
+            store.close()
+        print(f"Wrote the public page (zh, en) to {args.pages}")
     if args.html:
         try:
             Path(args.html).write_text(plan_report.render_html(plans, iso(utc_now())),
