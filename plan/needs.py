@@ -19,6 +19,7 @@ from typing import Any
 
 from kiosk.events import parse_iso
 from kiosk.needs import KINDS, MAX_TEXT, SIZES, TOPICS, clean_text
+from plan.model import CommunityReport, percent
 from plan.store import PlanStore
 
 MAX_NEEDS = 500  # listed per community; the most supported first
@@ -86,29 +87,24 @@ def needs_of(store: PlanStore, community: str) -> list[dict[str, Any]]:
     return listed[:MAX_NEEDS]
 
 
-def evidence(need: dict[str, Any], ind: dict[str, Any]) -> dict[str, Any]:
+def evidence(need: dict[str, Any], report: CommunityReport) -> dict[str, Any]:
     """What the devices say about a need's topic: for lockers of a size, how often that
     size was full and its peak occupancy; for doors, the faults; for parking, refusals."""
     topic, size = need["topic"], need.get("size")
     out: dict[str, Any] = {}
     if topic == "lockers":
-        unmet = ind.get("unmet_demand", {})
-        by_size = unmet.get("by_size", {})
-        out["full"] = by_size.get(size, 0) if size else unmet.get("total", 0)
-        occ = [o for o in ind.get("occupancy", {}).get("compartments", [])
-               if (size is None or o.get("size") == size) and o.get("capacity")]
-        if occ:
-            out["peak_pct"] = max(min(100.0, 100.0 * (o.get("peak_ratio") or 0)) for o in occ)
-        outages = ind.get("outages", {}).get("by_size", {})
-        out["outages"] = outages.get(size, 0) if size else ind.get("outages", {}).get(
-            "total", 0)
+        unmet, outages = report.unmet_demand, report.outages
+        out["full"] = unmet.by_size.get(size, 0) if size else unmet.total
+        peaks = [percent(o.peak_ratio) for o in report.occupancy
+                 if (size is None or o.size == size) and o.peak_ratio is not None]
+        if peaks:
+            out["peak_pct"] = max(p for p in peaks if p is not None)
+        out["outages"] = outages.by_size.get(size, 0) if size else outages.total
     elif topic == "doors":
-        totals = ind.get("faults", {}).get("totals", {})
-        out["faults"] = sum(n for t, n in totals.items() if t.startswith("door."))
+        out["faults"] = sum(n for t, n in report.fault_totals.items() if t.startswith("door."))
     elif topic == "parking":
-        park = ind.get("parking", {})
-        out["refused"] = park.get("refused", 0)
-        out["requested"] = park.get("requested", 0)
+        out["refused"] = report.parking.refused
+        out["requested"] = report.parking.requested
     return out
 
 
@@ -147,8 +143,7 @@ def skills_of(store: PlanStore, community: str, now: datetime,
 
 
 def draws_of(store: PlanStore, community: str) -> list[dict[str, Any]]:
-    """Each parking round's published draw: its hashes, and per type who asked and who
-    got a spot (fairness per round)."""
+    """Each parking round's published draw: what anyone needs to re-check it."""
     rounds: dict[str, dict[str, Any]] = {}
     for e in events_of(store, community, "parking"):
         data = e["data"]
@@ -165,18 +160,6 @@ def draws_of(store: PlanStore, community: str) -> list[dict[str, Any]]:
             r["results_hash"] = _hex(data.get("results_hash"))
             r["inputs_hash"] = r.get("inputs_hash") or _hex(data.get("inputs_hash"))
             r["drawn"] = e["ts"]
-            types = []
-            summary = data.get("summary")
-            if isinstance(summary, dict):
-                for spot_type, s in list(summary.items())[:20]:
-                    if not isinstance(s, dict):
-                        continue
-                    askers = _int(s.get("askers"), MAX_SUPPORT) or 0
-                    allocated = _int(s.get("allocated"), MAX_SUPPORT) or 0
-                    types.append({"type": clean_text(str(spot_type), 32),
-                                  "askers": askers, "allocated": min(allocated, askers),
-                                  "spots": _int(s.get("spots"), MAX_SUPPORT) or 0})
-            r["types"] = types
     return [rounds[k] for k in sorted(rounds)][-12:]
 
 

@@ -14,13 +14,14 @@ pages over HTTP and writes them as static files.
 from __future__ import annotations
 
 import html
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk.events import parse_iso
 from kiosk.needs import clean_text
 from plan import indicators
+from plan.model import CommunityReport, percent
 from plan.needs import SKILL_MONTHS, alarms_of, draws_of, evidence, needs_of, skills_of
 from plan.page_text import LANGUAGES, TEXT
 from plan.store import PlanStore
@@ -28,17 +29,15 @@ from plan.store import PlanStore
 Bars = list[tuple[str, float]]
 
 
-def page_data(store: PlanStore, community: str, tz: str | tzinfo, now: datetime
-              ) -> dict[str, Any]:
-    """Everything the page shows of one community, JSON-ready."""
-    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    ind = indicators.compute(store, community, zone)
+def page_data(store: PlanStore, community: str, now: datetime) -> dict[str, Any]:
+    """Everything the page shows of one community: the report model (plan/model.py) and
+    what the page adds to it (needs with their evidence, skills, draws, alarms)."""
+    report = indicators.report(store, community)
     needs = needs_of(store, community)
     for need in needs:
-        need["evidence"] = evidence(need, ind)
-    return {"indicators": ind, "needs": needs, "skills": skills_of(store, community, now),
-            "draws": draws_of(store, community), "alarms": alarms_of(store, community),
-            "today": now.astimezone(zone).date().isoformat(), "timezone": str(zone)}
+        need["evidence"] = evidence(need, report)
+    return {"report": report, "needs": needs, "skills": skills_of(store, community, now),
+            "draws": draws_of(store, community), "alarms": alarms_of(store, community)}
 
 
 def _e(value: object, limit: int = 300) -> str:
@@ -137,33 +136,21 @@ class _Page:
                                 requested=ev["requested"]))
         return "; ".join(parts)
 
-    def trends(self, data: dict[str, Any]) -> str:
-        ind = data["indicators"]
-        today = date.fromisoformat(data["today"])
-
-        def weeks(by_day: dict[str, int]) -> tuple[int, int]:
-            now = before = 0
-            for day, n in by_day.items():
-                try:
-                    age = (today - date.fromisoformat(day)).days
-                except ValueError:
-                    continue
-                if 0 <= age < 7:
-                    now += n
-                elif 7 <= age < 14:
-                    before += n
-            return now, before
-
+    def trends(self, r: CommunityReport) -> str:
+        if not r.trends:
+            return f'<p class="empty">{self.t("no_data")}</p>'
         rows = []
-        for key, by_day in (("trend.parcels", ind["parcels_per_day"]["days"]),
-                            ("trend.full", ind["unmet_demand"]["by_day"]),
-                            ("trend.outages", ind["outages"]["by_day"]),
-                            ("trend.security", ind["security"]["by_day"])):
-            now, before = weeks(by_day)
-            arrow = "↑" if now > before else "↓" if now < before else "="
-            rows.append(f'<li><span class="arrow">{arrow}</span> '
-                        f'{self.t("trend.row", what=_Safe(self.t(key)), now=now, before=before)}'
-                        "</li>")
+        for trend in r.trends:
+            before = trend.weeks[-3][1] if len(trend.weeks) >= 3 else 0.0
+            last = trend.last_week
+            arrow = "↑" if last > before else "↓" if last < before else "="
+            change = ("" if trend.change_ratio is None
+                      else f" ({'+' if trend.change_ratio >= 0 else ''}"
+                           f"{_fmt(round(100 * trend.change_ratio, 1))} %)")
+            rows.append(f'<li><span class="arrow">{arrow}</span> ' + self.t(
+                "trend.row", what=_Safe(self.t("trend." + trend.measure)),
+                last=_fmt(last), before=_fmt(before), change=change,
+                now=_fmt(trend.this_week)) + "</li>")
         return '<ul class="trends">' + "".join(rows) + "</ul>"
 
     def skills(self, data: dict[str, Any]) -> str:
@@ -178,18 +165,16 @@ class _Page:
                        ("skill.task", "skill.people", "skill.did", "skill.practised"))
         return f'<table class="skills"><tr>{head}</tr>{"".join(rows)}</table>'
 
-    def rounds(self, data: dict[str, Any]) -> str:
-        drawn = [d for d in data["draws"] if d.get("types")]
-        if not drawn:
+    def rounds(self, r: CommunityReport) -> str:
+        if not r.parking.rounds:
             return f'<p class="empty">{self.t("rounds_none")}</p>'
         out = []
-        for d in drawn:
-            rows = [(f'{_e(ty["type"])} ({ty["allocated"]}/{ty["askers"]})',
-                     100.0 * ty["allocated"] / ty["askers"] if ty["askers"] else 100.0)
-                    for ty in d["types"]]
-            out.append(self.figure(self.t("draw.round", round=d["round"]),
+        for round_ in r.parking.rounds[-6:]:
+            rows = [(f"{_e(ty.type)} ({ty.allocated}/{ty.requested})",
+                     percent(ty.served_ratio) or 0.0) for ty in round_.types if ty.requested]
+            out.append(self.figure(self.t("draw.round", round=round_.round),
                                    self.bars(rows, percent=True, escaped_labels=True,
-                                             cls="served")))
+                                             cls="served"), self.t("rounds_note")))
         return "".join(out)
 
     def draws(self, data: dict[str, Any]) -> str:
@@ -215,67 +200,88 @@ class _Page:
         if not data["alarms"]:
             return f'<p class="empty">{self.t("alarms_none")}</p>'
         return '<ul class="alarms">' + "".join(
-            f'<li><time>{_e(_when(a["ts"], data["timezone"]))}</time> {_e(a["kiosk"])} '
+            f'<li><time>{_e(_when(a["ts"], data["report"].timezone))}</time> {_e(a["kiosk"])} '
             f'{_e(a["type"])} {_e(a["what"])}</li>' for a in data["alarms"]) + "</ul>"
 
-    def where_from(self, data: dict[str, Any]) -> str:
-        intake, gaps = data["indicators"]["intake"], data["indicators"]["gaps"]
-        lines = [self.t("data.intake", events=intake["events"], kiosks=intake["kiosks"],
-                        dup=intake["duplicates"], conflicts=intake["conflicts"])]
-        for g in gaps["kiosks"]:
-            lines.append(self.t("data.gap", kiosk=g["kiosk"], missing=g["missing"],
-                                behind=g["behind"]) if g["missing"] or g["behind"]
-                         else self.t("data.complete", kiosk=g["kiosk"], top=g["max_seq"]))
+    def repairs(self, r: CommunityReport) -> str:
+        rows = [r_ for r_ in r.repairs if r_.repaired or r_.open_now][:30]
+        if not rows:
+            return f'<p class="empty">{self.t("no_data")}</p>'
+        head = "".join(f"<th>{self.t(k)}</th>" for k in
+                       ("repair.device", "repair.kind", "repair.repaired", "repair.mean",
+                        "repair.open"))
+        body = "".join(
+            f"<tr><td>{_e(x.device)}</td><td>{_e(x.kind)}</td><td>{x.repaired}</td>"
+            f"<td>{'' if x.mean_h is None else _fmt(x.mean_h) + ' h'}</td>"
+            f"<td>{x.open_now}</td></tr>" for x in rows)
+        return f'<table class="repairs"><tr>{head}</tr>{body}</table>'
+
+    def couriers(self, r: CommunityReport) -> str:
+        flagged = [d for d in r.couriers if d.flagged][:30]
+        note = self.t("courier_hours_note", start=r.agreed_hours[0], end=r.agreed_hours[1])
+        if not flagged:
+            return f'<p class="note">{note}</p><p class="empty">{self.t("courier_none")}</p>'
+        items = "".join(
+            f"<li>{self.day(d.day)}: {_e(d.courier)} " + self.t(
+                "courier_day", first=d.first, last=d.last, hours=_fmt(d.hours),
+                outside=d.outside_hours, parcels=d.parcels) + "</li>" for d in flagged)
+        return f'<p class="note">{note}</p><ul class="couriers">{items}</ul>'
+
+    def where_from(self, r: CommunityReport) -> str:
+        intake = r.intake
+        lines = [self.t("data.intake", events=intake.events, kiosks=intake.kiosks,
+                        dup=intake.duplicates, conflicts=intake.conflicts, held=intake.held)]
+        for g in r.gaps:
+            lines.append(self.t("data.gap", kiosk=g.kiosk, missing=g.missing,
+                                behind=g.behind) if g.missing or g.behind
+                         else self.t("data.complete", kiosk=g.kiosk, top=g.max_seq))
         return "<ul>" + "".join(f"<li>{line}</li>" for line in lines) + "</ul>"
 
     def community(self, community: str, data: dict[str, Any]) -> str:
-        ind = data["indicators"]
+        r: CommunityReport = data["report"]
         t = self.t
-        days = list(ind["parcels_per_day"]["days"].items())[-31:]
-        wait = ind["wait_time"]
-        wait_note = (t("wait_note", median=wait.get("median_h", 0), p90=wait.get("p90_h", 0),
-                       overdue=wait["overdue"]) if wait["count"] else t("wait_none"))
-        occ = [(f"{o['kiosk']} · {self.size_word(o['size'])}", 100.0 * (o["peak_ratio"] or 0))
-               for o in ind["occupancy"]["compartments"] if o["capacity"]]
-        park = ind["parking"]
-        park_rows = [(self.words["park." + k], float(park[k]))
-                     for k in ("requested", "allocated", "refused", "no_show")]
-        park_rows.append((self.words["park.spots"], float(sum(park["supply"].values()))))
+        days = list(r.parcels_per_day.items())[-31:]
+        wait = r.wait
+        wait_note = (t("wait_note", median=_fmt(wait.median_h or 0), p90=_fmt(wait.p90_h or 0),
+                       overdue=wait.overdue) if wait.count else t("wait_none"))
+        occ = [(f"{o.kiosk} · {self.size_word(o.size)} ({o.peak}/{o.compartments})",
+                percent(o.peak_ratio) or 0.0) for o in r.occupancy if o.compartments]
+        park = r.parking
+        park_rows = [(self.words["park.requested"], float(park.requested)),
+                     (self.words["park.allocated"], float(park.allocated)),
+                     (self.words["park.refused"], float(park.refused)),
+                     (self.words["park.no_show"], float(park.no_show)),
+                     (self.words["park.spots"], float(sum(park.supply.values())))]
         parts = [
             f'<section class="community"><h2>{t("community", id=community)}</h2>',
             f'<section id="needs"><h3>{t("needs")}</h3>{self.needs(data)}</section>',
-            f'<section id="trends"><h3>{t("trends")}</h3>{self.trends(data)}</section>',
+            f'<section id="trends"><h3>{t("trends")}</h3>{self.trends(r)}</section>',
             self.figure(t("per_day"), self.bars([(self.day(d), n) for d, n in days],
                                                 escaped_labels=True, cls="days"),
-                        t("per_day_note", n=ind["parcels_per_day"]["total"],
-                          sent=ind["parcels_per_day"]["sent"]), "per-day"),
-            self.figure(t("per_hour", tz=ind["parcels_per_hour"]["timezone"]),
+                        t("per_day_note", n=r.parcels_total, sent=r.parcels_sent), "per-day"),
+            self.figure(t("per_hour", tz=r.timezone),
                         self.bars([(f"{h:02d}:00", n) for h, n in
-                                   enumerate(ind["parcels_per_hour"]["hours"]) if n]),
-                        fid="per-hour"),
-            self.figure(t("wait"), self.bars(list(wait["buckets"].items())), wait_note,
-                        "wait"),
+                                   enumerate(r.parcels_per_hour) if n]), fid="per-hour"),
+            self.figure(t("wait"), self.bars(list(wait.buckets.items())), wait_note, "wait"),
             self.figure(t("occupancy"), self.bars(occ, percent=True, cls="occupancy"),
                         t("occupancy_note"), "occupancy"),
             self.figure(t("unmet"), self.bars([(self.size_word(s), n) for s, n in
-                                               ind["unmet_demand"]["by_size"].items()]),
-                        fid="unmet"),
-            self.figure(t("outages"), self.bars(list(ind["outages"]["by_cause"].items())),
+                                               r.unmet_demand.by_size.items()]), fid="unmet"),
+            self.figure(t("outages"), self.bars(list(r.outages.by_cause.items())),
                         fid="outages"),
-            self.figure(t("courier"), self.bars([(f"{h['hour']:02d}:00", h["parcels"])
-                                                 for h in ind["courier_load"]["hours"]
-                                                 if h["parcels"]]), fid="courier"),
-            self.figure(t("faults"), self.bars([(f["device"], f["total"]) for f in
-                                                ind["faults"]["devices"][:30]], cls="faults"),
-                        fid="faults"),
+            f'<section id="repairs"><h3>{t("repairs")}</h3>{self.repairs(r)}</section>',
+            self.figure(t("faults"), self.bars([(f.device, f.total) for f in r.faults[:30]],
+                                               cls="faults"), fid="faults"),
+            f'<section id="couriers"><h3>{t("courier_hours")}</h3>{self.couriers(r)}'
+            "</section>",
             f'<section id="skills"><h3>{t("skills")}</h3>'
             f'<p class="note">{t("skills_note", months=SKILL_MONTHS)}</p>'
             f'{self.skills(data)}</section>',
             self.figure(t("parking"), self.bars(park_rows), fid="parking"),
-            f'<section id="rounds"><h3>{t("rounds")}</h3>{self.rounds(data)}</section>',
+            f'<section id="rounds"><h3>{t("rounds")}</h3>{self.rounds(r)}</section>',
             f'<section id="draws"><h3>{t("draws")}</h3>{self.draws(data)}</section>',
             f'<section id="alarms"><h3>{t("alarms")}</h3>{self.alarms(data)}</section>',
-            f'<section id="data"><h3>{t("data")}</h3>{self.where_from(data)}</section>',
+            f'<section id="data"><h3>{t("data")}</h3>{self.where_from(r)}</section>',
             "</section>"]
         return "".join(parts)
 
@@ -332,13 +338,14 @@ dd{margin:0}
 """
 
 
-def render_page(plans: dict[str, dict[str, Any]], language: str, generated_at: datetime,
-                tz: str = "UTC") -> str:
+def render_page(plans: dict[str, dict[str, Any]], language: str, generated_at: datetime
+                ) -> str:
     """One page, in ``language`` (zh or en), for every community in ``plans``."""
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
     page = _Page(language)
     other = "en" if language == "zh" else "zh"
+    tz = next((d["report"].timezone for d in plans.values()), "UTC")
     when = _when(generated_at.isoformat(), tz) + f" ({tz})"
     body = "".join(page.community(c, data) for c, data in plans.items())
     if not plans:

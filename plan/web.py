@@ -32,10 +32,9 @@ DEFAULT_ADDRESS = ("127.0.0.1", 8080)
 
 class PlanPages:
     def __init__(self, store: PlanStore, communities: list[str] | None = None,
-                 timezone: str = "UTC", out_dir: str | Path | None = None):
+                 out_dir: str | Path | None = None):
         self.store = store
         self.communities = list(communities or [])
-        self.timezone = timezone
         self.out_dir = Path(out_dir) if out_dir else None
         self._lock = threading.Lock()
         self._pages: dict[str, bytes] = {}
@@ -43,9 +42,9 @@ class PlanPages:
     def refresh(self, now: datetime | None = None) -> dict[str, bytes]:
         """Render every language again; write the static files if there is a directory."""
         now = now or utc_now()
-        plans: dict[str, Any] = {c: page_data(self.store, c, self.timezone, now)
+        plans: dict[str, Any] = {c: page_data(self.store, c, now)
                                  for c in (self.communities or self.store.communities())}
-        pages = {lang: render_page(plans, lang, now, self.timezone).encode("utf-8")
+        pages = {lang: render_page(plans, lang, now).encode("utf-8")
                  for lang in LANGUAGES}
         with self._lock:
             self._pages = pages
