@@ -127,7 +127,9 @@ def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
     server.start()
     host, port = server.address
     try:
-        yield {"url": f"http://{host}:{port}", "dir": root / "board", "shots": root / "shots"}
+        # KIOSK_PAGE_SHOTS keeps the screenshots where a person can look at them.
+        shots = Path(os.environ.get("KIOSK_PAGE_SHOTS") or root / "shots")
+        yield {"url": f"http://{host}:{port}", "dir": root / "board", "shots": shots}
     finally:
         server.stop()
         store.close()
@@ -238,7 +240,7 @@ def test_values_are_written_on_the_bars_and_bars_stay_within_100_percent(
 def test_date_labels_never_overlap(site, browser, width):
     page = open_page(browser, site["url"] + "/", width)
     try:
-        site["shots"].mkdir(exist_ok=True)
+        site["shots"].mkdir(parents=True, exist_ok=True)
         shot = site["shots"] / f"plan-zh-{width}px.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000

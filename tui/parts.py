@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from kiosk.hardware import Peripherals
     from kiosk.lockers.service import LockerService
     from kiosk.maintenance_view import MaintenanceParts
+    from kiosk.needs import NeedsBook
     from kiosk.parking.desk import ParkingDesk
     from kiosk.status import KioskStatus
     from tui.demo import DemoWorld
@@ -29,3 +30,5 @@ class KioskParts:
     # Told when a screen's background work failed: (where, the error's text), so the
     # maintainers see a fault; the kiosk itself carries on (tui/app.py, worker_failed).
     worker_failed: Callable[[str, str], None] | None = None
+    # Households' needs and proposals (kiosk/needs.py); None: built without them.
+    needs: NeedsBook | None = None
