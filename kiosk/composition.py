@@ -41,6 +41,7 @@ from kiosk.features import (
     maintenance,
     needs,
     parking,
+    practice,
     reminders,
     uplink,
 )
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from kiosk.maintenance import Maintenance
     from kiosk.needs import NeedsBook
     from kiosk.parking.register import ParkingRegister
+    from kiosk.practice import PracticeLog
     from kiosk.status import StatusProbe
     from mqtt.publisher import Publisher
 
@@ -78,6 +80,7 @@ FEATURES: tuple[Feature, ...] = (
     indicators.FEATURE,     # status LEDs and the buzzer
     config_record.FEATURE,  # a changed config file is an audited, public change
     needs.FEATURE,          # households' needs and proposals, and their support
+    practice.FEATURE,       # maintenance runbooks practised on a simulated cabinet
 )
 
 
@@ -104,6 +107,7 @@ class Kiosk:
     duty: DutyRoster
     maintenance: Maintenance
     needs: NeedsBook
+    practice: PracticeLog
     publisher: Publisher | None  # None: this kiosk has no uplink
 
     def __init__(self, config: Config, devices: Devices, store: Store, outbox: Outbox,

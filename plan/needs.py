@@ -19,23 +19,13 @@ from typing import Any
 
 from kiosk.events import parse_iso
 from kiosk.needs import KINDS, MAX_TEXT, SIZES, TOPICS, clean_text
+from kiosk.practice import ACTION_TASKS, TASKS
 from plan.model import CommunityReport, percent
 from plan.store import PlanStore
 
 MAX_NEEDS = 500  # listed per community; the most supported first
 MAX_SUPPORT = 10**6
 SKILL_MONTHS = 6
-
-# A maintenance audit action, and the runbook (fault kind) whose skill it is.
-ACTION_TASKS = {
-    "compartment.fault_cleared": "door.jammed",
-    "parcel.review_resolved": "parcel.in_review",
-    "lockers.reconcile": "sensor.mismatch",
-    "door.force": "door.force",
-    "compartment.out_of_service": "compartment.service",
-    "compartment.in_service": "compartment.service",
-}
-
 
 def events_of(store: PlanStore, community: str, family: str) -> Iterable[dict[str, Any]]:
     """The community's events of one family (``need`` → ``need.*``), per kiosk in seq
@@ -131,11 +121,11 @@ def skills_of(store: PlanStore, community: str, now: datetime,
                     done[task].add(who)
             elif e["type"] == "maintenance.practiced":
                 task, who = data.get("task"), data.get("by")
-                if (isinstance(task, str) and task in set(ACTION_TASKS.values())
+                if (isinstance(task, str) and task in TASKS
                         and isinstance(who, str) and 0 < len(who) <= 64):
                     practised[task].add(who)
     rows = []
-    for task in sorted(set(ACTION_TASKS.values())):
+    for task in TASKS:
         people = done[task] | practised[task]
         rows.append({"task": task, "did": len(done[task]), "practised": len(practised[task]),
                      "people": len(people), "single": len(people) <= 1})

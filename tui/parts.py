@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from kiosk.maintenance_view import MaintenanceParts
     from kiosk.needs import NeedsBook
     from kiosk.parking.desk import ParkingDesk
+    from kiosk.practice import PracticeCabinet, PracticeLog
     from kiosk.status import KioskStatus
     from tui.demo import DemoWorld
 
@@ -32,3 +33,7 @@ class KioskParts:
     worker_failed: Callable[[str, str], None] | None = None
     # Households' needs and proposals (kiosk/needs.py); None: built without them.
     needs: NeedsBook | None = None
+    # Practising runbooks (kiosk/practice.py): the log, and how to open a simulated
+    # cabinet of its own (never the kiosk's boards).
+    practice: PracticeLog | None = None
+    practice_cabinet: Callable[[], PracticeCabinet] | None = None
