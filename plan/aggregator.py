@@ -168,7 +168,7 @@ class PlanAggregator:
         for reason, n in result.refused.items():
             self.totals.refused[reason] = self.totals.refused.get(reason, 0) + n
             log.warning("refused %d message(s): %s", n, reason)
-        if result.stored:
+        if result.stored or result.held or result.states:
             self._dirty = True
         with self._lock:
             session = self._session

@@ -93,6 +93,8 @@ CLEARS_BY_ACTION = {"compartment.fault_cleared": "door.jammed"}
 # Measures followed week by week.
 TREND_MEASURES = ("parcels", "unmet_demand", "outages", "faults", "repairs", "repair_hours",
                   "parking_refused", "wrong_codes")
+# Courier days shown (newest first).
+COURIER_DAYS = 62
 _COMPARTMENT_KINDS = frozenset({"door.jammed", "door.left_open", "door.tamper",
                                 "sensor.mismatch"})
 
@@ -544,8 +546,16 @@ def report(store: PlanStore, community: str) -> CommunityReport:
     db = store.db
     settings = store.settings
     t: dict[tuple[str, str, str, str], list[float]] = {}
-    for r in db.query("SELECT metric, k1, k2, k3, n, s, lo, hi FROM tallies "
-                      "WHERE community = ?", (community,)):
+    rows = db.query("SELECT metric, k1, k2, k3, n, s, lo, hi FROM tallies WHERE community = ? "
+                    "AND metric NOT IN ('courier', 'courier_out')", (community,))
+    # Courier days: only the latest ones are shown, so only those are read.
+    days = [r["k2"] for r in rows if r["metric"] == "day"]
+    if days:
+        since = (datetime.fromisoformat(max(days)) - timedelta(days=COURIER_DAYS)).date()
+        rows += db.query("SELECT metric, k1, k2, k3, n, s, lo, hi FROM tallies WHERE "
+                         "community = ? AND metric IN ('courier', 'courier_out') AND k2 > ?",
+                         (community, since.isoformat()))
+    for r in rows:
         t[(r["metric"], r["k1"], r["k2"], r["k3"])] = [r["n"], r["s"], r["lo"], r["hi"]]
     by: dict[str, list[tuple[tuple[str, str, str], list[float]]]] = defaultdict(list)
     for (metric, k1, k2, k3), row in t.items():
@@ -658,13 +668,13 @@ def _couriers(settings: PlanSettings, rows: list[tuple[tuple[str, str, str], lis
     out = []
     by_courier = sorted(rows, key=lambda r: r[0][0])
     for (courier, day, _), row in sorted(by_courier, key=lambda r: r[0][1],
-                                         reverse=True)[:62 * 50]:
+                                         reverse=True)[:COURIER_DAYS * 50]:
         late = int(t.get(("courier_out", courier, day, ""), [0])[0])
         first, last = int(row[2]), int(row[3])
         out.append(CourierDay(courier, day, int(row[0]), f"{first // 60:02d}:{first % 60:02d}",
                               f"{last // 60:02d}:{last % 60:02d}", round((last - first) / 60, 2),
                               late, late > 0))
-    days = sorted({c.day for c in out}, reverse=True)[:62]
+    days = sorted({c.day for c in out}, reverse=True)[:COURIER_DAYS]
     return [c for c in out if c.day in days]
 
 

@@ -188,6 +188,7 @@ class IngestResult:
     duplicates: int = 0
     held: int = 0
     released: int = 0
+    states: int = 0
     refused: dict[str, int] = field(default_factory=dict)
 
     def refuse(self, reason: str) -> None:
@@ -308,6 +309,7 @@ class PlanStore:
             result.duplicates += one.duplicates
             result.held += one.held
             result.released += one.released
+            result.states += one.states
             for reason, n in one.refused.items():
                 result.refused[reason] = result.refused.get(reason, 0) + n
         return result
@@ -470,6 +472,7 @@ class PlanStore:
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (community, kiosk, device) DO UPDATE SET "
             "payload = excluded.payload, received_at = excluded.received_at",
             (s.community, s.kiosk, s.device, json.dumps(s.payload, sort_keys=True), now))
+        result.states += 1
         if s.device == topics.UPLINK and s.payload.get("last_seq") is not None:
             k.announced = int(s.payload["last_seq"])
             k.dirty = True
@@ -504,9 +507,11 @@ class PlanStore:
 
     # -- rebuilding the aggregates ----------------------------------------------------------
 
-    def rebuild(self, chunk: int = 20_000) -> int:
+    def rebuild(self, chunk: int = 20_000, sample_every: int = 1) -> int:
         """Recompute every aggregate from the stored events (after the settings changed, or
-        a schema that had none); returns the events replayed. Cost: the whole history."""
+        a schema that had none); returns the events replayed. Cost: the whole history.
+        ``sample_every`` > 1 replays one event in so many: for benchmarks only, to give a
+        huge synthetic history aggregates of its shape (its keys), not its counts."""
         self._forget_cache()
         replayed = 0
         with self.db.step() as tx:
@@ -522,10 +527,12 @@ class PlanStore:
                         "kiosk = ? AND seq > ? ORDER BY seq LIMIT ?",
                         (community, kiosk, after, chunk))
                     for r in rows:
+                        if sample_every > 1 and int(r["seq"]) % sample_every:
+                            continue
                         self.rules.apply(tx, CleanEvent(community, kiosk, int(r["seq"]), r["id"],
                                                         r["ts"], r["type"],
                                                         json.loads(r["data"])))
-                    replayed += len(rows)
+                        replayed += 1
                     if len(rows) < chunk:
                         break
                     after = int(rows[-1]["seq"])

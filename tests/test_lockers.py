@@ -47,7 +47,8 @@ def test_deposit_stores_the_parcel_and_queues_a_private_code(k, sim):
     assert len(code) == 6 and set(code) <= set(ALPHABET)
     deposited = next(e for e in k.outbox.events() if e.type == "parcel.deposited")
     assert deposited.data == {"parcel": slot.parcel_id, "compartment": "A01", "size": "S",
-                              "household": "h-a101", "courier": "c-one"}
+                              "compartment_size": "S", "household": "h-a101",
+                              "courier": "c-one"}
     # The code is stored only as a keyed hash.
     stored = k.service.store.query("SELECT * FROM codes")
     assert code not in str(stored)

@@ -297,6 +297,7 @@ class LockerService:
         state = ParcelState.OUTGOING if p["outgoing"] else ParcelState.STORED
         self._set_parcel(db, parcel_id, state, stored_ts=self._now())
         data = {"parcel": parcel_id, "compartment": p["compartment"], "size": p["size"],
+                "compartment_size": _compartment_size(db, p["compartment"]),
                 "household": household["pseudonym"]}
         if reconciled:
             data["reconciled"] = True
@@ -389,6 +390,7 @@ class LockerService:
         self._set_parcel(db, p["id"], state, done_ts=self._now())
         household = db.table("households").get(p["household"])
         data = {"parcel": p["id"], "compartment": p["compartment"], "size": p["size"],
+                "compartment_size": _compartment_size(db, p["compartment"]),
                 "household": household["pseudonym"],
                 "waited_s": self._waited_s(p["stored_ts"])}
         if courier is not None:
@@ -541,3 +543,11 @@ def _compartment(row: dict) -> Compartment:
     return Compartment(row["id"], row["board"], row["lock"], row["size"],
                        bool(row["in_service"]), row["fault"], row["parcel_state"])
 
+
+def _compartment_size(db: sqlite_utils.Database, compartment: str | None) -> str | None:
+    """The size of the compartment a parcel took (an S parcel may take an M): the plan
+    counts occupancy by compartment, not by parcel."""
+    if compartment is None:
+        return None
+    row = db.execute("SELECT size FROM compartments WHERE id = ?", (compartment,)).fetchone()
+    return row[0] if row else None
