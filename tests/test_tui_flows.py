@@ -140,7 +140,7 @@ async def test_a_jammed_door_is_explained_and_the_code_stays_valid(demo):
         assert parcel_states(demo)[parcel["id"]] == ParcelState.STORED
         # The status line names the jammed door, in plain words, once it is refreshed.
         app.refresh_status()
-        await until(pilot, lambda: app.t("public.door_out_of_order", doors=door.id, n=1)
+        await until(pilot, lambda: app.t("public.door_out_of_order", doors=door.id)
                     in shown(app.screen.query_one(StatusLine)),
                     what="fault on the status line")
         await pilot.press("escape")
@@ -158,7 +158,7 @@ async def test_a_jammed_door_is_explained_and_the_code_stays_valid(demo):
         app.refresh_status()
         await until(pilot, lambda: door.id not in shown(app.screen.query_one(StatusLine)),
                     what="the jam gone from the status line")
-        assert app.t("public.door_out_of_order", doors=door.id, n=1) not in screen_text(pilot)
+        assert app.t("public.door_out_of_order", doors=door.id) not in screen_text(pilot)
     assert "door.jammed" in events(demo) and "door.jam_cleared" in events(demo)
     assert next(c for c in demo.kiosk.lockers.compartments() if c.id == door.id).fault is None
 

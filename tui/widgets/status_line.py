@@ -53,11 +53,9 @@ def residents_texts(t, faults: tuple[Fault, ...]) -> list[str]:
                  if f.kind in ("door.left_open", "door.tamper") and f.subject]
     texts = []
     if out_of_order:
-        texts.append(t("public.door_out_of_order", doors=" ".join(out_of_order),
-                       n=len(out_of_order)))
+        texts.append(t("public.door_out_of_order", doors=" ".join(out_of_order)))
     if left_open:
-        texts.append(t("public.door_open", doors=" ".join(dict.fromkeys(left_open)),
-                       n=len(set(left_open))))
+        texts.append(t("public.door_open", doors=" ".join(dict.fromkeys(left_open))))
     if any(f.kind == "board.offline" for f in faults):
         texts.append(t("public.board_offline"))
     return texts
