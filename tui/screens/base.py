@@ -40,6 +40,9 @@ class KioskScreen(InKiosk, Screen):
     """A screen with the kiosk's frame. Subclasses fill ``compose_body``."""
 
     TITLE_KEY = "app.title"
+    # Whose status line this screen shows: the maintainers' adds the uplink, the queue and
+    # every fault (tui/widgets/status_line.py).
+    MAINTAINERS_STATUS = False
     # True while a door this screen opened is not shut again: the idle reset waits.
     holds_door = False
     # True while a worker answers for this screen; keys and taps wait for it.
@@ -51,7 +54,7 @@ class KioskScreen(InKiosk, Screen):
     def compose(self) -> ComposeResult:
         yield TitleBar(self.t(self.TITLE_KEY))
         yield from self.compose_body()
-        yield StatusLine()
+        yield StatusLine(maintainers=self.MAINTAINERS_STATUS)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

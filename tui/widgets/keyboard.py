@@ -127,6 +127,8 @@ class Keyboard(InKiosk, Vertical):
 
     def compose(self) -> ComposeResult:
         t = self.app.t
+        labels = {"letters": t("key.layer_letters"), "digits": t("key.layer_digits"),
+                  "symbols": t("key.layer_symbols")}
         self._cells = self._layer_cells()
         with Grid(classes="keyboard-cells"):
             for i, ch in enumerate(self._cells):
@@ -134,7 +136,7 @@ class Keyboard(InKiosk, Vertical):
                                 disabled=not ch or not self._accepts(ch))
         with Horizontal(classes="keyboard-controls"):
             for layer in LAYER_ORDER:
-                yield KeyButton(t(f"key.layer_{layer}"), id=f"kb-layer-{layer}",
+                yield KeyButton(labels[layer], id=f"kb-layer-{layer}",
                                 classes="key kb-layer",
                                 variant="primary" if layer == self.shown_layer else "default",
                                 disabled=not any(self._accepts(c)

@@ -40,6 +40,7 @@ REFRESH_S = 2.0
 
 class MaintenanceScreen(KioskScreen):
     TITLE_KEY = "maintenance.title"
+    MAINTAINERS_STATUS = True
 
     def __init__(self) -> None:
         super().__init__()
