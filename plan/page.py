@@ -217,7 +217,7 @@ class _Page:
         return f'<table class="repairs"><tr>{head}</tr>{body}</table>'
 
     def couriers(self, r: CommunityReport) -> str:
-        flagged = [d for d in r.couriers if d.flagged][:30]
+        flagged = [d for d in r.couriers if d.flagged][:14]
         note = self.t("courier_hours_note", start=r.agreed_hours[0], end=r.agreed_hours[1])
         if not flagged:
             return f'<p class="note">{note}</p><p class="empty">{self.t("courier_none")}</p>'

@@ -16,17 +16,17 @@ TEXT: dict[str, dict[str, str]] = {
         "needs": "Needs and proposals",
         "needs_none": "No needs raised yet. Raise one at the kiosk (Needs) or with "
                       "kiosk needs raise.",
-        "support": "{n} household(s) support this",
+        "support": "households supporting: {n}",
         "kind.need": "Need", "kind.fault": "Fault report", "kind.proposal": "Proposal",
         "topic.lockers": "lockers", "topic.parking": "parking", "topic.doors": "doors and gates",
         "topic.kiosk": "the kiosk", "topic.other": "other",
         "evidence": "What the devices say",
-        "ev.full": "{size} compartments full {n} time(s)",
-        "ev.full_any": "lockers full {n} time(s)",
+        "ev.full": "{size} compartments full: {n} times",
+        "ev.full_any": "lockers full: {n} times",
         "ev.peak": "peak occupancy {pct} % of capacity",
-        "ev.outages": "{n} refusal(s) while out of order (not demand)",
-        "ev.faults": "{n} door fault(s)",
-        "ev.parking": "{refused} of {requested} parking request(s) refused",
+        "ev.outages": "refused while out of order (not demand): {n}",
+        "ev.faults": "door faults: {n}",
+        "ev.parking": "parking requests refused: {refused} of {requested}",
         "trends": "This week against last week",
         "trend.row": "{what}: {last} last week, {before} the week before{change}; "
                      "{now} so far this week",
@@ -42,8 +42,8 @@ TEXT: dict[str, dict[str, str]] = {
         "courier_hours_note": "Agreed hours: {start}–{end}. Days with deposits outside "
                               "them are listed, so overtime is seen.",
         "courier_none": "No deposits outside the agreed hours.",
-        "courier_day": "{parcels} parcel(s), {first}–{last} ({hours} h), {outside} outside "
-                       "the agreed hours",
+        "courier_day": "parcels: {parcels}, {first}–{last} ({hours} h), outside the agreed "
+                       "hours: {outside}",
         "rounds_note": "Share of requests for each type that got a spot (allocated/asked), "
                        "out of 100 %.",
         "per_day": "Parcels per day",
@@ -85,10 +85,10 @@ TEXT: dict[str, dict[str, str]] = {
         "alarms": "Witnesses' alarms",
         "alarms_none": "No alarms.",
         "data": "Where the figures come from",
-        "data.intake": "{events} events from {kiosks} kiosk(s); {dup} duplicates dropped, "
-                       "{conflicts} conflicting replays refused, {held} held apart (a seq "
-                       "far beyond what the kiosk announced).",
-        "data.gap": "Kiosk {kiosk}: {missing} event(s) missing, {behind} not yet received.",
+        "data.intake": "Events: {events}, kiosks: {kiosks}; duplicates dropped: {dup}, "
+                       "conflicting replays refused: {conflicts}, held apart (a seq far "
+                       "beyond what the kiosk announced): {held}.",
+        "data.gap": "Kiosk {kiosk}: events missing: {missing}, not yet received: {behind}.",
         "data.complete": "Kiosk {kiosk}: every event up to {top} received.",
         "no_data": "No data yet.",
         "size.S": "small", "size.M": "medium", "size.L": "large",

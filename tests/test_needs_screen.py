@@ -53,14 +53,14 @@ async def test_a_household_raises_a_need_another_supports_and_withdraws(tmp_path
             await pilot.press("enter")
             await until(pilot, lambda: "3 to 280" in screen_text(pilot), what="too short")
             assert need_events(demo) == []
-            await type_text(pilot, "g lockers for large parcels")
+            await type_text(pilot, "g lockers")
             await pilot.press("enter")
             await until(pilot, lambda: screen.pane == "needs-list-pane", what="back to list")
             await until(pilot, lambda: "#1 · A need · 1 household supports this ✓"
                         in screen_text(pilot), what="listed")
         assert need_events(demo) == [("need.raised", {
             "need": 1, "kind": "need", "topic": "lockers", "size": "L",
-            "text": "Big lockers for large parcels", "support": 1})]
+            "text": "Big lockers", "support": 1})]
 
     # A restart in the middle: the need is still there; another household supports it.
     with demo_kiosk(data, language="en") as demo:

@@ -274,9 +274,9 @@ def test_needs_are_listed_with_their_support_beside_the_evidence(site, browser):
         assert needs.count() == 3  # the withdrawn one is gone
         first = needs.nth(0).inner_text()
         assert "More large lockers, please" in first
-        assert "3 household(s) support this" in first
-        assert "large compartments full 7 time(s)" in first
-        assert "door fault(s)" in needs.nth(1).inner_text()
+        assert "households supporting: 3" in first
+        assert "large compartments full: 7 times" in first
+        assert "door faults: 2" in needs.nth(1).inner_text()
         assert "Withdrawn idea" not in page.locator("#needs").inner_text()
     finally:
         page.context.close()
