@@ -110,14 +110,20 @@ def fill(store: PlanStore, n: int, replay_max: int) -> tuple[float, bool]:
     rows: list[tuple[Any, ...]] = []
     begun = time.perf_counter()
     with store.db.step() as tx:
+        if store.db.kind == "sqlite":
+            # A bigger page cache (256 MiB) for the bulk load.
+            tx.execute("PRAGMA cache_size = -262144")
         for kiosk in KIOSKS:
             tx.execute("INSERT INTO kiosks (community, kiosk, first_seen, last_seen) "
                        "VALUES (?, ?, ?, ?)", (COMMUNITY, kiosk, now, now))
-        for kiosk, seq, ts, type_, data in history(n):
-            rows.append((COMMUNITY, kiosk, seq, f"{kiosk}-{seq}", ts, type_, data, now))
-            if len(rows) >= 50_000:
+    for kiosk, seq, ts, type_, data in history(n):
+        rows.append((COMMUNITY, kiosk, seq, f"{kiosk}-{seq}", ts, type_, data, now))
+        if len(rows) >= 100_000:
+            # One transaction a chunk keeps the write-ahead log small.
+            with store.db.step() as tx:
                 tx.executemany(sql, rows)
-                rows.clear()
+            rows.clear()
+    with store.db.step() as tx:
         tx.executemany(sql, rows)
         for kiosk in KIOSKS:
             tx.execute("INSERT INTO states (community, kiosk, device, payload, received_at) "
@@ -173,7 +179,7 @@ def run(size: int, where: str | Path, baseline_max: int, replay_max: int) -> dic
         built_s = time.perf_counter() - built
         stored = store.event_count()
         publish = []
-        for round_no in range(3):
+        for round_no in range(5):
             batch = new_events(store, 1000, round_no)
             started = time.perf_counter()
             result = store.ingest(batch)

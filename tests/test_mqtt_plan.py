@@ -378,6 +378,23 @@ def test_report_prints_charts_and_writes_one_self_contained_page(plan, plan_wher
     assert "k1 compartment 2" in text
 
 
+def test_report_reads_the_plan_as_kept_and_refuses_other_settings(plan_where, tmp_path):
+    store = PlanStore(plan_where, PlanSettings(timezone="Asia/Shanghai"))
+    store.ingest([event("c1", "k1", 1, "parcel.deposited", {"parcel": 1},
+                        "2026-11-29T23:30:00Z")])
+    store.close()
+    where = (["--database", plan_where] if isinstance(plan_where, str)
+             else ["--data", str(tmp_path)])
+    out = subprocess.run([sys.executable, "-m", "kiosk", "plan", "report", *where],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "(Asia/Shanghai)" in out.stdout and "11-30" in out.stdout  # local day
+    other = subprocess.run([sys.executable, "-m", "kiosk", "plan", "report", *where,
+                            "--timezone", "UTC"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60)
+    assert other.returncode == 2 and "kept in Asia/Shanghai" in other.stderr
+
+
 def test_report_without_data_says_so(tmp_path):
     out = subprocess.run([sys.executable, "-m", "kiosk", "plan", "report", "--data",
                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -393,6 +410,14 @@ def test_report_without_data_says_so(tmp_path):
      "--community"),
     (["plan", "--broker", "127.0.0.1:1883", "--data", "x", "--ca-file", "ca.pem"],
      "--ca-file needs --tls"),
+    (["plan", "--broker", "127.0.0.1:1883", "--data", "x", "--agreed-hours", "25:00-08:00"],
+     "--agreed-hours"),
+    (["plan", "--broker", "127.0.0.1:1883", "--data", "x", "--agreed-hours", "8-18"],
+     "--agreed-hours"),
+    (["plan", "--broker", "127.0.0.1:1883", "--database", "mysql://db/plan"], "--database"),
+    (["plan", "report", "--data", "x", "--width", "5"], "--width"),
+    (["plan", "report", "--database", "postgresql://nobody@127.0.0.1:1/none"],
+     "postgresql://nobody@127.0.0.1:1/none"),
 ])
 def test_plan_refuses_bad_arguments_with_a_message(tmp_path, capsys, monkeypatch, args, message):
     from kiosk.cli.main import main

@@ -138,10 +138,16 @@ def test_control_and_bidi_characters_are_cleaned_at_the_contract(plan):
     assert "\u202e" in HOSTILE and "\u202e" not in clean_text(HOSTILE)
 
 
-def test_the_service_holds_a_forged_seq_and_counts_the_kiosk_honestly(broker, tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_service_holds_a_forged_seq_and_counts_the_kiosk_honestly(broker, tmp_path,
+                                                                      backend):
     """Through a real Mosquitto: a real kiosk publisher announces its head; a forger sends
     seq 2^62 and a broken snapshot; the published gap indicator stays true."""
-    store = PlanStore(tmp_path / "plan" / "plan.db")
+    with plan_location(backend, tmp_path) as where:
+        service_run(broker, tmp_path, PlanStore(where))
+
+
+def service_run(broker, tmp_path, store: PlanStore) -> None:
     agg = PlanAggregator(store, MqttConfig(host="127.0.0.1", port=broker.port,
                                            reconnect_max_s=1), interval_s=0.2,
                          reconnect_min_s=0.1)

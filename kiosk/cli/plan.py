@@ -156,12 +156,8 @@ def run_plan(args: argparse.Namespace) -> int:
         if not args.database:
             data.mkdir(parents=True, exist_ok=True)
         store = _open_store(args, where, fixed=False)
-    except (OSError, sqlite3.Error, RuntimeError) as exc:
-        raise CommandError(f"{shown}: {exc}") from None
     except Exception as exc:
-        if type(exc).__module__.startswith("psycopg"):
-            raise CommandError(f"{shown}: {exc}") from None
-        raise
+        raise _store_error(shown, exc) from None
     aggregator = PlanAggregator(store, config, args.community, interval_s=args.interval)
     pages = server = None
     if args.http or args.pages:
@@ -216,6 +212,16 @@ def run_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_error(shown: Any, exc: Exception) -> Exception:
+    """A store that cannot be opened is a one-line message; anything else is a bug."""
+    if isinstance(exc, CommandError):
+        return exc
+    if (isinstance(exc, OSError | sqlite3.Error | RuntimeError)
+            or type(exc).__module__.startswith("psycopg")):
+        return CommandError(f"{shown}: {_redacted(str(exc)).strip()}")
+    return exc
+
+
 def _redacted(dsn: str) -> str:
     """A DSN as printed: without its password."""
     return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", dsn)
@@ -240,8 +246,8 @@ def run_report(args: argparse.Namespace) -> int:
     from plan import report as plan_report
     try:
         store = _open_store(args, where, fixed=True)
-    except (sqlite3.Error, RuntimeError) as exc:
-        raise CommandError(f"{_redacted(str(where))}: {exc}") from None
+    except Exception as exc:
+        raise _store_error(_redacted(str(where)), exc) from None
     try:
         communities = args.community or store.communities()
         if not communities:
