@@ -22,9 +22,11 @@ import pytest
 
 from mqtt import topics
 from plan.indicators import PlanSettings
+from plan.page import page_data
 from plan.page_text import TEXT
 from plan.store import PlanStore
 from plan.web import PageServer, PlanPages
+from tests.plan_support import BACKENDS, plan_location
 
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -329,3 +331,43 @@ def test_the_language_switch_leads_to_the_other_page(site, browser):
         assert page.locator("html").get_attribute("lang") == "en"
     finally:
         page.context.close()
+
+
+# --- the page's figures on both stores (no browser) -------------------------------------
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_needs_skills_and_draws_read_the_same_from_both_stores(backend, tmp_path):
+    with plan_location(backend, tmp_path) as where:
+        store = PlanStore(where, PlanSettings(timezone="Asia/Shanghai"))
+        try:
+            seed(store)
+            data = page_data(store, "maple", NOW)
+        finally:
+            store.close()
+    assert [(n["need"], n["support"], n["kind"]) for n in data["needs"]] == [
+        (1, 3, "need"), (2, 1, "fault"), (3, 1, "proposal")]
+    assert data["needs"][0]["evidence"] == {"full": 7, "peak_pct": 100.0, "outages": 0}
+    skills = {s["task"]: (s["people"], s["single"]) for s in data["skills"]}
+    assert skills == {"compartment.service": (0, True), "door.force": (1, True),
+                      "door.jammed": (2, False), "parcel.in_review": (0, True),
+                      "sensor.mismatch": (2, False)}
+    assert [(d["round"], d["results_hash"]) for d in data["draws"]] == [("2026-11", "cd" * 32)]
+    assert data["alarms"] == []
+
+
+def test_kiosk_plan_report_writes_the_noticeboard_pages(tmp_path, capsys):
+    from kiosk.cli.main import main
+
+    store = PlanStore(tmp_path / "plan.db")
+    seed(store)
+    store.close()
+    assert main(["plan", "report", "--data", str(tmp_path), "--pages",
+                 str(tmp_path / "board")]) == 0
+    assert "Wrote the public page" in capsys.readouterr().out
+    for name in ("index.html", "zh.html", "en.html"):
+        assert "More large lockers, please" in (tmp_path / "board" / name).read_text()
+    # A place that cannot be written is one line and exit code 2, not a traceback.
+    (tmp_path / "file").write_text("x")
+    assert main(["plan", "report", "--data", str(tmp_path), "--pages",
+                 str(tmp_path / "file" / "board")]) == 2
+    assert "--pages" in capsys.readouterr().err
