@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from kiosk.events import parse_iso
+from kiosk.events import iso, parse_iso
 from kiosk.needs import KINDS, MAX_TEXT, SIZES, TOPICS, clean_text
 from kiosk.practice import ACTION_TASKS, TASKS
 from plan.model import CommunityReport, percent
@@ -27,12 +27,15 @@ MAX_NEEDS = 500  # listed per community; the most supported first
 MAX_SUPPORT = 10**6
 SKILL_MONTHS = 6
 
-def events_of(store: PlanStore, community: str, family: str) -> Iterable[dict[str, Any]]:
+def events_of(store: PlanStore, community: str, family: str,
+              since: str = "") -> Iterable[dict[str, Any]]:
     """The community's events of one family (``need`` → ``need.*``), per kiosk in seq
-    order. A range on the (community, type) index: only these events are read."""
+    order, from ``since`` (a UTC ISO time) on. A range on the (community, type) index:
+    only these events are read, never the rest of the history."""
     rows = store.store.query(
         "SELECT kiosk, seq, ts, type, data FROM events WHERE community = ? AND type >= ? "
-        "AND type < ? ORDER BY kiosk, seq", (community, family + ".", family + "/"))
+        "AND type < ? AND ts >= ? ORDER BY kiosk, seq",
+        (community, family + ".", family + "/", since))
     for row in rows:
         try:
             row["data"] = json.loads(row["data"])
@@ -106,7 +109,7 @@ def skills_of(store: PlanStore, community: str, now: datetime,
     done: dict[str, set[str]] = defaultdict(set)
     practised: dict[str, set[str]] = defaultdict(set)
     for family in ("audit", "maintenance"):
-        for e in events_of(store, community, family):
+        for e in events_of(store, community, family, iso(since)):
             try:
                 when = parse_iso(e["ts"])
             except ValueError:
