@@ -149,7 +149,7 @@ class _Page:
                            f"{_fmt(round(100 * trend.change_ratio, 1))} %)")
             rows.append(f'<li><span class="arrow">{arrow}</span> ' + self.t(
                 "trend.row", what=_Safe(self.t("trend." + trend.measure)),
-                last=_fmt(last), before=_fmt(before), change=change,
+                last=_fmt(last), before=_fmt(before), change=_Safe(change),
                 now=_fmt(trend.this_week)) + "</li>")
         return '<ul class="trends">' + "".join(rows) + "</ul>"
 
