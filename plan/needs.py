@@ -27,15 +27,19 @@ MAX_NEEDS = 500  # listed per community; the most supported first
 MAX_SUPPORT = 10**6
 SKILL_MONTHS = 6
 
-def events_of(store: PlanStore, community: str, family: str,
-              since: str = "") -> Iterable[dict[str, Any]]:
-    """The community's events of one family (``need`` → ``need.*``), per kiosk in seq
-    order, from ``since`` (a UTC ISO time) on. A range on the (community, type) index:
-    only these events are read, never the rest of the history."""
+def events_of(store: PlanStore, community: str, family: str = "",
+              since: str = "", types: tuple[str, ...] = ()) -> Iterable[dict[str, Any]]:
+    """The community's events of one family (``need`` → ``need.*``) or of the given
+    ``types``, per kiosk in seq order, from ``since`` (a UTC ISO time) on. Ranges on the
+    (community, type) index: only these events are read, never the rest of the history."""
+    if types:
+        where = "type IN (" + ", ".join("?" * len(types)) + ")"
+        params: tuple[str, ...] = types
+    else:
+        where, params = "type >= ? AND type < ?", (family + ".", family + "/")
     rows = store.store.query(
-        "SELECT kiosk, seq, ts, type, data FROM events WHERE community = ? AND type >= ? "
-        "AND type < ? AND ts >= ? ORDER BY kiosk, seq",
-        (community, family + ".", family + "/", since))
+        f"SELECT kiosk, seq, ts, type, data FROM events WHERE community = ? AND {where} "
+        "AND ts >= ? ORDER BY kiosk, seq", (community, *params, since))
     for row in rows:
         try:
             row["data"] = json.loads(row["data"])
@@ -108,25 +112,25 @@ def skills_of(store: PlanStore, community: str, now: datetime,
     since = now - timedelta(days=31 * months)
     done: dict[str, set[str]] = defaultdict(set)
     practised: dict[str, set[str]] = defaultdict(set)
-    for family in ("audit", "maintenance"):
-        for e in events_of(store, community, family, iso(since)):
-            try:
-                when = parse_iso(e["ts"])
-            except ValueError:
-                continue
-            if when < since:
-                continue
-            data = e["data"]
-            if e["type"] == "audit.entry":
-                task = ACTION_TASKS.get(str(data.get("action")))
-                who = data.get("actor")
-                if task and isinstance(who, str) and 0 < len(who) <= 64:
-                    done[task].add(who)
-            elif e["type"] == "maintenance.practiced":
-                task, who = data.get("task"), data.get("by")
-                if (isinstance(task, str) and task in TASKS
-                        and isinstance(who, str) and 0 < len(who) <= 64):
-                    practised[task].add(who)
+    for e in events_of(store, community, since=iso(since),
+                       types=("audit.entry", "maintenance.practiced")):
+        try:
+            when = parse_iso(e["ts"])
+        except ValueError:
+            continue
+        if when < since:
+            continue
+        data = e["data"]
+        if e["type"] == "audit.entry":
+            task = ACTION_TASKS.get(str(data.get("action")))
+            who = data.get("actor")
+            if task and isinstance(who, str) and 0 < len(who) <= 64:
+                done[task].add(who)
+        elif e["type"] == "maintenance.practiced":
+            task, who = data.get("task"), data.get("by")
+            if (isinstance(task, str) and task in TASKS
+                    and isinstance(who, str) and 0 < len(who) <= 64):
+                practised[task].add(who)
     rows = []
     for task in TASKS:
         people = done[task] | practised[task]
@@ -138,7 +142,8 @@ def skills_of(store: PlanStore, community: str, now: datetime,
 def draws_of(store: PlanStore, community: str) -> list[dict[str, Any]]:
     """Each parking round's published draw: what anyone needs to re-check it."""
     rounds: dict[str, dict[str, Any]] = {}
-    for e in events_of(store, community, "parking"):
+    for e in events_of(store, community,
+                       types=("parking.draw_committed", "parking.draw_published")):
         data = e["data"]
         round_id = data.get("round")
         if not isinstance(round_id, str) or not 0 < len(round_id) <= 40:
