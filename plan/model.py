@@ -147,7 +147,9 @@ class ParkingRound:
 @dataclass(frozen=True)
 class Parking:
     """Totals over all rounds (asked basis for requested/allocated/refused) and the last
-    rounds, oldest first. ``supply``: spots in service per type now (state/parking)."""
+    rounds (up to 12), oldest first. ``supply``: spots in service per type now
+    (state/parking); in ``by_type`` a row's ``spots`` is that supply now, in a round's rows
+    the spots drawn in that round."""
 
     requested: int
     allocated: int

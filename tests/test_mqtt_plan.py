@@ -378,21 +378,20 @@ def test_report_prints_charts_and_writes_one_self_contained_page(plan, plan_wher
     assert "k1 compartment 2" in text
 
 
-def test_report_reads_the_plan_as_kept_and_refuses_other_settings(plan_where, tmp_path):
+def test_report_reads_the_plan_as_kept_and_refuses_other_settings(plan_where, tmp_path,
+                                                                   capsys):
+    from kiosk.cli.main import main
     store = PlanStore(plan_where, PlanSettings(timezone="Asia/Shanghai"))
     store.ingest([event("c1", "k1", 1, "parcel.deposited", {"parcel": 1},
                         "2026-11-29T23:30:00Z")])
     store.close()
     where = (["--database", plan_where] if isinstance(plan_where, str)
              else ["--data", str(tmp_path)])
-    out = subprocess.run([sys.executable, "-m", "kiosk", "plan", "report", *where],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert "(Asia/Shanghai)" in out.stdout and "11-30" in out.stdout  # local day
-    other = subprocess.run([sys.executable, "-m", "kiosk", "plan", "report", *where,
-                            "--timezone", "UTC"], cwd=ROOT, capture_output=True, text=True,
-                           timeout=60)
-    assert other.returncode == 2 and "kept in Asia/Shanghai" in other.stderr
+    assert main(["plan", "report", *where]) == 0
+    out = capsys.readouterr().out
+    assert "(Asia/Shanghai)" in out and "11-30" in out  # the local day
+    assert main(["plan", "report", *where, "--timezone", "UTC"]) == 2
+    assert "kept in Asia/Shanghai" in capsys.readouterr().err
 
 
 def test_report_without_data_says_so(tmp_path):
