@@ -185,3 +185,44 @@ async def test_enter_presses_the_button_tab_reached_and_a_tap_takes_no_focus(tmp
             await until(pilot, lambda: parking.member is not None)
             assert parking.member.member == "linden"
             assert app.focused is None
+
+
+async def test_the_idle_reset_is_announced_and_a_tap_keeps_the_screen(tmp_path):
+    from tui.widgets.idle_warning import IdleWarning
+
+    with demo_kiosk(tmp_path / "demo", "en", idle_s=2.0) as demo:
+        app = demo.app
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.ready)
+            await pilot.press("4")
+            await until(pilot, lambda: isinstance(app.screen, ParkingScreen))
+            parking = app.screen
+            warning = parking.query_one(IdleWarning)
+            assert not warning.display
+            await until(pilot, lambda: warning.display, what="the warning")
+            assert warning.seconds == 1  # ceil of the last second of the warning
+            assert app.t("idle.warning", s=warning.seconds) in str(warning.render())
+            # Someone is there: the warning goes and the screen stays.
+            await pilot.click("#park-menu")
+            assert not warning.display and app.screen is parking
+            # Left alone, it is announced again, then the kiosk goes home.
+            await until(pilot, lambda: warning.display, what="the warning again")
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="reset")
+            assert not app.screen.query_one(IdleWarning).display
+
+
+async def test_a_typed_code_shows_its_last_character_a_moment_then_dots(tmp_path):
+    from tui.widgets.entry import EntryDisplay
+
+    with demo_kiosk(tmp_path / "demo", "en") as demo:
+        app = demo.app
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.ready)
+            await pilot.press("1")
+            await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            code = app.screen.query_one("#code", EntryDisplay)
+            await type_text(pilot, "K7")
+            assert str(code.render()).startswith("•  7")  # the finger sees what it hit
+            await until(pilot, lambda: not code.revealing, what="masked")
+            assert str(code.render()).startswith("•  •  _")
+            assert "K" not in str(code.render()) and "7" not in str(code.render())
