@@ -226,3 +226,30 @@ async def test_a_typed_code_shows_its_last_character_a_moment_then_dots(tmp_path
             await until(pilot, lambda: not code.revealing, what="masked")
             assert str(code.render()).startswith("•  •  _")
             assert "K" not in str(code.render()) and "7" not in str(code.render())
+
+
+async def test_large_high_contrast_text_is_one_tap_away_and_the_reset_ends_it(tmp_path):
+    from textual.color import Color
+
+    with demo_kiosk(tmp_path / "demo", "en", idle_s=2.0) as demo:
+        app = demo.app
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.ready)
+            pickup = app.screen.query_one("#home-pickup")
+            yellow = Color.parse("yellow")
+            assert pickup.styles.color != yellow  # control: not so before the tap
+            await pilot.click("#home-large_text")
+            await until(pilot, lambda: app.has_class("large-text"))
+            await pilot.pause()
+            assert pickup.styles.color == yellow
+            assert str(app.screen.query_one("#home-large_text").label) == app.t(
+                "home.large_text_off")
+            # Every screen: the class is on the app.
+            await pilot.press("1")
+            await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            assert app.screen.query_one("#back").styles.color == yellow
+            # Left alone, the kiosk goes back to the start, in normal text.
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen)
+                        and not app.has_class("large-text"), what="reset")
+            await until(pilot, lambda: [str(b.label) for b in app.screen.query(
+                "#home-large_text")] == [app.t("home.large_text")], what="relabelled")

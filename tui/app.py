@@ -140,6 +140,13 @@ class KioskApp(App[None]):
     def t(self, key: str, **values: object) -> str:
         return translate(self.language, key, **values)
 
+    # Large, high-contrast text (a class on the app: tui/kiosk.tcss, ".large-text").
+    large_text = False
+
+    def set_large_text(self, on: bool) -> None:
+        self.large_text = on
+        self.set_class(on, "large-text")
+
     def set_language(self, language: str) -> None:
         if language == self.language:
             return
@@ -315,7 +322,8 @@ class KioskApp(App[None]):
         the kiosk where it is (an open door)."""
         if any(getattr(s, "holds_door", False) for s in self.screen_stack):
             return False
-        return len(self.screen_stack) > 1 or self.language != self.default_language
+        return (len(self.screen_stack) > 1 or self.language != self.default_language
+                or self.large_text)
 
     def _warn_idle(self, seconds: int | None) -> None:
         if not self.screen_stack:
@@ -336,6 +344,10 @@ class KioskApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.set_language(self.default_language)
+        if self.large_text:
+            self.set_large_text(False)
+            for screen in self.screen_stack:
+                screen.post_message(LanguageChanged(self.language))  # relabel the toggle
 
     # --- demo ---------------------------------------------------------------------------
 
