@@ -33,7 +33,7 @@ async def test_a_household_raises_a_need_another_supports_and_withdraws(tmp_path
         app = demo.app
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.ready, what="parts connected")
-            # The home screen's button, tapped (key 7 does the same, as below).
+            # The home screen's button, tapped (key 8 does the same, as below).
             assert app.screen.query_one("#home-needs").region.area > 0
             await pilot.click("#home-needs")
             await until(pilot, lambda: isinstance(app.screen, NeedsScreen), what="needs")
@@ -67,7 +67,7 @@ async def test_a_household_raises_a_need_another_supports_and_withdraws(tmp_path
         app = demo.app
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.ready, what="parts connected")
-            await pilot.press("7")
+            await pilot.press("8")
             await until(pilot, lambda: isinstance(app.screen, NeedsScreen), what="needs")
             screen = app.screen
             await until(pilot, lambda: bool(screen.query("#need-1")), what="need listed")

@@ -130,8 +130,10 @@ async def test_a_wrong_pin_is_explained_and_the_right_one_logs_in(tmp_path, cloc
 
             await log_in(pilot, "101", "1010")
             assert screen.pane == "park-member"
+            # The pseudonym only: nobody looking on learns where the member lives.
             note = str(app.screen.query_one("#title-bar").note)
-            assert "101" in note and "ash" in note
+            assert "ash" in note and "101" not in note
+            assert "101" not in screen_text(pilot)
             text = screen_text(pilot)
             assert app.t("parking.my_spot", spot="S4", type=app.t("parking.type_standard"),
                          round="2026-11") in text

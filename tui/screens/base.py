@@ -15,6 +15,7 @@ from kiosk.hardware import BoardError
 from kiosk.lockers.model import Compartment
 from tui.kiosk_node import InKiosk
 from tui.messages import LanguageChanged
+from tui.widgets.idle_warning import IdleWarning
 from tui.widgets.status_line import StatusLine
 from tui.widgets.title_bar import TitleBar
 
@@ -53,6 +54,7 @@ class KioskScreen(InKiosk, Screen):
 
     def compose(self) -> ComposeResult:
         yield TitleBar(self.t(self.TITLE_KEY))
+        yield IdleWarning()
         yield from self.compose_body()
         yield StatusLine(maintainers=self.MAINTAINERS_STATUS)
 

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid
+from textual.containers import Grid, Horizontal
 from textual.widgets import Button, Static
 
 from tui.messages import KioskReady
@@ -27,7 +27,8 @@ class HomeScreen(KioskScreen):
         Binding("4", "open('parking')", show=False),
         Binding("5", "open('maintenance')", show=False),
         Binding("6", "open('language')", show=False),
-        Binding("7", "open('needs')", show=False),
+        Binding("7", "open('large_text')", show=False),
+        Binding("8", "open('needs')", show=False),
     ]
 
     def on_mount(self) -> None:
@@ -56,6 +57,11 @@ class HomeScreen(KioskScreen):
             ):
                 yield HomeButton(f"{title}\n{hint}", name=name, id=f"home-{name}",
                                  classes="home-button")
+        with Horizontal(classes="home-extras"):
+            # One tap to large, high-contrast text, and one back (the idle reset too).
+            yield HomeButton(t("home.large_text_off") if self.app.large_text
+                             else t("home.large_text"), name="large_text",
+                             id="home-large_text", classes="home-extra")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.name:
@@ -71,6 +77,12 @@ class HomeScreen(KioskScreen):
 
         if name == "language":
             self.app.set_language("en" if self.app.language == "zh" else "zh")
+            return
+        if name == "large_text":
+            self.app.set_large_text(not self.app.large_text)
+            self.query_one("#home-large_text", Button).label = (
+                self.t("home.large_text_off") if self.app.large_text
+                else self.t("home.large_text"))
             return
         if not self.app.ready:
             self.query_one("#home-welcome", Static).update(self.t("home.starting"))

@@ -59,15 +59,47 @@ class EntryBuffer:
 
 
 class EntryDisplay(Static):
+    """The cells of an entry. A masked one (PINs, pickup codes) shows the character just
+    typed for ``REVEAL_S``, so a finger sees what it hit, then a • like the others: whoever
+    looks over a shoulder later sees only dots."""
+
+    REVEAL_S = 1.0
     value: reactive[str] = reactive("")
 
     def __init__(self, length: int, *, masked: bool = False, id: str | None = None):
         super().__init__(id=id, classes="entry")
         self.length = length
         self.masked = masked
+        self._revealed = False
+        self._hide: Timer | None = None
+
+    def watch_value(self, old: str, new: str) -> None:
+        if not self.masked:
+            return
+        if self._hide is not None:
+            self._hide.stop()
+            self._hide = None
+        self._revealed = len(new) > len(old)
+        if self._revealed:
+            self._hide = self.set_timer(self.REVEAL_S, self._mask_all)
+
+    def _mask_all(self) -> None:
+        self._revealed = False
+        self._hide = None
+        self.refresh()
+
+    @property
+    def revealing(self) -> bool:
+        """The last character is shown in clear right now."""
+        return self._revealed and bool(self.value)
 
     def render(self) -> str:
-        shown = "•" * len(self.value) if self.masked else self.value
+        if not self.masked:
+            shown = self.value
+        elif self.revealing:
+            shown = "•" * (len(self.value) - 1) + self.value[-1]
+        else:
+            shown = "•" * len(self.value)
         cells = list(shown) + ["_"] * max(0, self.length - len(shown))
         return "  ".join(cells)
 

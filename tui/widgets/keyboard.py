@@ -39,6 +39,7 @@ from textual.widgets import Button, Static
 
 from tui.kiosk_node import InKiosk
 from tui.messages import LanguageChanged
+from tui.widgets.idle_warning import IdleWarning
 from tui.widgets.keypad import BACK, CLEAR, NAMED_KEYS, OK, KeyButton, Keypad
 
 COLUMNS = 10
@@ -311,6 +312,7 @@ class KeyboardScreen(InKiosk, ModalScreen[str | None]):
         self.initial = value
 
     def compose(self) -> ComposeResult:
+        yield IdleWarning()
         with Vertical(classes="keyboard-panel"):
             yield TextEntry(self.prompt, value=self.initial, id="keyboard-entry",
                             **self.options)
