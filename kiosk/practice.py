@@ -50,6 +50,15 @@ class PracticeCabinet:
     simulator: Any = None
     boards: tuple[int, ...] = field(default=(0,))
 
+    def try_lock(self, board: int = 0, lock: int = 1) -> bool:
+        """Pulse one practice lock; True if it opened (then the simulated door is shut
+        again for the next try). Only this cabinet's own board: never the kiosk's."""
+        self.board.unlock(board, lock)
+        opened = not self.board.status(board).is_locked(lock)
+        if opened and self.simulator is not None:
+            self.simulator.shut(board, lock)
+        return opened
+
 
 class PracticeLog:
     def __init__(self, store: Store, outbox: Outbox, clock: Clock = utc_now):

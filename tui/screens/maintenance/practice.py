@@ -210,11 +210,7 @@ class PracticeScreen(KioskScreen):
     @work(thread=True, exclusive=True, group="practice-cabinet", exit_on_error=False)
     def try_door(self) -> None:
         try:
-            cabinet = self._cabinet()
-            cabinet.board.unlock(0, 1)
-            opened = not cabinet.board.status(0).is_locked(1)
-            if cabinet.simulator is not None and opened:
-                cabinet.simulator.shut(0, 1)
+            opened = self._cabinet().try_lock(0, 1)
         except Exception as exc:
             self.post_message(PracticeTried(None, type(exc).__name__))
             return
