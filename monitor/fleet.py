@@ -123,6 +123,7 @@ CLEARED_BY: dict[str, str] = {
     "door.shut": "door.left_open",
     "door.tamper_cleared": "door.tamper",
     "sensor.mismatch_cleared": "sensor.mismatch",
+    "door.jam_cleared": "door.jammed",
 }
 
 # Maintainer actions (published as ``audit.entry`` events) that end an alert:

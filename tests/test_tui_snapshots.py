@@ -37,6 +37,8 @@ class TestPickup:
             await pilot.press("1")
             await until(pilot, lambda: isinstance(pilot.app.screen, PickupScreen))
             await type_text(pilot, "K7P")
+            # The last character shows for a moment, then it is masked like the others.
+            await until(pilot, lambda: not pilot.app.screen.query_one("#code").revealing)
             await settled(pilot)
 
         with demo_kiosk(tmp_path / "demo", language) as demo:

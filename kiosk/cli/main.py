@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "kiosk.cli.config_cmd",
     "kiosk.cli.parking",
     "kiosk.cli.duty",
+    "kiosk.cli.needs",
     "kiosk.cli.people",
     "kiosk.cli.monitor",
     "kiosk.cli.plan",

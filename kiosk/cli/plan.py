@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import signal
 import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,10 @@ def register(subparsers: Any) -> None:
     add_broker_login_options(plan)
     plan.add_argument("--reconnect-max", type=int, default=30, metavar="SECONDS",
                       help="longest wait between reconnection attempts")
+    plan.add_argument("--http", metavar="[HOST:]PORT",
+                      help="serve the public page (zh, en) here; HOST defaults to 127.0.0.1")
+    plan.add_argument("--pages", metavar="DIR",
+                      help="also write the page as static files (index.html, zh.html, en.html)")
     plan.set_defaults(handler=run_plan)
 
     sub = plan.add_subparsers(dest="plan_command", metavar="")
@@ -61,6 +67,8 @@ def register(subparsers: Any) -> None:
                         help="only this community (repeat for several; default: all)")
     report.add_argument("--html", metavar="FILE", help="write the page here")
     report.add_argument("--width", type=int, default=80, help="chart width in columns")
+    report.add_argument("--pages", metavar="DIR",
+                        help="write the public page, zh and en, as static files here")
     report.set_defaults(handler=run_report)
 
 
@@ -109,6 +117,14 @@ def _open_store(args: argparse.Namespace, where: Any, fixed: bool) -> Any:
     return store
 
 
+def http_address(text: str) -> tuple[str, int]:
+    """``PORT`` or ``HOST:PORT``; loopback unless a host is given."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise CommandError(f"--http {text!r}: give [HOST:]PORT with a port in 0-65535")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
 def run_plan(args: argparse.Namespace) -> int:
     _check_common(args)
     if not args.broker or not (args.data or args.database):
@@ -143,6 +159,20 @@ def run_plan(args: argparse.Namespace) -> int:
     except Exception as exc:
         raise _store_error(shown, exc) from None
     aggregator = PlanAggregator(store, config, args.community, interval_s=args.interval)
+    pages = server = None
+    if args.http or args.pages:
+        from plan.store import PlanStore
+        from plan.web import PageServer, PlanPages
+        address = http_address(args.http) if args.http else None
+        # A connection of its own: the page is rendered while the aggregator writes.
+        pages = PlanPages(PlanStore(where), args.community, args.pages)
+        if address is not None:
+            try:
+                server = PageServer(pages, address)
+            except OSError as exc:
+                pages.store.close()
+                store.close()
+                raise CommandError(f"--http {args.http}: {exc}") from None
     done = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -153,10 +183,27 @@ def run_plan(args: argparse.Namespace) -> int:
     aggregator.start()
     print(f"kiosk plan: reading {', '.join(aggregator.subscriptions())} from {host}:{port}, "
           f"storing in {shown}", file=sys.stderr, flush=True)
+    if server is not None:
+        server.start()
+        http_host, http_port = server.address
+        print(f"kiosk plan: the public page is at http://{http_host}:{http_port}/",
+              file=sys.stderr, flush=True)
+    rendered_at = -args.interval
     try:
-        while not done.wait(1.0):
-            pass
+        while True:
+            if pages is not None and time.monotonic() - rendered_at >= args.interval:
+                rendered_at = time.monotonic()
+                try:
+                    pages.refresh()
+                except Exception:  # the page is tried again next interval; intake goes on
+                    logging.getLogger(__name__).exception("could not render the page")
+            if done.wait(min(1.0, args.interval)):
+                break
     finally:
+        if server is not None:
+            server.stop()
+        if pages is not None:
+            pages.store.close()
         aggregator.stop()
         store.close()
     t = aggregator.totals
@@ -206,6 +253,13 @@ def run_report(args: argparse.Namespace) -> int:
         if not communities:
             print("No events yet.")
         plans = {c: indicators.report(store, c) for c in communities}
+        if args.pages:
+            from plan.web import PlanPages
+            try:
+                PlanPages(store, communities, args.pages).refresh()
+            except OSError as exc:
+                raise CommandError(f"--pages {args.pages}: {exc}") from None
+            print(f"Wrote the public page (zh, en) to {args.pages}")
     finally:
         store.close()
     for r in plans.values():

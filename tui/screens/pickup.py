@@ -50,7 +50,7 @@ class PickupScreen(KioskScreen):
         with ContentSwitcher(initial="pickup-entry", id="pickup-switcher"):
             with Vertical(id="pickup-entry"):
                 yield Static(t("pickup.prompt"), classes="prompt")
-                yield EntryDisplay(self.app.lockers.rules.code_length, id="code")
+                yield EntryDisplay(self.app.lockers.rules.code_length, masked=True, id="code")
                 yield Static("", id="pickup-message", classes="message")
                 yield Keypad(list(ALPHABET), (BACK, CLEAR, OK), id="code-keypad")
             with Vertical(id="pickup-doors"):
