@@ -242,7 +242,7 @@ def test_a_busy_database_refuses_pickup_and_deposit_calmly_then_they_succeed(kio
     holder = WriteLockHolder(Path(kiosk.store.path))
     try:
         with pytest.raises(StoreBusy):
-            lockers.pickup(code)
+            lockers.pickup(code, "A101")
         with pytest.raises(StoreBusy):
             lockers.deposit(courier, "A101", "S")
         # Nothing changed, no door opened.
@@ -254,7 +254,7 @@ def test_a_busy_database_refuses_pickup_and_deposit_calmly_then_they_succeed(kio
     finally:
         holder.release()
     # The same steps, once the other writer is done; the alarm was not lost.
-    assert [c.id for c in lockers.pickup(code).opened]
+    assert [c.id for c in lockers.pickup(code, "A101").opened]
     slot = lockers.deposit(courier, "A101", "S")
     assert slot.compartment.id
     assert wait_until(lambda: "door.tamper" in [e.type for e in kiosk.outbox.events()],
@@ -330,7 +330,7 @@ def test_a_full_disk_stops_deposits_with_a_fault_and_room_again_clears_it(kiosk,
     assert parcel_states(kiosk) == before and sim.unlock_count() == unlocks
     # The pickup of the parcel already inside goes on: the store gave back its reserve
     # of pages for such small writes, and the new deposit above did not take them.
-    assert lockers.pickup(code).opened
+    assert lockers.pickup(code, "A101").opened
     assert store.full is not None and "kiosk.disk_full" in dict(kiosk.health.faults())
     with pytest.raises(DiskFull):  # still no deposits
         lockers.deposit(courier, "A102", "S")

@@ -104,19 +104,22 @@ def test_one_code_opens_all_of_a_households_parcels_once(k, sim):
     deposit(k, sim, unit="B202")
     codes = k.codes_for("A101")
     assert len(codes) == 2
-    result = k.service.pickup(codes[0].lower())
+    result = k.service.pickup(codes[0].lower(), "a101")
     assert [c.id for c in result.opened] == [first.compartment.id, second.compartment.id]
     assert sim.door_open(0, 1) and sim.door_open(0, 5)
     assert not sim.door_open(1, 1) and not sim.door_open(0, 2)  # B202's stays shut
+    # Taken only once the doors are shut on empty compartments.
+    assert k.service.parcel(first.parcel_id)["state"] == "pickup_pending"
     for c in result.opened:
-        assert k.service.parcel(first.parcel_id)["state"] == "collected"
         sim.take_item(c.board, c.lock)
         sim.shut(c.board, c.lock)
     assert k.service.open_doors(result.opened) == []
+    assert k.service.settle_shut(result) == []
+    assert k.service.parcel(first.parcel_id)["state"] == "collected"
     # Single use: neither code of that household works again.
     for code in codes:
         with pytest.raises(WrongCode):
-            k.service.pickup(code)
+            k.service.pickup(code, "A101")
 
 
 def test_wrong_codes_back_off_with_growing_waits_and_each_is_an_event(k, sim):
@@ -124,19 +127,19 @@ def test_wrong_codes_back_off_with_growing_waits_and_each_is_an_event(k, sim):
     waits = []
     for _ in range(3):
         with pytest.raises(WrongCode) as wrong:
-            k.service.pickup("ZZZZZZ")
+            k.service.pickup("ZZZZZZ", "A101")
         waits.append(wrong.value.wait_s)
         k.clock.advance(seconds=wrong.value.wait_s)
     assert waits == [0, 5, 10]
     with pytest.raises(WrongCode) as wrong:
-        k.service.pickup("ZZZZZZ")
+        k.service.pickup("ZZZZZZ", "A101")
     assert wrong.value.wait_s == 20
     # While a wait runs, even the right code is not looked at.
     with pytest.raises(TooManyAttempts) as early:
-        k.service.pickup(k.codes_for("A101")[0])
+        k.service.pickup(k.codes_for("A101")[0], "A101")
     assert early.value.wait_s == 20
     k.clock.advance(seconds=20)
-    assert len(k.service.pickup(k.codes_for("A101")[0]).opened) == 1
+    assert len(k.service.pickup(k.codes_for("A101")[0], "A101").opened) == 1
     wrong_events = [e for e in k.outbox.events() if e.type == "security.wrong_code"]
     assert [e.data["failures"] for e in wrong_events] == [1, 2, 3, 4]
     assert all("code" not in e.data for e in wrong_events)
@@ -146,9 +149,9 @@ def test_too_many_attempts_blocks_the_right_code_too(k, sim):
     deposit(k, sim)
     for _ in range(2):
         with pytest.raises(WrongCode):
-            k.service.pickup("ZZZZZZ")
+            k.service.pickup("ZZZZZZ", "A101")
     with pytest.raises(TooManyAttempts):
-        k.service.pickup(k.codes_for("A101")[0])
+        k.service.pickup(k.codes_for("A101")[0], "A101")
     assert k.service.parcel(1)["state"] == "stored"
 
 
@@ -156,13 +159,13 @@ def test_a_jammed_door_keeps_the_parcel_and_the_code(k, sim):
     slot = deposit(k, sim)
     sim.jam(0, 1)
     code = k.codes_for("A101")[0]
-    result = k.service.pickup(code)
+    result = k.service.pickup(code, "A101")
     assert result.opened == [] and [c.id for c in result.failed] == ["A01"]
     assert sim.unlock_count(0, 1) == 3  # one at deposit, two tries now
     assert k.service.parcel(slot.parcel_id)["state"] == "stored"
     assert "door.jammed" in k.event_types()
     sim.unjam(0, 1)
-    assert [c.id for c in k.service.pickup(code).opened] == ["A01"]
+    assert [c.id for c in k.service.pickup(code, "A101").opened] == ["A01"]
 
 
 def test_a_jammed_door_at_deposit_is_not_offered_again(k, sim):
@@ -210,6 +213,10 @@ def test_send_then_a_courier_collects_outgoing_and_long_waiting_parcels(k, sim):
     k.clock.advance(days=15)
     result = k.service.collect(k.service.courier_login("1234"))
     assert {c.id for c in result.opened} == {"A07", old.compartment.id}
+    for c in result.opened:
+        sim.take_item(c.board, c.lock)
+        sim.shut(c.board, c.lock)
+    assert k.service.settle_shut(result) == []
     assert k.service.parcel(slot.parcel_id)["state"] == "collected"
     assert k.service.parcel(old.parcel_id)["state"] == "returned"
     types = k.event_types()
@@ -232,13 +239,16 @@ def test_overdue_parcels_are_reminded_once_a_day_free_of_charge(k, sim):
     reminder = [n for n in k.outbox.pending_notifications() if n.kind == "reminder"][-1]
     assert reminder.data["parcels"] == 2
     # The reminder's fresh code opens both parcels.
-    assert len(k.service.pickup(reminder.data["code"]).opened) == 2
+    assert len(k.service.pickup(reminder.data["code"], "A101").opened) == 2
 
 
 def test_waited_time_is_measured_from_storage(k, sim):
     deposit(k, sim)
     k.clock.advance(hours=5)
-    k.service.pickup(k.codes_for("A101")[0])
+    result = k.service.pickup(k.codes_for("A101")[0], "A101")
+    sim.take_item(0, 1)
+    sim.shut(0, 1)
+    k.service.settle_shut(result)
     collected = next(e for e in k.outbox.events() if e.type == "parcel.collected")
     assert collected.data["waited_s"] == 5 * 3600
 
