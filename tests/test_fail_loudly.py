@@ -263,7 +263,7 @@ def test_a_busy_database_refuses_pickup_and_deposit_calmly_then_they_succeed(kio
 
 async def test_the_screen_words_a_busy_database_calmly_and_the_same_code_works_after(
         tmp_path):
-    from tests.tui_setup import demo_kiosk, latest_code, type_text, until
+    from tests.tui_setup import demo_kiosk, latest_code, type_text, type_unit, until
     from tui.screens.pickup import PickupScreen
 
     with demo_kiosk(tmp_path / "demo", language="en") as demo:
@@ -276,6 +276,7 @@ async def test_the_screen_words_a_busy_database_calmly_and_the_same_code_works_a
             demo.kiosk.store.busy_timeout_s = SHORT_BUSY_S
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PickupScreen), what="pickup")
+            await type_unit(pilot, "101")
             screen = app.screen
             holder = WriteLockHolder(Path(demo.kiosk.store.path))
             try:

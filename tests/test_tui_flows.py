@@ -17,6 +17,7 @@ from tests.tui_setup import (
     screen_text,
     shown,
     type_text,
+    type_unit,
     until,
 )
 from tui.app import KioskApp
@@ -80,6 +81,7 @@ async def test_deposit_then_pickup_with_the_code_from_the_notification(demo):
         code = latest_code(demo, "302")
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_unit(pilot, "302")
         await type_text(pilot, code)
         await pilot.press("enter")
         await until(pilot, lambda: app.screen.result is not None, what="pickup answer")
@@ -99,6 +101,7 @@ async def test_wrong_codes_are_explained_with_the_wait(demo):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_unit(pilot, "101")
         message = app.screen.query_one("#pickup-message", Static)
         # Three wrong codes: the first two cost nothing, the third earns a wait.
         for attempt in range(3):
@@ -131,6 +134,7 @@ async def test_a_jammed_door_is_explained_and_the_code_stays_valid(demo):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_unit(pilot, "202")
         await type_text(pilot, code)
         await pilot.press("enter")
         await until(pilot, lambda: app.screen.result is not None, timeout_s=8, what="answer")
@@ -149,6 +153,7 @@ async def test_a_jammed_door_is_explained_and_the_code_stays_valid(demo):
         sim.unjam(door.board, door.lock)
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_unit(pilot, "202")
         await type_text(pilot, code)
         await pilot.press("enter")
         await until(pilot, lambda: app.screen.result is not None, what="second answer")

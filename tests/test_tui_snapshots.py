@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui_setup import demo_kiosk, latest_code, type_text, until
+from tests.tui_setup import demo_kiosk, latest_code, type_text, type_unit, until
 from tui.screens.deposit import DepositScreen
 from tui.screens.pickup import PickupScreen
 
@@ -36,6 +36,7 @@ class TestPickup:
         async def run_before(pilot):
             await pilot.press("1")
             await until(pilot, lambda: isinstance(pilot.app.screen, PickupScreen))
+            await type_unit(pilot, "101")
             await type_text(pilot, "K7P")
             await settled(pilot)
 
@@ -50,6 +51,7 @@ class TestPickup:
             async def run_before(pilot):
                 await pilot.press("1")
                 await until(pilot, lambda: isinstance(pilot.app.screen, PickupScreen))
+                await type_unit(pilot, "101")
                 await type_text(pilot, code)
                 await pilot.press("enter")
                 await until(pilot, lambda: pilot.app.screen.result is not None)

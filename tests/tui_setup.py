@@ -57,3 +57,12 @@ def latest_code(demo: DemoKiosk, unit: str) -> str:
     notes = [n for n in demo.kiosk.outbox.pending_notifications(limit=1000)
              if n.household == unit and "code" in n.data]
     return notes[-1].data["code"]
+
+
+async def type_unit(pilot: Pilot, unit: str) -> None:
+    """The pickup screen's first step: the unit, then OK (the code comes next)."""
+    await until(pilot, lambda: getattr(pilot.app.screen, "pane", "") == "pickup-unit",
+                what="the unit step")
+    await type_text(pilot, unit)
+    await pilot.press("enter")
+    await until(pilot, lambda: pilot.app.screen.pane == "pickup-entry", what="the code step")
