@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kiosk.setups.demo import BARRIER_PIN, SPOT_PINS
-from tests.tui_setup import demo_kiosk, screen_text, type_text, until
+from tests.tui_setup import demo_kiosk, screen_text, tap_text, type_text, until
 from tui.screens.home import HomeScreen
 from tui.screens.parking import ParkingScreen
 from tui.widgets.entry import EntryPane
@@ -167,9 +167,8 @@ async def test_the_physical_keypad_and_the_screen_keypad_both_enter_the_login(tm
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_parking(pilot)
             await pilot.click("#park-login")
-            for key in "104":
-                await pilot.click(f"#park-unit #key-{key}")
-            await pilot.click("#park-unit #key-ok")
+            await tap_text(pilot, "#park-unit", "104")
+            await pilot.click("#park-unit #kb-ok")
             await until(pilot, lambda: screen.pane == "park-pin")
             for key in "1040":
                 await pilot.click(f"#park-pin #key-{key}")

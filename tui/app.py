@@ -65,6 +65,9 @@ REPEAT_S = 60.0
 class KioskApp(App[None]):
     CSS_PATH = "kiosk.tcss"
     ENABLE_COMMAND_PALETTE = False
+    # A screen comes up with nothing focused: keys and a scanner's Enter go to its entry
+    # until someone presses Tab (tui/widgets/keypad.py, KeyButton).
+    AUTO_FOCUS = None
     TITLE = "kiosk"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "demo_help", show=False),
