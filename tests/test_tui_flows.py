@@ -76,6 +76,11 @@ async def test_deposit_then_pickup_with_the_code_from_the_notification(demo):
         assert "1" in app.screen.query_one("#title-bar").note
         assert parcel_states(demo)[slot.parcel_id] == ParcelState.STORED
         await pilot.click("#deposit-finish")
+        # The round's summary: one small parcel, for 302.
+        await until(pilot, lambda: app.screen.pane == "round-pane", what="summary")
+        summary = shown(app.screen.query_one("#round-summary", Static))
+        assert app.t("deposit.round", n=1) in summary and "302" in summary
+        await pilot.click("#round-done")
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
 
         code = latest_code(demo, "302")

@@ -351,6 +351,14 @@ class LockerService:
         with self.store.step() as db:
             self._store_parcel(db, slot.parcel_id, hold=slot.hold_code)
 
+    def record_waybill(self, parcel_id: int, waybill: str) -> str:
+        """The waybill number a courier scanned (or typed) while the door was open."""
+        waybill = clean_waybill(waybill)
+        with self.store.step() as db:
+            db.execute("UPDATE parcels SET waybill = ? WHERE id = ? AND state IN "
+                       "('deposit_pending', 'stored')", (waybill or None, parcel_id))
+        return waybill
+
     def confirm(self, parcel_id: int) -> None:
         """The courier moved on: a held code goes to the parcel's household now."""
         with self.store.step() as db:
