@@ -1,5 +1,7 @@
 """Every locker flow through the real serial driver and the pty board simulator."""
 
+import contextlib
+
 import pytest
 
 from kiosk.backoff import TooManyAttempts
@@ -261,3 +263,77 @@ def test_a_silent_board_fails_the_open_without_blaming_the_lock(k, sim):
     assert "door.not_opened" in k.event_types()
     assert "door.jammed" not in k.event_types()
     assert k.service.free_counts()["S"] == 6
+
+
+def test_wrong_code_counters_never_overflow_and_waits_stay_capped(k, sim):
+    from kiosk import backoff
+
+    policy = k.service.backoff
+    assert policy.wait_after(1_027) == policy.wait_after(10**9) == policy.max_s
+    deposit(k, sim)
+    # 1,100 wrong codes in a row for one unit, each as soon as allowed: no crash, and
+    # every wait after the first few is the policy's longest (control: it grew to it).
+    waits = []
+    for _ in range(1_100):
+        k.clock.advance(seconds=k.service.rules.kiosk_gap_s)
+        try:
+            k.service.pickup("ZZZZZZ", "A101")
+        except WrongCode as wrong:
+            waits.append(wrong.wait_s)
+            k.clock.advance(seconds=wrong.wait_s)
+    assert waits[:4] == [0, 5, 10, 20] and set(waits[-1000:]) == {policy.max_s}
+    # The stored count stops at its cap too.
+    with k.service.store.step() as db:
+        db.execute("UPDATE attempts SET failures = ? WHERE scope = 'pickup:A101'",
+                   (backoff.MAX_FAILURES,))
+        assert backoff.record_failure(db, "pickup:A101", policy, k.clock())[0] \
+            == backoff.MAX_FAILURES
+
+
+def test_wrong_codes_for_one_unit_cost_another_at_most_the_kiosk_cap(k, sim):
+    deposit(k, sim)
+    others = [f"C{i}" for i in range(20)]
+    for unit in others:
+        k.service.add_household(unit)
+    for i in range(60):  # spread over twenty households, as a guesser would
+        with contextlib.suppress(WrongCode, TooManyAttempts):
+            k.service.pickup("ZZZZZZ", ("B202", *others)[i % 21])
+    with pytest.raises(TooManyAttempts) as capped:
+        k.service.pickup(k.codes_for("A101")[0], "A101")
+    assert 0 < capped.value.wait_s <= k.service.rules.kiosk_gap_s <= 10
+    k.clock.advance(seconds=capped.value.wait_s)
+    assert len(k.service.pickup(k.codes_for("A101")[0], "A101").opened) == 1
+    # Control: the guessed households' own counters grew; A101's never did.
+    scopes = {r["scope"]: r["failures"] for r in
+              k.service.store.query("SELECT scope, failures FROM attempts")}
+    assert scopes["pickup:B202"] >= 1 and "pickup:A101" not in scopes
+
+
+@pytest.mark.parametrize("rule", ["keep", "return", "desk"])
+def test_reminders_stop_after_the_last_and_the_community_rule_decides(tmp_path, sim, bus,
+                                                                      rule):
+    k = build_lockers(tmp_path / "kiosk.db", bus, sim.port, max_reminders=2,
+                      after_last_reminder=rule)
+    k.service.add_household("A101", pseudonym="h-a101")
+    k.service.add_courier("courier-1", "1234")
+    slot = deposit(k, sim)
+    for _ in range(5):
+        k.clock.advance(days=1, minutes=1)
+        k.service.remind_overdue()
+    overdue = [e for e in k.outbox.events() if e.type == "parcel.overdue"]
+    assert [e.data["reminder"] for e in overdue] == [1, 2]  # then no more
+    assert not any("fee" in str(e.data) for e in k.outbox.events())
+    k.clock.advance(days=14)
+    waiting = k.service.collectable()
+    if rule == "keep":
+        assert waiting == []  # it waits for its household, for as long as it takes
+        return
+    assert [(p["id"], p["why"]) for p in waiting] == [(slot.parcel_id, rule)]
+    result = k.service.collect(k.service.courier_login("1234"))
+    sim.take_item(0, 1)
+    sim.shut(0, 1)
+    k.service.settle_shut(result)
+    assert k.service.parcel(slot.parcel_id)["state"] == \
+        ("returned" if rule == "return" else "at_desk")
+    told = [n.kind for n in k.outbox.pending_notifications() if n.household == "A101"]
+    assert told[-1] == ("returned" if rule == "return" else "at_desk")
