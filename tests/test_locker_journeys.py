@@ -248,6 +248,9 @@ async def test_a_parcel_left_inside_stays_its_households_and_its_door_is_offered
         assert state(kiosk, parcel) == "stored"
         assert next(x for x in kiosk.lockers.compartments() if x.id == c.id).fault \
             == "left_inside"
+        # The maintainers see it among the faults.
+        assert ("compartment.item_inside", {"compartment": c.id, "fault": "left_inside"}) \
+            in kiosk.health.faults()
         # A courier is never given that compartment meanwhile.
         other = kiosk.lockers.deposit(kiosk.lockers.courier_login(COURIER_PIN), "303", "S")
         assert other.compartment.id != c.id
@@ -261,6 +264,7 @@ async def test_a_parcel_left_inside_stays_its_households_and_its_door_is_offered
         await until(pilot, lambda: app.t("pickup.done") in shown(message), what="done")
     assert state(kiosk, parcel) == "collected"
     assert next(x for x in kiosk.lockers.compartments() if x.id == c.id).fault is None
+    assert not [f for f in kiosk.health.faults() if f[0] == "compartment.item_inside"]
     # Its code is spent now, and would never open another household's parcel.
     with pytest.raises(WrongCode):
         kiosk.lockers.pickup(code, "302")
