@@ -277,8 +277,7 @@ class LockerService:
         """The sensor sees something in a compartment no parcel holds: not offered until
         a maintainer looks (the fault ``item_inside``)."""
         with self.store.step() as db:
-            db.execute("UPDATE compartments SET fault = ? WHERE id = ? AND fault IS NULL",
-                       (ITEM_INSIDE, c.id))
+            self.doors.something_inside(db, c.id, ITEM_INSIDE)
             self.outbox.append(db, "compartment.item_inside", {"compartment": c.id})
 
     def out_of_order(self, db: sqlite_utils.Database, size: str) -> dict[str, int]:
@@ -661,16 +660,14 @@ class LockerService:
                 if occupied:
                     self._set_parcel(db, p["id"], _resting_state(p), collector=None,
                                      opened_ts=None)
-                    db.execute("UPDATE compartments SET fault = ? WHERE id = ? AND "
-                               "fault IS NULL", (LEFT_INSIDE, c.id))
+                    self.doors.something_inside(db, c.id, LEFT_INSIDE)
                     self.outbox.append(db, "parcel.left_inside", {
                         "parcel": p["id"], "compartment": c.id,
                         "household": db.table("households").get(p["household"])["pseudonym"]})
                 else:
                     self._release(db, p, self._collector(db, p))
             if rows and not occupied:
-                db.execute("UPDATE compartments SET fault = NULL WHERE id = ? AND fault = ?",
-                           (c.id, LEFT_INSIDE))
+                self.doors.emptied(db, c.id, LEFT_INSIDE)
         states = [self.parcel(i)["state"] for i in ids]
         return any(s in (ParcelState.STORED, ParcelState.OUTGOING) for s in states)
 
