@@ -311,7 +311,7 @@ async def test_a_flood_of_wrong_codes_for_others_keeps_a_resident_waiting_at_mos
     _, victim_code, _ = stored_for(run, sim, "303")
     lockers = kiosk.lockers
     waits = []
-    for i in range(2000):  # as fast as a script can, for other households
+    for i in range(400):  # as fast as a script can, for other households
         try:
             lockers.pickup("ZZZZZZ", ("301", "303")[i % 2])
         except (WrongCode, TooManyAttempts) as refused:
