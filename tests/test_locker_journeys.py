@@ -178,6 +178,9 @@ async def test_send_with_a_scanned_waybill_restart_then_a_courier_collects_and_t
     if True:
         async with app.run_test(size=SIZE) as pilot:
             await courier_in(pilot)
+            # The courier's session shows what waits to be taken away.
+            await until(pilot, lambda: app.t("deposit.collect_n", n=1) in str(
+                app.screen.query_one("#deposit-collect").label), what="one to collect")
             await pilot.click("#deposit-collect")
             await until(pilot, lambda: isinstance(app.screen, CollectScreen))
             await until(pilot, lambda: "JD0012345" in shown(app.screen.query_one(

@@ -42,6 +42,11 @@ class UnitsLoaded(Message):
 
 
 @dataclass
+class CollectableCounted(Message):
+    n: int
+
+
+@dataclass
 class UnitCorrected(Message):
     slot: Slot
     unit: str
@@ -163,6 +168,22 @@ class DepositScreen(SlotFlowScreen):
         self.courier = message.courier
         self._note()
         self.show_pane("unit-pane")
+        self.count_collectable()
+
+    # --- what waits to be taken away ----------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="collectable", exit_on_error=False)
+    def count_collectable(self) -> None:
+        self.post_message(CollectableCounted(len(self.app.lockers.collectable())))
+
+    def on_collectable_counted(self, message: CollectableCounted) -> None:
+        self.query_one("#deposit-collect", Button).label = self.t("deposit.collect_n",
+                                                                  n=message.n)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        if self.courier is not None:  # back from the collection
+            self.count_collectable()
 
     # --- unit ---------------------------------------------------------------------------
 
