@@ -84,6 +84,10 @@ class TestDeposit:
             await type_text(pilot, "2468")
             await pilot.press("enter")
             await until(pilot, lambda: pilot.app.screen.pane == "unit-pane")
+            # The count of parcels to take away comes from a worker: wait for it.
+            await until(pilot, lambda: "(" in str(pilot.app.screen.query_one(
+                "#deposit-collect").label) or "（" in str(pilot.app.screen.query_one(
+                "#deposit-collect").label))
             await type_text(pilot, "30")
             await settled(pilot)
 
