@@ -44,6 +44,19 @@ def events(demo) -> list[str]:
     return [e.type for e in demo.kiosk.outbox.events()]
 
 
+async def says_where_it_goes(pilot) -> None:
+    """The send screen's step after the PIN: a destination, typed, then Continue."""
+    from tui.widgets.keyboard import KeyboardScreen
+
+    await until(pilot, lambda: pilot.app.screen.pane == "send-what-pane", what="where to")
+    await pilot.click("#send-destination")
+    await until(pilot, lambda: isinstance(pilot.app.screen, KeyboardScreen))
+    await type_text(pilot, "Beijing")
+    await pilot.press("enter")
+    await until(pilot, lambda: getattr(pilot.app.screen, "pane", "") == "send-what-pane")
+    await pilot.click("#send-continue")
+
+
 async def courier_logs_in(pilot, pin: str = "2468") -> None:
     await pilot.press("2")
     await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
@@ -242,6 +255,7 @@ async def test_a_resident_sending_is_told_out_of_order_too(demo):
         await until(pilot, lambda: app.screen.pane == "send-pin-pane")
         await type_text(pilot, "2040")
         await pilot.press("enter")
+        await says_where_it_goes(pilot)
         await until(pilot, lambda: app.screen.pane == "size-pane", what="resident in")
         await pilot.press("s")
         message = app.screen.query_one("#size-message", Static)
@@ -363,6 +377,7 @@ async def test_send_a_parcel(demo):
         await pilot.press("enter")
         await type_text(pilot, "2040")
         await pilot.press("enter")
+        await says_where_it_goes(pilot)
         await until(pilot, lambda: app.screen.pane == "size-pane", what="size pane")
         await pilot.press("m")
         await until(pilot, lambda: app.screen.pane == "door-pane")

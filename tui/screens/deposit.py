@@ -4,6 +4,7 @@ the parcels to take away (Collect); a summary of the round at the end."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -228,6 +229,14 @@ class DepositScreen(SlotFlowScreen):
     @work(thread=True, group="confirm", exit_on_error=False)
     def confirm(self, slot: Slot) -> None:
         self.app.lockers.confirm(slot.parcel_id)
+
+    def on_unmount(self) -> None:
+        # Gone (home, the idle reset): nobody is left to correct the unit, so the held code
+        # goes now, on a thread of its own (the screen's workers end with it).
+        if self.held is not None:
+            threading.Thread(target=self.app.lockers.confirm, args=(self.held.parcel_id,),
+                             name="confirm-held-code", daemon=True).start()
+            self.held = None
 
     @work(thread=True, exclusive=True, group="correct", exit_on_error=False)
     def correct(self, slot: Slot, unit: str) -> None:
