@@ -256,7 +256,7 @@ class HealthMonitor:
             faults += [("board.polarity_suspect", {"board": b, "setting": POLARITY_SETTING})
                        for b in sorted(self.polarity_suspect)]
             faults += [("door.jammed", {"compartment": c}) for c in jammed]
-            faults += [("compartment.item_inside", {"compartment": c, "fault": f})
+            faults += [("sensor.item_inside", {"compartment": c, "fault": f})
                        for c, f in inside]
             faults += [("door.left_open", {"compartment": c})
                        for c in sorted(self.alarms.left_open)]

@@ -27,10 +27,11 @@ INDICATORS = ("parcels_per_day", "parcels_per_hour", "wait_time", "occupancy",
 KNOWN_FAMILIES = frozenset({"parcel", "locker", "door", "board", "sensor", "cabinet",
                             "security", "parking", "kiosk", "audit", "duty"})
 FAULT_TYPES = ("door.jammed", "door.not_opened", "door.left_open", "door.tamper",
-               "board.offline", "sensor.mismatch", "cabinet.tamper")
+               "board.offline", "sensor.mismatch", "cabinet.tamper", "sensor.item_inside")
 # Parcels that take a compartment, and those that give it back.
 INTO_COMPARTMENT = ("parcel.deposited", "parcel.sent")
-OUT_OF_COMPARTMENT = ("parcel.collected", "parcel.returned", "parcel.outgoing_collected")
+OUT_OF_COMPARTMENT = ("parcel.collected", "parcel.returned", "parcel.outgoing_collected",
+                      "parcel.send_cancelled", "parcel.to_desk")
 PARKING = ("requested", "refused", "allocated", "released", "no_show", "reserved",
            "checked_in", "waitlisted", "unreserved_occupancy")
 WAIT_BUCKETS = ((3600, "<1h"), (6 * 3600, "1-6h"), (24 * 3600, "6-24h"),

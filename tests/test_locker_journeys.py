@@ -252,7 +252,7 @@ async def test_a_parcel_left_inside_stays_its_households_and_its_door_is_offered
         assert next(x for x in kiosk.lockers.compartments() if x.id == c.id).fault \
             == "left_inside"
         # The maintainers see it among the faults.
-        assert ("compartment.item_inside", {"compartment": c.id, "fault": "left_inside"}) \
+        assert ("sensor.item_inside", {"compartment": c.id, "fault": "left_inside"}) \
             in kiosk.health.faults()
         # A courier is never given that compartment meanwhile.
         other = kiosk.lockers.deposit(kiosk.lockers.courier_login(COURIER_PIN), "303", "S")
@@ -267,7 +267,7 @@ async def test_a_parcel_left_inside_stays_its_households_and_its_door_is_offered
         await until(pilot, lambda: app.t("pickup.done") in shown(message), what="done")
     assert state(kiosk, parcel) == "collected"
     assert next(x for x in kiosk.lockers.compartments() if x.id == c.id).fault is None
-    assert not [f for f in kiosk.health.faults() if f[0] == "compartment.item_inside"]
+    assert not [f for f in kiosk.health.faults() if f[0] == "sensor.item_inside"]
     # Its code is spent now, and would never open another household's parcel.
     with pytest.raises(WrongCode):
         kiosk.lockers.pickup(code, "302")
@@ -283,7 +283,7 @@ def test_an_item_found_in_a_free_compartment_is_never_offered(run, sim):
     assert slot.compartment.id != first.id
     assert next(c for c in kiosk.lockers.compartments() if c.id == first.id).fault \
         == "item_inside"
-    assert "compartment.item_inside" in [e.type for e in kiosk.outbox.events()]
+    assert "sensor.item_inside" in [e.type for e in kiosk.outbox.events()]
     # Control: the same compartment, emptied and cleared, is offered again.
     kiosk.lockers.cancel(slot)
     sim.shut(slot.compartment.board, slot.compartment.lock)

@@ -278,7 +278,7 @@ class LockerService:
         a maintainer looks (the fault ``item_inside``)."""
         with self.store.step() as db:
             self.doors.something_inside(db, c.id, ITEM_INSIDE)
-            self.outbox.append(db, "compartment.item_inside", {"compartment": c.id})
+            self.outbox.append(db, "sensor.item_inside", {"compartment": c.id})
 
     def out_of_order(self, db: sqlite_utils.Database, size: str) -> dict[str, int]:
         """Compartments a parcel of ``size`` fits that are unavailable for an outage, by
