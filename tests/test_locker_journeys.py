@@ -194,7 +194,7 @@ async def test_send_with_a_scanned_waybill_restart_then_a_courier_collects_and_t
                 app.screen.query_one("#collect-message")), what="collected")
             assert state(kiosk, sent["id"]) == "collected"
         # The sender hears that it left, on the household's private topic.
-        note = run.note("302", "sent_collected")
+        note = run.note("302", "parcel_left")
         assert note["data"]["waybill"] == "JD0012345"
         assert kiosk.lockers.collectable() == []
 

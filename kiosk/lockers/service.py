@@ -41,6 +41,7 @@ from kiosk.lockers.model import (
     compartment_label,
     sizes_that_fit,
 )
+from kiosk.notifications import PARCEL_LEFT, RESEND
 from kiosk.store import Store, insert_with_id
 
 _HOLDING = "(" + ", ".join(f"'{s}'" for s in HOLDING_STATES) + ")"
@@ -523,7 +524,7 @@ class LockerService:
             db.execute("UPDATE codes SET used_ts = ? WHERE household = ? AND used_ts IS NULL",
                        (iso(now), unit))
             self.outbox.append(db, "parcel.code_resent", {"household": household[0]})
-            self._issue_code(db, unit, "resend")
+            self._issue_code(db, unit, RESEND)
 
     def open_again(self, compartment_id: str, unit: str | None = None,
                    courier: Courier | None = None) -> OpenResult:
@@ -693,7 +694,7 @@ class LockerService:
         self.outbox.append(db, kind, data)
         if courier is not None:
             # The household hears where its parcel went (its private topic, no code).
-            note = {"outgoing_collected": "sent_collected", "to_desk": "at_desk",
+            note = {"outgoing_collected": PARCEL_LEFT, "to_desk": "at_desk",
                     "returned": "returned"}[kind.removeprefix("parcel.")]
             self.outbox.notify(db, household["unit"], note, {
                 "parcel": p["id"], "waybill": p["waybill"], "destination": p["destination"],

@@ -51,6 +51,11 @@ class PickupSettled(Message):
 
 
 @dataclass
+class UnitsKnown(Message):
+    units: list[str]
+
+
+@dataclass
 class CodeResent(Message):
     refusal: TooManyAttempts | None = None
 
@@ -65,6 +70,9 @@ class PickupScreen(KioskScreen):
         self.buffer = EntryBuffer(ALPHABET, 12)
         self.result: OpenResult | None = None
         self.left: list[Compartment] = []
+        # A code scanned (the 2D scanner types it) before the unit: kept, the unit asked.
+        self.scanned = ""
+        self.units: set[str] = set()
         self.countdown = Countdown(self, self.t, self._say_wait,
                                    showing=lambda: self.result is None)
 
@@ -73,6 +81,18 @@ class PickupScreen(KioskScreen):
         self.buffer.max_len = self.code_length
         self.query_one("#code", EntryDisplay).length = self.code_length
         self.countdown.run()
+        self.load_units()
+
+    @work(thread=True, group="units", exit_on_error=False)
+    def load_units(self) -> None:
+        self.post_message(UnitsKnown(self.app.lockers.units()))
+
+    def on_units_known(self, message: UnitsKnown) -> None:
+        self.units = set(message.units)
+
+    def looks_like_code(self, value: str) -> bool:
+        return (len(value) == self.code_length and value not in self.units
+                and all(ch in ALPHABET for ch in value))
 
     def compose_body(self) -> ComposeResult:
         t = self.t
@@ -147,7 +167,19 @@ class PickupScreen(KioskScreen):
         if not message.value or self._busy:
             return
         if message.pane.id == "pickup-unit":
+            if not self.scanned and self.looks_like_code(message.value):
+                # Scanned from the phone first (one scan): now the unit, then it is checked.
+                self.scanned = message.value
+                message.pane.clear()
+                message.pane.say(self.t("pickup.scanned_unit"))
+                return
             self.unit = message.value
+            if self.scanned:
+                code, self.scanned = self.scanned, ""
+                self.buffer.value = code
+                self.show_pane("pickup-entry")
+                self.submit()
+                return
             self.query_one("#pickup-entry .prompt", Static).update(
                 self.t("pickup.prompt_unit", unit=self.unit))
             self.show_pane("pickup-entry")
