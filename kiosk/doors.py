@@ -214,6 +214,17 @@ class DoorController:
             self._clear_fault(db, "board = ? AND fault = 'board_offline'", (board,))
             self.outbox.append(db, "board.online", {"board": board})
 
+    def something_inside(self, db: sqlite_utils.Database, compartment: str,
+                         fault: str) -> None:
+        """The sensor sees something the compartment must not be offered with
+        (``item_inside``, ``left_inside``); inside the caller's step. A fault already
+        there stays."""
+        self._set_fault(db, fault, "id = ? AND fault IS NULL", (compartment,))
+
+    def emptied(self, db: sqlite_utils.Database, compartment: str, fault: str) -> None:
+        """A door shut on the compartment empty: its ``fault`` of that kind goes."""
+        self._clear_fault(db, "id = ? AND fault = ?", (compartment, fault))
+
     def clear_fault(self, db: sqlite_utils.Database, compartment: str) -> None:
         """A maintainer fixed the compartment; inside the caller's audited step."""
         self._clear_fault(db, "id = ?", (compartment,))

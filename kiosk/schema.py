@@ -11,7 +11,7 @@ from kiosk.store import Migrations, Store
 
 KIOSK_MIGRATIONS: Migrations = {
     "events": events.MIGRATIONS,
-    "backoff": [backoff.migrate_v1],
+    "backoff": backoff.MIGRATIONS,
     "lockers": lockers.MIGRATIONS,
     "audit": audit.MIGRATIONS,
     "parking": parking.MIGRATIONS,

@@ -68,16 +68,18 @@ KNOWN_FAMILIES = frozenset({"parcel", "locker", "door", "board", "sensor", "cabi
                             "security", "parking", "kiosk", "audit", "duty", "need",
                             "proposal"})
 FAULT_TYPES = ("door.jammed", "door.not_opened", "door.left_open", "door.tamper",
-               "board.offline", "sensor.mismatch", "cabinet.tamper")
+               "board.offline", "sensor.mismatch", "cabinet.tamper", "sensor.item_inside")
 # Parcels that take a compartment, and those that give it back.
 INTO_COMPARTMENT = ("parcel.deposited", "parcel.sent")
-OUT_OF_COMPARTMENT = ("parcel.collected", "parcel.returned", "parcel.outgoing_collected")
+OUT_OF_COMPARTMENT = ("parcel.collected", "parcel.returned", "parcel.outgoing_collected",
+                      "parcel.send_cancelled", "parcel.to_desk")
 WAIT_BUCKETS = ((10, "<1h"), (60, "1-6h"), (240, "6-24h"), (720, "1-3d"), (None, ">3d"))
 
 # Fault raised by an event: type -> the data key naming the subject (None: the kiosk).
 RAISES: dict[str, str | None] = {
     "door.jammed": "compartment", "door.left_open": "compartment",
     "door.tamper": "compartment", "sensor.mismatch": "compartment",
+    "sensor.item_inside": "compartment",
     "board.offline": "board", "board.polarity_suspect": "board",
     "cabinet.tamper": None, "kiosk.worker_failed": "where",
 }
@@ -96,7 +98,7 @@ TREND_MEASURES = ("parcels", "unmet_demand", "outages", "faults", "repairs", "re
 # Courier days shown (newest first).
 COURIER_DAYS = 62
 _COMPARTMENT_KINDS = frozenset({"door.jammed", "door.left_open", "door.tamper",
-                                "sensor.mismatch"})
+                                "sensor.mismatch", "sensor.item_inside"})
 
 
 @dataclass(frozen=True)

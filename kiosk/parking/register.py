@@ -67,6 +67,7 @@ from kiosk.store import Store, insert_with_id
 LIVE = ("held", "booked", "checked_in")
 # The back-off scope of wrong member PINs at the kiosk.
 LOGIN_SCOPE = "parking-login"
+LOGIN_CAP = backoff.RateCap(burst=10, gap_s=10.0)
 LIVE_SQL = "(" + ", ".join(f"'{status}'" for status in LIVE) + ")"
 RESERVATION_KINDS = ("visitor", "moving")
 _ROUND_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -258,16 +259,21 @@ class ParkingRegister:
         """Member login at the kiosk: unit and PIN. Wrong tries make the next ones wait:
         while a wait runs, ``backoff.TooManyAttempts`` says how long."""
         scope = LOGIN_SCOPE
+        # Counted per unit, under a small kiosk-wide cap (kiosk/backoff.py): wrong PINs
+        # typed for one household never lock out another.
+        key = f"{scope}:{normalize_unit(unit)[:16]}"
         pin_hash = keyed_hash(self._secret, "parking-pin", pin.strip())
         with self.store.step() as db:
-            backoff.check(db, scope, self.login_backoff, self._now())
+            backoff.check_cap(db, scope, LOGIN_CAP, self._now())
+            backoff.check(db, key, self.login_backoff, self._now())
             rows = list(db.query(
                 "SELECT * FROM parking_members WHERE unit = ? AND pin_hash = ? AND active = 1",
                 (normalize_unit(unit), pin_hash)))
             if rows:
-                backoff.record_success(db, scope)
+                backoff.record_success(db, key)
                 return _member(rows[0])
-            failures, wait_s = backoff.record_failure(db, scope, self.login_backoff,
+            backoff.spend_cap(db, scope, LOGIN_CAP, self._now())
+            failures, wait_s = backoff.record_failure(db, key, self.login_backoff,
                                                       self._now())
             self.outbox.append(db, "security.wrong_pin",
                                {"scope": scope, "failures": failures, "wait_s": wait_s})
