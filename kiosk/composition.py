@@ -40,6 +40,7 @@ from kiosk.features import (
     lockers,
     maintenance,
     parking,
+    public_record,
     reminders,
     uplink,
 )
@@ -57,6 +58,8 @@ if TYPE_CHECKING:
     from kiosk.lockers.service import LockerService
     from kiosk.maintenance import Maintenance
     from kiosk.parking.register import ParkingRegister
+    from kiosk.public_record import PublicRecord
+    from kiosk.signing import KioskKey
     from kiosk.status import StatusProbe
     from mqtt.publisher import Publisher
 
@@ -75,6 +78,7 @@ FEATURES: tuple[Feature, ...] = (
     housekeeping.FEATURE,   # parking no-shows and lapsed offers
     indicators.FEATURE,     # status LEDs and the buzzer
     config_record.FEATURE,  # a changed config file is an audited, public change
+    public_record.FEATURE,  # signed chain heads, the live state checked against the record
 )
 
 
@@ -101,6 +105,8 @@ class Kiosk:
     duty: DutyRoster
     maintenance: Maintenance
     publisher: Publisher | None  # None: this kiosk has no uplink
+    key: KioskKey
+    public_record: PublicRecord
 
     def __init__(self, config: Config, devices: Devices, store: Store, outbox: Outbox,
                  clock: Clock):

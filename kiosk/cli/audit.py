@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.cli.common import CommandError, add_state_options, open_state
+from kiosk.cli.witness import add_witness_options, against_witness
 
 if TYPE_CHECKING:
     from kiosk.audit import AuditEntry, AuditLog
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "entries (one entry object a line).")
     add_state_options(check)
     check.add_argument("--file", metavar="JSONL", help="a copy of the published entries")
+    add_witness_options(check)
     check.set_defaults(handler=_verify)
     export = commands.add_parser("export", help="print every entry as JSON lines")
     add_state_options(export)
@@ -41,6 +43,7 @@ def _verify(args: argparse.Namespace) -> int:
         log = AuditLog(store, Outbox(store))
         entries = log.entries()
         problems = verify(entries) + _against_published(log, entries)
+    problems += against_witness(args, "audit", [e.to_dict() for e in entries])
     for problem in problems:
         print(problem)
     if problems:

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "kiosk.cli.people",
     "kiosk.cli.monitor",
     "kiosk.cli.plan",
+    "kiosk.cli.witness",
     "kiosk.cli.simulate",
     "kiosk.cli.demo",
     "kiosk.cli.run",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.cli.common import CommandError, add_state_options, open_state
+from kiosk.cli.witness import add_witness_options, against_witness
 
 GENERATED = {"members": "N", "spots": "M", "rounds": "R", "seed": "S"}
 GENERATED_DEFAULTS = {"members": 200, "spots": 50, "rounds": 12, "seed": 1}
@@ -69,9 +70,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Recompute each draw from its record and name every difference. "
                     "Several records are taken as consecutive rounds, oldest first, and "
                     "each must start from the state the one before left.")
-    verify.add_argument("records", nargs="+", metavar="RECORD")
+    verify.add_argument("records", nargs="*", metavar="RECORD")
     verify.add_argument("--commitment", metavar="FILE",
                         help="the commitment published before the draw (one record only)")
+    verify.add_argument("--db", action="store_true",
+                        help="check the kiosk database (--data/--config) instead: its draw "
+                             "chain, every record in it, and the live allocations")
+    add_state_options(verify)
+    add_witness_options(verify)
     verify.set_defaults(handler=_verify)
 
     compare = commands.add_parser(
@@ -236,6 +242,10 @@ def _export(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from kiosk.parking.record import verify, verify_chain
 
+    if args.db:
+        return _verify_db(args)
+    if not args.records:
+        raise CommandError("give the RECORD files to verify, or --db with --data DIR")
     records = [_read_json(path) for path in args.records]
     if args.commitment and len(records) > 1:
         raise CommandError("--commitment goes with one record")
@@ -244,6 +254,8 @@ def _verify(args: argparse.Namespace) -> int:
         problems = verify(records[0], commitment=commitment)
     else:
         problems = verify_chain(records)
+    if args.witness:
+        problems += _records_against_witness(args, records)
     for problem in problems:
         print(problem)
     if problems:
@@ -253,6 +265,55 @@ def _verify(args: argparse.Namespace) -> int:
         inputs, results = record["inputs"], record["results"]
         print(f"ok: round {inputs['round']} (no. {inputs['round_no']}) matches: "
               f"{len(results['assignments'])} allocated, {len(results['refused'])} refused")
+    return 0
+
+
+def _records_against_witness(args: argparse.Namespace, records: list[Any]) -> list[str]:
+    """Each record must be the one the witness holds for its round, whole."""
+    from kiosk.cli.witness import _which_kiosk, open_witness
+    from witness.core import WITNESS_DB
+
+    if not (Path(args.witness) / WITNESS_DB).is_file():
+        raise CommandError(f"--witness {args.witness}: no {WITNESS_DB} there")
+    witness = open_witness(args.witness)
+    try:
+        community, kiosk = _which_kiosk(args, witness.kiosks())
+        held = {e["subject"]: e["data"] for e in witness.held(community, kiosk, "draws")
+                if e["action"] == "parking.drawn"}
+        alarms = [f"witness alarm: {a}" for a in witness.alarms(community, kiosk)
+                  if a.chain == "draws"]
+    finally:
+        witness.close()
+    problems = []
+    for i, record in enumerate(records):
+        try:
+            round_id = record["inputs"]["round"]
+        except (KeyError, TypeError):
+            problems.append(f"record {i + 1}: has no round")
+            continue
+        if round_id not in held:
+            problems.append(f"round {round_id}: the witness holds no draw of it")
+        elif held[round_id] != record:
+            problems.append(f"round {round_id}: differs from the record the witness holds")
+    return problems + alarms
+
+
+def _verify_db(args: argparse.Namespace) -> int:
+    register = _register(args)
+    try:
+        problems = register.verify_draw_chain() + register.check_against_record()
+        entries = [e.to_dict() for e in register.chain.entries()]
+        problems += against_witness(args, "draws", entries)
+    finally:
+        register.store.close()
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"DIFFERS: {len(problems)} problem(s)")
+        return 1
+    drawn = sum(e["action"] == "parking.drawn" for e in entries)
+    print(f"ok: draw chain of {len(entries)} entries intact, {drawn} draw(s) recomputed, "
+          "allocations match the newest record")
     return 0
 
 

@@ -1,0 +1,150 @@
+"""``kiosk witness``: keep a copy of every kiosk's chains and raise an alarm on any rewrite."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sqlite3
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from kiosk.cli.common import CommandError, add_broker_login_options, broker_login
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+
+
+def register(subparsers: Any) -> None:
+    w = subparsers.add_parser(
+        "witness", help="witness every kiosk's audit and draw chains; alarm on a rewrite",
+        description="Keep DIR/witness.db, a copy of every kiosk's audit chain and draw "
+                    "chain as published, check each kiosk's signed chain heads against it, "
+                    "and publish an alarm under community/{id}/witness/{name}/alarm/{kiosk} "
+                    "the moment a kiosk presents a history that does not extend it. Runs "
+                    "until stopped; `kiosk witness alarms --data DIR` lists what it raised.")
+    w.add_argument("--broker", metavar="HOST:PORT", help="MQTT broker to read from")
+    w.add_argument("--data", metavar="DIR", help="directory for witness.db")
+    w.add_argument("--name", default="resident", metavar="NAME",
+                   help="this witness's name in its alarm topics (default: resident)")
+    w.add_argument("--community", metavar="ID", action="append", default=[],
+                   help="only this community (repeat for several; default: all)")
+    add_broker_login_options(w)
+    w.set_defaults(handler=run_witness)
+    sub = w.add_subparsers(dest="witness_command", metavar="")
+    alarms = sub.add_parser("alarms", help="list the alarms this witness raised")
+    alarms.add_argument("--data", metavar="DIR", required=True)
+    alarms.set_defaults(handler=run_alarms)
+
+
+def open_witness(data: str):  # -> witness.core.Witness
+    from witness.core import WITNESS_DB, Witness
+
+    path = Path(data)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return Witness(path / WITNESS_DB)
+    except (OSError, sqlite3.Error) as exc:
+        raise CommandError(f"--data {data}: {exc}") from None
+
+
+def run_witness(args: argparse.Namespace) -> int:
+    if not args.broker or not args.data:
+        raise CommandError("kiosk witness needs --broker HOST:PORT and --data DIR")
+    for value in [args.name, *args.community]:
+        if not _ID.match(value):
+            raise CommandError(f"{value!r}: letters, digits, '-' or '_' (1-63)")
+    from kiosk.config import MqttConfig
+    from mqtt.connection import parse_broker
+
+    try:
+        broker = parse_broker(args.broker)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    username, password = broker_login(args)
+    config = MqttConfig(host=broker.host, port=broker.port, username=username,
+                        password=password, tls=args.tls, ca_file=args.ca_file or "")
+    from witness.service import WitnessService
+
+    witness = open_witness(args.data)
+    service = WitnessService(witness, config, args.name, args.community)
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service.start()
+    print(f"kiosk witness {args.name}: reading {', '.join(service.subscriptions())} from "
+          f"{broker}", file=sys.stderr, flush=True)
+    try:
+        while not done.wait(1.0):
+            pass
+    finally:
+        service.stop()
+        witness.close()
+    print(f"kiosk witness: stopped; {service.handled} messages, {len(service.raised)} "
+          "alarm(s)", file=sys.stderr)
+    return 0
+
+
+def run_alarms(args: argparse.Namespace) -> int:
+    witness = open_witness(args.data)
+    try:
+        alarms = witness.alarms()
+    finally:
+        witness.close()
+    for alarm in alarms:
+        print(alarm)
+    if not alarms:
+        print("no alarms")
+    return 1 if alarms else 0
+
+
+def add_witness_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--witness", metavar="DIR",
+                        help="also check against what the witness in DIR holds "
+                             "(its witness.db)")
+    parser.add_argument("--kiosk", metavar="COMMUNITY/KIOSK",
+                        help="which kiosk's copy to compare with (default: the config's, "
+                             "or the one kiosk the witness holds)")
+
+
+def against_witness(args: argparse.Namespace, chain: str,
+                    entries: list[dict[str, Any]]) -> list[str]:
+    """How ``entries`` (a kiosk's chain) fail to extend the witness's copy, if asked."""
+    if not getattr(args, "witness", None):
+        return []
+    from witness.core import WITNESS_DB
+
+    if not (Path(args.witness) / WITNESS_DB).is_file():
+        raise CommandError(f"--witness {args.witness}: no {WITNESS_DB} there")
+    witness = open_witness(args.witness)
+    try:
+        community, kiosk = _which_kiosk(args, witness.kiosks())
+        problems = witness.compare(community, kiosk, chain, entries)
+        problems += [f"witness alarm: {a}" for a in witness.alarms(community, kiosk)
+                     if a.chain in (chain, "key")]
+    finally:
+        witness.close()
+    return problems
+
+
+def _which_kiosk(args: argparse.Namespace, known: list[tuple[str, str]]) -> tuple[str, str]:
+    if getattr(args, "kiosk", None):
+        community, _, kiosk = args.kiosk.partition("/")
+        if not community or not kiosk:
+            raise CommandError("--kiosk: give COMMUNITY/KIOSK")
+        return community, kiosk
+    if getattr(args, "config", None):
+        from kiosk.cli.common import load
+
+        config = load(args)
+        return config.community_id, config.kiosk_id
+    if len(known) == 1:
+        return known[0]
+    raise CommandError("the witness holds "
+                       + (f"{len(known)} kiosks" if known else "no kiosk")
+                       + "; name one with --kiosk COMMUNITY/KIOSK or --config FILE")
