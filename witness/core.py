@@ -12,7 +12,8 @@ allocations (retained). An alarm names its kind:
 - ``edited``: an entry arrived for a seq the witness holds, with other content;
 - ``reordered``: the next entry does not follow the one held before it;
 - ``gap``: an entry arrived past the next one (one was removed before it was published);
-- ``truncated``: the kiosk's signed head is shorter than the chain the witness holds;
+- ``truncated``: the kiosk's signed head stays shorter than the chain the witness holds
+  (``grace_s``: a head read just before an entry was added may arrive after it);
 - ``rewritten``: the head's hash at a length the witness holds is not the held entry's;
 - ``second_commitment`` / ``second_draw``: a round committed or drawn twice;
 - ``forged``: a head whose signature fails the kiosk's key, an entry whose own hash fails;
@@ -67,9 +68,12 @@ def _v1(db: sqlite_utils.Database) -> None:
                   chain TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
                   PRIMARY KEY (community, kiosk, chain, seq))""")
     # The newest head each kiosk presented (checked once its key is known).
+    # short_since: when the head was first seen shorter than the chain held (a head read
+    # just before an entry was added can arrive after that entry; the kiosk's next head
+    # supersedes it within a second, a truncated history's never does).
     db.execute("""CREATE TABLE heads (community TEXT NOT NULL, kiosk TEXT NOT NULL,
                   chain TEXT NOT NULL, body TEXT NOT NULL, seen TEXT NOT NULL,
-                  PRIMARY KEY (community, kiosk, chain))""")
+                  short_since REAL, PRIMARY KEY (community, kiosk, chain))""")
     db.execute("""CREATE TABLE alarms (id INTEGER PRIMARY KEY AUTOINCREMENT,
                   community TEXT NOT NULL, kiosk TEXT NOT NULL, chain TEXT NOT NULL,
                   kind TEXT NOT NULL, detail TEXT NOT NULL, ts TEXT NOT NULL,
@@ -79,10 +83,15 @@ def _v1(db: sqlite_utils.Database) -> None:
 WITNESS_DB = "witness.db"
 
 
+# How long a head may stay shorter than the chain held before it is a truncation.
+GRACE_S = 30.0
+
+
 class Witness:
-    def __init__(self, path: str | Path, clock: Clock = utc_now):
+    def __init__(self, path: str | Path, clock: Clock = utc_now, grace_s: float = GRACE_S):
         self.store = Store(path, {"witness": [_v1]})
         self.clock = clock
+        self.grace_s = grace_s
 
     def close(self) -> None:
         self.store.close()
@@ -159,9 +168,18 @@ class Witness:
 
     def head(self, community: str, kiosk: str, chain: str, head: Any) -> list[Alarm]:
         with self.store.step() as db:
-            db.execute("INSERT OR REPLACE INTO heads VALUES (?, ?, ?, ?, ?)",
+            db.execute("INSERT OR REPLACE INTO heads VALUES (?, ?, ?, ?, ?, NULL)",
                        (community, kiosk, chain, json.dumps(head), iso(self.clock())))
         return self._check_head(community, kiosk, chain)
+
+    def sweep(self) -> list[Alarm]:
+        """Check every head again: a head still shorter than the chain held once the grace
+        has passed is a truncation. The service calls this every second."""
+        alarms: list[Alarm] = []
+        for r in self.store.query("SELECT community, kiosk, chain FROM heads "
+                                  "WHERE short_since IS NOT NULL"):
+            alarms += self._check_head(r["community"], r["kiosk"], r["chain"])
+        return alarms
 
     def allocations(self, community: str, kiosk: str, payload: Any) -> list[Alarm]:
         """The allocations a kiosk acts on, against the newest draw record held."""
@@ -262,8 +280,8 @@ class Witness:
 
     def _check_head(self, community: str, kiosk: str, chain: str) -> list[Alarm]:
         with self.store.step() as db:
-            row = db.execute("SELECT body FROM heads WHERE community = ? AND kiosk = ? AND "
-                             "chain = ?", (community, kiosk, chain)).fetchone()
+            row = db.execute("SELECT body, short_since FROM heads WHERE community = ? AND "
+                             "kiosk = ? AND chain = ?", (community, kiosk, chain)).fetchone()
             key = db.execute("SELECT public_key FROM keys WHERE community = ? AND kiosk = ?",
                              (community, kiosk)).fetchone()
             if row is None or key is None:
@@ -278,9 +296,18 @@ class Witness:
             length = self._length(db, community, kiosk, chain)
             seq = head["seq"]
             if seq < length:
+                now = self.clock().timestamp()
+                if row[1] is None:
+                    db.execute("UPDATE heads SET short_since = ? WHERE community = ? AND "
+                               "kiosk = ? AND chain = ?", (now, community, kiosk, chain))
+                if row[1] is None or now - row[1] < self.grace_s:
+                    return []
                 return self._raise([Alarm(community, kiosk, chain, "truncated",
                                           f"the kiosk presents {seq} entries, the witness "
                                           f"holds {length}")], db)
+            if row[1] is not None:
+                db.execute("UPDATE heads SET short_since = NULL WHERE community = ? AND "
+                           "kiosk = ? AND chain = ?", (community, kiosk, chain))
             if seq == 0 or seq > length:
                 return []  # nothing to compare yet, or its entries are still on their way
             held = self._held_hash(db, community, kiosk, chain, seq)

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # A draw record or roster is larger than an event; still bounded.
 MAX_PUBLIC = 4 * 1024 * 1024
+# How often heads shorter than the chain held are looked at again.
+SWEEP_S = 0.5
 
 
 def handle(witness: Witness, topic: str, payload: bytes) -> list[Alarm]:
@@ -76,6 +78,8 @@ class WitnessService:
         self.connected = threading.Event()
         self.raised: list[Alarm] = []
         self.handled = 0
+        self._stopping = threading.Event()
+        self._sweeper = threading.Thread()
 
     def subscriptions(self) -> list[str]:
         subs = []
@@ -87,10 +91,34 @@ class WitnessService:
     def start(self) -> None:
         self._client.connect_async(self.config.host, self.config.port, self.config.keepalive)
         self._client.loop_start()
+        self._sweeper = threading.Thread(target=self._sweep, name="witness-sweep",
+                                         daemon=True)
+        self._sweeper.start()
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._sweeper.is_alive():
+            self._sweeper.join(5)
         self._client.disconnect()
         self._client.loop_stop()
+
+    def _sweep(self) -> None:
+        while not self._stopping.wait(SWEEP_S):
+            try:
+                self._publish(self.witness.sweep())
+            except Exception:
+                log.exception("the witness's sweep failed")
+
+    def _publish(self, alarms: list[Alarm]) -> None:
+        for alarm in alarms:
+            log.error("ALARM %s", alarm)
+            payload = json.dumps(alarm.to_json(self.name, iso(utc_now())),
+                                 ensure_ascii=False, sort_keys=True)
+            self._client.publish(topics.witness_alarm_topic(alarm.community, self.name,
+                                                            alarm.kiosk), payload, qos=1,
+                                 retain=True)
+        with self._lock:
+            self.raised += alarms
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                     properties: Any) -> None:
@@ -108,15 +136,8 @@ class WitnessService:
             # The witness's own database is unwell: no ack, the broker redelivers.
             log.exception("could not keep a message of %s", message.topic)
             return
-        for alarm in alarms:
-            log.error("ALARM %s", alarm)
-            payload = json.dumps(alarm.to_json(self.name, iso(utc_now())),
-                                 ensure_ascii=False, sort_keys=True)
-            client.publish(topics.witness_alarm_topic(alarm.community, self.name,
-                                                      alarm.kiosk), payload, qos=1,
-                           retain=True)
+        self._publish(alarms)
         with self._lock:
-            self.raised += alarms
             self.handled += 1
         if message.qos > 0:
             client.ack(message.mid, message.qos)

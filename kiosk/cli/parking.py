@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli.common import CommandError, add_state_options, open_state
+from kiosk.cli.common import CommandError, add_state_options, load, open_state
+from kiosk.cli.duty import add_actor_note, authenticated, roster_of_store
 from kiosk.cli.witness import add_witness_options, against_witness
 
 GENERATED = {"members": "N", "spots": "M", "rounds": "R", "seed": "S"}
@@ -24,17 +25,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p = commands.add_parser(name, help=f"add or update {what} from a CSV file "
                                            "(all rows or none)")
         p.add_argument("csv", metavar="CSV")
-        p.add_argument("--by", required=True, metavar="MAINTAINER",
-                       help="who imports (goes into the public audit log)")
         p.add_argument("--reason", default="CSV import")
+        add_actor_note(p)
         add_state_options(p)
         p.set_defaults(handler=_import, what=what)
+
+    announce = commands.add_parser(
+        "announce", help="name where a round's public random value will come from",
+        description="Before requests close and before the value can be known: a named "
+                    "public source (e.g. a lottery's draw of a given date). A round closes "
+                    "only once announced.")
+    announce.add_argument("--round", required=True, metavar="ID")
+    announce.add_argument("--source", required=True, metavar="TEXT")
+    announce.add_argument("--reason", default="random source announced")
+    add_actor_note(announce)
+    add_state_options(announce)
+    announce.set_defaults(handler=_announce)
 
     close = commands.add_parser(
         "close", help="stop taking requests for a round; fixes who asked and which spots",
         description="Close before the public random value is known, so that nobody can "
                     "choose the eligible list to suit it.")
     close.add_argument("--round", required=True, metavar="ID")
+    close.add_argument("--reason", default="requests closed")
+    add_actor_note(close)
     add_state_options(close)
     close.set_defaults(handler=_close)
 
@@ -48,12 +62,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--public-random-file", metavar="FILE",
                         help="read the public random value from a file")
     commit.add_argument("--out", metavar="FILE", help="also write the commitment here")
+    commit.add_argument("--reason", default="draw inputs committed")
+    add_actor_note(commit)
     add_state_options(commit)
     commit.set_defaults(handler=_commit)
 
     draw = commands.add_parser("draw", help="run a committed round's draw, write its record")
     draw.add_argument("--round", required=True, metavar="ID")
     draw.add_argument("--out", required=True, metavar="FILE", help="the record (JSON)")
+    draw.add_argument("--reason", default="committed draw run")
+    add_actor_note(draw)
     add_state_options(draw)
     draw.set_defaults(handler=_draw)
 
@@ -106,6 +124,15 @@ def _register(args: argparse.Namespace, must_exist: bool = True):  # -> ParkingR
     return ParkingRegister(store, Outbox(store), settings=settings)
 
 
+def _actor(args: argparse.Namespace, register) -> str:  # register: ParkingRegister
+    """Who acts, authenticated by their PIN (the maintainer on duty, or a role)."""
+    try:
+        return authenticated(roster_of_store(register.store, load(args)))
+    except BaseException:
+        register.store.close()
+        raise
+
+
 def _read_text(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8-sig")
@@ -146,11 +173,12 @@ def _import(args: argparse.Namespace) -> int:
 
     text = _read_text(args.csv)
     register = _register(args, must_exist=False)
+    actor = _actor(args, register)
     try:
         if args.what == "members":
-            report = register.import_members(text, args.by, args.reason)
+            report = register.import_members(text, actor, args.reason)
         else:
-            report = register.import_spots(text, args.by, args.reason)
+            report = register.import_spots(text, actor, args.reason)
     except CsvImportError as exc:
         for problem in exc.problems:
             print(f"{args.csv}: {problem}")
@@ -163,12 +191,29 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _announce(args: argparse.Namespace) -> int:
+    from kiosk.parking.model import ParkingError
+
+    register = _register(args, must_exist=False)
+    actor = _actor(args, register)
+    try:
+        announced = register.announce(args.round, args.source, actor, args.reason)
+    except ParkingError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        register.store.close()
+    print(f"round {args.round}: random source announced at {announced['announced_at']}: "
+          f"{announced['random_source']}")
+    return 0
+
+
 def _close(args: argparse.Namespace) -> int:
     from kiosk.parking.model import ParkingError, sha256_hex
 
     register = _register(args)
+    actor = _actor(args, register)
     try:
-        closed = register.close(args.round)
+        closed = register.close(args.round, actor, args.reason)
     except ParkingError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -186,8 +231,9 @@ def _commit(args: argparse.Namespace) -> int:
              else _read_text(args.public_random_file))
     out = _check_writable(args.out) if args.out else None
     register = _register(args)
+    actor = _actor(args, register)
     try:
-        commitment = register.commit(args.round, value)
+        commitment = register.commit(args.round, value, actor, args.reason)
     except ParkingError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -197,8 +243,7 @@ def _commit(args: argparse.Namespace) -> int:
     inputs = commitment["inputs"]
     print(f"round {args.round} committed: {len(inputs['eligible'])} requests, "
           f"{len(inputs['spots'])} spots")
-    if inputs["closed_at"] == inputs["committed_at"]:
-        print("note: closed only now; close rounds before the public value is known")
+    print(f"random source  {inputs['random_source']} (announced {inputs['announced_at']})")
     print(f"inputs hash    {commitment['inputs_hash']}")
     print(f"eligible hash  {inputs['eligible_hash']}")
     print(f"public random  {inputs['public_random']}")
@@ -210,8 +255,9 @@ def _draw(args: argparse.Namespace) -> int:
 
     out = _check_writable(args.out)
     register = _register(args)
+    actor = _actor(args, register)
     try:
-        record = register.draw(args.round)
+        record = register.draw(args.round, actor, args.reason)
     except ParkingError as exc:
         raise CommandError(str(exc)) from None
     finally:

@@ -30,6 +30,9 @@ def register(subparsers: Any) -> None:
                    help="this witness's name in its alarm topics (default: resident)")
     w.add_argument("--community", metavar="ID", action="append", default=[],
                    help="only this community (repeat for several; default: all)")
+    w.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
+                   help="how long a kiosk's head may lag the entries it published before "
+                        "a shorter head is a truncation (default 30)")
     add_broker_login_options(w)
     w.set_defaults(handler=run_witness)
     sub = w.add_subparsers(dest="witness_command", metavar="")
@@ -67,7 +70,10 @@ def run_witness(args: argparse.Namespace) -> int:
                         password=password, tls=args.tls, ca_file=args.ca_file or "")
     from witness.service import WitnessService
 
+    if not 0 < args.grace <= 3600:
+        raise CommandError("--grace must be more than 0 and at most 3600 seconds")
     witness = open_witness(args.data)
+    witness.grace_s = args.grace
     service = WitnessService(witness, config, args.name, args.community)
     done = threading.Event()
 

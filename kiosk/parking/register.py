@@ -23,7 +23,8 @@ these ``reason`` codes (details in brackets), which the screen words:
 - maintainers: ``no_member``, ``member_exists``, ``unit_taken``, ``invalid_member``,
   ``no_spot``, ``spot_exists``, ``invalid_spot`` [problems], ``csv`` [problems]
   (``CsvImportError``), ``round_state`` [round_id, status] (a step out of order),
-  ``bad_public_random``, ``memory_changed``.
+  ``bad_public_random``, ``memory_changed``, ``not_announced`` (a round closes only once
+  the source of its public random value is announced), ``announced`` (already).
 """
 
 from __future__ import annotations
@@ -435,6 +436,39 @@ class ParkingRegister:
             "JOIN parking_members m USING (member) WHERE q.round = ? ORDER BY q.member",
             (round_id,))]
 
+    def announce(self, round_id: str, source: str, actor: str = "kiosk",
+                 reason: str = "random source announced") -> dict[str, Any]:
+        """Name, in public and before requests close, where the round's public random
+        value will come from (e.g. a named lottery's draw of a given date). A round closes
+        only once it is announced, so nobody can choose the source to suit the list."""
+        _check_round_id(round_id)
+        source = source.strip()
+        if not source or len(source) > 256 or "\n" in source:
+            raise ParkingError("the source must be one line of 1-256 characters",
+                               reason="bad_public_random")
+        now = iso(self._now())
+        with self.store.step() as db:
+            status = self._round_status(db, round_id)
+            if status not in (None, "open"):
+                raise ParkingError(f"round {round_id} is already {status}",
+                                   reason="round_state", round_id=round_id, status=status)
+            if status is None:
+                db.table("parking_rounds").insert({"round": round_id, "status": "open",
+                                                "opened_ts": now})
+            elif db.execute("SELECT announced FROM parking_rounds WHERE round = ?",
+                            (round_id,)).fetchone()[0] is not None:
+                raise ParkingError(f"round {round_id}'s random source is announced already",
+                                   reason="announced", round_id=round_id)
+            announced = {"random_source": source, "announced_at": now}
+            db.execute("UPDATE parking_rounds SET announced = ? WHERE round = ?",
+                       (json.dumps(announced), round_id))
+            self.chain.append(db, actor, "parking.announced", round_id, reason, announced)
+            self.audit.append(db, actor, "parking.random_announced", round_id, reason,
+                              announced)
+            self.outbox.append(db, "parking.random_announced", {"round": round_id,
+                                                                **announced})
+        return announced
+
     def close(self, round_id: str, actor: str = "kiosk",
               reason: str = "requests closed") -> dict[str, Any]:
         """Stop taking requests and fix who asked and which spots are drawn. Close before
@@ -454,9 +488,12 @@ class ParkingRegister:
         if pending:
             raise ParkingError(f"round {pending[0]} is {pending[1]} but not drawn yet",
                                reason="round_busy", round_id=pending[0])
-        if status is None:
-            db.table("parking_rounds").insert({"round": round_id, "status": "open",
-                                            "opened_ts": iso(now)})
+        announced = db.execute("SELECT announced FROM parking_rounds WHERE round = ?",
+                               (round_id,)).fetchone()
+        if announced is None or announced[0] is None:
+            raise ParkingError(f"announce where round {round_id}'s public random value will "
+                               "come from before closing it", reason="not_announced",
+                               round_id=round_id)
         # Members who left, or lost a declared need, since asking are not eligible.
         asks = [Ask(r["member"], r["type"], bool(r["need"])) for r in db.query(
             "SELECT q.member, q.type, m.need FROM parking_requests q "
@@ -482,8 +519,7 @@ class ParkingRegister:
     def commit(self, round_id: str, public_random: str, actor: str = "kiosk",
                reason: str = "draw inputs committed") -> dict[str, Any]:
         """Fix the draw's inputs with the public random value; they are published before
-        the draw. An open round is closed first (then closing and committing coincide,
-        which the record shows)."""
+        the draw. Only a closed round is committed: an open one is refused."""
         _check_round_id(round_id)
         public_random = public_random.strip()
         if not public_random or len(public_random) > 256 or "\n" in public_random:
@@ -493,10 +529,14 @@ class ParkingRegister:
         with self.store.step() as db:
             status = self._round_status(db, round_id)
             if status in (None, "open"):
-                closed = self._close(db, round_id, now, actor, "closed at commit")
-            elif status == "closed":
-                closed = json.loads(db.execute("SELECT closed FROM parking_rounds WHERE "
-                                               "round = ?", (round_id,)).fetchone()[0])
+                # The list must be fixed before the value can be known: never both at once.
+                raise ParkingError(f"round {round_id} is still open: close it before the "
+                                   "public random value is known", reason="round_state",
+                                   round_id=round_id, status=status or "open")
+            if status == "closed":
+                row = db.execute("SELECT closed, announced FROM parking_rounds WHERE "
+                                 "round = ?", (round_id,)).fetchone()
+                closed, announced = json.loads(row[0]), json.loads(row[1])
             else:
                 raise ParkingError(f"round {round_id} is already {status}",
                                    reason="round_state", round_id=round_id, status=status)
@@ -506,7 +546,9 @@ class ParkingRegister:
             memory = self._memory(db)
             inputs = make_inputs(round_id, asks, spots, memory, public_random, iso(now),
                                  self.settings.lend_accessible, ALGORITHM_VERSION,
-                                 closed_at=closed["closed_at"])
+                                 closed_at=closed["closed_at"],
+                                 random_source=announced["random_source"],
+                                 announced_at=announced["announced_at"])
             commitment = make_commitment(inputs)
             db.execute("UPDATE parking_rounds SET status = 'committed', commitment = ? "
                        "WHERE round = ?", (json.dumps(commitment), round_id))
