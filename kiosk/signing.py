@@ -73,6 +73,14 @@ class KioskKey:
             raise KeyFileError(f"{path}: not an Ed25519 key ({len(raw)} bytes, expected 32)")
         return cls(Ed25519PrivateKey.from_private_bytes(raw))
 
+    @classmethod
+    def load(cls, data_dir: str | Path) -> KioskKey:
+        """The existing key; never makes one (a tool must not give a kiosk a new identity)."""
+        path = Path(data_dir) / KEY_FILE
+        if not path.is_file():
+            raise KeyFileError(f"{path}: no key (the kiosk makes it on its first run)")
+        return cls.load_or_create(data_dir)
+
     @property
     def public_hex(self) -> str:
         return self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()

@@ -366,3 +366,31 @@ def test_the_register_alone_names_a_changed_record(tmp_path):
     assert register.check_against_record() == [
         f"round {ROUND}: the stored record differs from the draw chain's"]
     store.close()
+
+
+def test_the_key_is_private_and_the_export_carries_it_with_a_signed_head(history, tmp_path,
+                                                                          capsys):
+    import stat
+
+    key_file = history.data / "kiosk.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    data = tmp_path / "kiosk"
+    shutil.copytree(history.data, data)
+    signed = tmp_path / "signed.json"
+    code, out = cli(capsys, "audit", "export", "--data", str(data), "--signed", str(signed))
+    assert code == 0
+    copy = tmp_path / "audit.jsonl"
+    copy.write_text(out)
+    assert json.loads(signed.read_text())["key"]["public_key"]
+    code, out = cli(capsys, "audit", "verify", "--file", str(copy), "--signed", str(signed))
+    assert code == 0, out  # control: the whole copy ends at the signed head
+    copy.write_text("".join(out_line + "\n" for out_line in
+                            copy.read_text().splitlines()[:-1]))
+    code, out = cli(capsys, "audit", "verify", "--file", str(copy), "--signed", str(signed))
+    assert code == 1 and f"the kiosk signed {history.audit_n} entries" in out
+    # A head changed without the key no longer verifies.
+    forged = json.loads(signed.read_text())
+    forged["head"]["seq"] -= 1
+    signed.write_text(json.dumps(forged))
+    code, out = cli(capsys, "audit", "verify", "--file", str(copy), "--signed", str(signed))
+    assert code == 1 and "signature does not verify" in out
