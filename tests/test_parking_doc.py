@@ -38,13 +38,14 @@ def h(v) -> str:
 
 
 def redo(inputs: dict, drawn_at: str) -> tuple[dict, dict, bytes]:
-    seed = hashlib.sha256(canonical(["kiosk-parking-draw", inputs["algorithm"],
+    seed = hashlib.sha256(canonical(["kiosk-parking-draw", "least-served-first/1",
                                      inputs["eligible_hash"], inputs["public_random"]])).digest()
     memory = json.loads(json.dumps(inputs["prior_state"]))
     n = memory["round_no"] + 1
     asked = {e["member"]: e["type"] for e in inputs["eligible"]}
     given: dict[str, dict] = {}
     refused, summary, lent = [], {}, []
+    refused_accessible: list[str] = []
     for t in TYPES:
         spots = [s["spot"] for s in inputs["spots"] if s["type"] == t]
         askers = [m for m, a in asked.items() if a == t]
@@ -81,9 +82,21 @@ def redo(inputs: dict, drawn_at: str) -> tuple[dict, dict, bytes]:
             for m in askers:
                 earned, received = mem.get(m, [0, 0, 0, None])[:2]
                 mem[m] = [earned + share, received + (m in place), n, place.get(m)]
-        if t == "accessible" and inputs["lend_accessible"]:
-            taken = set(place.values())
-            lent = [s for s in spots if s not in taken]
+        if t == "accessible":
+            refused_accessible = refused_here
+            if inputs["lend_accessible"]:
+                taken = set(place.values())
+                lent = [s for s in spots if s not in taken]
+        if t == "standard" and inputs["algorithm"].endswith("/2") and refused_accessible:
+            left = [s for s in pool if s not in set(place.values())]
+            moved = refused_accessible[:len(left)]
+            acc = memory["types"]["accessible"]
+            for m, s in zip(moved, left, strict=False):
+                given[m] = {"member": m, "spot": s, "type": type_of[s], "asked": "accessible"}
+                acc[m] = [acc[m][0], acc[m][1] + 1, n, s]
+            refused = [r for r in refused if r["member"] not in moved]
+            if moved:
+                summary["standard"]["fallback"] = len(moved)
     memory["round_no"] = n
     results = {"seed": seed.hex(),
                "assignments": [given[m] for m in sorted(given)],
@@ -150,3 +163,34 @@ def test_verify_requires_the_canonical_order_and_the_announcement_first(change, 
     record = {"format": RECORD_FORMAT, "inputs": inputs, "inputs_hash": h(inputs),
               "results": results, "results_hash": h(results)}
     assert any(named in p for p in verify(record)), verify(record)
+
+
+def _draw_for(version: str) -> dict:
+    """One accessible spot, two members with a need asking, one standard spot free."""
+    inputs = block("example-inputs")
+    inputs["algorithm"] = version
+    inputs["eligible"] = [{"member": "h-1", "type": "standard"},
+                          {"member": "h-2", "type": "accessible"},
+                          {"member": "h-4", "type": "accessible"}]
+    inputs["spots"] += [{"spot": "S3", "type": "standard"}]
+    inputs["eligible_hash"] = h(inputs["eligible"])
+    return inputs
+
+
+@pytest.mark.parametrize("version, h4", [("least-served-first/2", "S"),
+                                         ("least-served-first/1", None)])
+def test_a_refused_accessible_request_falls_back_to_a_free_standard_spot(version, h4):
+    """/2 gives the refused need-holder a standard spot left free; /1 records, drawn
+    before, still recompute as they were (the control)."""
+    from kiosk.parking.record import RECORD_FORMAT, compute_results, verify
+
+    inputs = _draw_for(version)
+    ours, _ = compute_results(inputs, DRAWN_AT)
+    assert ours == redo(inputs, DRAWN_AT)[0]
+    got = {a["member"]: a["spot"] for a in ours["assignments"]}
+    served_accessible = [m for m in ("h-2", "h-4") if got.get(m) == "A1"]
+    other = ({"h-2", "h-4"} - set(served_accessible)).pop()
+    assert (got.get(other) or "")[:1] == (h4 or "")
+    record = {"format": RECORD_FORMAT, "inputs": inputs, "inputs_hash": h(inputs),
+              "results": ours, "results_hash": h(ours)}
+    assert verify(record) == []

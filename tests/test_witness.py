@@ -202,8 +202,8 @@ def test_an_untampered_kiosk_raises_no_alarm_and_every_check_passes(scene, capsy
 
 def test_a_spot_given_to_another_member_is_caught_and_the_gate_follows_the_record(
         scene, capsys):
-    scene.sql(("UPDATE parking_allocations SET member = 'h-3' WHERE member = ?",
-               (_holder_of_a_standard_spot(scene),)))
+    holder, other = _holder_of_a_standard_spot(scene), _refused_member(scene)
+    scene.sql(("UPDATE parking_allocations SET member = ? WHERE member = ?", (other, holder)))
     alarmed: dict[str, list[str]] = {}
 
     def during(kiosk: Kiosk) -> None:
@@ -214,9 +214,8 @@ def test_a_spot_given_to_another_member_is_caught_and_the_gate_follows_the_recor
         event = next(e for e in kiosk.outbox.events(limit=10_000)
                      if e.type == "parking.record_mismatch")
         alarmed["problems"] = event.data["problems"]
-        holder = _holder_of_a_standard_spot(scene)
         assert kiosk.parking.may_open_gate(holder)  # the record's holder: still opens
-        assert not kiosk.parking.may_open_gate("h-3")  # the table's new holder: does not
+        assert not kiosk.parking.may_open_gate(other)  # the table's new holder: does not
 
     raised, _ = run_and_watch(scene, "allocations", during)
     assert any("kiosk" in a.detail and "record" in a.detail for a in raised)
@@ -325,7 +324,15 @@ def _holder_of_a_standard_spot(scene: Scene) -> str:
                          "'parking.drawn'").fetchone()[0]
     conn.close()
     rows = json.loads(chain)["results"]["assignments"]
-    return next(r["member"] for r in rows if r["type"] == "standard" and r["member"] != "h-3")
+    return next(r["member"] for r in rows if r["type"] == "standard")
+
+
+def _refused_member(scene: Scene) -> str:
+    conn = sqlite3.connect(scene.db)
+    chain = conn.execute("SELECT data FROM parking_draw_chain WHERE action = "
+                         "'parking.drawn'").fetchone()[0]
+    conn.close()
+    return json.loads(chain)["results"]["refused"][0]["member"]
 
 
 def _rewrite_audit_chain(scene: Scene, actor: str) -> None:

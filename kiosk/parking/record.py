@@ -12,10 +12,13 @@ from typing import Any
 
 from kiosk.parking.allocation import (
     ALGORITHM_VERSION,
+    SEED_VERSION,
+    VERSIONS,
     Memory,
     allocate,
     draw_seed,
     eligible_list,
+    has_fallback,
 )
 from kiosk.parking.model import ACCESSIBLE, SPOT_TYPES, Ask, Spot, sha256_hex
 
@@ -68,9 +71,9 @@ def make_commitment(inputs: dict[str, Any]) -> dict[str, Any]:
 
 def parse_inputs(inputs: dict[str, Any]) -> tuple[list[Ask], list[Spot], Memory]:
     """The algorithm's inputs from a record; ValueError naming what is malformed."""
-    if inputs.get("algorithm") != ALGORITHM_VERSION:
+    if inputs.get("algorithm") not in VERSIONS:
         raise ValueError(f"unknown algorithm version {inputs.get('algorithm')!r} "
-                         f"(this kiosk runs {ALGORITHM_VERSION})")
+                         f"(this kiosk runs {ALGORITHM_VERSION}, checks {', '.join(VERSIONS)})")
     asks, spots = [], []
     for i, e in enumerate(_list(inputs, "eligible")):
         if not (isinstance(e, dict) and set(e) == {"member", "type"}
@@ -102,9 +105,10 @@ def _list(inputs: dict[str, Any], key: str) -> list[Any]:
 def compute_results(inputs: dict[str, Any], drawn_at: str) -> tuple[dict[str, Any], Memory]:
     """Run the draw on committed inputs. Raises ValueError on malformed inputs."""
     asks, spots, memory = parse_inputs(inputs)
-    seed = draw_seed(sha256_hex(inputs["eligible"]), inputs["algorithm"],
+    seed = draw_seed(sha256_hex(inputs["eligible"]), SEED_VERSION,
                      inputs["public_random"])
-    outcome, after = allocate(asks, spots, memory, seed, inputs["lend_accessible"])
+    outcome, after = allocate(asks, spots, memory, seed, inputs["lend_accessible"],
+                              has_fallback(inputs["algorithm"]))
     asked = {a.member: a.type for a in asks}
     results = {
         "seed": seed.hex(),
