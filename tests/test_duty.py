@@ -167,3 +167,13 @@ def test_cli_volunteer_plan_and_roster(tmp_path):
     actions = [(e["actor"], e["action"]) for e in map(__import__("json").loads, audit)]
     assert ("v-bo", "duty.away") in actions and ("role:chair", "duty.planned") in actions
     assert ("role:chair", "duty.random_announced") in actions
+
+
+def test_the_duty_load_flags_a_volunteer_carrying_far_more_than_the_rest():
+    from kiosk.public_record import duty_load
+
+    load = duty_load({"v-ana": 9, "v-bo": 3, "v-cy": 3, "v-di": 2})
+    assert load["overloaded"] == ["v-ana"] and load["mean"] == 4.25
+    # Control: an even load, or one a shift off, flags nobody.
+    assert duty_load({"v-ana": 4, "v-bo": 3, "v-cy": 3})["overloaded"] == []
+    assert duty_load({})["overloaded"] == []

@@ -70,12 +70,13 @@ def start_witness(directory: Path, broker: int) -> WitnessService:
     return service
 
 
-def settled(kiosk: Kiosk, service: WitnessService) -> bool:
-    """The witness holds every entry of both chains and has checked both signed heads."""
+def settled(kiosk: Kiosk, service: WitnessService, since: str = "") -> bool:
+    """The witness holds every entry of both chains and has checked both signed heads,
+    as presented ``since`` then (by this run of the kiosk, not an earlier one)."""
     w = service.witness
     audit_n, draws_n = kiosk.audit.head()[0], kiosk.parking.chain.head()[0]
     heads = {r["chain"]: json.loads(r["body"])["seq"] for r in
-             w.store.query("SELECT chain, body FROM heads")}
+             w.store.query("SELECT chain, body FROM heads WHERE seen >= ?", (since,))}
     return (kiosk.outbox.pending_count() == 0
             and len(w.held(COMMUNITY, KIOSK, "audit")) == audit_n
             and len(w.held(COMMUNITY, KIOSK, "draws")) == draws_n
@@ -160,13 +161,16 @@ def scene(history, tmp_path) -> Iterator[Scene]:
 def run_and_watch(scene: Scene, kind: str | None, during=None) -> tuple[list, Kiosk | None]:
     """Start the witness and the (tampered) kiosk; wait for an alarm of ``kind``, or, with
     None, until the witness has checked both heads the kiosk presents (the control)."""
+    from kiosk.events import iso, utc_now
+
+    since = iso(utc_now())
     service = start_witness(scene.witness_dir, scene.broker.port)
     kiosk = start_kiosk(scene.data, scene.sim_port, scene.broker.port)
     try:
         if during is not None:
             during(kiosk)
         if kind is None:
-            assert wait_until(lambda: settled(kiosk, service), 20)
+            assert wait_until(lambda: settled(kiosk, service, since), 20)
         else:
             assert wait_until(lambda: any(a.kind == kind for a in service.raised), 20), \
                 f"no {kind} alarm; raised: {service.raised}"
@@ -195,6 +199,25 @@ def test_an_untampered_kiosk_raises_no_alarm_and_every_check_passes(scene, capsy
     code, out = cli(capsys, "parking", "verify", "--db", "--data", d, "--witness", w)
     assert code == 0, out
     assert "allocations match the newest record" in out
+
+    # Everything needed to re-check is on the broker, retained: nothing from the disk.
+    from mqtt import topics
+    from tests.mqtt_broker import Collector
+
+    public = Collector(scene.broker.port, [topics.publics_of(COMMUNITY)])
+    try:
+        names = {"key", "head-audit", "head-draws", "allocations", "draw-record", "roster",
+                 "duty-load"}
+        assert wait_until(lambda: {m.topic.rsplit("/", 1)[1] for m in public.messages()}
+                          >= names, 10)
+        record = next(m.json() for m in public.messages("/draw-record"))
+        from kiosk.parking.record import verify
+
+        assert record["inputs"]["round"] == ROUND and verify(record) == []
+        roster = next(m.json() for m in public.messages("/roster"))
+        assert roster["format"] == "kiosk-duty-roster/1"
+    finally:
+        public.stop()
 
 
 # --- each tampering of the issue ----------------------------------------------------------
