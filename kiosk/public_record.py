@@ -42,6 +42,8 @@ class PublicRecord:
         self.parking = parking
         self.duty = duty
         self._alarmed: str | None = None
+        self._record_key: tuple[Any, ...] | None = None
+        self._record: dict[str, Any] | None = None
 
     def heads(self) -> dict[str, dict[str, Any]]:
         """The signed head of each chain, by chain name."""
@@ -58,14 +60,24 @@ class PublicRecord:
             items[f"head-{chain}"] = head
         if self.parking is not None:
             items["allocations"] = self.allocations()
-            current = self.parking.current_round()
-            record = self.parking.record(current) if current else None
+            record = self._newest_record()
             if record is not None:
                 items["draw-record"] = record
         if self.duty is not None:
             items["roster"] = self.roster()
             items["duty-load"] = duty_load(self.duty.counts())
         return items
+
+    def _newest_record(self) -> dict[str, Any] | None:
+        """The current round's record, read again only when the draw chain moved (a
+        record can be a megabyte; this runs after every commit)."""
+        assert self.parking is not None
+        key = (self.parking.current_round(), self.parking.chain.head())
+        if self._record_key != key:
+            current = key[0]
+            self._record = self.parking.record(current) if current else None
+            self._record_key = key
+        return self._record
 
     def allocations(self) -> dict[str, Any]:
         """What "my spot", the board and the gate show: the allocations table as it is."""
