@@ -424,3 +424,70 @@ def test_the_key_is_private_and_the_export_carries_it_with_a_signed_head(history
     signed.write_text(json.dumps(forged))
     code, out = cli(capsys, "audit", "verify", "--file", str(copy), "--signed", str(signed))
     assert code == 1 and "signature does not verify" in out
+
+
+def test_the_kiosk_witness_command_keeps_up_across_its_own_restart(scene):
+    """``kiosk witness`` as systemd runs it: stopped while the kiosk goes on, it catches up
+    from its persistent session without a false alarm, then names a forged head."""
+    import signal
+    import subprocess
+    import sys
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from mqtt import topics
+    from tests.mqtt_broker import Collector
+
+    root = Path(__file__).resolve().parent.parent
+    wdir = scene.witness_dir
+
+    def witness() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "kiosk", "witness", "--broker",
+                                 f"127.0.0.1:{scene.broker.port}", "--data", str(wdir),
+                                 "--grace", "3"], cwd=root, stderr=subprocess.PIPE,
+                                text=True)
+
+    def held(chain: str) -> int:
+        w = Witness(wdir / WITNESS_DB)
+        try:
+            return len(w.held(COMMUNITY, KIOSK, chain))
+        finally:
+            w.close()
+
+    alarms = Collector(scene.broker.port, [topics.witness_alarms_of(COMMUNITY)])
+    proc = witness()
+    kiosk = start_kiosk(scene.data, scene.sim_port, scene.broker.port)
+    try:
+        assert proc.stderr is not None and "reading" in proc.stderr.readline()
+        n = kiosk.audit.head()[0]
+        assert wait_until(lambda: held("audit") == n, 15)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        kiosk.parking.add_spot("v-ana", "a new spot painted", "S9", "standard")
+        assert kiosk.audit.head()[0] == n + 1
+        proc = witness()  # the entry published meanwhile waits in its session
+        assert wait_until(lambda: held("audit") == n + 1, 15)
+        assert alarms.messages() == []  # control: catching up is no alarm
+        forger = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="forger")
+        forger.connect("127.0.0.1", scene.broker.port)
+        forger.loop_start()
+        head = {"format": "kiosk-chain-head/1", "community": COMMUNITY, "kiosk": KIOSK,
+                "chain": "draws", "seq": 1, "hash": "cd" * 32, "sig": "00" * 64}
+        forger.publish(topics.public_topic(COMMUNITY, KIOSK, "head-draws"),
+                       json.dumps(head), qos=1).wait_for_publish(5)
+        forger.loop_stop()
+        forger.disconnect()
+        assert wait_until(lambda: alarms.messages(), 15)
+        alarm = alarms.messages()[0].json()
+        assert (alarm["kind"], alarm["kiosk"], alarm["witness"]) == ("forged", KIOSK,
+                                                                      "resident")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+        kiosk.close()
+        alarms.stop()
+    out = subprocess.run([sys.executable, "-m", "kiosk", "witness", "alarms", "--data",
+                          str(wdir)], cwd=root, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "draws: forged: head signature" in out.stdout
