@@ -276,6 +276,10 @@ def test_deleting_the_newest_audit_entry_with_its_outbox_copy_is_caught(scene, h
                     str(scene.witness_dir))
     assert code == 1
     assert f"audit entry {n} " in out and "the database does not (removed)" in out
+    # Or from the broker: the witnesses' retained alarms about this kiosk.
+    code, out = cli(capsys, "audit", "verify", "--data", d, "--witness-broker",
+                    f"127.0.0.1:{scene.broker.port}", "--kiosk", f"{COMMUNITY}/{KIOSK}")
+    assert code == 1 and "witness resident alarm: audit: truncated" in out
 
 
 def test_rewriting_the_whole_chain_with_its_copies_is_caught(scene, capsys):

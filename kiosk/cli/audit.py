@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.cli.common import CommandError, add_state_options, open_state
-from kiosk.cli.witness import add_witness_options, against_witness
+from kiosk.cli.witness import _which_kiosk as _which_kiosk
+from kiosk.cli.witness import (
+    add_alarm_broker_option,
+    add_witness_options,
+    against_witness,
+    alarms_on_broker,
+)
 
 if TYPE_CHECKING:
     from kiosk.audit import AuditEntry, AuditLog
@@ -28,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="with --file: the kiosk's key and signed head (export --signed); "
                             "the copy must end at the head the kiosk signed")
     add_witness_options(check)
+    add_alarm_broker_option(check)
     check.set_defaults(handler=_verify)
     export = commands.add_parser("export", help="print every entry as JSON lines")
     export.add_argument("--signed", metavar="FILE",
@@ -53,6 +60,8 @@ def _verify(args: argparse.Namespace) -> int:
         entries = log.entries()
         problems = verify(entries) + _against_published(log, entries)
     problems += against_witness(args, "audit", [e.to_dict() for e in entries])
+    if getattr(args, "witness_broker", None):
+        problems += alarms_on_broker(args, *_which_kiosk(args, []))
     for problem in problems:
         print(problem)
     if problems:

@@ -144,13 +144,74 @@ def _which_kiosk(args: argparse.Namespace, known: list[tuple[str, str]]) -> tupl
         if not community or not kiosk:
             raise CommandError("--kiosk: give COMMUNITY/KIOSK")
         return community, kiosk
-    if getattr(args, "config", None):
+    if getattr(args, "config", None) or not known:
         from kiosk.cli.common import load
 
         config = load(args)
-        return config.community_id, config.kiosk_id
+        if getattr(args, "config", None) or getattr(args, "witness_broker", None):
+            return config.community_id, config.kiosk_id
     if len(known) == 1:
         return known[0]
     raise CommandError("the witness holds "
                        + (f"{len(known)} kiosks" if known else "no kiosk")
                        + "; name one with --kiosk COMMUNITY/KIOSK or --config FILE")
+
+
+def add_alarm_broker_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--witness-broker", metavar="HOST:PORT",
+                        help="also list the newest alarm each witness on this broker holds "
+                             "(retained) about the kiosk")
+
+
+def alarms_on_broker(args: argparse.Namespace, community: str, kiosk: str,
+                     wait_s: float = 1.0) -> list[str]:
+    """The retained witness alarms about one kiosk, read from a broker."""
+    if not getattr(args, "witness_broker", None):
+        return []
+    import json
+    import uuid
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from mqtt import topics
+    from mqtt.connection import parse_broker
+
+    try:
+        broker = parse_broker(args.witness_broker)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    found: list[str] = []
+    subscribed = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2,
+                         client_id=f"kiosk-verify-{uuid.uuid4().hex[:8]}")
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe(topics.witness_alarms_of(community),
+                                                           1)
+    client.on_subscribe = lambda c, u, mid, rc, p: subscribed.set()
+
+    def on_message(c: Any, u: Any, message: Any) -> None:
+        where = topics.parse_witness_alarm(message.topic)
+        if where is None or where[2] != kiosk or not message.payload:
+            return
+        try:
+            alarm = json.loads(message.payload)
+            found.append(f"witness {where[1]} alarm: {alarm['chain']}: {alarm['kind']}: "
+                         f"{alarm['detail']}")
+        except (ValueError, KeyError, TypeError):
+            found.append(f"witness {where[1]}: an unreadable alarm")
+
+    client.on_message = on_message
+    try:
+        client.connect(broker.host, broker.port, 10)
+    except OSError as exc:
+        raise CommandError(f"--witness-broker {broker}: {exc}") from None
+    client.loop_start()
+    try:
+        if not subscribed.wait(10):
+            raise CommandError(f"--witness-broker {broker}: no answer")
+        # Retained alarms follow the subscription at once; give them a moment to arrive.
+        threading.Event().wait(wait_s)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return found
