@@ -42,6 +42,7 @@ from kiosk.features import (
     needs,
     parking,
     practice,
+    public_record,
     reminders,
     slips,
     uplink,
@@ -62,6 +63,8 @@ if TYPE_CHECKING:
     from kiosk.needs import NeedsBook
     from kiosk.parking.register import ParkingRegister
     from kiosk.practice import PracticeLog
+    from kiosk.public_record import PublicRecord
+    from kiosk.signing import KioskKey
     from kiosk.status import StatusProbe
     from mqtt.publisher import Publisher
     from notify.slips import Slips
@@ -84,6 +87,7 @@ FEATURES: tuple[Feature, ...] = (
     slips.FEATURE,          # slips on the receipt printer for households without a contact
     needs.FEATURE,          # households' needs and proposals, and their support
     practice.FEATURE,       # maintenance runbooks practised on a simulated cabinet
+    public_record.FEATURE,  # signed chain heads, the live state checked against the record
 )
 
 
@@ -113,6 +117,8 @@ class Kiosk:
     practice: PracticeLog
     publisher: Publisher | None  # None: this kiosk has no uplink
     slips: Slips  # only with [notify] printer
+    key: KioskKey
+    public_record: PublicRecord
 
     def __init__(self, config: Config, devices: Devices, store: Store, outbox: Outbox,
                  clock: Clock):
