@@ -104,10 +104,14 @@ ALERT_SUBJECT: dict[str, str | None] = {
     "cabinet.tamper": None,
     "door.tamper": "compartment",
     "board.offline": "board",
+    "board.polarity_suspect": "board",
+    "kiosk.disk_full": None,
     "door.jammed": "compartment",
     "door.left_open": "compartment",
     "sensor.mismatch": "compartment",
     "parcel.in_review": "parcel",
+    "locker.unavailable": "size",
+    "kiosk.worker_failed": "where",
     "security.wrong_code": None,
     "locker.full": "size",
 }
@@ -119,6 +123,10 @@ CLEARED_BY: dict[str, str] = {
     "door.shut": "door.left_open",
     "door.tamper_cleared": "door.tamper",
     "sensor.mismatch_cleared": "sensor.mismatch",
+    "board.polarity_cleared": "board.polarity_suspect",
+    "kiosk.disk_ok": "kiosk.disk_full",
+    "kiosk.worker_recovered": "kiosk.worker_failed",
+    "door.jam_cleared": "door.jammed",
 }
 
 # Maintainer actions (published as ``audit.entry`` events) that end an alert:
@@ -130,7 +138,10 @@ CLEARED_BY_ACTION: dict[str, str] = {
 
 # Faults that the ``lockers`` snapshot lists by kind: when a kind is gone, so are its alerts.
 SNAPSHOT_FAULTS = frozenset({"board.offline", "door.jammed", "door.left_open", "door.tamper",
-                             "sensor.mismatch", "cabinet.tamper"})
+                             "sensor.mismatch", "cabinet.tamper", "board.polarity_suspect",
+                             "kiosk.disk_full", "kiosk.worker_failed"})
+# Sizes from small to large: a parcel fits its own size and every larger one.
+SIZES = ("S", "M", "L")
 
 # A wrong code has no clearing event; its alert fades this long after the last one.
 WRONG_CODE_HOLD_S = 600.0
@@ -154,6 +165,12 @@ def _subject(kind: str, data: dict[str, Any]) -> str | None:
     if name is None or data.get(name) is None:
         return None
     return str(data[name])
+
+
+def _room_for(state: LockerState, size: str) -> bool:
+    """A parcel of ``size`` fits a free compartment of the snapshot (its size or larger)."""
+    fitting = SIZES[SIZES.index(size):] if size in SIZES else (size,)
+    return any(state.free.get(s, 0) > 0 for s in fitting)
 
 
 def is_alert(event: EventUpdate) -> bool:
@@ -405,9 +422,12 @@ class Fleet:
         for kind in listed & SNAPSHOT_FAULTS:
             if not any(k[0] == kind for k in view.alerts):
                 view.raise_alert(kind, None, "", {})
-        # A full size is no longer full once the snapshot shows a free compartment of it.
+        # A full size is no longer full once the snapshot shows a free compartment of it;
+        # an outage's refusal ends once a parcel of its size fits somewhere again.
         view.clear_kind("locker.full",
                         keep=lambda a: a.subject is None or state.free.get(a.subject, 0) <= 0)
+        view.clear_kind("locker.unavailable",
+                        keep=lambda a: a.subject is None or not _room_for(state, a.subject))
 
 
 class UpdateBuffer:

@@ -41,12 +41,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_demo)
 
 
+def reset_data(data: Path) -> None:
+    """Forget a demo's state, unless another demo is running on it: its database and
+    its lock file would go from under it. Raises ``AlreadyRunning`` naming that demo
+    (``kiosk demo`` exits non-zero with its message)."""
+    from kiosk.instance_lock import AlreadyRunning, hold
+
+    if not data.exists():
+        return
+    if not (data / "kiosk.db").exists() and any(data.iterdir()):
+        raise CommandError(f"{data} does not look like demo data; not deleting it")
+    # Held while deleting: a demo starting meanwhile refuses instead of writing into it.
+    try:
+        lock = hold(data, "demo --reset")
+    except AlreadyRunning as exc:
+        raise AlreadyRunning(f"{exc}; not resetting its data (quit it first)") from None
+    with lock:
+        shutil.rmtree(data)
+
+
 def run_demo(args: argparse.Namespace) -> int:
     data: Path = args.data
-    if args.reset and data.exists():
-        if not (data / "kiosk.db").exists() and any(data.iterdir()):
-            raise CommandError(f"{data} does not look like demo data; not deleting it")
-        shutil.rmtree(data)
+    if args.reset:
+        reset_data(data)
     data.mkdir(parents=True, exist_ok=True)
     from kiosk.setups.demo_launch import run_demo as run
 
