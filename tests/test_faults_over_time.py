@@ -369,3 +369,42 @@ async def test_a_deposit_shut_while_the_database_is_busy_is_recorded_once_when_i
                         if n.household == "302"]) == codes + 1
             assert reported == []  # busy is not a software fault
             assert app.t("error.calm") not in [shown(t) for t in app.screen.query("Toast")]
+
+
+# --- an end refused by a busy database is written later, never dropped ---------------------
+
+def test_a_fault_ending_while_the_database_is_busy_ends_once_it_answers(
+        tmp_path, sim, broker, mock_factory):
+    from tests.test_fail_loudly import SHORT_BUSY_S, WriteLockHolder
+
+    path = run_config(tmp_path, sim.port, broker.port)
+    path.write_text(path.read_text() + '\n[[compartments]]\nboard = 1\nlocks = "1-2"\n'
+                    'size = "L"\n')
+    kiosk = start(load_config(path), mock_factory)
+    try:
+        runs_later(kiosk)
+        sim.force_open(0, 3)
+        sim.set_silent(1, True)
+        assert wait_until(lambda: faults_of(kiosk, 1) == {"board_offline"}
+                          and "door.tamper" in [k for k, _ in kiosk.health.faults()],
+                          timeout=WAIT)
+        kiosk.store.busy_timeout_s = SHORT_BUSY_S
+        holder = WriteLockHolder(Path(kiosk.store.path))
+        try:
+            # Both faults end while no step can be written.
+            sim.shut(0, 3)
+            sim.set_silent(1, False)
+            runs_later(kiosk, 2)
+            # Still standing, everywhere alike: not dropped with its event unwritten.
+            assert faults_of(kiosk, 1) == {"board_offline"}
+            kinds = [k for k, _ in kiosk.health.faults()]
+            assert "door.tamper" in kinds and "board.offline" in kinds
+            assert events(kiosk, "door.tamper_cleared") == []
+        finally:
+            holder.release()
+        assert wait_until(lambda: faults_of(kiosk) == {None}
+                          and kiosk.health.faults() == [], timeout=WAIT)
+        assert len(events(kiosk, "door.tamper_cleared")) == 1
+        assert len(events(kiosk, "board.online")) == 1
+    finally:
+        kiosk.close()
