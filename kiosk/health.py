@@ -8,8 +8,8 @@ A board's state outlives the process: one the database has as offline (its compa
 carry ``board_offline``) starts offline, so its first answer puts them back in service,
 also after a restart during the outage. A board known offline is probed with one request
 (no retries) at the start of every poll and again half a heartbeat later
-(``probe_offline``): it is back in service within about half a heartbeat of answering,
-and a silent board costs the others at most one timeout per probe, never its retries.
+(``probe_offline``): it is back in service within 5/8 of a heartbeat of answering, and
+a silent board costs the others one timeout a probe, twice a heartbeat, never its retries.
 A board whose every lock reads unlocked while the
 kiosk opened none is suspected of the wrong ``[board] lock_bit_locked``: one fault, one
 event, its compartments out of service (``polarity_suspect``, also across a restart) and
@@ -36,8 +36,11 @@ POLARITY_SETTING = "[board] lock_bit_locked"
 
 # How long a failed screen worker stays listed as a fault after its last failure.
 SOFTWARE_FAULT_S = 600.0
-# Offline boards are probed this many times a heartbeat (the poll, then ``probe_offline``).
-PROBES_PER_HEARTBEAT = 2
+# ``probe_offline`` runs this many times a heartbeat; it probes an offline board half a
+# heartbeat after the board's last request (a poll's or its own), so a board is probed
+# twice a heartbeat and never more than 5/8 of one apart, whatever the phase between the
+# two tasks.
+PROBE_CHECKS_PER_HEARTBEAT = 8
 
 
 @dataclass
@@ -89,8 +92,8 @@ class HealthMonitor:
         self.clock = clock
         self.monotonic = monotonic
         self.offline_after = offline_after
-        # ``probe_offline`` skips a board the poll probed less than this long ago.
-        self.probe_gap_s = lockers.config.board.heartbeat_s / (2 * PROBES_PER_HEARTBEAT)
+        # ``probe_offline`` probes an offline board this long after its last request.
+        self.probe_gap_s = lockers.config.board.heartbeat_s / 2
         # Boards the database has as offline (a restart during an outage) start offline:
         # their first answer clears the fault, as it would have without the restart.
         offline = self.doors.offline_boards()
@@ -124,8 +127,8 @@ class HealthMonitor:
                 self._read(health)
 
     def probe_offline(self) -> bool:
-        """Between two polls: probe each offline board once (unless the poll just did).
-        True when one answered (its compartments are back in service)."""
+        """Between two polls: probe each offline board whose last request is half a
+        heartbeat old. True when one answered (its compartments are back in service)."""
         back = False
         with self._lock:
             now = self.monotonic()

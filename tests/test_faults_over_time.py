@@ -99,10 +99,11 @@ def test_an_offline_board_is_probed_with_one_request_and_again_between_two_polls
         assert probed.retries == declared.retries  # …with one request each
 
         # No more polls (the next one an hour away): the probes alone bring it back.
-        # The poll already due still runs: past it once four probes (every half
-        # heartbeat, on the same thread, after it in a round) have run.
+        # The poll already due (within a heartbeat) still runs: past it once the probe
+        # task (every eighth of a heartbeat, on the same thread, after the poll in a
+        # round) has run ten times.
         kiosk.scheduler.every("health", 3600)
-        runs_later(kiosk, 4, "board_probe")
+        runs_later(kiosk, 10, "board_probe")
         polls = kiosk.scheduler.runs("health")
         runs_later(kiosk, 2, "board_probe")
         assert faults_of(kiosk) == {"board_offline"}  # control: silent, so still out

@@ -1,7 +1,7 @@
 """Device health: board heartbeats, doors left open, tamper, sensor mismatches.
 
 The poll runs on the scheduler every ``[board] heartbeat_s``, and offline boards are probed
-again half-way between two polls (``board_probe``); each round's device states
+again half a heartbeat after their last request (``board_probe``); each round's device states
 go to the uplink as retained snapshots (with the car park's counts for the plan). The
 status line reads what the last poll found.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kiosk.feature import Feature, Periodic
-from kiosk.health import PROBES_PER_HEARTBEAT, HealthMonitor
+from kiosk.health import PROBE_CHECKS_PER_HEARTBEAT, HealthMonitor
 from kiosk.status import StatusProbe
 
 if TYPE_CHECKING:
@@ -61,7 +61,8 @@ def polled(kiosk: Kiosk) -> None:
 def periodic(kiosk: Kiosk) -> list[Periodic]:
     heartbeat_s = kiosk.config.board.heartbeat_s
     return [Periodic("health", heartbeat_s, lambda: poll(kiosk)),
-            Periodic("board_probe", heartbeat_s / PROBES_PER_HEARTBEAT, lambda: probe(kiosk))]
+            Periodic("board_probe", heartbeat_s / PROBE_CHECKS_PER_HEARTBEAT,
+                     lambda: probe(kiosk))]
 
 
 FEATURE = Feature("health", build, periodic=periodic)
