@@ -154,6 +154,10 @@ class Alert:
     since: str  # the kiosk's timestamp of the raising event; "" when raised by a snapshot
     data: dict[str, Any]
     expires: float | None = None  # monitor clock
+    # ``lockers`` snapshots applied since it was raised. Snapshots and events travel
+    # apart, so the first snapshot after an event may have been made before it: only a
+    # later one's silence ends the alert.
+    snapshots: int = 0
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -416,18 +420,23 @@ class Fleet:
 
     @staticmethod
     def _reconcile_faults(view: KioskView, state: LockerState) -> None:
+        def fresh(a: Alert) -> bool:
+            return a.snapshots == 0  # this snapshot may predate its event
+
         listed = set(state.faults)
         for kind in SNAPSHOT_FAULTS - listed:
-            view.clear_kind(kind)
+            view.clear_kind(kind, keep=fresh)
         for kind in listed & SNAPSHOT_FAULTS:
             if not any(k[0] == kind for k in view.alerts):
                 view.raise_alert(kind, None, "", {})
         # A full size is no longer full once the snapshot shows a free compartment of it;
         # an outage's refusal ends once a parcel of its size fits somewhere again.
-        view.clear_kind("locker.full",
-                        keep=lambda a: a.subject is None or state.free.get(a.subject, 0) <= 0)
-        view.clear_kind("locker.unavailable",
-                        keep=lambda a: a.subject is None or not _room_for(state, a.subject))
+        view.clear_kind("locker.full", keep=lambda a: fresh(a) or a.subject is None
+                        or state.free.get(a.subject, 0) <= 0)
+        view.clear_kind("locker.unavailable", keep=lambda a: fresh(a) or a.subject is None
+                        or not _room_for(state, a.subject))
+        for alert in view.alerts.values():
+            alert.snapshots += 1
 
 
 class UpdateBuffer:

@@ -282,7 +282,7 @@ def test_the_monitor_shows_the_newer_faults_and_clears_them_when_they_end(
             raised = {("board.polarity_suspect", "0"), ("locker.unavailable", "S"),
                       ("kiosk.worker_failed", "DepositScreen.settle"),
                       ("kiosk.disk_full", None)}
-            assert wait_until(lambda: raised <= alerts(), timeout=WAIT)
+            assert wait_until(lambda: raised <= alerts(), timeout=WAIT), alerts()
 
             # Each ends: room on the disk, the worker quiet, the readings right again
             # (every door open reads "locked" on this board: it is the bit that is wrong).
@@ -290,7 +290,7 @@ def test_the_monitor_shows_the_newer_faults_and_clears_them_when_they_end(
             kiosk.health.software_fault_s = 0.0
             for n in range(1, LOCKS + 1):
                 cabinet.force_open(0, n)
-            assert wait_until(lambda: not alerts() & raised, timeout=WAIT)
+            assert wait_until(lambda: not alerts() & raised, timeout=WAIT), alerts()
             assert kiosk.lockers.free_counts()["S"] == LOCKS
         finally:
             kiosk.close()
