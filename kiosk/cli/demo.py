@@ -2,7 +2,8 @@
 
 The boards are the pty simulator spoken to by the real serial driver; the GPIO pins are
 gpiozero's mock pins; everything else is the production kiosk. State lives in a data
-directory and survives restarts; ``--reset`` starts over. F1 shows the pickup codes the
+directory and survives restarts; ``--reset`` starts over (refused while another demo runs
+on that directory). F1 shows the pickup codes the
 residents' phones received and the PINs (parking logins too); F2 is the simulated
 hardware (doors, items, jams, tamper switch, a car on or off each parking spot, the
 barrier).
@@ -32,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", metavar="DIR", type=Path, default=DEFAULT_DATA,
                         help=f"where the demo keeps its state (default: ./{DEFAULT_DATA})")
-    parser.add_argument("--reset", action="store_true", help="forget the state, start fresh")
+    parser.add_argument("--reset", action="store_true",
+                        help="forget the state, start fresh (not while another demo runs on it)")
     parser.add_argument("--language", choices=("zh", "en"), default="zh")
     parser.add_argument("--broker", metavar="HOST:PORT", type=parse_broker,
                         help="publish events to this MQTT broker (default: no uplink)")
