@@ -28,6 +28,7 @@ from kiosk.lockers.model import LockersOutOfOrder
 from kiosk.maintenance_view import MaintenanceParts, gather
 from kiosk.setups.demo import TAMPER_PIN
 from kiosk.setups.production import production_kiosk
+from kiosk.store import DiskFull
 from tests.mqtt_broker import wait_until
 from tests.test_composition import run_config
 
@@ -278,15 +279,27 @@ def test_the_monitor_shows_the_newer_faults_and_clears_them_when_they_end(
                               timeout=WAIT)
             with pytest.raises(LockersOutOfOrder):
                 kiosk.lockers.deposit(courier, "A101", "S")
-            kiosk.health.disk_full("database or disk is full")
+            # The disk fills up (SQLite's page limit answers as a full file system does,
+            # tests/test_fail_loudly.py).
+            store = kiosk.store
+            with store.step() as db:
+                db.execute("CREATE TABLE ballast (b BLOB)")
+            pages = store.scalar("PRAGMA page_count")
+            store.db.execute(f"PRAGMA max_page_count = {pages + 40}")
+            with pytest.raises(DiskFull):
+                for _ in range(1000):
+                    with store.step() as db:
+                        db.execute("INSERT INTO ballast VALUES (zeroblob(2000))")
             raised = {("board.polarity_suspect", "0"), ("locker.unavailable", "S"),
                       ("kiosk.worker_failed", "DepositScreen.settle"),
                       ("kiosk.disk_full", None)}
             assert wait_until(lambda: raised <= alerts(), timeout=WAIT), alerts()
 
-            # Each ends: room on the disk, the worker quiet, the readings right again
+            # Each ends: room on the disk again, the worker quiet, the readings right
             # (every door open reads "locked" on this board: it is the bit that is wrong).
-            kiosk.health.disk_ok()
+            store.db.execute(f"PRAGMA max_page_count = {pages + 10_000}")
+            with store.step() as db:
+                db.execute("DELETE FROM ballast")
             kiosk.health.software_fault_s = 0.0
             for n in range(1, LOCKS + 1):
                 cabinet.force_open(0, n)
