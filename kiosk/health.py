@@ -283,11 +283,9 @@ class HealthMonitor:
         spell of failures. ``error`` is the exception's kind, never its text (it could
         carry what a person typed)."""
         with self._lock:
-            known = where in self.software
-        if not known:
-            # Listed once its event is written: a refused step tells the next failure.
-            self._emit("kiosk.worker_failed", {"where": where, "error": error})
-        with self._lock:
+            if where not in self.software:
+                # Listed once its event is written: a refused step tells the next failure.
+                self._emit("kiosk.worker_failed", {"where": where, "error": error})
             self.software[where] = (self.clock(), error)
 
     def _expire_software_faults(self) -> None:
@@ -353,6 +351,9 @@ class HealthMonitor:
 
     def snapshot(self) -> dict[str, dict]:
         """Retained device states for MQTT, by device name."""
+        # Read first: every event up to it is reflected below, so a consumer can order
+        # the snapshot against the events, which travel apart.
+        last_seq = self.outbox.last_seq()
         compartments = self.lockers.compartments()
         free = self.lockers.free_counts()
         states: dict[str, dict] = {}
@@ -365,5 +366,6 @@ class HealthMonitor:
             "doors_open": sorted(self.alarms.seen_open_since),
             "out_of_service": sorted(c.id for c in compartments if not c.in_service),
             "faults": [kind for kind, _ in self.faults()],
+            "last_seq": last_seq,
         }
         return states

@@ -114,7 +114,8 @@ def parse_state(device: str, payload: bytes) -> DeviceState:
     if device == topics.LOCKERS:
         return LockerState(_counts(obj, "free"), _counts(obj, "capacity"),
                            _str_list(obj, "doors_open"), _str_list(obj, "out_of_service"),
-                           _str_list(obj, "faults"))
+                           _str_list(obj, "faults"),
+                           _int(obj, "last_seq") if "last_seq" in obj else None)
     if device == topics.UPLINK:
         return UplinkState(_bool(obj, "connected"), _int(obj, "backlog"))
     return obj

@@ -47,6 +47,9 @@ class LockerState:
     doors_open: tuple[str, ...]
     out_of_service: tuple[str, ...]
     faults: tuple[str, ...]
+    # The kiosk's last event seq when the snapshot was made (None: a kiosk that does not
+    # say): an alert whose event came later is not ended by this snapshot's silence.
+    last_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +157,7 @@ class Alert:
     since: str  # the kiosk's timestamp of the raising event; "" when raised by a snapshot
     data: dict[str, Any]
     expires: float | None = None  # monitor clock
-    # ``lockers`` snapshots applied since it was raised. Snapshots and events travel
-    # apart, so the first snapshot after an event may have been made before it: only a
-    # later one's silence ends the alert.
-    snapshots: int = 0
+    seq: int = 0  # the raising event's seq; 0 when raised by a snapshot
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -269,11 +269,11 @@ class KioskView:
     # alerts -------------------------------------------------------------------------------
 
     def raise_alert(self, kind: str, subject: str | None, since: str, data: dict[str, Any],
-                    expires: float | None = None) -> None:
+                    expires: float | None = None, seq: int = 0) -> None:
         if subject is not None:
             # The event names what the snapshot could only count.
             self.alerts.pop((kind, None), None)
-        self.alerts[(kind, subject)] = Alert(kind, subject, since, data, expires)
+        self.alerts[(kind, subject)] = Alert(kind, subject, since, data, expires, seq)
 
     def clear_alert(self, kind: str, subject: str | None) -> None:
         self.alerts.pop((kind, subject), None)
@@ -388,7 +388,7 @@ class Fleet:
         elif is_alert(event):
             expires = (self.clock() + WRONG_CODE_HOLD_S if kind == "security.wrong_code"
                        else None)
-            view.raise_alert(kind, _subject(kind, data), event.ts, data, expires)
+            view.raise_alert(kind, _subject(kind, data), event.ts, data, expires, event.seq)
 
     def _state(self, update: StateUpdate) -> None:
         view = self._touch(update.community, update.kiosk, update.retained)
@@ -421,7 +421,9 @@ class Fleet:
     @staticmethod
     def _reconcile_faults(view: KioskView, state: LockerState) -> None:
         def fresh(a: Alert) -> bool:
-            return a.snapshots == 0  # this snapshot may predate its event
+            # Snapshots and events travel apart: one made before the alert's event may
+            # arrive after it, and says nothing about it.
+            return state.last_seq is not None and a.seq > state.last_seq
 
         listed = set(state.faults)
         for kind in SNAPSHOT_FAULTS - listed:
@@ -435,8 +437,6 @@ class Fleet:
                         or state.free.get(a.subject, 0) <= 0)
         view.clear_kind("locker.unavailable", keep=lambda a: fresh(a) or a.subject is None
                         or not _room_for(state, a.subject))
-        for alert in view.alerts.values():
-            alert.snapshots += 1
 
 
 class UpdateBuffer:

@@ -38,10 +38,10 @@ def ev(seq: int, type_: str, kiosk: str = "k1", community: str = "c", **data: ob
 
 
 def lockers(faults: tuple[str, ...] = (), free: dict[str, int] | None = None,
-            doors_open: tuple[str, ...] = ()) -> StateUpdate:
+            doors_open: tuple[str, ...] = (), last_seq: int | None = None) -> StateUpdate:
     free = free if free is not None else {"S": 2, "M": 1, "L": 0}
     return StateUpdate("c", "k1", "lockers", LockerState(
-        free, {"S": 4, "M": 2, "L": 1}, doors_open, (), faults))
+        free, {"S": 4, "M": 2, "L": 1}, doors_open, (), faults, last_seq))
 
 
 def alerts(fleet: Fleet, kiosk: str = "k1") -> set[tuple[str, str | None]]:
@@ -328,13 +328,18 @@ class TestNewerFaults:
         fleet.apply(lockers(free={"S": 2, "M": 0, "L": 1}))
         assert alerts(fleet) == set()
 
-    def test_a_snapshot_that_may_predate_the_event_does_not_end_it_the_next_does(self):
+    def test_a_snapshot_made_before_the_event_does_not_end_it_a_later_one_does(self):
         fleet = Fleet()
-        fleet.apply(ev(1, "kiosk.worker_failed", where="PickupScreen.check_code",
+        fleet.apply(ev(5, "kiosk.worker_failed", where="PickupScreen.check_code",
                        error="KeyError"))
-        fleet.apply(lockers(faults=()))  # made before the event, arrived after it
+        fleet.apply(lockers(faults=(), last_seq=4))  # made before the event, arrived after
         assert alerts(fleet) == {("kiosk.worker_failed", "PickupScreen.check_code")}
-        fleet.apply(lockers(faults=()))
+        fleet.apply(lockers(faults=(), last_seq=5))
+        assert alerts(fleet) == set()
+        fleet.apply(ev(6, "locker.unavailable", size="S", causes={"jammed": 1}))
+        fleet.apply(lockers(free={"S": 1, "M": 0, "L": 0}, last_seq=5))
+        assert alerts(fleet) == {("locker.unavailable", "S")}
+        fleet.apply(lockers(free={"S": 1, "M": 0, "L": 0}, last_seq=6))
         assert alerts(fleet) == set()
         # A fault only a snapshot knows of (its event was before the monitor started).
         fleet.apply(lockers(faults=("board.polarity_suspect", "kiosk.disk_full")))
