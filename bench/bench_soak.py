@@ -611,6 +611,7 @@ class Week:
         elif f.kind == "replug":
             self.unplugged -= 1
             if not self.unplugged:
+                self.say("  replugged")
                 cabinet.replug()
                 self._probe_boards("replug", [b for b in BOARDS if self._board_up(b)])
         elif f.kind == "broker":
@@ -875,8 +876,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="list the faults")
     args = parser.parse_args(argv)
     # The kiosk logs each outage it meets; with -v they go to stderr with the faults.
+    # With -v every line carries the wall seconds since the start, to line a recovery up
+    # with what the kiosk logged meanwhile.
+    started = time.time()
     logging.basicConfig(level=logging.WARNING if args.verbose else logging.CRITICAL,
-                        format="    %(name)s: %(message)s")
+                        format="%(wall)9.3f     %(name)s: %(message)s")
+    old_factory = logging.getLogRecordFactory()
+
+    def record(*a: Any, **k: Any) -> logging.LogRecord:
+        r = old_factory(*a, **k)
+        r.wall = r.created - started
+        return r
+    logging.setLogRecordFactory(record)
     if mosquitto_binary() is None:
         print("bench_soak: mosquitto is not installed", file=sys.stderr)
         return 2
@@ -889,7 +900,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def say(s: str) -> None:
         if args.verbose:
-            print(s, file=sys.stderr, flush=True)
+            print(f"{time.time() - started:9.3f} {s}", file=sys.stderr, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         print("bench_soak: the week without faults ...", file=sys.stderr, flush=True)

@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kiosk.doors import POLARITY
 from kiosk.hardware import BoardError, BoardStatus
 from kiosk.lockers.model import SIZES, Compartment, compartment_label
 from kiosk.maintenance import Maintenance, Mismatch
@@ -109,6 +110,9 @@ class Overview:
 def grid_state(c: Compartment, door_open: bool | None, board_online: bool) -> str:
     if not board_online or c.fault == "board_offline":
         return "offline"
+    if c.fault == POLARITY:
+        # Out of service until the board's readings look right; the fault list says why.
+        return "out_of_service"
     if c.fault is not None:
         # The only other fault a compartment gets is a lock that did not open.
         return "jammed"
@@ -121,6 +125,12 @@ def grid_state(c: Compartment, door_open: bool | None, board_online: bool) -> st
     if c.parcel_state is not None:
         return "occupied"
     return "free"
+
+
+def is_full(compartments: list[Compartment], size: str) -> bool:
+    """Every compartment of ``size`` (at least one) holds a parcel."""
+    mine = [c for c in compartments if c.size == size]
+    return bool(mine) and all(c.parcel_state is not None for c in mine)
 
 
 def bus_counters(board: object) -> dict[str, int] | None:
@@ -185,8 +195,12 @@ def gather(parts: MaintenanceParts, uplink: bool | None, backlog: int) -> Overvi
             if lockers.config.mqtt.enabled else 0)
     if late:
         faults.append(FaultView("notify.undelivered", {"n": late}))
-    sizes = {c.size for c in compartments}
-    faults += [FaultView("locker.full", {"size": s}) for s in SIZES if s in sizes and not free[s]]
+    # Full only when every compartment of a size holds a parcel its household knows of:
+    # one empty but out of order (an offline board, a jam) or a parcel whose code the
+    # uplink outage holds back is the outage, already listed as its own fault.
+    unavailable = lockers.unavailable_sizes()
+    faults += [FaultView("locker.full", {"size": s}) for s in SIZES
+               if s not in unavailable and not free[s] and is_full(compartments, s)]
     shift = parts.duty.on_duty()
     return Overview(views, boards, bus_counters(lockers.board),
                     peripheral_readings(health.peripherals, health.cabinet_open),

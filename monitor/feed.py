@@ -72,7 +72,8 @@ def parse_state(device: str, payload: bytes) -> DeviceState:
         return BoardState(board, state["online"], state["errors"], state["last_error"])
     if device == topics.LOCKERS:
         return LockerState(state["free"], state["capacity"], tuple(state["doors_open"]),
-                           tuple(state["out_of_service"]), tuple(state["faults"]))
+                           tuple(state["out_of_service"]), tuple(state["faults"]),
+                           state["last_seq"])
     if device == topics.UPLINK:
         return UplinkState(state["connected"], state["backlog"])
     return state

@@ -51,6 +51,9 @@ class LockerState:
     doors_open: tuple[str, ...]
     out_of_service: tuple[str, ...]
     faults: tuple[str, ...]
+    # The kiosk's last event seq when the snapshot was made (None: a kiosk that does not
+    # say): an alert whose event came later is not ended by this snapshot's silence.
+    last_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +111,14 @@ ALERT_SUBJECT: dict[str, str | None] = {
     "cabinet.tamper": None,
     "door.tamper": "compartment",
     "board.offline": "board",
+    "board.polarity_suspect": "board",
+    "kiosk.disk_full": None,
     "door.jammed": "compartment",
     "door.left_open": "compartment",
     "sensor.mismatch": "compartment",
     "parcel.in_review": "parcel",
+    "locker.unavailable": "size",
+    "kiosk.worker_failed": "where",
     "security.wrong_code": None,
     "locker.full": "size",
 }
@@ -123,6 +130,9 @@ CLEARED_BY: dict[str, str] = {
     "door.shut": "door.left_open",
     "door.tamper_cleared": "door.tamper",
     "sensor.mismatch_cleared": "sensor.mismatch",
+    "board.polarity_cleared": "board.polarity_suspect",
+    "kiosk.disk_ok": "kiosk.disk_full",
+    "kiosk.worker_recovered": "kiosk.worker_failed",
     "door.jam_cleared": "door.jammed",
 }
 
@@ -135,7 +145,10 @@ CLEARED_BY_ACTION: dict[str, str] = {
 
 # Faults that the ``lockers`` snapshot lists by kind: when a kind is gone, so are its alerts.
 SNAPSHOT_FAULTS = frozenset({"board.offline", "door.jammed", "door.left_open", "door.tamper",
-                             "sensor.mismatch", "cabinet.tamper"})
+                             "sensor.mismatch", "cabinet.tamper", "board.polarity_suspect",
+                             "kiosk.disk_full", "kiosk.worker_failed"})
+# Sizes from small to large: a parcel fits its own size and every larger one.
+SIZES = ("S", "M", "L")
 
 # A wrong code has no clearing event; its alert fades this long after the last one.
 WRONG_CODE_HOLD_S = 600.0
@@ -148,6 +161,7 @@ class Alert:
     since: str  # the kiosk's timestamp of the raising event; "" when raised by a snapshot
     data: dict[str, Any]
     expires: float | None = None  # monitor clock
+    seq: int = 0  # the raising event's seq; 0 when raised by a snapshot
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -159,6 +173,12 @@ def _subject(kind: str, data: dict[str, Any]) -> str | None:
     if name is None or data.get(name) is None:
         return None
     return str(data[name])
+
+
+def _room_for(state: LockerState, size: str) -> bool:
+    """A parcel of ``size`` fits a free compartment of the snapshot (its size or larger)."""
+    fitting = SIZES[SIZES.index(size):] if size in SIZES else (size,)
+    return any(state.free.get(s, 0) > 0 for s in fitting)
 
 
 def is_alert(event: EventUpdate) -> bool:
@@ -253,11 +273,11 @@ class KioskView:
     # alerts -------------------------------------------------------------------------------
 
     def raise_alert(self, kind: str, subject: str | None, since: str, data: dict[str, Any],
-                    expires: float | None = None) -> None:
+                    expires: float | None = None, seq: int = 0) -> None:
         if subject is not None:
             # The event names what the snapshot could only count.
             self.alerts.pop((kind, None), None)
-        self.alerts[(kind, subject)] = Alert(kind, subject, since, data, expires)
+        self.alerts[(kind, subject)] = Alert(kind, subject, since, data, expires, seq)
 
     def clear_alert(self, kind: str, subject: str | None) -> None:
         self.alerts.pop((kind, subject), None)
@@ -394,7 +414,7 @@ class Fleet:
         elif is_alert(event):
             expires = (self.clock() + WRONG_CODE_HOLD_S if kind == "security.wrong_code"
                        else None)
-            view.raise_alert(kind, _subject(kind, data), event.ts, data, expires)
+            view.raise_alert(kind, _subject(kind, data), event.ts, data, expires, event.seq)
 
     def _state(self, update: StateUpdate) -> None:
         view = self._touch(update.community, update.kiosk, update.retained)
@@ -434,15 +454,23 @@ class Fleet:
 
     @staticmethod
     def _reconcile_faults(view: KioskView, state: LockerState) -> None:
+        def fresh(a: Alert) -> bool:
+            # Snapshots and events travel apart: one made before the alert's event may
+            # arrive after it, and says nothing about it.
+            return state.last_seq is not None and a.seq > state.last_seq
+
         listed = set(state.faults)
         for kind in SNAPSHOT_FAULTS - listed:
-            view.clear_kind(kind)
+            view.clear_kind(kind, keep=fresh)
         for kind in listed & SNAPSHOT_FAULTS:
             if not any(k[0] == kind for k in view.alerts):
                 view.raise_alert(kind, None, "", {})
-        # A full size is no longer full once the snapshot shows a free compartment of it.
-        view.clear_kind("locker.full",
-                        keep=lambda a: a.subject is None or state.free.get(a.subject, 0) <= 0)
+        # A full size is no longer full once the snapshot shows a free compartment of it;
+        # an outage's refusal ends once a parcel of its size fits somewhere again.
+        view.clear_kind("locker.full", keep=lambda a: fresh(a) or a.subject is None
+                        or state.free.get(a.subject, 0) <= 0)
+        view.clear_kind("locker.unavailable", keep=lambda a: fresh(a) or a.subject is None
+                        or not _room_for(state, a.subject))
 
 
 class UpdateBuffer:

@@ -191,13 +191,17 @@ def check_state(device: str, payload: bytes) -> dict[str, Any] | Refused:
     elif device == topics.LOCKERS:
         free, capacity = _counts(body, "free"), _counts(body, "capacity")
         lists = {k: _names(body, k) for k in ("doors_open", "out_of_service", "faults")}
+        seq = body.get("last_seq")  # the kiosk's last event when the snapshot was made
         for part in (free, capacity, *lists.values()):
             if isinstance(part, str):
                 problem = part
                 break
         else:
-            return {"free": free, "capacity": capacity,
-                    **{k: list(v) for k, v in lists.items()}}
+            if seq is not None and not _count(seq, MAX_SEQ):
+                problem = "last_seq: expected a whole number >= 0"
+            else:
+                return {"free": free, "capacity": capacity, "last_seq": seq,
+                        **{k: list(v) for k, v in lists.items()}}
     elif device == topics.UPLINK:
         last_seq = body.get("last_seq")
         if not isinstance(body.get("connected"), bool):

@@ -38,10 +38,10 @@ def ev(seq: int, type_: str, kiosk: str = "k1", community: str = "c", **data: ob
 
 
 def lockers(faults: tuple[str, ...] = (), free: dict[str, int] | None = None,
-            doors_open: tuple[str, ...] = ()) -> StateUpdate:
+            doors_open: tuple[str, ...] = (), last_seq: int | None = None) -> StateUpdate:
     free = free if free is not None else {"S": 2, "M": 1, "L": 0}
     return StateUpdate("c", "k1", "lockers", LockerState(
-        free, {"S": 4, "M": 2, "L": 1}, doors_open, (), faults))
+        free, {"S": 4, "M": 2, "L": 1}, doors_open, (), faults, last_seq))
 
 
 def alerts(fleet: Fleet, kiosk: str = "k1") -> set[tuple[str, str | None]]:
@@ -325,3 +325,50 @@ class TestUpdateBuffer:
             got.extend(buffer.drain())  # type: ignore[arg-type]
         producer.join()
         assert [u.seq for u in got] == list(range(1, total + 1))
+
+
+class TestNewerFaults:
+    """The faults issue 12 added: raised by their events, ended by theirs or a snapshot."""
+
+    def test_each_is_raised_by_its_event_and_ended_by_its_clearing_event(self):
+        fleet = Fleet()
+        raising = [ev(1, "board.polarity_suspect", board=1, setting="[board] lock_bit_locked"),
+                   ev(2, "kiosk.disk_full", error="database or disk is full"),
+                   ev(3, "kiosk.worker_failed", where="DepositScreen.settle",
+                      error="ValueError"),
+                   ev(4, "door.jammed", compartment="A3"),
+                   ev(5, "locker.unavailable", size="M", causes={"board_offline": 2})]
+        fleet.apply_all(raising)
+        assert alerts(fleet) == {("board.polarity_suspect", "1"), ("kiosk.disk_full", None),
+                                 ("kiosk.worker_failed", "DepositScreen.settle"),
+                                 ("door.jammed", "A3"), ("locker.unavailable", "M")}
+        fleet.apply_all([ev(6, "board.polarity_cleared", board=1),
+                         ev(7, "kiosk.disk_ok"),
+                         ev(8, "kiosk.worker_recovered", where="DepositScreen.settle"),
+                         ev(9, "door.jam_cleared", compartment="A3", board=0, lock=3)])
+        assert alerts(fleet) == {("locker.unavailable", "M")}
+        # Room for an M parcel (an L is free): the outage's refusal is over.
+        fleet.apply(lockers(free={"S": 2, "M": 0, "L": 0}))
+        fleet.apply(lockers(free={"S": 2, "M": 0, "L": 0}))
+        assert alerts(fleet) == {("locker.unavailable", "M")}  # control: no room yet
+        fleet.apply(lockers(free={"S": 2, "M": 0, "L": 1}))
+        assert alerts(fleet) == set()
+
+    def test_a_snapshot_made_before_the_event_does_not_end_it_a_later_one_does(self):
+        fleet = Fleet()
+        fleet.apply(ev(5, "kiosk.worker_failed", where="PickupScreen.check_code",
+                       error="KeyError"))
+        fleet.apply(lockers(faults=(), last_seq=4))  # made before the event, arrived after
+        assert alerts(fleet) == {("kiosk.worker_failed", "PickupScreen.check_code")}
+        fleet.apply(lockers(faults=(), last_seq=5))
+        assert alerts(fleet) == set()
+        fleet.apply(ev(6, "locker.unavailable", size="S", causes={"jammed": 1}))
+        fleet.apply(lockers(free={"S": 1, "M": 0, "L": 0}, last_seq=5))
+        assert alerts(fleet) == {("locker.unavailable", "S")}
+        fleet.apply(lockers(free={"S": 1, "M": 0, "L": 0}, last_seq=6))
+        assert alerts(fleet) == set()
+        # A fault only a snapshot knows of (its event was before the monitor started).
+        fleet.apply(lockers(faults=("board.polarity_suspect", "kiosk.disk_full")))
+        assert alerts(fleet) == {("board.polarity_suspect", None), ("kiosk.disk_full", None)}
+        fleet.apply(lockers(faults=()))
+        assert alerts(fleet) == set()
