@@ -432,6 +432,7 @@ class LockerService:
         household = db.table("households").get(p["household"])
         self._deposited(db, p, household, {
             "parcel": p["id"], "compartment": p["compartment"], "size": p["size"],
+            "compartment_size": _compartment_size(db, p["compartment"]),
             "household": household["pseudonym"]})
 
     def _deposited(self, db: sqlite_utils.Database, p: dict, household: dict,
