@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk import audit, backoff, duty, events
+from kiosk import audit, backoff, discovery_record, duty, events
 from kiosk.lockers import schema as lockers
 from kiosk.parking import schema as parking
 from kiosk.store import Migrations, Store
@@ -16,6 +16,7 @@ KIOSK_MIGRATIONS: Migrations = {
     "audit": audit.MIGRATIONS,
     "parking": parking.MIGRATIONS,
     "duty": duty.MIGRATIONS,
+    "discovery": discovery_record.MIGRATIONS,
 }
 
 

@@ -39,7 +39,7 @@ from monitor.fleet import (
 )
 from mqtt import topics
 from mqtt.connection import BrokerAddress, set_reconnect_delay
-from mqtt.contract import MAX_PAYLOAD, Refused, check_event_body, load_json
+from mqtt.contract import MAX_PAYLOAD, Refused, check_event_body, load_json, parse_status
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +148,10 @@ def parse_message(topic: str, payload: bytes, retained: bool = False) -> Update:
         if kind == "status":
             if not payload:
                 return StatusUpdate(community, kiosk, None, retained)
-            if payload not in (b"online", b"offline"):
+            status = parse_status(payload)
+            if status is None:
                 raise PayloadError(f"status must be online or offline, got {payload[:40]!r}")
-            return StatusUpdate(community, kiosk, payload == b"online", retained)
+            return StatusUpdate(community, kiosk, status[0], retained)
         if kind == "state":
             state = parse_state(name, payload) if payload else None
             return StateUpdate(community, kiosk, name, state, retained)

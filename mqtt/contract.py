@@ -75,3 +75,28 @@ def check_event_body(community: str, kiosk: str, type_segment: str,
             or topics.type_segment(type_) != type_segment):
         return Refused("topic_mismatch")
     return CleanEvent(community, kiosk, seq, event_id, iso(moment), type_, data)
+
+
+_VERSION = re.compile(r"^[A-Za-z0-9.+_-]{1,40}$")
+
+
+def parse_status(payload: bytes) -> tuple[bool, str] | None:
+    """A kiosk's ``…/status``: (online, version). ``offline`` (the last will), the JSON
+    ``{"state": "online", "version": …}`` a kiosk sends once connected, or the plain
+    ``online`` of older kiosks (version ""). None for anything else."""
+    if payload == b"offline":
+        return False, ""
+    if payload == b"online":
+        return True, ""
+    if len(payload) > 200:
+        return None
+    try:
+        body = load_json(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict) or body.get("state") not in ("online", "offline"):
+        return None
+    version = body.get("version", "")
+    if not isinstance(version, str) or (version and not _VERSION.match(version)):
+        return None
+    return body["state"] == "online", version

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 
+from kiosk import __version__
 from kiosk.cli.common import CommandError, fail
 from kiosk.instance_lock import AlreadyRunning
 from kiosk.logging_setup import LevelSpecError, setup_logging
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", metavar="LEVEL", default=None,
                         help="DEBUG, INFO, WARNING (default) or ERROR; per logger as in "
                              "'INFO,devices=DEBUG'; else $KIOSK_LOG_LEVEL")
+    parser.add_argument("--version", action="version",
+                        version=f"kiosk (community-kiosk) {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
