@@ -111,7 +111,7 @@ def discovery_topic(component: str, node: str, object_id: str) -> str:
 def bridge_topic(community: str, kiosk: str) -> str:
     """Where the kiosk's Mosquitto bridge says ``1``/``0`` (retained, ``0`` as its last
     will on the community's broker): whether the kiosk's uplink to the community is up.
-    Set as ``notification_topic`` in systemd/mosquitto/bridge.conf.example."""
+    It is the ``notification_topic`` of the shipped bridge (bridge.conf.example)."""
     return f"{kiosk_prefix(community, kiosk)}/bridge"
 
 

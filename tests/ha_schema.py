@@ -3,8 +3,8 @@ kiosk uses: binary_sensor, sensor, event.
 
 Home Assistant itself (Python ≥ 3.13, hundreds of packages) does not install beside the
 kiosk, so these checks are written from its source: homeassistant/components/mqtt/
-``discovery.py`` (the topic matcher), ``schemas.py`` (device, origin, availability, the
-common entity options), ``config.py`` (read-only entities), ``binary_sensor.py``,
+the topic matcher in ``discovery.py``, ``schemas.py`` (device, origin, availability, the
+common entity options), the read-only entities' schema, ``binary_sensor.py``,
 ``sensor.py`` (with its state class / device class rules) and ``event.py``, as in Home
 Assistant 2024.3 to 2025.x. Where Home Assistant silently drops an unknown key, this
 refuses it: a misspelt option would otherwise do nothing without a word.
@@ -183,7 +183,7 @@ def validate(topic: str, payload: str) -> dict[str, Any]:
     if "icon" in cfg:
         _need(isinstance(cfg["icon"], str) and ":" in cfg["icon"], "icon: prefix:name")
     if "entity_category" in cfg:
-        # Read-only entities cannot be "config" (mqtt/config.py, sensor.py).
+        # Read-only entities cannot be "config" (Home Assistant's read-only schema).
         _need(cfg["entity_category"] == "diagnostic",
               f"entity_category {cfg['entity_category']!r} is invalid for {component}")
     if "enabled_by_default" in cfg:
