@@ -21,7 +21,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from kiosk.config import MqttConfig
-from mqtt import topics
+from mqtt import discovery, topics
 from mqtt.connection import make_client, set_reconnect_delay
 from plan import indicators
 from plan.store import STATE_DEVICES, IngestResult, PlanStore
@@ -63,6 +63,7 @@ class PlanAggregator:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._dirty = True
+        self._announced: set[str] = set()  # communities whose HA discovery went out
         self.totals = IngestResult()
         self.published_at = 0.0
         self.last_error = ""
@@ -108,6 +109,7 @@ class PlanAggregator:
         # is harmless and covers a broker that lost its state.
         client.subscribe([(t, 1) for t in self.subscriptions()])
         self._dirty = True
+        self._announced = set()  # a broker that lost its state gets the configs again
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:
@@ -187,6 +189,11 @@ class PlanAggregator:
         self._dirty = False
         sent = 0
         for community in self.communities or self.store.communities():
+            if community not in self._announced:
+                # Home Assistant's device for the plan (mqtt/discovery.py, plan_messages).
+                for topic, config in discovery.plan_messages(community):
+                    self._client.publish(topic, config, qos=1, retain=True)
+                self._announced.add(community)
             values = indicators.compute(self.store, community, self.timezone)
             for name, value in values.items():
                 payload = json.dumps(indicators.envelope(community, name, value),

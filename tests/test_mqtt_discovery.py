@@ -284,3 +284,46 @@ def test_kiosk_demo_with_a_broker_publishes_discovery(tmp_path, broker):
 def test_the_shipped_example_config_has_the_support_url_key():
     text = (Path(__file__).resolve().parent.parent / "systemd" / "kiosk.toml.example").read_text()
     assert "support_url" in text
+
+
+def test_the_plan_announces_its_device_and_its_templates_read_its_indicators(tmp_path, broker):
+    from kiosk.config import MqttConfig
+    from kiosk.events import Outbox
+    from kiosk.schema import open_kiosk_store
+    from mqtt.publisher import Publisher
+    from plan.aggregator import PlanAggregator
+    from plan.store import PlanStore
+
+    seen = Collector(broker.port, ["homeassistant/#", "community/+/plan/#"])
+    seen.wait_subscribed()
+    store = PlanStore(tmp_path / "plan" / "plan.db")
+    plan = PlanAggregator(store, MqttConfig(host="127.0.0.1", port=broker.port),
+                          interval_s=0.2, reconnect_min_s=0.1)
+    kiosk_store = open_kiosk_store(tmp_path / "kiosk.db")
+    outbox = Outbox(kiosk_store)
+    with kiosk_store.step() as db:
+        outbox.append(db, "parcel.deposited", {"parcel": "p1", "size": "M", "household": "h-1"})
+    kiosk = Publisher(outbox, MqttConfig(host="127.0.0.1", port=broker.port), "c1", "k1",
+                      reconnect_min_s=0.1)
+    plan.start()
+    kiosk.start()
+    node = discovery.plan_node("c1")
+    want = dict(discovery.plan_messages("c1"))
+    try:
+        assert wait_until(lambda: {m.topic for m in seen.messages(f"/{node}/")} >= set(want)
+                          and seen.messages("/plan/parcels_per_day"), 20)
+    finally:
+        kiosk.stop()
+        plan.stop()
+        store.close()
+        kiosk_store.close()
+        seen.stop()
+    indicator = {m.topic: m.payload.decode() for m in seen.messages("/plan/")}
+    for m in seen.messages(f"/{node}/"):
+        cfg = ha_schema.validate(m.topic, m.payload.decode())
+        if cfg["state_topic"] in indicator:
+            rendered = render(cfg["value_template"], indicator[cfg["state_topic"]])
+            assert rendered == "None" or float(rendered) >= 0, (m.topic, rendered)
+    total = json.loads(want[f"homeassistant/sensor/{node}/parcels_total/config"])
+    assert render(total["value_template"],
+                  indicator[topics.plan_topic("c1", "parcels_per_day")]) == "1"
