@@ -66,6 +66,9 @@ class PlanAggregator:
         self._announced: set[str] = set()  # communities whose HA discovery went out
         self.totals = IngestResult()
         self.published_at = 0.0
+        # Monotonic time of the aggregator thread's latest turn: `kiosk plan` pings the
+        # systemd watchdog only while it keeps turning (kiosk/cli/plan.py).
+        self.turned_at = time.monotonic()
         self.last_error = ""
 
     def subscriptions(self) -> list[str]:
@@ -132,6 +135,7 @@ class PlanAggregator:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self.turned_at = time.monotonic()
             batch = self._take()
             if batch:
                 self._ingest(batch)

@@ -8,12 +8,17 @@ import signal
 import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from kiosk.cli.common import CommandError, add_broker_login_options, broker_login
 
 PLAN_DB = "plan.db"
+# An aggregator thread that has not turned for this long is stuck: no more watchdog pings,
+# so systemd restarts `kiosk plan` (WatchdogSec=120 in systemd/kiosk-plan.service). A
+# turn is one batch of messages or one round of indicators, well under a minute.
+STALLED_S = 60.0
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -95,13 +100,22 @@ def run_plan(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    from kiosk.sdnotify import Notifier, Watchdog
+
+    notifier = Notifier.from_env()
+    watchdog = Watchdog(notifier)
     aggregator.start()
     print(f"kiosk plan: reading {', '.join(aggregator.subscriptions())} from {host}:{port}, "
           f"storing in {data / PLAN_DB}", file=sys.stderr, flush=True)
+    notifier.ready(f"reading {host}:{port}")
     try:
         while not done.wait(1.0):
-            pass
+            # The watchdog hears from the aggregator's thread, not from this loop: a stuck
+            # ingest (its turn is a fraction of a second) stops the pings.
+            if time.monotonic() - aggregator.turned_at < STALLED_S:
+                watchdog.tick()
     finally:
+        notifier.stopping()
         aggregator.stop()
         store.close()
     t = aggregator.totals
