@@ -19,7 +19,8 @@ def test_script_parses_and_is_executable():
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
 def test_script_is_shellcheck_clean():
-    result = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True)
+    scripts = [str(SCRIPT)] + [str(ROOT / "scripts" / n) for n in ("wheelhouse", "setup", "demo")]
+    result = subprocess.run(["shellcheck", *scripts], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
 
