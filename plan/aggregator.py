@@ -63,7 +63,9 @@ class PlanAggregator:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._dirty = True
-        self._announced: set[str] = set()  # communities whose HA discovery went out
+        # Communities whose Home Assistant discovery went out, once a run: a broker whose
+        # ACL predates it refuses it (and drops the connection) once, not at every connect.
+        self._announced: set[str] = set()
         self.totals = IngestResult()
         self.published_at = 0.0
         # Monotonic time of the aggregator thread's latest turn: `kiosk plan` pings the
@@ -112,7 +114,6 @@ class PlanAggregator:
         # is harmless and covers a broker that lost its state.
         client.subscribe([(t, 1) for t in self.subscriptions()])
         self._dirty = True
-        self._announced = set()  # a broker that lost its state gets the configs again
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:
