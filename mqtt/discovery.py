@@ -64,8 +64,7 @@ def plan_node(community: str) -> str:
 
 
 def legacy_node(community: str, kiosk: str) -> str:
-    """The node id of kiosks before 0.1 (ambiguous: both ids may hold ``_``); only used
-    to clear those configs once."""
+    """The node id of kiosks before 0.1: ambiguous, as both ids may hold ``_``."""
     return f"{community}_{kiosk}"
 
 
@@ -231,18 +230,6 @@ def discovery_messages(config: Config, sw_version: str = __version__,
                 "value_template": f"{{{{ value_json.get({lit}, {{}}).get('{key}', 0) }}}}"},
                 parking)
     return b.out
-
-
-def legacy_topics(config: Config) -> list[str]:
-    """Where kiosks before 0.1 put their configs (node ``{community}_{kiosk}``)."""
-    node = legacy_node(config.community_id, config.kiosk_id)
-    objects = ["doors_open", "out_of_service", "faults", "problem", "uplink_backlog"]
-    objects += [f"free_{s.lower()}" for s in {s for _, _, s in config.compartment_list()}]
-    components = {"problem": "binary_sensor"}
-    for board in config.board_addresses():
-        objects += [f"board_{board}_online", f"board_{board}_errors"]
-        components[f"board_{board}_online"] = "binary_sensor"
-    return [topics.discovery_topic(components.get(o, "sensor"), node, o) for o in objects]
 
 
 # -- the community plan ---------------------------------------------------------------------

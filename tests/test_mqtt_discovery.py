@@ -213,12 +213,6 @@ def test_kiosk_run_publishes_on_connect_and_clears_what_was_removed(tmp_path, si
                                                                    mock_factory):
     path = run_config(tmp_path, sim.port, broker.port)
     config = load_config(path)
-    # A config left by a kiosk before 0.1, under the old ambiguous node id.
-    old = publisher(broker)
-    legacy = discovery.legacy_topics(config)[0]
-    publish(old, legacy, '{"name": "old"}', retain=True)
-    close(old)
-
     seen = Collector(broker.port, ["homeassistant/#"])
     seen.wait_subscribed()
     kiosk = production_kiosk(config, mock_factory)
@@ -226,9 +220,10 @@ def test_kiosk_run_publishes_on_connect_and_clears_what_was_removed(tmp_path, si
     try:
         assert wait_until(lambda: set(live(seen.messages())) >= set(want), timeout=15)
         for m in seen.messages():
-            if m.payload and m.topic != legacy:
+            if m.payload:
                 ha_schema.validate(m.topic, m.payload.decode())
-        assert any(m.topic == legacy and not m.payload for m in seen.messages())
+        # Nothing is cleared on a first start: the kiosk published nothing before.
+        assert all(m.payload for m in seen.messages())
     finally:
         kiosk.close()
         seen.stop()
@@ -276,8 +271,7 @@ def test_kiosk_demo_with_a_broker_publishes_discovery(tmp_path, broker):
                           timeout=15)
         assert seen.messages(f"homeassistant/event/{node}/fault/config")
         for m in seen.messages():
-            if m.payload:  # (empty ones clear the configs of kiosks before 0.1)
-                ha_schema.validate(m.topic, m.payload.decode())
+            ha_schema.validate(m.topic, m.payload.decode())
     seen.stop()
 
 

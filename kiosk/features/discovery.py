@@ -52,10 +52,9 @@ class Announcer:
         with self._lock:
             messages = discovery.discovery_messages(config, __version__, self.parking_types())
             live = frozenset(topic for topic, _ in messages)
-            earlier = self.record.known()
-            if not earlier:
-                earlier = set(discovery.legacy_topics(config))  # an upgrade from before 0.1
-            stale = frozenset(earlier - live)
+            # (Not the configs of kiosks before 0.1, under another node: the ACL lets a
+            # kiosk write its own node only, and a refused publish drops its connection.)
+            stale = frozenset(self.record.known() - live)
             publisher = publisher_of(self.kiosk)
             for topic, payload in messages:
                 publisher.set_retained(topic, payload)
