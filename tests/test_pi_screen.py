@@ -19,11 +19,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.mqtt_broker import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 FOOT_INI = ROOT / "systemd" / "foot.ini"
@@ -149,23 +150,25 @@ def test_the_home_screen_fills_a_1280x720_display(home):
                              str(home / "demo")], env=env, stdout=log, stderr=log, cwd=home)
     shot = home / "shot.ppm"
     try:
-        deadline = time.monotonic() + 90
-        image = None
-        while time.monotonic() < deadline:
+        got: list[tuple[int, int, bytes]] = []
+        display: list[str] = []
+
+        def home_screen_drawn() -> bool:
             assert cage.poll() is None, (home / "cage.log").read_text(errors="replace")[-2000:]
-            sockets = [p.name for p in (home / "run").glob("wayland-*") if "." not in p.name]
-            taken = sockets and subprocess.run(
-                [*drop, TOOLS["grim"] or "grim", "-t", "ppm", str(shot)],
-                env={**env, "WAYLAND_DISPLAY": sockets[0]}, capture_output=True).returncode == 0
-            if taken:
-                image = read_ppm(shot)
-                # The home screen is drawn: its title bar at the top left, its status
-                # line in the bottom row.
-                if pixel(image, 2, 2) == TITLE and pixel(image, 2, 717) not in (
-                        SENTINEL, (0, 0, 0)):
-                    break
-            time.sleep(0.5)
-        assert image is not None and pixel(image, 2, 2) == TITLE, "no home screen in 90 s"
+            display[:] = [p.name for p in (home / "run").glob("wayland-*") if "." not in p.name]
+            if not display or subprocess.run(
+                    [*drop, TOOLS["grim"] or "grim", "-t", "ppm", str(shot)],
+                    env={**env, "WAYLAND_DISPLAY": display[0]},
+                    capture_output=True).returncode != 0:
+                return False
+            got[:] = [read_ppm(shot)]
+            # The home screen: its title bar at the top left, its status line at the bottom.
+            return pixel(got[0], 2, 2) == TITLE and pixel(got[0], 2, 717) not in (
+                SENTINEL, (0, 0, 0))
+
+        assert wait_until(home_screen_drawn, timeout=90, step=0.5), "no home screen in 90 s"
+        (image,) = got
+        sockets = display
         subprocess.run([*drop, TOOLS["grim"] or "grim", str(home / "shot.png")],
                        env={**env, "WAYLAND_DISPLAY": sockets[0]}, check=False)
     finally:
