@@ -64,11 +64,11 @@ from kiosk.setups.production import open_board  # noqa: E402
 from kiosk.setups.simulation import (  # noqa: E402
     COURIER_PIN,
     HEALTH_EVERY_S,
-    Notifier,
     Phones,
     Simulation,
     SimulationOptions,
     pseudonym,
+    start_notifier,
 )
 from mqtt import topics  # noqa: E402
 from tests.mqtt_broker import Collector, Mosquitto, mosquitto_binary, wait_until  # noqa: E402
@@ -641,11 +641,11 @@ class Week:
         collector = Collector(self.broker.port, [topics.events_of(c)],
                               client_id=f"soak-collector-{k}", clean_session=False)
         phones = Residents(self.data / "phones.db", clock, self.o.seed + 1)
-        notifier = Notifier(config.mqtt, c, k, phones)
         self._gate = threading.Event()
+        # The community's notifier (notify/), delivering to the residents' phones.
+        notifier = start_notifier(config.mqtt, c, self.data, phones, self.sim.units)
         try:
             collector.wait_subscribed()
-            notifier.start()
             if not notifier.ready.wait(10):
                 raise RuntimeError("the notifier did not subscribe")
             self._gate.set()
@@ -659,6 +659,7 @@ class Week:
         finally:
             self.observer.stop()
             notifier.stop()
+            notifier.store.close()
             collector.stop()
             if self.kiosk is not None:
                 self.kiosk.close()

@@ -41,6 +41,7 @@ from kiosk.features import (
     maintenance,
     parking,
     reminders,
+    slips,
     uplink,
 )
 from kiosk.hardware import LockBoard, Peripherals
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from kiosk.parking.register import ParkingRegister
     from kiosk.status import StatusProbe
     from mqtt.publisher import Publisher
+    from notify.slips import Slips
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,7 @@ FEATURES: tuple[Feature, ...] = (
     housekeeping.FEATURE,   # parking no-shows and lapsed offers
     indicators.FEATURE,     # status LEDs and the buzzer
     config_record.FEATURE,  # a changed config file is an audited, public change
+    slips.FEATURE,          # slips on the receipt printer for households without a contact
 )
 
 
@@ -101,6 +104,7 @@ class Kiosk:
     duty: DutyRoster
     maintenance: Maintenance
     publisher: Publisher | None  # None: this kiosk has no uplink
+    slips: Slips  # only with [notify] printer
 
     def __init__(self, config: Config, devices: Devices, store: Store, outbox: Outbox,
                  clock: Clock):

@@ -246,6 +246,29 @@ class LockerConfig:
 
 
 @dataclass
+class NotifyConfig:
+    """The kiosk's side of the community notifier (docs/notify.md)."""
+
+    # A notification without the notifier's receipt is sent again after this, then after
+    # twice as long each time, up to the cap (a cap below the first wait is the first wait).
+    receipt_timeout_s: float = field(default=60.0, metadata=between(1, 86400, "s"))
+    receipt_timeout_max_s: float = field(default=1800.0, metadata=between(1, 604800, "s"))
+    # Slips for households without a contact: "", "simulated", /dev/usb/lp0 or
+    # serial:/dev/ttyUSB1[:BAUD].
+    printer: str = ""
+
+    def check(self) -> list[tuple[str, str]]:
+        bad = []
+        from kiosk.notifications import printer_spec
+
+        try:
+            printer_spec(self.printer)
+        except ValueError as exc:
+            bad.append(("printer", str(exc)))
+        return bad
+
+
+@dataclass
 class Config:
     community_id: str = "demo-community"
     kiosk_id: str = "kiosk-1"
@@ -256,6 +279,7 @@ class Config:
     gpio: GpioConfig = field(default_factory=GpioConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     lockers: LockerConfig = field(default_factory=LockerConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     # Sections owned by other features (parking, duty) are kept as plain tables and
     # checked by those features; see ``extra_sections``.
     parking: dict[str, Any] = field(default_factory=dict)

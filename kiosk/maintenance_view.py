@@ -30,6 +30,9 @@ GRID_STATES = ("offline", "jammed", "open", "in_review", "out_of_service", "occu
 ERROR_COUNTERS = ("timeouts", "bad_frames", "retries", "dropped_bytes")
 # Events waiting for the broker past this many: the uplink is not keeping up.
 BACKLOG_ALERT = 100
+# Pickup codes no receipt has confirmed this long after they were queued: the notifier or
+# its channels are failing (docs/notify.md).
+UNDELIVERED_ALERT_S = 600
 ACTIONS = ("force_door", "out_of_service", "in_service", "clear_fault", "resolve_review",
            "reconcile", "spot_out", "spot_in", "handover")
 
@@ -177,6 +180,11 @@ def gather(parts: MaintenanceParts, uplink: bool | None, backlog: int) -> Overvi
         faults.append(FaultView("uplink.down"))
     if backlog >= BACKLOG_ALERT:
         faults.append(FaultView("uplink.backlog", {"backlog": backlog}))
+    # Without an uplink nothing is delivered by design (the demo without a broker).
+    late = (lockers.outbox.undelivered_count(older_than_s=UNDELIVERED_ALERT_S)
+            if lockers.config.mqtt.enabled else 0)
+    if late:
+        faults.append(FaultView("notify.undelivered", {"n": late}))
     sizes = {c.size for c in compartments}
     faults += [FaultView("locker.full", {"size": s}) for s in SIZES if s in sizes and not free[s]]
     shift = parts.duty.on_duty()

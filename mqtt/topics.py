@@ -99,6 +99,32 @@ def notify_topic(community: str, kiosk: str, household: str) -> str:
     return f"{kiosk_prefix(community, kiosk)}/notify/{household_segment(household)}"
 
 
+def household_of(segment_text: str) -> str:
+    """The household a notify topic's last level names (``household_segment`` undone)."""
+    return re.sub(r"%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), segment_text)
+
+
+def receipt_topic(community: str, kiosk: str) -> str:
+    """Where the notifier tells one kiosk that a notification reached its household
+    (kiosk/notifications.py). The kiosk's only subscription; a receipt can mark a
+    notification done and nothing else."""
+    return f"{kiosk_prefix(community, kiosk)}/receipt"
+
+
+def notifier_prefix(community: str, notifier: str) -> str:
+    return f"{ROOT}/{segment(community)}/notifier/{segment(notifier)}"
+
+
+def notifier_event_topic(community: str, notifier: str, event_type: str) -> str:
+    """A public event of the community's notifier (no household, no contact in it)."""
+    return f"{notifier_prefix(community, notifier)}/event/{type_segment(event_type)}"
+
+
+def notifier_state_topic(community: str, notifier: str) -> str:
+    """The notifier's retained public state: which kinds of channel are failing."""
+    return f"{notifier_prefix(community, notifier)}/state"
+
+
 def plan_topic(community: str, indicator: str) -> str:
     return f"{ROOT}/{segment(community)}/plan/{segment(indicator)}"
 
@@ -159,12 +185,23 @@ def notify_of(community: str, kiosk: str) -> str:
     return f"{kiosk_prefix(community, kiosk)}/notify/+"
 
 
+def notify_all(community: str) -> str:
+    """Every kiosk's private notifications of a community: ``kiosk notify``'s only filter."""
+    return f"{_every_kiosk(community)}/notify/+"
+
+
+def notifier_events_of(community: str) -> str:
+    """Every public event of the community's notifiers (``+``: of every community)."""
+    return f"{ROOT}/{check_community(community)}/notifier/+/event/#"
+
+
 # --- taking a topic apart ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class KioskTopic:
-    """A topic under a kiosk's prefix, taken apart: ``kind`` is status/event/state/notify."""
+    """A topic under a kiosk's prefix, taken apart: ``kind`` is
+    status/event/state/notify/receipt."""
 
     community: str
     kiosk: str
@@ -198,7 +235,7 @@ def parse(topic: str) -> KioskTopic | None:
         return None
     levels = topic.split("/")
     kind = levels[4]
-    if kind == "status" and len(levels) == 5:
+    if kind in ("status", "receipt") and len(levels) == 5:
         return KioskTopic(*where, kind, "")
     if kind in ("event", "state", "notify") and len(levels) == 6 and levels[5]:
         return KioskTopic(*where, kind, levels[5])

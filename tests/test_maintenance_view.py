@@ -114,3 +114,20 @@ def test_perform_needs_a_reason_and_someone_on_duty(parts, sim):
     assert spot.done and parts.parking.spot("P01").state == "out_of_service"
     unknown = perform(parts, "v-ana", Action("out_of_service", "Z99"), "?")
     assert not unknown.done and "Z99" in unknown.error
+
+
+def test_codes_no_receipt_confirmed_for_ten_minutes_are_a_fault(parts, sim):
+    lockers = parts.lockers
+    lockers.add_household("A101")
+    slot = lockers.deposit(lockers.add_courier("c-1", "1234"), "A101", "S")
+    sim.put_item(slot.compartment.board, slot.compartment.lock)
+    sim.shut(slot.compartment.board, slot.compartment.lock)
+    lockers.finish(slot)
+    # Just queued: the notifier has time to deliver it (control for the fault below).
+    assert "notify.undelivered" not in [f.kind for f in gather(parts, None, 0).faults]
+    lockers.clock.advance(minutes=11)
+    [fault] = [f for f in gather(parts, None, 0).faults if f.kind == "notify.undelivered"]
+    assert fault.details == {"n": 1}
+    # The receipt came: the fault is gone.
+    lockers.outbox.delivered([n.uid for n in lockers.outbox.pending_notifications()])
+    assert "notify.undelivered" not in [f.kind for f in gather(parts, None, 0).faults]

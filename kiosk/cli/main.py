@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "kiosk.cli.people",
     "kiosk.cli.monitor",
     "kiosk.cli.plan",
+    "kiosk.cli.notify",
     "kiosk.cli.simulate",
     "kiosk.cli.demo",
     "kiosk.cli.run",
