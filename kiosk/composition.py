@@ -39,7 +39,10 @@ from kiosk.features import (
     indicators,
     lockers,
     maintenance,
+    needs,
     parking,
+    practice,
+    public_record,
     reminders,
     slips,
     uplink,
@@ -57,7 +60,11 @@ if TYPE_CHECKING:
     from kiosk.health import HealthMonitor
     from kiosk.lockers.service import LockerService
     from kiosk.maintenance import Maintenance
+    from kiosk.needs import NeedsBook
     from kiosk.parking.register import ParkingRegister
+    from kiosk.practice import PracticeLog
+    from kiosk.public_record import PublicRecord
+    from kiosk.signing import KioskKey
     from kiosk.status import StatusProbe
     from mqtt.publisher import Publisher
     from notify.slips import Slips
@@ -78,6 +85,9 @@ FEATURES: tuple[Feature, ...] = (
     indicators.FEATURE,     # status LEDs and the buzzer
     config_record.FEATURE,  # a changed config file is an audited, public change
     slips.FEATURE,          # slips on the receipt printer for households without a contact
+    needs.FEATURE,          # households' needs and proposals, and their support
+    practice.FEATURE,       # maintenance runbooks practised on a simulated cabinet
+    public_record.FEATURE,  # signed chain heads, the live state checked against the record
 )
 
 
@@ -103,8 +113,12 @@ class Kiosk:
     parking: ParkingRegister
     duty: DutyRoster
     maintenance: Maintenance
+    needs: NeedsBook
+    practice: PracticeLog
     publisher: Publisher | None  # None: this kiosk has no uplink
     slips: Slips  # only with [notify] printer
+    key: KioskKey
+    public_record: PublicRecord
 
     def __init__(self, config: Config, devices: Devices, store: Store, outbox: Outbox,
                  clock: Clock):

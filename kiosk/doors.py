@@ -132,6 +132,8 @@ class DoorController:
             self._opened[c.id] = self.clock()
         result = open_door(self.board, c.board, c.lock, self.confirm_s, sleep=self.sleep)
         if result.opened:
+            if c.fault == JAMMED:
+                self._jam_cleared(c)
             return result
         with self._lock:
             self._opened.pop(c.id, None)
@@ -148,6 +150,16 @@ class DoorController:
                 self.outbox.append(db, "door.not_opened", {
                     "compartment": c.id, "board": c.board, "error": result.error})
         return result
+
+    def _jam_cleared(self, c: Compartment) -> None:
+        """The lock of a door marked jammed just opened as commanded: it works, so the jam
+        goes (the screens and the maintainers' lists would say otherwise for ever)."""
+        with self.store.step() as db:
+            cleared = db.execute("UPDATE compartments SET fault = NULL WHERE id = ? AND "
+                                 "fault = ?", (c.id, JAMMED)).rowcount
+            if cleared:
+                self.outbox.append(db, "door.jam_cleared", {
+                    "compartment": c.id, "board": c.board, "lock": c.lock})
 
     def opened_since(self, compartment: str) -> datetime | None:
         """When the kiosk opened this door on purpose; None if it did not."""
@@ -201,6 +213,17 @@ class DoorController:
         with self.store.step() as db:
             self._clear_fault(db, "board = ? AND fault = 'board_offline'", (board,))
             self.outbox.append(db, "board.online", {"board": board})
+
+    def something_inside(self, db: sqlite_utils.Database, compartment: str,
+                         fault: str) -> None:
+        """The sensor sees something the compartment must not be offered with
+        (``item_inside``, ``left_inside``); inside the caller's step. A fault already
+        there stays."""
+        self._set_fault(db, fault, "id = ? AND fault IS NULL", (compartment,))
+
+    def emptied(self, db: sqlite_utils.Database, compartment: str, fault: str) -> None:
+        """A door shut on the compartment empty: its ``fault`` of that kind goes."""
+        self._clear_fault(db, "id = ? AND fault = ?", (compartment, fault))
 
     def clear_fault(self, db: sqlite_utils.Database, compartment: str) -> None:
         """A maintainer fixed the compartment; inside the caller's audited step."""

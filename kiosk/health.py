@@ -243,7 +243,12 @@ class HealthMonitor:
         Safe from any thread: the status line and the maintenance screen read them from
         their own workers while a poll may be changing the alarm sets.
         """
-        jammed = [c.id for c in self.lockers.compartments() if c.fault == "jammed"]
+        compartments = self.lockers.compartments()
+        jammed = [c.id for c in compartments if c.fault == "jammed"]
+        # Something inside that must not be offered (kiosk/lockers/service.py): a parcel
+        # left behind at a pickup, or an item no parcel record explains.
+        inside = [(c.id, c.fault) for c in compartments
+                  if c.fault in ("item_inside", "left_inside")]
         faults: list[tuple[str, dict]] = []
         with self._lock:
             faults += [("board.offline", {"board": h.board}) for h in self.boards.values()
@@ -251,6 +256,8 @@ class HealthMonitor:
             faults += [("board.polarity_suspect", {"board": b, "setting": POLARITY_SETTING})
                        for b in sorted(self.polarity_suspect)]
             faults += [("door.jammed", {"compartment": c}) for c in jammed]
+            faults += [("sensor.item_inside", {"compartment": c, "fault": f})
+                       for c, f in inside]
             faults += [("door.left_open", {"compartment": c})
                        for c in sorted(self.alarms.left_open)]
             faults += [("door.tamper", {"compartment": c}) for c in sorted(self.alarms.tamper)]

@@ -1,4 +1,5 @@
-"""What the kiosk tells the person in front of it about itself: uplink, queue, faults.
+"""What the kiosk tells about itself: to residents, the faults that concern them; to the
+maintainers, also the uplink, the queue and every other fault.
 
 Plain Python, called from a worker thread (it reads SQLite); the screen only ever sees
 the ``KioskStatus`` it returns.
@@ -18,9 +19,11 @@ if TYPE_CHECKING:
 Uplink = Callable[[], tuple[bool | None, int]]
 
 
-# Faults the maintenance screen lists but the public status line does not: they say
-# nothing a resident can act on (the person at the screen got a calm message already).
-MAINTAINERS_ONLY = frozenset({"kiosk.worker_failed", "kiosk.disk_full"})
+# The faults a resident at the screen is told about: those that change what they can do
+# (a door that will not open, a door left open). Everything else (a sensor mismatch, the
+# cabinet's tamper switch, a suspect board setting, software faults, the uplink and its
+# queue) is the maintainers', on the maintenance screen only.
+RESIDENTS_SEE = frozenset({"door.jammed", "door.left_open", "door.tamper", "board.offline"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,11 @@ class KioskStatus:
     backlog: int = 0
     faults: tuple[Fault, ...] = ()
 
+    @property
+    def residents_faults(self) -> tuple[Fault, ...]:
+        """What the public status line shows: ``RESIDENTS_SEE`` only."""
+        return tuple(f for f in self.faults if f.kind in RESIDENTS_SEE)
+
 
 class StatusProbe:
     """What the status line shows: the uplink and the faults the last health poll found.
@@ -52,8 +60,7 @@ class StatusProbe:
     def __call__(self) -> KioskStatus:
         connected, backlog = self._uplink()
         faults = tuple(Fault(kind, _subject(details))
-                       for kind, details in self.health.faults()
-                       if kind not in MAINTAINERS_ONLY)
+                       for kind, details in self.health.faults())
         return KioskStatus(connected, backlog, faults)
 
 

@@ -19,7 +19,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mqtt.contract import MAX_DEVICES_PER_KIOSK
+
 KioskKey = tuple[str, str]  # (community, kiosk): kiosk ids are unique within a community
+# The most kiosks one monitor tracks: a federation's worth; made-up ids beyond are counted.
+MAX_KIOSKS = 2000
 
 # --- updates, as the feed hands them over ---------------------------------------------------
 
@@ -119,6 +123,7 @@ CLEARED_BY: dict[str, str] = {
     "door.shut": "door.left_open",
     "door.tamper_cleared": "door.tamper",
     "sensor.mismatch_cleared": "sensor.mismatch",
+    "door.jam_cleared": "door.jammed",
 }
 
 # Maintainer actions (published as ``audit.entry`` events) that end an alert:
@@ -263,11 +268,18 @@ class KioskView:
 
 
 class Fleet:
-    """Every kiosk seen on the feed. ``apply`` is called on one thread (the UI's)."""
+    """Every kiosk seen on the feed. ``apply`` is called on one thread (the UI's).
+
+    Bounded against made-up ids: a kiosk is tracked only from a message that passed the
+    contract (a ``Malformed`` one never creates a kiosk), at most ``max_kiosks`` of them
+    and ``MAX_DEVICES_PER_KIOSK`` snapshots each; messages beyond are counted in
+    ``untracked``."""
 
     def __init__(self, clock: Callable[[], float] = time.time, events_per_kiosk: int = 20,
-                 latest_kept: int = 100):
+                 latest_kept: int = 100, max_kiosks: int = MAX_KIOSKS):
         self.clock = clock
+        self.max_kiosks = max_kiosks
+        self.untracked = 0
         self.events_per_kiosk = events_per_kiosk
         self.kiosks: dict[KioskKey, KioskView] = {}
         self.latest: deque[EventUpdate] = deque(maxlen=latest_kept)  # newest on the right
@@ -286,6 +298,14 @@ class Fleet:
             view = KioskView(community, kiosk, events_kept=self.events_per_kiosk)
             self.kiosks[(community, kiosk)] = view
         return view
+
+    def _tracked(self, community: str, kiosk: str) -> KioskView | None:
+        """The kiosk's view, made if there is room; None (and counted) if not."""
+        view = self.kiosks.get((community, kiosk))
+        if view is None and len(self.kiosks) >= self.max_kiosks:
+            self.untracked += 1
+            return None
+        return self.kiosk(community, kiosk)
 
     def sorted_kiosks(self) -> list[KioskView]:
         return [self.kiosks[k] for k in sorted(self.kiosks)]
@@ -312,12 +332,15 @@ class Fleet:
             self._state(update)
         elif isinstance(update, StatusUpdate):
             view = self._touch(update.community, update.kiosk, update.retained)
-            view.online = update.online
+            if view is not None:
+                view.online = update.online
         elif isinstance(update, Malformed):
             self.malformed += 1
             self.last_malformed = update
-            if update.community is not None and update.kiosk is not None:
-                self._touch(update.community, update.kiosk, retained=True).malformed += 1
+            known = self.kiosks.get((update.community or "", update.kiosk or ""))
+            if known is not None:  # counted against a kiosk we know, never a new one
+                known.malformed += 1
+                known.version += 1
         elif isinstance(update, ConnectionChange):
             self.connected = update.connected
             self.connection_detail = update.detail
@@ -339,8 +362,10 @@ class Fleet:
             self.version += 1
         return changed
 
-    def _touch(self, community: str, kiosk: str, retained: bool) -> KioskView:
-        view = self.kiosk(community, kiosk)
+    def _touch(self, community: str, kiosk: str, retained: bool) -> KioskView | None:
+        view = self._tracked(community, kiosk)
+        if view is None:
+            return None
         if not retained:
             # A retained message may be days old: it says nothing about when we last heard.
             view.last_seen = self.clock()
@@ -349,6 +374,8 @@ class Fleet:
 
     def _event(self, event: EventUpdate) -> None:
         view = self._touch(event.community, event.kiosk, event.retained)
+        if view is None:
+            return
         if not view.seqs.accept(event.seq):
             view.duplicates += 1
             self.duplicates += 1
@@ -371,7 +398,15 @@ class Fleet:
 
     def _state(self, update: StateUpdate) -> None:
         view = self._touch(update.community, update.kiosk, update.retained)
+        if view is None:
+            return
         state = update.state
+        new_device = (state is not None and isinstance(state, BoardState | dict)
+                      and (state.board not in view.boards if isinstance(state, BoardState)
+                           else update.device not in view.other))
+        if new_device and len(view.boards) + len(view.other) >= MAX_DEVICES_PER_KIOSK:
+            self.untracked += 1
+            return
         if isinstance(state, BoardState):
             view.boards[state.board] = state
             subject = str(state.board)

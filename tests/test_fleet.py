@@ -196,11 +196,37 @@ class TestKiosks:
 
     def test_malformed_is_counted_per_kiosk_and_overall(self):
         fleet = Fleet()
+        fleet.apply(StatusUpdate("c", "k1", True))
         fleet.apply(Malformed("community/c/kiosk/k1/status", "bad", "c", "k1"))
         fleet.apply(Malformed("elsewhere", "not a kiosk topic"))
         assert fleet.malformed == 2
         assert fleet.kiosks[("c", "k1")].malformed == 1
         assert fleet.last_malformed is not None
+
+    def test_malformed_messages_never_make_a_kiosk(self):
+        fleet = Fleet()
+        fleet.apply_all(Malformed(f"community/c/kiosk/x{i}/state/lockers", "bad", "c", f"x{i}")
+                        for i in range(100))
+        assert fleet.malformed == 100 and fleet.kiosks == {}
+        # Control: a message on the contract does make one.
+        fleet.apply(StatusUpdate("c", "x1", True))
+        assert list(fleet.kiosks) == [("c", "x1")]
+
+    def test_kiosks_and_their_devices_are_bounded_and_the_rest_counted(self):
+        from mqtt.contract import MAX_DEVICES_PER_KIOSK
+        fleet = Fleet(max_kiosks=3)
+        fleet.apply_all(StatusUpdate("c", f"k{i}", True) for i in range(10))
+        assert sorted(fleet.kiosks) == [("c", "k0"), ("c", "k1"), ("c", "k2")]
+        assert fleet.untracked == 7
+        fleet.apply(ev(1, "parcel.deposited", kiosk="k1"))  # a known kiosk still counts
+        assert fleet.events_applied == 1
+        fleet.apply_all(StateUpdate("c", "k1", f"dev-{i}", {"n": i})
+                        for i in range(MAX_DEVICES_PER_KIOSK + 5))
+        assert len(fleet.kiosks[("c", "k1")].other) == MAX_DEVICES_PER_KIOSK
+        assert fleet.untracked == 12
+        # A device already known is still updated.
+        fleet.apply(StateUpdate("c", "k1", "dev-0", {"n": 99}))
+        assert fleet.kiosks[("c", "k1")].other["dev-0"] == {"n": 99}
 
     def test_connection_changes(self):
         fleet = Fleet()

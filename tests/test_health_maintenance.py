@@ -159,7 +159,7 @@ def test_reconcile_all_compares_database_and_sensors(k, sim):
 
 
 def test_a_failed_screen_worker_is_a_maintainers_fault_raised_once_and_cleared(k):
-    from kiosk.status import StatusProbe
+    from kiosk.status import Fault, KioskStatus, StatusProbe
 
     health = HealthMonitor(k.service, clock=k.clock)
     probe = StatusProbe(health, lambda: (None, 0))
@@ -170,11 +170,16 @@ def test_a_failed_screen_worker_is_a_maintainers_fault_raised_once_and_cleared(k
                                      {"where": "pickup", "error": "OperationalError"})]
     assert ("kiosk.worker_failed", {"where": "pickup", "error": "OperationalError"}) \
         in health.faults()
-    # The public status line does not list it; a device fault it does (control).
-    assert probe().faults == ()
+    # The maintainers' status line lists it, the public one does not; nor the cabinet's
+    # tamper switch; a door that will not open it does (control).
+    assert [f.kind for f in probe().faults] == ["kiosk.worker_failed"]
+    assert probe().residents_faults == ()
     health.cabinet_tamper(True)
-    assert [f.kind for f in probe().faults] == ["cabinet.tamper"]
+    assert [f.kind for f in probe().faults] == ["kiosk.worker_failed", "cabinet.tamper"]
+    assert probe().residents_faults == ()
     health.cabinet_tamper(False)
+    jam = KioskStatus(faults=(Fault("door.jammed", "A01"), Fault("kiosk.worker_failed")))
+    assert jam.residents_faults == (Fault("door.jammed", "A01"),)
     since = k.outbox.last_seq()
     k.clock.advance(seconds=599)
     health.poll()

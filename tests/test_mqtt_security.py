@@ -55,12 +55,14 @@ def day(tmp_path, sim, bus):
         service.finish(slot)
     codes = {n.household: n.data["code"] for n in outbox.pending_notifications()}
     with pytest.raises(WrongCode):
-        service.pickup("XXXXXX")
+        service.pickup("XXXXXX", "A101")
     clock.advance(hours=3)
     for unit in ("A101", "B202"):
-        for c in service.pickup(codes[unit]).opened:
+        result = service.pickup(codes[unit], unit)
+        for c in result.opened:
             sim.take_item(c.board, c.lock)
             sim.shut(c.board, c.lock)
+        service.settle_shut(result)
     yield outbox, codes
     store.close()
 

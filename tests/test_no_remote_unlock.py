@@ -34,7 +34,7 @@ from kiosk.setups.demo import DemoKiosk
 from kiosk.store import Store
 from mqtt import topics
 from tests.mqtt_broker import Collector, Mosquitto, mosquitto_binary
-from tests.tui_setup import FROZEN, type_text, until
+from tests.tui_setup import FROZEN, type_text, type_unit, until
 from tui.screens.home import HomeScreen
 from tui.screens.pickup import PickupScreen
 
@@ -244,6 +244,7 @@ async def run_the_kiosk_through_it(tmp_path, broker: Mosquitto, watcher: Collect
             [code] = [code for unit, code, _ in demo.world.help().codes if unit == "101"]
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            await type_unit(pilot, "101")
             await type_text(pilot, code)
             await pilot.press("enter")
             await until(pilot, lambda: app.screen.result is not None, what="pickup")

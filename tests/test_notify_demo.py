@@ -36,7 +36,11 @@ async def test_f1_is_the_inbox_the_notifier_delivered_to_and_its_code_opens(tmp_
             unlocks = demo.sim.unlock_count()
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            # One scan of the code from the phone, then the unit.
             await type_text(pilot, code)
+            await pilot.press("enter")
+            await until(pilot, lambda: app.screen.scanned == code, what="code kept")
+            await type_text(pilot, "101")
             await pilot.press("enter")
             await until(pilot, lambda: app.screen.result is not None, what="pickup")
             assert demo.sim.unlock_count() == unlocks + len(app.screen.result.opened) > unlocks

@@ -62,7 +62,7 @@ def test_door_shut_to_inbox_across_a_kiosk_restart_then_the_code_opens_the_door(
         assert b"A103" in slip and codes["A103"].encode() in slip
         assert codes["A101"].encode() not in slip and codes["A102"].encode() not in slip
         # The resident scans the code from the mail: the door opens.
-        result = kiosk.lockers.pickup(smtp.to(MAIL)[0].code() or "")
+        result = kiosk.lockers.pickup(smtp.to(MAIL)[0].code() or "", "A101")
         assert [c.lock for c in result.opened] and sim.unlock_count() >= 1
     finally:
         kiosk.close()

@@ -5,7 +5,7 @@ board simulator (the demo's composition, whose roster has v-amber on duty now)."
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from kiosk.lockers.model import Compartment, DoorDidNotOpen, ParcelState
 from tests.tui_setup import demo_kiosk, screen_text, shown, type_text, until
@@ -13,6 +13,7 @@ from tui.i18n import translate
 from tui.screens.home import HomeScreen
 from tui.screens.maintenance import MaintenanceScreen
 from tui.widgets.entry import EntryPane
+from tui.widgets.keyboard import KeyboardScreen
 
 SIZE = (80, 24)
 ON_DUTY_PIN, OFF_DUTY_PIN = "246810", "135791"  # v-amber, v-birch (kiosk/setups/demo.py)
@@ -266,9 +267,10 @@ async def test_force_door_needs_a_reason_then_opens_and_is_audited(demo):
         await pilot.press("enter")
         await pilot.pause(0.1)
         assert sim.unlock_count() == unlocks and audit_actions(demo) == []
-        # A reason typed on a keyboard.
-        screen.query_one("#reason-input", Input).value = ""
+        # A reason typed on a physical keyboard: the typing goes on in the keyboard
+        # screen, whose OK is the action's.
         await type_text(pilot, "hinge check")
+        await until(pilot, lambda: isinstance(app.screen, KeyboardScreen))
         await pilot.press("enter")
         await until(pilot, lambda: screen.pane == "compartment-pane", what="done")
         assert sim.door_open(c.board, c.lock)

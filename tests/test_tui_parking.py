@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kiosk.setups.demo import BARRIER_PIN, SPOT_PINS
-from tests.tui_setup import demo_kiosk, screen_text, type_text, until
+from tests.parking_support import close_round, commit_round
+from tests.tui_setup import demo_kiosk, screen_text, tap_text, type_text, until
 from tui.screens.home import HomeScreen
 from tui.screens.parking import ParkingScreen
 from tui.widgets.entry import EntryPane
@@ -130,8 +131,10 @@ async def test_a_wrong_pin_is_explained_and_the_right_one_logs_in(tmp_path, cloc
 
             await log_in(pilot, "101", "1010")
             assert screen.pane == "park-member"
+            # The pseudonym only: nobody looking on learns where the member lives.
             note = str(app.screen.query_one("#title-bar").note)
-            assert "101" in note and "ash" in note
+            assert "ash" in note and "101" not in note
+            assert "101" not in screen_text(pilot)
             text = screen_text(pilot)
             assert app.t("parking.my_spot", spot="S4", type=app.t("parking.type_standard"),
                          round="2026-11") in text
@@ -167,9 +170,8 @@ async def test_the_physical_keypad_and_the_screen_keypad_both_enter_the_login(tm
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_parking(pilot)
             await pilot.click("#park-login")
-            for key in "104":
-                await pilot.click(f"#park-unit #key-{key}")
-            await pilot.click("#park-unit #key-ok")
+            await tap_text(pilot, "#park-unit", "104")
+            await pilot.click("#park-unit #kb-ok")
             await until(pilot, lambda: screen.pane == "park-pin")
             for key in "1040":
                 await pilot.click(f"#park-pin #key-{key}")
@@ -232,7 +234,7 @@ async def test_a_member_with_a_declared_need_may_ask_for_an_accessible_spot(tmp_
 async def test_requests_wait_while_a_round_is_being_drawn(tmp_path, clock):
     with parking_demo(tmp_path, clock) as demo:
         app = demo.app
-        demo.kiosk.parking.close("2026-12")
+        close_round(demo.kiosk.parking, "2026-12")
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_parking(pilot)
             await log_in(pilot, "101", "1010")
@@ -247,7 +249,7 @@ async def test_requests_wait_while_a_round_is_being_drawn(tmp_path, clock):
 async def test_the_public_board_shows_the_committed_inputs(tmp_path, clock, language):
     with parking_demo(tmp_path, clock, language) as demo:
         app = demo.app
-        commitment = demo.kiosk.parking.commit(
+        commitment = commit_round(demo.kiosk.parking,
             "2026-12", "national lottery 2026-12-05: 02 14 19 33 40 + 11")
         inputs = commitment["inputs"]
         async with app.run_test(size=SIZE) as pilot:
@@ -466,7 +468,7 @@ class TestParkingSnapshots:
             await _settled(pilot)
 
         with parking_demo(tmp_path, Clock(), language) as demo:
-            demo.kiosk.parking.commit("2026-12", "lottery 2026-12-05: 02 14 19 33 40 + 11")
+            commit_round(demo.kiosk.parking, "2026-12", "lottery 2026-12-05: 02 14 19 33 40 + 11")
             assert snap_compare(demo.app, run_before=run_before)
 
     @pytest.mark.parametrize("language", LANGUAGES)

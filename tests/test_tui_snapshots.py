@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui_setup import demo_kiosk, latest_code, type_text, until
+from tests.tui_setup import demo_kiosk, latest_code, type_text, type_unit, until
 from tui.screens.deposit import DepositScreen
 from tui.screens.pickup import PickupScreen
 
@@ -36,7 +36,10 @@ class TestPickup:
         async def run_before(pilot):
             await pilot.press("1")
             await until(pilot, lambda: isinstance(pilot.app.screen, PickupScreen))
+            await type_unit(pilot, "101")
             await type_text(pilot, "K7P")
+            # The last character shows for a moment, then it is masked like the others.
+            await until(pilot, lambda: not pilot.app.screen.query_one("#code").revealing)
             await settled(pilot)
 
         with demo_kiosk(tmp_path / "demo", language) as demo:
@@ -50,6 +53,7 @@ class TestPickup:
             async def run_before(pilot):
                 await pilot.press("1")
                 await until(pilot, lambda: isinstance(pilot.app.screen, PickupScreen))
+                await type_unit(pilot, "101")
                 await type_text(pilot, code)
                 await pilot.press("enter")
                 await until(pilot, lambda: pilot.app.screen.result is not None)
@@ -82,6 +86,10 @@ class TestDeposit:
             await type_text(pilot, "2468")
             await pilot.press("enter")
             await until(pilot, lambda: pilot.app.screen.pane == "unit-pane")
+            # The count of parcels to take away comes from a worker: wait for it.
+            await until(pilot, lambda: "(" in str(pilot.app.screen.query_one(
+                "#deposit-collect").label) or "（" in str(pilot.app.screen.query_one(
+                "#deposit-collect").label))
             await type_text(pilot, "30")
             await settled(pilot)
 

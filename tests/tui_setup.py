@@ -57,3 +57,42 @@ def latest_code(demo: DemoKiosk, unit: str) -> str:
     notes = [n for n in demo.kiosk.outbox.pending_notifications(limit=1000)
              if n.household == unit and "code" in n.data]
     return notes[-1].data["code"]
+
+
+async def type_unit(pilot: Pilot, unit: str) -> None:
+    """The pickup screen's first step: the unit, then OK (the code comes next)."""
+    await until(pilot, lambda: getattr(pilot.app.screen, "pane", "") == "pickup-unit",
+                what="the unit step")
+    await type_text(pilot, unit)
+    await pilot.press("enter")
+    await until(pilot, lambda: pilot.app.screen.pane == "pickup-entry", what="the code step")
+
+
+async def tap_text(pilot: Pilot, within: str, text: str) -> None:
+    """Type ``text`` by tapping the on-screen keyboard (tui/widgets/keyboard.py) inside the
+    widget ``within`` selects, switching layers as a person would; "⌫" taps Backspace."""
+    from tui.widgets.keyboard import LAYER_ORDER, LAYERS, Keyboard
+
+    keyboard = pilot.app.screen.query_one(within).query_one(Keyboard)
+
+    async def tap(selector: str) -> None:
+        # A button ignores a tap while it still shows the last one (Textual's 0.2 s
+        # debounce): a doubled letter is two taps, so wait it out as a finger would.
+        button = pilot.app.screen.query_one(f"{within} {selector}")
+        await until(pilot, lambda: not button.has_class("-active"), what="key released")
+        await pilot.click(f"{within} {selector}")
+
+    for ch in text:
+        if ch in ("⌫", " "):
+            await tap("#kb-back" if ch == "⌫" else "#kb-space")
+            continue
+        if keyboard.upper:
+            ch = ch.upper()
+        if ch not in keyboard.characters:
+            layer = next(name for name in LAYER_ORDER
+                         if any(ch.upper() in row.upper() for row in LAYERS[name]))
+            if layer != keyboard.shown_layer:
+                await tap(f"#kb-layer-{layer}")
+            if ch not in keyboard.characters:  # the other case
+                await tap("#kb-shift")
+        await tap(f"#kb-cell-{keyboard.characters.index(ch)}")

@@ -15,6 +15,7 @@ screens, never the other way (tests/test_tui_imports.py). Every worker's failure
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -43,6 +44,7 @@ from tui.messages import (
 from tui.parts import KioskParts
 from tui.screens.demo_panels import DemoHelpScreen, HardwareScreen
 from tui.screens.home import HomeScreen
+from tui.widgets.idle_warning import IdleWarning
 from tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -60,11 +62,18 @@ CALM_MESSAGE_S = 8.0
 # The same work failing again within this time (the status probe runs every 2 s) is
 # logged in one line, not shown or reported again.
 REPEAT_S = 60.0
+# The idle reset is announced this long before (at most half the idle time).
+IDLE_WARN_S = 10.0
+# A shorter warning is none: nobody reads and taps in less (tests use tiny idle times).
+IDLE_WARN_MIN_S = 1.0
 
 
 class KioskApp(App[None]):
     CSS_PATH = "kiosk.tcss"
     ENABLE_COMMAND_PALETTE = False
+    # A screen comes up with nothing focused: keys and a scanner's Enter go to its entry
+    # until someone presses Tab (tui/widgets/keypad.py, KeyButton).
+    AUTO_FOCUS = None
     TITLE = "kiosk"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "demo_help", show=False),
@@ -130,6 +139,13 @@ class KioskApp(App[None]):
 
     def t(self, key: str, **values: object) -> str:
         return translate(self.language, key, **values)
+
+    # Large, high-contrast text (a class on the app: tui/kiosk.tcss, ".large-text").
+    large_text = False
+
+    def set_large_text(self, on: bool) -> None:
+        self.large_text = on
+        self.set_class(on, "large-text")
 
     def set_language(self, language: str) -> None:
         if language == self.language:
@@ -267,11 +283,17 @@ class KioskApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self._last_input = time.monotonic()
+            self._warn_idle(None)  # someone is there: the warning goes at once
         await super().on_event(event)
 
     def note_activity(self) -> None:
         """Someone is using the kiosk now: the idle reset counts from here."""
         self._last_input = time.monotonic()
+
+    @property
+    def idle_warn_s(self) -> float:
+        """How long before the idle reset its warning counts down."""
+        return min(IDLE_WARN_S, self.idle_s / 2)
 
     def _check_idle(self) -> None:
         now = time.monotonic()
@@ -281,8 +303,34 @@ class KioskApp(App[None]):
         self._idle_checked = now
         if late > self._idle_every:
             self._last_input += late
-        if now - self._last_input >= self.idle_s:
+        if getattr(self.screen, "_busy", False):
+            # A worker answers for the screen (a PIN checked, a door opened): the person
+            # waits for the kiosk, not the other way round.
+            self._last_input = now
+        left = self.idle_s - (now - self._last_input)
+        if left <= 0:
+            self._warn_idle(None)
             self.reset_to_home()
+        elif (left <= self.idle_warn_s and self.idle_warn_s >= IDLE_WARN_MIN_S
+              and self._reset_would_change()):
+            self._warn_idle(math.ceil(left))
+        else:
+            self._warn_idle(None)
+
+    def _reset_would_change(self) -> bool:
+        """Something to reset (another screen, the other language), and nothing holding
+        the kiosk where it is (an open door)."""
+        if any(getattr(s, "holds_door", False) for s in self.screen_stack):
+            return False
+        return (len(self.screen_stack) > 1 or self.language != self.default_language
+                or self.large_text)
+
+    def _warn_idle(self, seconds: int | None) -> None:
+        if not self.screen_stack:
+            return
+        for warning in self.screen.query(IdleWarning):
+            if warning.seconds != seconds:
+                warning.show(seconds)
 
     def reset_to_home(self) -> None:
         """Back to the home screen in the default language, every input gone.
@@ -296,6 +344,10 @@ class KioskApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.set_language(self.default_language)
+        if self.large_text:
+            self.set_large_text(False)
+            for screen in self.screen_stack:
+                screen.post_message(LanguageChanged(self.language))  # relabel the toggle
 
     # --- demo ---------------------------------------------------------------------------
 

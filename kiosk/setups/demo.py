@@ -246,10 +246,13 @@ def seed_parking(kiosk: Any) -> None:
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     for month in (last_month, this_month):
         round_id = month.strftime("%Y-%m")
+        parking.announce(round_id, f"the demo lottery drawn after round {round_id} closes",
+                         SETUP)
         for member, *_ in PARKING_MEMBERS:
             parking.request(member, round_id, PARKING_ASKS.get(member, "standard"))
-        parking.commit(round_id, f"demo lottery {round_id}: 04 11 23 35 41 + 07")
-        parking.draw(round_id)
+        parking.close(round_id, SETUP)
+        parking.commit(round_id, f"demo lottery {round_id}: 04 11 23 35 41 + 07", SETUP)
+        parking.draw(round_id, SETUP)
     from kiosk.parking.desk import next_round_id
 
     open_round = next_round_id(now, {last_month.strftime("%Y-%m"),
@@ -269,8 +272,8 @@ def seed_duty(kiosk: Any, now: datetime) -> None:
     # The others are away for the first shift, so the draw gives it to the first one;
     # the shifts after it are drawn fairly among all three.
     for pseudonym, _ in VOLUNTEERS[1:]:
-        duty.unavailable(pseudonym, start)
-    duty.plan(start, 4)
+        duty.unavailable(pseudonym, start, SETUP)
+    duty.plan(start, 4, actor=SETUP)
 
 
 def keep_roster_current(kiosk: Any, now: datetime) -> None:
@@ -279,7 +282,7 @@ def keep_roster_current(kiosk: Any, now: datetime) -> None:
     for _ in range(1000):
         if kiosk.duty.on_duty(now) is not None:
             return
-        kiosk.duty.plan(now, 1)
+        kiosk.duty.plan(now, 1, actor=SETUP)
 
 
 def restore(kiosk: Any, sim: Any) -> None:

@@ -320,13 +320,14 @@ class Simulation:
                 continue
             came = True
             try:
-                result = service.pickup(code)
+                result = service.pickup(code, unit)
             except WrongCode:
                 phones.used(unit, code)
                 continue
             for c in result.opened:
                 cabinet.take_item(c.board, c.lock)
                 cabinet.shut(c.board, c.lock)
+            service.settle_shut(result)
             if not any(p["state"] == "stored" for p in service.waiting(unit)):
                 phones.used(unit)
         return came

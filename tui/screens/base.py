@@ -15,6 +15,7 @@ from kiosk.hardware import BoardError
 from kiosk.lockers.model import Compartment
 from tui.kiosk_node import InKiosk
 from tui.messages import LanguageChanged
+from tui.widgets.idle_warning import IdleWarning
 from tui.widgets.status_line import StatusLine
 from tui.widgets.title_bar import TitleBar
 
@@ -40,6 +41,9 @@ class KioskScreen(InKiosk, Screen):
     """A screen with the kiosk's frame. Subclasses fill ``compose_body``."""
 
     TITLE_KEY = "app.title"
+    # Whose status line this screen shows: the maintainers' adds the uplink, the queue and
+    # every fault (tui/widgets/status_line.py).
+    MAINTAINERS_STATUS = False
     # True while a door this screen opened is not shut again: the idle reset waits.
     holds_door = False
     # True while a worker answers for this screen; keys and taps wait for it.
@@ -50,8 +54,9 @@ class KioskScreen(InKiosk, Screen):
 
     def compose(self) -> ComposeResult:
         yield TitleBar(self.t(self.TITLE_KEY))
+        yield IdleWarning()
         yield from self.compose_body()
-        yield StatusLine()
+        yield StatusLine(maintainers=self.MAINTAINERS_STATUS)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

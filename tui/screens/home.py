@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid
+from textual.containers import Grid, Horizontal
 from textual.widgets import Button, Static
 
 from tui.messages import KioskReady
@@ -27,6 +27,8 @@ class HomeScreen(KioskScreen):
         Binding("4", "open('parking')", show=False),
         Binding("5", "open('maintenance')", show=False),
         Binding("6", "open('language')", show=False),
+        Binding("7", "open('large_text')", show=False),
+        Binding("8", "open('needs')", show=False),
     ]
 
     def on_mount(self) -> None:
@@ -51,9 +53,15 @@ class HomeScreen(KioskScreen):
                 ("parking", t("home.parking"), t("home.parking_hint")),
                 ("maintenance", t("home.maintenance"), t("home.maintenance_hint")),
                 ("language", t("home.language"), t("home.language_hint")),
+                ("needs", t("home.needs"), t("home.needs_hint")),
             ):
                 yield HomeButton(f"{title}\n{hint}", name=name, id=f"home-{name}",
                                  classes="home-button")
+        with Horizontal(classes="home-extras"):
+            # One tap to large, high-contrast text, and one back (the idle reset too).
+            yield HomeButton(t("home.large_text_off") if self.app.large_text
+                             else t("home.large_text"), name="large_text",
+                             id="home-large_text", classes="home-extra")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.name:
@@ -62,6 +70,7 @@ class HomeScreen(KioskScreen):
     def action_open(self, name: str) -> None:
         from tui.screens.deposit import DepositScreen
         from tui.screens.maintenance import MaintenanceScreen
+        from tui.screens.needs import NeedsScreen
         from tui.screens.parking import ParkingScreen
         from tui.screens.pickup import PickupScreen
         from tui.screens.send import SendScreen
@@ -69,11 +78,18 @@ class HomeScreen(KioskScreen):
         if name == "language":
             self.app.set_language("en" if self.app.language == "zh" else "zh")
             return
+        if name == "large_text":
+            self.app.set_large_text(not self.app.large_text)
+            self.query_one("#home-large_text", Button).label = (
+                self.t("home.large_text_off") if self.app.large_text
+                else self.t("home.large_text"))
+            return
         if not self.app.ready:
             self.query_one("#home-welcome", Static).update(self.t("home.starting"))
             return
         screens = {"pickup": PickupScreen, "deposit": DepositScreen, "send": SendScreen,
-                   "parking": ParkingScreen, "maintenance": MaintenanceScreen}
+                   "parking": ParkingScreen, "maintenance": MaintenanceScreen,
+                   "needs": NeedsScreen}
         self.app.push_screen(screens[name]())
         # The screens' modules load on the first open, which may take longer than a
         # short idle reset (tests use 0.3 s): the person is not idle meanwhile.

@@ -80,9 +80,14 @@ class SlotFlowScreen(KioskScreen):
         with Vertical(id="door-pane"):
             yield Static("", id="door-where", classes="doors")
             yield Static("", id="door-message", classes="message")
+            yield from self.compose_door_extra()
             with Horizontal(classes="pane-buttons"):
                 yield KeyButton(self.t("slot.cancel"), id="door-cancel", classes="nav",
                                 variant="warning")
+
+    def compose_door_extra(self) -> ComposeResult:
+        """More of the door pane, for a subclass (a courier's waybill)."""
+        yield from ()
 
     @property
     def pane(self) -> str:

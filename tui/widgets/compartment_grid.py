@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal
 from textual.message import Message
 from textual.widgets import Static
@@ -33,12 +35,20 @@ def state_class(state: str) -> str:
     return "is-" + state.replace("_", "-")
 
 
-class PickLine(Static, can_focus=False):
-    """One line of a list that a tap picks (a fault, a parcel, a spot)."""
+class PickLine(Static, can_focus=True):
+    """One line of a list that a tap picks (a fault, a parcel, a spot); Tab reaches it and
+    Enter picks it, as for a button (a tap does not take the focus: tui/widgets/keypad.py)."""
+
+    FOCUS_ON_CLICK = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "pick", show=False, priority=True)]
 
     @dataclass
     class Picked(Message):
         line: PickLine
+
+    def action_pick(self) -> None:
+        self.post_message(self.Picked(self))
 
     def __init__(self, text: str, name: str, *, id: str | None = None, classes: str = ""):
         super().__init__(text, name=name, id=id, classes=f"pick-line {classes}".strip())

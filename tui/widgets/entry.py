@@ -18,14 +18,12 @@ from textual.widgets import Static
 from textual.widgets.button import ButtonVariant
 
 from tui.kiosk_node import InKiosk
-from tui.widgets.keypad import BACK, CLEAR, OK, KeyButton, Keypad
+from tui.widgets.keyboard import Keyboard
+from tui.widgets.keypad import BACK, CLEAR, NAMED_KEYS, OK, KeyButton, Keypad
 
 # What the kiosk's entries accept: PINs are digits; units are like "302" or "B-12".
 DIGITS = "0123456789"
 UNIT_CHARACTERS = DIGITS + string.ascii_uppercase + "-"
-
-# The physical keyboard's keys that mean a keypad key.
-NAMED_KEYS = {"backspace": BACK, "delete": CLEAR, "enter": OK}
 
 
 def entry_key(event: events.Key) -> str | None:
@@ -61,15 +59,47 @@ class EntryBuffer:
 
 
 class EntryDisplay(Static):
+    """The cells of an entry. A masked one (PINs, pickup codes) shows the character just
+    typed for ``REVEAL_S``, so a finger sees what it hit, then a • like the others: whoever
+    looks over a shoulder later sees only dots."""
+
+    REVEAL_S = 1.0
     value: reactive[str] = reactive("")
 
     def __init__(self, length: int, *, masked: bool = False, id: str | None = None):
         super().__init__(id=id, classes="entry")
         self.length = length
         self.masked = masked
+        self._revealed = False
+        self._hide: Timer | None = None
+
+    def watch_value(self, old: str, new: str) -> None:
+        if not self.masked:
+            return
+        if self._hide is not None:
+            self._hide.stop()
+            self._hide = None
+        self._revealed = len(new) > len(old)
+        if self._revealed:
+            self._hide = self.set_timer(self.REVEAL_S, self._mask_all)
+
+    def _mask_all(self) -> None:
+        self._revealed = False
+        self._hide = None
+        self.refresh()
+
+    @property
+    def revealing(self) -> bool:
+        """The last character is shown in clear right now."""
+        return self._revealed and bool(self.value)
 
     def render(self) -> str:
-        shown = "•" * len(self.value) if self.masked else self.value
+        if not self.masked:
+            shown = self.value
+        elif self.revealing:
+            shown = "•" * (len(self.value) - 1) + self.value[-1]
+        else:
+            shown = "•" * len(self.value)
         cells = list(shown) + ["_"] * max(0, self.length - len(shown))
         return "  ".join(cells)
 
@@ -87,10 +117,13 @@ class EntryPane(InKiosk, Horizontal):
     """A prompt, what was typed, a message line, and a keypad beside them; every PIN,
     unit and code entry of the kiosk's screens.
 
-    Takes keys from the on-screen keypad and, through ``press`` / ``press_key``, from the
-    keyboard; posts ``Submitted`` on OK. Under the message: ``compose_extra`` (for a
-    subclass), then a row of ``buttons`` and, with ``back``, the "Back" button (class
-    ``step-back``: the screen steps back).
+    With ``keyboard`` the on-screen keyboard (letters, digits, symbols:
+    tui/widgets/keyboard.py) stands under the entry instead of the keypad beside it, for
+    entries whose alphabet has letters (a member id like "W1"). Takes keys from the
+    on-screen keys and, through ``press`` / ``press_key``, from the physical keyboard;
+    posts ``Submitted`` on OK. Under the message: ``compose_extra`` (for a subclass), then
+    a row of ``buttons`` and, with ``back``, the "Back" button (class ``step-back``: the
+    screen steps back).
     """
 
     @dataclass
@@ -100,8 +133,11 @@ class EntryPane(InKiosk, Horizontal):
 
     def __init__(self, prompt: str, *, allowed: str, keys: str, length: int,
                  masked: bool = False, back: bool = False,
-                 buttons: Sequence[PaneButton] = (), id: str | None = None):
-        super().__init__(id=id, classes="entry-pane")
+                 buttons: Sequence[PaneButton] = (), keyboard: bool = False,
+                 id: str | None = None):
+        super().__init__(id=id, classes="entry-pane with-keyboard" if keyboard
+                         else "entry-pane")
+        self.keyboard = keyboard
         self.prompt = prompt
         self.buffer = EntryBuffer(allowed, length)
         self.keys = keys
@@ -123,6 +159,10 @@ class EntryPane(InKiosk, Horizontal):
                                         variant=b.variant)
                     if self.back:
                         yield KeyButton(self.app.t("nav.back"), classes="nav step-back")
+        if self.keyboard:
+            yield Keyboard(allowed=self.buffer.allowed, upper=True,
+                           layer="digits" if self.keys[:1].isdigit() else "letters")
+            return
         yield Keypad(list(self.keys), (BACK, "0", OK) if self.keys == "123456789" else
                      (BACK, CLEAR, OK), classes="digit-keypad")
 

@@ -1,11 +1,20 @@
-"""An on-screen keypad. Its keys never take focus, so the physical keyboard keeps working."""
+"""An on-screen keypad, and the button every kiosk screen uses.
+
+A tap never moves the focus (``FOCUS_ON_CLICK``): what a person then types on a physical
+keyboard, or a barcode scanner types, goes to the screen's entry, never to the last button
+tapped. Tab does move it, so every button is reachable from the keyboard too; Enter or
+Space then presses the focused button (priority bindings: a screen's own Enter, "OK",
+only hears Enter while no button has the focus).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.message import Message
 from textual.widgets import Button
@@ -15,9 +24,18 @@ from tui.kiosk_node import InKiosk
 # Keys that are not characters; their labels come from the catalogue.
 BACK, CLEAR, OK = "back", "clear", "ok"
 
+# The physical keyboard's keys that mean a keypad key.
+NAMED_KEYS = {"backspace": BACK, "delete": CLEAR, "enter": OK}
 
-class KeyButton(Button, can_focus=False):
-    """A button for touch: no focus ring, no keyboard capture."""
+
+class KeyButton(Button):
+    """A button for touch that is reachable by Tab, and pressed by Enter once there."""
+
+    FOCUS_ON_CLICK = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "press", show=False, priority=True),
+        Binding("space", "press", show=False, priority=True),
+    ]
 
 
 class Keypad(InKiosk, Grid):

@@ -1,4 +1,9 @@
-"""The bottom line of every screen: time, uplink, queued events, active faults."""
+"""The bottom line of every screen: the time and what concerns whoever looks at it.
+
+Residents see the faults that change what they can do, in plain words ("door A10 is out of
+order, please use another"), and nothing once they are resolved; the maintenance screen's
+line (``maintainers=True``) also shows the uplink, the queue and every fault.
+"""
 
 from __future__ import annotations
 
@@ -40,8 +45,28 @@ def fault_texts(t, faults: tuple[Fault, ...]) -> list[str]:
     return texts
 
 
+def residents_texts(t, faults: tuple[Fault, ...]) -> list[str]:
+    """The faults a resident is told about (``KioskStatus.residents_faults``), as what
+    they mean to them: a door that will not open, a door to shut."""
+    out_of_order = [f.subject for f in faults if f.kind == "door.jammed" and f.subject]
+    left_open = [f.subject for f in faults
+                 if f.kind in ("door.left_open", "door.tamper") and f.subject]
+    texts = []
+    if out_of_order:
+        texts.append(t("public.door_out_of_order", doors=" ".join(out_of_order)))
+    if left_open:
+        texts.append(t("public.door_open", doors=" ".join(dict.fromkeys(left_open))))
+    if any(f.kind == "board.offline" for f in faults):
+        texts.append(t("public.board_offline"))
+    return texts
+
+
 class StatusLine(InKiosk, Widget):
     status: reactive[KioskStatus] = reactive(KioskStatus, always_update=True)
+
+    def __init__(self, *, maintainers: bool = False):
+        super().__init__()
+        self.maintainers = maintainers
 
     def on_mount(self) -> None:
         self.status = self.app.status
@@ -52,15 +77,19 @@ class StatusLine(InKiosk, Widget):
         if not self.app.status_updates:
             # Before the first probe nothing is known yet: say so rather than guess.
             return Text(f"{self.app.clock().strftime('%H:%M')}  {t('status.checking')}")
-        if self.status.uplink is None:
-            uplink = t("status.uplink_none")
-        elif self.status.uplink:
-            uplink = t("status.uplink_up")
+        clock = self.app.clock().strftime("%H:%M")
+        if self.maintainers:
+            if self.status.uplink is None:
+                uplink = t("status.uplink_none")
+            elif self.status.uplink:
+                uplink = t("status.uplink_up")
+            else:
+                uplink = t("status.uplink_down")
+            left = "  ".join([clock, uplink, t("status.queued", n=self.status.backlog)])
+            faults = "  ".join(fault_texts(t, self.status.faults))
         else:
-            uplink = t("status.uplink_down")
-        left = "  ".join([self.app.clock().strftime("%H:%M"), uplink,
-                          t("status.queued", n=self.status.backlog)])
-        faults = "  ".join(fault_texts(t, self.status.faults))
+            left = clock
+            faults = "  ".join(residents_texts(t, self.status.residents_faults))
         if faults:
             faults = "⚠ " + faults
         width = self.content_region.width or self.size.width

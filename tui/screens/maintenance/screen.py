@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual import events, work
 from textual.app import ComposeResult
-from textual.widgets import Button, ContentSwitcher, Input, Static
+from textual.widgets import Button, ContentSwitcher, Static
 
 from kiosk.backoff import TooManyAttempts
 from kiosk.duty import NotOnDuty, WrongDutyPin
@@ -33,6 +33,8 @@ from tui.screens.maintenance.spots import SpotsPane
 from tui.screens.runbooks import done_text
 from tui.widgets.compartment_grid import CompartmentCell, PickLine
 from tui.widgets.entry import Countdown, EntryPane
+from tui.widgets.keyboard import text_key
+from tui.widgets.keypad import BACK, CLEAR, OK
 
 GRID_COLUMNS = 8
 REFRESH_S = 2.0
@@ -40,6 +42,7 @@ REFRESH_S = 2.0
 
 class MaintenanceScreen(KioskScreen):
     TITLE_KEY = "maintenance.title"
+    MAINTAINERS_STATUS = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -94,11 +97,8 @@ class MaintenanceScreen(KioskScreen):
     def show_pane(self, pane: str) -> None:
         self.pane = pane
         self.query_one("#maint-switcher", ContentSwitcher).current = pane
-        if pane == "reason-pane":
-            self.query_one("#reason-input", Input).focus()
-        else:
-            # A focused text box would swallow the keys meant for the grid and the keypad.
-            self.set_focus(None)
+        # A button Tab left focused in another pane would take the Enter meant for this one.
+        self.set_focus(None)
 
     # --- keys ---------------------------------------------------------------------------
 
@@ -121,6 +121,11 @@ class MaintenanceScreen(KioskScreen):
                 return
         elif key == "escape":
             self.step_back()
+        elif self.pane == "reason-pane" and key == "enter":
+            self.submit_reason()
+        elif self.pane == "reason-pane" and text_key(event) not in (None, BACK, CLEAR, OK):
+            # A physical keyboard: the typing goes on in the keyboard screen.
+            self.type_reason(event.character or "")
         else:
             return
         event.stop()
@@ -269,9 +274,14 @@ class MaintenanceScreen(KioskScreen):
         await self.query_one(ReasonPane).ask(action)
         self.show_pane("reason-pane")
 
-    def on_input_submitted(self, message: Input.Submitted) -> None:
-        message.stop()
-        self.submit_reason()
+    def type_reason(self, first: str = "") -> None:
+        """The on-screen keyboard for the reason; its OK is the reason pane's OK."""
+        def typed(reason: str | None) -> None:
+            if reason is not None and self.pane == "reason-pane":
+                self.query_one(ReasonPane).pick(reason)
+                self.submit_reason()
+
+        self.app.push_screen(self.query_one(ReasonPane).keyboard(first), callback=typed)
 
     def submit_reason(self) -> None:
         if self._busy or self.pending is None or self.maintainer is None:
@@ -409,6 +419,9 @@ class MaintenanceScreen(KioskScreen):
             self.go_home()
         elif bid == "pin-roster" or bid == "to-roster":
             self.open_roster()
+        elif bid == "pin-practice":
+            from tui.screens.maintenance.practice import PracticeScreen
+            self.app.push_screen(PracticeScreen())
         elif button.has_class("to-overview"):
             self.step_back()
         elif bid == "logout":
@@ -428,6 +441,8 @@ class MaintenanceScreen(KioskScreen):
             self.query_one(ReasonPane).pick(button.name)
         elif bid == "reason-ok":
             self.submit_reason()
+        elif bid == "reason-type":
+            self.type_reason()
         elif bid == "reason-cancel":
             self.step_back()
         elif button.has_class("outcome") and self.review_parcel is not None:

@@ -8,7 +8,7 @@ from tui.widgets.entry import DIGITS, UNIT_CHARACTERS, EntryPane
 
 def unit_entry(t: Translate) -> EntryPane:
     return EntryPane(t("parking.unit_prompt"), allowed=UNIT_CHARACTERS, keys="123456789",
-                     length=8, back=True, id="park-unit")
+                     length=8, back=True, keyboard=True, id="park-unit")
 
 
 def pin_entry(t: Translate) -> EntryPane:

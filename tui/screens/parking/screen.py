@@ -92,8 +92,7 @@ class ParkingScreen(KioskScreen):
     def _restore(self) -> None:
         """Show what is known again (after a recompose the widgets are new)."""
         if self.member is not None:
-            self.set_note(self.t("parking.note_member", unit=self.member.unit,
-                                 member=self.member.member))
+            self.set_note(self.t("parking.note_member", member=self.member.member))
         if self.view is not None:
             self.show_view(self.view)
         if self.board is not None:
@@ -240,7 +239,7 @@ class ParkingScreen(KioskScreen):
                 unit_pane.say(text + "\n" + self.t("parking.login_hint"))
             return
         self.member = message.member
-        self.set_note(self.t("parking.note_member", unit=message.member.unit,
+        self.set_note(self.t("parking.note_member",
                              member=message.member.member))
         self.say("")
         self.show_pane("park-member")
