@@ -207,11 +207,18 @@ class MqttConfig:
     ca_file: str = ""
     keepalive: int = field(default=30, metadata=between(5, 3600, "s"))
     reconnect_max_s: int = field(default=30, metadata=between(1, 3600, "s"))
+    # Home Assistant shows it as the kiosk's support link: the maintainers' page or contact.
+    support_url: str = ""
 
     def check(self) -> list[tuple[str, str]]:
         bad = []
         if self.ca_file and not self.tls:
             bad.append(("ca_file", "is set but tls = false"))
+        url = self.support_url
+        if url and (not url.startswith(("https://", "http://")) or len(url) > 300
+                    or any(ch.isspace() for ch in url)):
+            bad.append(("support_url", "must be an http(s):// address of at most 300 "
+                                       "characters, without spaces"))
         return bad
 
 

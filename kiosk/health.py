@@ -374,5 +374,14 @@ class HealthMonitor:
             "out_of_service": sorted(c.id for c in compartments if not c.in_service),
             "faults": [kind for kind, _ in self.faults()],
             "last_seq": last_seq,
+            # For Home Assistant's entities per compartment and the cabinet.
+            "occupied": sorted(c.id for c in compartments if c.parcel_state is not None),
+            "tamper": self.cabinet_open,
+            "last_event": self._last_event_ts(),
         }
         return states
+
+    def _last_event_ts(self) -> str | None:
+        last = self.outbox.last_seq()
+        events = self.outbox.events(after_seq=last - 1, limit=1) if last else []
+        return events[0].ts if events else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk import audit, backoff, duty, events, needs
+from kiosk import audit, backoff, discovery_record, duty, events, needs
 from kiosk.lockers import schema as lockers
 from kiosk.parking import schema as parking
 from kiosk.store import Migrations, Store
@@ -17,6 +17,7 @@ KIOSK_MIGRATIONS: Migrations = {
     "parking": parking.MIGRATIONS,
     "duty": duty.MIGRATIONS,
     "needs": needs.MIGRATIONS,
+    "discovery": discovery_record.MIGRATIONS,
 }
 
 

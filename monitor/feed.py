@@ -45,6 +45,7 @@ from mqtt.contract import (
     check_state,
     clean_text,
     load_json,
+    parse_status,
     valid_id,
 )
 
@@ -112,9 +113,10 @@ def parse_message(topic: str, payload: bytes, retained: bool = False) -> Update:
         if kind == "status":
             if not payload:
                 return StatusUpdate(community, kiosk, None, retained)
-            if payload not in (b"online", b"offline"):
+            status = parse_status(payload)
+            if status is None:
                 raise PayloadError(f"status must be online or offline, got {payload[:40]!r}")
-            return StatusUpdate(community, kiosk, payload == b"online", retained)
+            return StatusUpdate(community, kiosk, status[0], retained)
         if kind == "state":
             state = parse_state(name, payload) if payload else None
             return StateUpdate(community, kiosk, name, state, retained)

@@ -233,3 +233,28 @@ def check_state(device: str, payload: bytes) -> dict[str, Any] | Refused:
     else:
         return clean_value(body)
     return Refused("bad_state", problem or "")
+
+
+_VERSION = re.compile(r"^[A-Za-z0-9.+_-]{1,40}$")
+
+
+def parse_status(payload: bytes) -> tuple[bool, str] | None:
+    """A kiosk's ``…/status``: (online, version). ``offline`` (the last will), the JSON
+    ``{"state": "online", "version": …}`` a kiosk sends once connected, or the plain
+    ``online`` of older kiosks (version ""). None for anything else."""
+    if payload == b"offline":
+        return False, ""
+    if payload == b"online":
+        return True, ""
+    if len(payload) > 200:
+        return None
+    try:
+        body = load_json(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict) or body.get("state") not in ("online", "offline"):
+        return None
+    version = body.get("version", "")
+    if not isinstance(version, str) or (version and not _VERSION.match(version)):
+        return None
+    return body["state"] == "online", version

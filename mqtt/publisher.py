@@ -41,6 +41,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
+from kiosk import __version__
 from kiosk.config import MqttConfig
 from kiosk.events import Notification, Outbox, iso, utc_now
 from kiosk.notifications import DELIVERED, NO_CONTACT, parse_receipt, wire_payload
@@ -51,6 +52,14 @@ log = logging.getLogger(__name__)
 
 ONLINE = "online"
 OFFLINE = "offline"
+
+
+def online_status(version: str = __version__) -> str:
+    """The retained ``…/status`` payload while connected: which build is running travels
+    with it (``mqtt.contract.parse_status`` reads it; plain ``online`` was the old form).
+    The last will stays the plain word ``offline``: it is fixed when the client is made."""
+    return json.dumps({"state": ONLINE, "version": version}, sort_keys=True,
+                      separators=(",", ":"))
 
 # Reconnecting (docs/mqtt.md, "The publisher"). paho waits the first delay after a lost
 # connection, doubles it after every failed attempt up to the cap, and starts again from
@@ -347,7 +356,7 @@ class Publisher:
                 self._notes_checked = 0.0
                 seen_session = session
                 if connected:
-                    self._client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+                    self._client.publish(self.status_topic, online_status(), qos=1, retain=True)
                     dirty = set(retained)
                     self._uplink_sent = ((-1, -1), 0.0)
             if connected:

@@ -167,6 +167,19 @@ def discovery_topic(component: str, node: str, object_id: str) -> str:
     return f"{DISCOVERY_PREFIX}/{segment(component)}/{segment(node)}/{segment(object_id)}/config"
 
 
+def bridge_topic(community: str, kiosk: str) -> str:
+    """Where the kiosk's Mosquitto bridge says ``1``/``0`` (retained, ``0`` as its last
+    will on the community's broker): whether the kiosk's uplink to the community is up.
+    It is the ``notification_topic`` of the shipped bridge (bridge.conf.example)."""
+    return f"{kiosk_prefix(community, kiosk)}/bridge"
+
+
+def discovery_node_filter(node: str) -> str:
+    """Every discovery config of one node: what a kiosk's ACL lets it write and its
+    bridge carries."""
+    return f"{DISCOVERY_PREFIX}/+/{segment(node)}/#"
+
+
 # --- subscription filters ----------------------------------------------------------------
 
 
@@ -182,6 +195,11 @@ def events_of(community: str) -> str:
 def states_of(community: str, device: str) -> str:
     """One device's snapshot of every kiosk of one community (``+``: of every community)."""
     return f"{_every_kiosk(community)}/state/{segment(device)}"
+
+
+def events_of_kiosk(community: str, kiosk: str) -> str:
+    """Every event of one kiosk (Home Assistant's fault ``event`` entity reads these)."""
+    return f"{kiosk_prefix(community, kiosk)}/event/+"
 
 
 def event_of(community: str, event_type: str) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from kiosk.config import MqttConfig
-from mqtt import topics
+from mqtt import discovery, topics
 from mqtt.connection import make_client, set_reconnect_delay
 from plan import indicators
 from plan.store import STATE_DEVICES, IngestResult, PlanStore
@@ -62,8 +62,14 @@ class PlanAggregator:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._dirty = True
+        # Communities whose Home Assistant discovery went out, once a run: a broker whose
+        # ACL predates it refuses it (and drops the connection) once, not at every connect.
+        self._announced: set[str] = set()
         self.totals = IngestResult()
         self.published_at = 0.0
+        # Monotonic time of the aggregator thread's latest turn: `kiosk plan` pings the
+        # systemd watchdog only while it keeps turning (kiosk/cli/plan.py).
+        self.turned_at = time.monotonic()
         self.last_error = ""
 
     def subscriptions(self) -> list[str]:
@@ -129,6 +135,7 @@ class PlanAggregator:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self.turned_at = time.monotonic()
             batch = self._take()
             if batch:
                 self._ingest(batch)
@@ -186,6 +193,11 @@ class PlanAggregator:
         self._dirty = False
         sent = 0
         for community in self.communities or self.store.communities():
+            if community not in self._announced:
+                # Home Assistant's device for the plan (mqtt/discovery.py, plan_messages).
+                for topic, config in discovery.plan_messages(community):
+                    self._client.publish(topic, config, qos=1, retain=True)
+                self._announced.add(community)
             values = indicators.compute(self.store, community)
             for name, value in values.items():
                 payload = json.dumps(indicators.envelope(community, name, value),

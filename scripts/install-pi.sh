@@ -7,6 +7,10 @@
 #   --no-apt     don't install Debian packages (cage, foot, fonts, mosquitto, ...)
 #   --plan       also enable `kiosk plan` (one per community is enough)
 #   --no-start   install and enable, but don't (re)start anything
+#   --wheelhouse DIR  install the program from DIR only (made by scripts/wheelhouse),
+#                for a Pi without internet; with --no-apt nothing is downloaded at all
+#
+# The program is installed at the tested versions of constraints.txt.
 #
 # The first run installs an example /etc/kiosk/kiosk.toml and stops: edit it, then run
 # the script again. See docs/deploy.md.
@@ -23,15 +27,21 @@ PY=${PYTHON:-python3}
 APT=1
 PLAN=0
 START=1
+WHEELHOUSE=""
 
-for arg in "$@"; do
-  case $arg in
+while [ $# -gt 0 ]; do
+  case $1 in
     --no-apt) APT=0 ;;
     --plan) PLAN=1 ;;
     --no-start) START=0 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "unknown option: $arg (try --help)" >&2; exit 2 ;;
+    --wheelhouse)
+      [ $# -ge 2 ] || { echo "--wheelhouse needs a directory" >&2; exit 2; }
+      [ -d "$2" ] || { echo "no such wheelhouse: $2" >&2; exit 2; }
+      WHEELHOUSE=$(cd "$2" && pwd); shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
   esac
+  shift
 done
 
 say() { printf '\n== %s\n' "$*"; }
@@ -78,8 +88,14 @@ install -d -m 0755 "$PREFIX"
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv --system-site-packages "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet --upgrade "$SRC"
+if [ -n "$WHEELHOUSE" ]; then
+  # Offline: only what the wheelhouse holds, at the tested versions.
+  "$VENV/bin/python" -m pip install --quiet --no-index --find-links "$WHEELHOUSE" \
+    -c "$SRC/constraints.txt" --upgrade community-kiosk
+else
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -c "$SRC/constraints.txt" --upgrade "$SRC"
+fi
 # /opt is read-only to the running kiosk (ProtectSystem=strict), so Python could never
 # write its bytecode there: compile it now, or every start is several times slower.
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')

@@ -211,7 +211,9 @@ class Collector:
 
     def event_seqs(self) -> list[int]:
         """Seqs of every event received, in arrival order, duplicates included."""
-        return [m.json()["seq"] for m in self.messages("/event/")]
+        # (Not Home Assistant's homeassistant/event/… discovery configs.)
+        return [m.json()["seq"] for m in self.messages("/event/")
+                if m.topic.startswith("community/")]
 
     def stop(self) -> None:
         self.client.disconnect()

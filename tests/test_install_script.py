@@ -19,7 +19,8 @@ def test_script_parses_and_is_executable():
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
 def test_script_is_shellcheck_clean():
-    result = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True)
+    scripts = [str(SCRIPT)] + [str(ROOT / "scripts" / n) for n in ("wheelhouse", "setup", "demo")]
+    result = subprocess.run(["shellcheck", *scripts], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
 
@@ -39,3 +40,22 @@ def test_everything_the_script_installs_is_shipped():
                  "systemd/mosquitto/bridge.conf.example"):
         assert f"$SRC/{path}" in text
         assert (ROOT / path).is_file()
+
+
+def test_a_wheelhouse_that_is_not_there_changes_nothing(tmp_path):
+    # (--help stops the script before it installs anything: tests may run as root.)
+    refused = subprocess.run(["bash", str(SCRIPT), "--wheelhouse", str(tmp_path / "none"),
+                              "--help"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "no such wheelhouse" in refused.stderr
+    # Control: an existing one passes the argument check.
+    found = subprocess.run(["bash", str(SCRIPT), "--wheelhouse", str(tmp_path), "--help"],
+                           capture_output=True, text=True)
+    assert found.returncode == 0 and "--wheelhouse DIR" in found.stdout
+
+
+def test_the_wheelhouse_script_parses_and_asks_for_a_directory():
+    script = ROOT / "scripts" / "wheelhouse"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    assert script.stat().st_mode & 0o111
+    refused = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+    assert refused.returncode == 2 and "usage" in refused.stderr

@@ -262,3 +262,84 @@ def test_bridge_queues_past_mosquittos_default_limit_while_the_uplink_is_down(tm
         central.stop()
     seqs = [int(p) for t, p in got if t.endswith("/event/parcel.deposited")]
     assert seqs == list(range(1, count + 1)), pi.log()[-2000:]
+
+
+def test_discovery_reaches_the_community_broker_and_a_forged_node_does_not(tmp_path):
+    """The kiosk's own discovery node crosses the bridge, retained; the kiosk's account
+    cannot write another node's config (mosquitto refuses it and disconnects)."""
+    from kiosk.config import MqttConfig, config_from_dict
+    from kiosk.events import Outbox
+    from kiosk.schema import open_kiosk_store
+    from mqtt import discovery, topics
+    from mqtt.publisher import Publisher
+
+    central_dir = tmp_path / "central"
+    central_dir.mkdir()
+    central_port = free_port()
+    central = Broker(central_dir, f"listener {central_port} 127.0.0.1\nallow_anonymous true\n"
+                                  "log_dest stderr\n", central_port)
+    pi = appliance_broker(tmp_path / "pi", bridge_to=central_port)
+    central.start()
+    pi.start()
+    config = config_from_dict({"community_id": "maple-court", "kiosk_id": "gate-east",
+                               "compartments": [{"board": 0, "locks": "1-4", "size": "S"}]})
+    want = dict(discovery.discovery_messages(config))
+    store = open_kiosk_store(tmp_path / "kiosk.db")
+    kiosk = Publisher(Outbox(store), MqttConfig(host="127.0.0.1", port=pi.port,
+                                                username="kiosk-gate-east", password="k-secret"),
+                      "maple-court", "gate-east", reconnect_min_s=0.1)
+    community = Client(central_port)
+    try:
+        community.subscribe("homeassistant/#")
+        community.subscribe(topics.bridge_topic("maple-court", "gate-east"))
+        # The bridge says it is up, on the topic Home Assistant's uplink entity reads.
+        assert community.until(topics.bridge_topic("maple-court", "gate-east"), 30)
+        for topic, payload in want.items():
+            kiosk.set_retained(topic, payload)
+        # A part removed since the last start: its config cleared, in the kiosk's own node.
+        node = discovery.kiosk_node("maple-court", "gate-east")
+        gone = f"homeassistant/binary_sensor/{node}/door_a09/config"
+        kiosk.set_retained(gone, "")
+        kiosk.start()
+        got: dict[str, bytes] = {}
+        while not set(got) >= set(want):
+            topic, payload = community.messages.get(timeout=30)
+            got[topic] = payload
+        assert {t: p.decode() for t, p in got.items() if t in want} == want
+
+        forger = Client(pi.port, "kiosk-gate-east")
+        forger.attempt("homeassistant/switch/someone_else/unlock/config", '{"forged": 1}')
+        forger.close()
+        forger = Client(pi.port, "kiosk-gate-east")
+        other = f"homeassistant/sensor/{discovery.kiosk_node('maple-court', 'gate-west')}/x/config"
+        forger.attempt(other, '{"forged": 2}')
+        assert forger.gone.is_set()  # refused: mosquitto 2 disconnects the forger
+        forger.close()
+        # Control: the same account's own node goes through, after the forgeries.
+        marker = f"homeassistant/sensor/{discovery.kiosk_node('maple-court', 'gate-east')}/m/config"
+        legit = Client(pi.port, "kiosk-gate-east")
+        legit.publish(marker, "{}")
+        assert not legit.gone.is_set()
+        legit.close()
+        seen = {t for t, _ in community.until(marker, 30)}
+        assert "homeassistant/switch/someone_else/unlock/config" not in seen
+        assert other not in seen
+
+        # A Home Assistant that connects later gets every config from the community's
+        # broker, retained.
+        late = Client(central_port)
+        late.subscribe("homeassistant/#")
+        retained = {}
+        while set(retained) < set(want):
+            topic, payload = late.messages.get(timeout=30)
+            retained[topic] = payload
+        late.close()
+        # The kiosk's own connection was never refused: it has sent its status once.
+        assert kiosk.uplink().connected and kiosk.failed_connects == 0
+        assert gone not in retained
+    finally:
+        kiosk.stop()
+        community.close()
+        store.close()
+        pi.stop()
+        central.stop()

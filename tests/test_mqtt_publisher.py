@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from kiosk import __version__
 from kiosk.config import MqttConfig
 from kiosk.events import Outbox
 from kiosk.schema import open_kiosk_store
 from mqtt import topics
+from mqtt.contract import parse_status
 from mqtt.publisher import Publisher, reconnect_delays
 from tests.mqtt_broker import Collector, first_occurrences, wait_until
 
@@ -207,7 +209,8 @@ def test_status_is_retained_online_and_the_last_will_says_offline(broker, tmp_pa
     try:
         assert kiosk.stdout.readline().strip() == "connected"
         late = Collector(broker.port, [status])
-        assert wait_until(lambda: [m.payload for m in late.messages()] == [b"online"], 10)
+        assert wait_until(lambda: [parse_status(m.payload) for m in late.messages()]
+                          == [(True, __version__)], 10)
         assert late.messages()[0].retain
         # A power cut: no DISCONNECT is sent, so the broker publishes the will.
         kiosk.kill()

@@ -13,6 +13,7 @@ import termios
 import time
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,3 +150,27 @@ def test_the_command_line_starts_without_the_database_or_device_libraries():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_each_listed_command_is_the_one_its_module_adds(capsys):
+    """`kiosk demo` registers only its own module; the list it reads must stay true."""
+    import argparse
+
+    import kiosk.cli.main as m
+
+    full = m.build_parser()
+    (sub,) = [a for a in full._actions if isinstance(a, argparse._SubParsersAction)]
+    for command, module in m.COMMANDS.items():
+        assert module in m.COMMAND_MODULES
+        only = m.build_parser(command)
+        (one,) = [a for a in only._actions if isinstance(a, argparse._SubParsersAction)]
+        assert list(one.choices) == [command] and command in sub.choices
+    assert m.command_in(["--log-level", "INFO", "demo", "--reset"]) == "demo"
+    assert m.command_in(["--log-level=INFO", "run"]) == "run"
+    assert m.command_in(["--help"]) is None
+    # A word that is no command gets the whole parser, and argparse's message naming all.
+    with pytest.raises(SystemExit) as ended:
+        m.main(["frobnicate"])
+    assert ended.value.code == 2
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+    assert set(m.COMMANDS) <= set(sub.choices)

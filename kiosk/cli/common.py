@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.config import Config, ConfigError, load_config
-
 if TYPE_CHECKING:
+    from kiosk.config import Config
     from kiosk.store import Store
 
 DB_NAME = "kiosk.db"
@@ -26,6 +25,9 @@ def add_state_options(parser: argparse.ArgumentParser) -> None:
 
 
 def load(args: argparse.Namespace) -> Config:
+    # Imported here: `kiosk demo` never reads a config, and its first frame need not wait.
+    from kiosk.config import Config, ConfigError, load_config
+
     if getattr(args, "config", None):
         try:
             return load_config(args.config)

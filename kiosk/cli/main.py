@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import sys
 
+from kiosk import __version__
 from kiosk.cli.common import CommandError, fail
 from kiosk.instance_lock import AlreadyRunning
 from kiosk.logging_setup import LevelSpecError, setup_logging
@@ -31,23 +33,48 @@ COMMAND_MODULES = [
     "kiosk.cli.demo",
     "kiosk.cli.run",
 ]
+# The command each module adds, so that a command imports only its own module before it
+# runs (`kiosk demo` draws its first frame sooner). A module missing here is still found:
+# for a command not listed, every module is registered.
+COMMANDS = {"board": "kiosk.cli.board", "audit": "kiosk.cli.audit",
+            "config": "kiosk.cli.config_cmd", "parking": "kiosk.cli.parking",
+            "duty": "kiosk.cli.duty", "people": "kiosk.cli.people",
+            "monitor": "kiosk.cli.monitor", "plan": "kiosk.cli.plan",
+            "simulate": "kiosk.cli.simulate", "demo": "kiosk.cli.demo", "run": "kiosk.cli.run"}
+_OPTIONS_WITH_VALUE = {"--log-level"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_in(argv: list[str]) -> str | None:
+    """The command word of a command line (the first word that is not an option)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in _OPTIONS_WITH_VALUE:
+            skip = True
+        elif word == "--" or not word.startswith("-"):
+            return None if word == "--" else word
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with ``only`` one command of ``COMMANDS`` (if it is one)."""
     parser = argparse.ArgumentParser(
         prog="kiosk", description="The community kiosk: parcel lockers, parking, events."
     )
     parser.add_argument("--log-level", metavar="LEVEL", default=None,
                         help="DEBUG, INFO, WARNING (default) or ERROR; per logger as in "
                              "'INFO,devices=DEBUG'; else $KIOSK_LOG_LEVEL")
+    parser.add_argument("--version", action="version",
+                        version=f"kiosk (community-kiosk) {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    for name in [COMMANDS[only]] if only in COMMANDS else COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(command_in(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     try:
         # Commands that draw a TUI call setup_logging again with terminal_owned=True.

@@ -17,6 +17,10 @@ from typing import Any
 from kiosk.cli.common import CommandError, add_broker_login_options, broker_login
 
 PLAN_DB = "plan.db"
+# An aggregator thread that has not turned for this long is stuck: no more watchdog pings,
+# so systemd restarts `kiosk plan` (WatchdogSec=120 in systemd/kiosk-plan.service). A
+# turn is one batch of messages or one round of indicators, well under a minute.
+STALLED_S = 60.0
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # A PostgreSQL DSN may carry a password: from the environment it stays out of ``ps``.
 DATABASE_ENV = "KIOSK_PLAN_DATABASE"
@@ -180,6 +184,10 @@ def run_plan(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    from kiosk.sdnotify import Notifier, Watchdog
+
+    notifier = Notifier.from_env()
+    watchdog = Watchdog(notifier)
     aggregator.start()
     print(f"kiosk plan: reading {', '.join(aggregator.subscriptions())} from {host}:{port}, "
           f"storing in {shown}", file=sys.stderr, flush=True)
@@ -188,6 +196,7 @@ def run_plan(args: argparse.Namespace) -> int:
         http_host, http_port = server.address
         print(f"kiosk plan: the public page is at http://{http_host}:{http_port}/",
               file=sys.stderr, flush=True)
+    notifier.ready(f"reading {host}:{port}")
     rendered_at = -args.interval
     try:
         while True:
@@ -197,9 +206,14 @@ def run_plan(args: argparse.Namespace) -> int:
                     pages.refresh()
                 except Exception:  # the page is tried again next interval; intake goes on
                     logging.getLogger(__name__).exception("could not render the page")
+            # The watchdog hears from the aggregator's thread, not from this loop: a stuck
+            # ingest (its turn is a fraction of a second) stops the pings.
+            if time.monotonic() - aggregator.turned_at < STALLED_S:
+                watchdog.tick()
             if done.wait(min(1.0, args.interval)):
                 break
     finally:
+        notifier.stopping()
         if server is not None:
             server.stop()
         if pages is not None:
