@@ -43,14 +43,22 @@ async def test_a_resident_practises_on_the_simulated_cabinet_and_no_real_door_mo
             # Control: the try did send unlock frames, to the practice cabinet.
             assert practice.unlock_count() >= 1
             fixing = next(i for i, s in enumerate(screen.steps) if s.fixing)
-            for _ in range(fixing):
+            # One step a tap, each waited for: a button ignores a tap while it still shows
+            # the last one (Textual's active effect), as a finger's double tap would be.
+            next_button = screen.query_one("#practice-next")
+            for i in range(fixing):
+                await until(pilot, lambda: not next_button.has_class("-active"))
                 await pilot.click("#practice-next")
-            await until(pilot, lambda: screen.step == fixing, what="the fix")
+                await until(pilot, lambda i=i: screen.step == i + 1, what=f"step {i + 2}")
             await pilot.click("#practice-try")
             await until(pilot, lambda: "opened (simulated)" in screen_text(pilot),
                         what="opened")
             while screen.step < len(screen.steps) - 1:
+                was = screen.step
+                await until(pilot, lambda: not next_button.has_class("-active"))
                 await pilot.click("#practice-next")
+                await until(pilot, lambda was=was: screen.step == was + 1, what="next step")
+            await until(pilot, lambda: not next_button.has_class("-active"))
             await pilot.click("#practice-next")  # Done
             await until(pilot, lambda: "practice is counted" in screen_text(pilot),
                         what="recorded")
