@@ -41,6 +41,7 @@ from kiosk.features import (
     maintenance,
     parking,
     reminders,
+    speech,
     uplink,
 )
 from kiosk.hardware import LockBoard, Peripherals
@@ -51,6 +52,7 @@ from kiosk.store import Store
 if TYPE_CHECKING:
     import threading
 
+    from devices.speech import Speaker
     from kiosk.doors import DoorController
     from kiosk.duty import DutyRoster
     from kiosk.health import HealthMonitor
@@ -75,6 +77,7 @@ FEATURES: tuple[Feature, ...] = (
     housekeeping.FEATURE,   # parking no-shows and lapsed offers
     indicators.FEATURE,     # status LEDs and the buzzer
     config_record.FEATURE,  # a changed config file is an audited, public change
+    speech.FEATURE,         # spoken prompts (espeak-ng, ALSA), when switched on
 )
 
 
@@ -101,6 +104,7 @@ class Kiosk:
     duty: DutyRoster
     maintenance: Maintenance
     publisher: Publisher | None  # None: this kiosk has no uplink
+    speech: Speaker | None = None  # None: no spoken prompts
 
     def __init__(self, config: Config, devices: Devices, store: Store, outbox: Outbox,
                  clock: Clock):

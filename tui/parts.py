@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from devices.speech import Speaker
     from kiosk.hardware import Peripherals
     from kiosk.lockers.service import LockerService
     from kiosk.maintenance_view import MaintenanceParts
@@ -29,3 +30,5 @@ class KioskParts:
     # Told when a screen's background work failed: (where, the error's text), so the
     # maintainers see a fault; the kiosk itself carries on (tui/app.py, worker_failed).
     worker_failed: Callable[[str, str], None] | None = None
+    # Spoken prompts (devices/speech.py, ``say(text, language)``); None: a silent kiosk.
+    speech: Speaker | None = None

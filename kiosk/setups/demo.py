@@ -278,7 +278,7 @@ class DemoKiosk:
 
     def __init__(self, data: Path, broker: tuple[str, int] | None = None,
                  language: str = "zh", *, core_clock: Clock = utc_now,
-                 parking_sample: bool = True, **app_options: Any):
+                 parking_sample: bool = True, speech: Any = None, **app_options: Any):
         from gpiozero.pins.mock import MockFactory
 
         from devices.board_sim import BoardSimulator
@@ -302,6 +302,8 @@ class DemoKiosk:
         try:
             self.config = demo_config(data, self.sim.port, broker)
             self.config.language = language
+            if speech is not None:  # a kiosk.config.SpeechConfig: spoken prompts on
+                self.config.speech = speech
             # The same board driver and GPIO classes as ``kiosk run``, on simulated parts.
             devices = open_devices(self.config, self.pin_factory)
             # The tamper switch starts closed: the cabinet is shut.

@@ -34,7 +34,8 @@ def parts(kiosk: Kiosk, demo: Any = None) -> KioskParts:
                       parking=ParkingDesk(kiosk.parking),
                       maintenance=MaintenanceParts(kiosk.maintenance, kiosk.duty,
                                                    kiosk.health, kiosk.parking),
-                      worker_failed=lambda where, error: worker_failed(kiosk, where, error))
+                      worker_failed=lambda where, error: worker_failed(kiosk, where, error),
+                      speech=kiosk.speech)
 
 
 def worker_failed(kiosk: Kiosk, where: str, error: str) -> None:
