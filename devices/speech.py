@@ -70,6 +70,8 @@ class Speaker:
         return path
 
     def start(self) -> None:
+        if self.save_dir is not None:
+            self.save_dir.mkdir(parents=True, exist_ok=True)
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="speech", daemon=True)
             self._thread.start()

@@ -27,6 +27,7 @@ from kiosk.config import (
     GpioConfig,
     LockerConfig,
     MqttConfig,
+    SpeechConfig,
     config_from_dict,
     range_of,
 )
@@ -239,7 +240,7 @@ def test_kiosk_run_refuses_a_config_without_compartments(tmp_path):
 # --- every numeric field, in process --------------------------------------------------------
 
 SECTIONS: dict[str, type] = {"board": BoardConfig, "gpio": GpioConfig, "mqtt": MqttConfig,
-                             "lockers": LockerConfig}
+                             "lockers": LockerConfig, "speech": SpeechConfig}
 
 
 def numeric_fields(cls: type) -> list[dataclasses.Field[Any]]:
