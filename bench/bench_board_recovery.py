@@ -4,7 +4,10 @@ Two journeys against the pty simulator, on ``production_kiosk`` without an uplin
 - the USB-RS485 adapter pulled out and plugged back in (the simulator's link re-pointed at
   a new pty): from the replug until every compartment is back in service;
 - the board silent, the kiosk restarted during the outage: from the board answering again
-  until every compartment is back in service.
+  until every compartment is back in service;
+- the adapter replugged while the board ahead of it on the bus (board 0) stays silent: from
+  the replug until board 1's compartments are back in service (a silent board costs the
+  others at most one timeout a probe).
 Each waits a random part of a heartbeat first, so the board comes back at any point of
 the poll cycle. The goal is at most one heartbeat.
 
@@ -46,6 +49,10 @@ heartbeat_s = {heartbeat_s}
 board = 0
 locks = "1-8"
 size = "S"
+[[compartments]]
+board = 1
+locks = "1-8"
+size = "M"
 """, encoding="utf-8")
     return load_config(path)
 
@@ -60,12 +67,14 @@ def wait(predicate: Callable[[], bool], timeout_s: float = 120.0) -> float:
     raise SystemExit("gave up waiting: the board never came back")
 
 
-def in_service(kiosk: Kiosk) -> bool:
-    return all(c.fault is None for c in kiosk.lockers.compartments())
+def in_service(kiosk: Kiosk, board: int | None = None) -> bool:
+    return all(c.fault is None for c in kiosk.lockers.compartments()
+               if board in (None, c.board))
 
 
-def offline(kiosk: Kiosk) -> bool:
-    return all(c.fault == "board_offline" for c in kiosk.lockers.compartments())
+def offline(kiosk: Kiosk, board: int | None = None) -> bool:
+    return all(c.fault == "board_offline" for c in kiosk.lockers.compartments()
+               if board in (None, c.board))
 
 
 def main() -> int:
@@ -77,8 +86,9 @@ def main() -> int:
     rng = random.Random(12)
     replug: list[float] = []
     restart: list[float] = []
+    behind: list[float] = []
     with tempfile.TemporaryDirectory() as folder, \
-            BoardSimulator((0,), link=Path(folder) / "usb-rs485") as sim:
+            BoardSimulator((0, 1), link=Path(folder) / "usb-rs485") as sim:
         config = config_for(Path(folder), sim.port, hb)
         pins = MockFactory()
         kiosk = production_kiosk(config, pins)
@@ -90,17 +100,27 @@ def main() -> int:
                 start = time.monotonic()
                 sim.replug()
                 replug.append(wait(lambda: in_service(kiosk)) - start)
+            sim.set_silent(0, True)
+            for _ in range(args.runs):
+                sim.unplug()
+                wait(lambda: offline(kiosk))
+                time.sleep(rng.uniform(0, hb))
+                start = time.monotonic()
+                sim.replug()
+                behind.append(wait(lambda: in_service(kiosk, 1)) - start)
+            sim.set_silent(0, False)
+            wait(lambda: in_service(kiosk))
         finally:
             kiosk.close()
         for _ in range(args.runs):
             kiosk = production_kiosk(config, pins)
             sim.set_silent(0, True)
-            wait(partial(offline, kiosk))
+            wait(partial(offline, kiosk, 0))
             kiosk.close()
             kiosk = production_kiosk(config, pins)
             try:
                 time.sleep(rng.uniform(0, 2 * hb))
-                assert offline(kiosk), "still silent: still out of service"
+                assert offline(kiosk, 0), "still silent: still out of service"
                 start = time.monotonic()
                 sim.set_silent(0, False)
                 restart.append(wait(partial(in_service, kiosk)) - start)
@@ -108,7 +128,8 @@ def main() -> int:
                 kiosk.close()
     print(f"heartbeat {hb:g} s, {args.runs} runs each")
     for name, times in (("adapter replugged -> in service", replug),
-                        ("restarted in an outage, board answers -> in service", restart)):
+                        ("restarted in an outage, board answers -> in service", restart),
+                        ("replugged, board 0 still silent -> board 1 in service", behind)):
         print(f"  {name:52} p50 {statistics.median(times):.2f} s  max {max(times):.2f} s")
     return 0
 

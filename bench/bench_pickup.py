@@ -88,7 +88,7 @@ def run(history: int, runs: int) -> dict[str, list[float]]:
             code = note.data["code"]
             seen = len(sim.log())
             start = time.monotonic()
-            result = service.pickup(code)
+            result = service.pickup(code, unit)
             done = time.monotonic()
             assert result.opened, "door did not open"
             unlock = next(f for f in sim.log()[seen:] if f.cmd == kerong.CMD_UNLOCK)
@@ -96,6 +96,7 @@ def run(history: int, runs: int) -> dict[str, list[float]]:
             to_confirmed.append(done - start)
             sim.take_item(c.board, c.lock)
             sim.shut(c.board, c.lock)
+            service.settle_shut(result)
         store.close()
     return {"code → unlock on wire": to_wire, "code → door confirmed": to_confirmed}
 

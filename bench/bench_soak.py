@@ -64,11 +64,11 @@ from kiosk.setups.production import open_board  # noqa: E402
 from kiosk.setups.simulation import (  # noqa: E402
     COURIER_PIN,
     HEALTH_EVERY_S,
-    Notifier,
     Phones,
     Simulation,
     SimulationOptions,
     pseudonym,
+    start_notifier,
 )
 from mqtt import topics  # noqa: E402
 from tests.mqtt_broker import Collector, Mosquitto, mosquitto_binary, wait_until  # noqa: E402
@@ -611,6 +611,7 @@ class Week:
         elif f.kind == "replug":
             self.unplugged -= 1
             if not self.unplugged:
+                self.say("  replugged")
                 cabinet.replug()
                 self._probe_boards("replug", [b for b in BOARDS if self._board_up(b)])
         elif f.kind == "broker":
@@ -641,11 +642,11 @@ class Week:
         collector = Collector(self.broker.port, [topics.events_of(c)],
                               client_id=f"soak-collector-{k}", clean_session=False)
         phones = Residents(self.data / "phones.db", clock, self.o.seed + 1)
-        notifier = Notifier(config.mqtt, c, k, phones)
         self._gate = threading.Event()
+        # The community's notifier (notify/), delivering to the residents' phones.
+        notifier = start_notifier(config.mqtt, c, self.data, phones, self.sim.units)
         try:
             collector.wait_subscribed()
-            notifier.start()
             if not notifier.ready.wait(10):
                 raise RuntimeError("the notifier did not subscribe")
             self._gate.set()
@@ -659,6 +660,7 @@ class Week:
         finally:
             self.observer.stop()
             notifier.stop()
+            notifier.store.close()
             collector.stop()
             if self.kiosk is not None:
                 self.kiosk.close()
@@ -874,8 +876,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="list the faults")
     args = parser.parse_args(argv)
     # The kiosk logs each outage it meets; with -v they go to stderr with the faults.
+    # With -v every line carries the wall seconds since the start, to line a recovery up
+    # with what the kiosk logged meanwhile.
+    started = time.time()
     logging.basicConfig(level=logging.WARNING if args.verbose else logging.CRITICAL,
-                        format="    %(name)s: %(message)s")
+                        format="%(wall)9.3f     %(name)s: %(message)s")
+    old_factory = logging.getLogRecordFactory()
+
+    def record(*a: Any, **k: Any) -> logging.LogRecord:
+        r = old_factory(*a, **k)
+        r.wall = r.created - started
+        return r
+    logging.setLogRecordFactory(record)
     if mosquitto_binary() is None:
         print("bench_soak: mosquitto is not installed", file=sys.stderr)
         return 2
@@ -888,7 +900,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def say(s: str) -> None:
         if args.verbose:
-            print(s, file=sys.stderr, flush=True)
+            print(f"{time.time() - started:9.3f} {s}", file=sys.stderr, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         print("bench_soak: the week without faults ...", file=sys.stderr, flush=True)

@@ -92,13 +92,14 @@ class SerialLockBoard:
             self._write(frame)
             self._counters.unlocks += 1
 
-    def status(self, board: int) -> BoardStatus:
+    def status(self, board: int, *, once: bool = False) -> BoardStatus:
         _check(board)
         request = self._codec.status_request(board)
+        tries = 1 if once else self._retries + 1
         with self._bus:
             self._line()
             silent = True
-            for attempt in range(self._retries + 1):
+            for attempt in range(tries):
                 if attempt:
                     self._counters.retries += 1
                 self._discard_input()
@@ -114,7 +115,6 @@ class SerialLockBoard:
                     self._counters.timeouts += 1
             if silent and self._device_replaced():
                 raise self._lost(f"{self.port} now names another device")
-        tries = self._retries + 1
         if silent:
             raise BoardTimeout(f"board {board} did not answer on {self.port} "
                                f"({tries} tries, {self._timeout_s:g} s each)")

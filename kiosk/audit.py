@@ -44,9 +44,9 @@ def entry_hash(seq: int, ts: str, actor: str, action: str, subject: str, reason:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _v1(db: sqlite_utils.Database) -> None:
-    db.execute("""
-        CREATE TABLE audit (
+def create_chain_table(db: sqlite_utils.Database, table: str) -> None:
+    db.execute(f"""
+        CREATE TABLE {table} (
             seq INTEGER PRIMARY KEY,
             ts TEXT NOT NULL,
             actor TEXT NOT NULL,
@@ -59,14 +59,37 @@ def _v1(db: sqlite_utils.Database) -> None:
         )""")
 
 
+def _v1(db: sqlite_utils.Database) -> None:
+    create_chain_table(db, "audit")
+
+
 MIGRATIONS: list[Migration] = [_v1]
 
 
-class AuditLog:
+class HashChain:
+    """An append-only hash chain in one table, each entry published as an event.
+
+    The audit log is one; the parking draw chain (``kiosk/parking/register.py``) is
+    another, of the same shape, holding every announcement, commitment and record whole.
+    """
+
+    table = "audit"
+    event = "audit.entry"
+
     def __init__(self, store: Store, outbox: Outbox, clock: Clock = utc_now):
         self.store = store
         self.outbox = outbox
         self.clock = clock
+
+    def head(self, db: sqlite_utils.Database | None = None) -> tuple[int, str]:
+        """(seq, hash) of the newest entry; (0, GENESIS) for an empty chain."""
+        sql = f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1"
+        if db is None:
+            with self.store.read() as reading:
+                row = reading.execute(sql).fetchone()
+        else:
+            row = db.execute(sql).fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
 
     def append(self, db: sqlite_utils.Database, actor: str, action: str, subject: str,
                reason: str, data: dict[str, Any] | None = None) -> AuditEntry:
@@ -74,22 +97,27 @@ class AuditLog:
         if not reason.strip():
             raise ValueError("every maintainer action needs a reason")
         data = data or {}
-        last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        last = db.execute(f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1"
+                          ).fetchone()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         ts = iso(self.clock())
         digest = entry_hash(seq, ts, actor, action, subject, reason, data, prev)
         entry = AuditEntry(seq, ts, actor, action, subject, reason, data, prev, digest)
         db.execute(
-            "INSERT INTO audit (seq, ts, actor, action, subject, reason, data, prev_hash, hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {self.table} (seq, ts, actor, action, subject, reason, data, "
+            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (seq, ts, actor, action, subject, reason,
              json.dumps(data, ensure_ascii=False, sort_keys=True), prev, digest))
-        self.outbox.append(db, "audit.entry", entry.to_dict())
+        self.outbox.append(db, self.event, entry.to_dict())
         return entry
 
     def entries(self) -> list[AuditEntry]:
-        rows = self.store.query("SELECT * FROM audit ORDER BY rowid")
+        rows = self.store.query(f"SELECT * FROM {self.table} ORDER BY rowid")
         return [AuditEntry(**{**r, "data": json.loads(r["data"])}) for r in rows]
+
+
+class AuditLog(HashChain):
+    """The public log of every maintainer action and administrative change."""
 
 
 def verify(entries: Iterable[AuditEntry | dict[str, Any]]) -> list[str]:

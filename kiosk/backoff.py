@@ -1,7 +1,15 @@
-"""Growing waits after wrong codes and PINs, per kiosk and per kind of secret.
+"""Growing waits after wrong codes and PINs, and a small kiosk-wide cap on wrong tries.
 
 Guessing must get slower the more it is tried; a resident who mistypes once or twice is
-not made to wait at all.
+not made to wait at all. Two pieces, both kept in SQLite so a restart forgives nothing:
+
+- ``BackoffPolicy`` counts wrong tries under a scope (``pickup:302``: one household's
+  codes; ``courier``: the kiosk's courier PINs) and makes each further one wait twice as
+  long, up to ``max_s``. The exponent and the stored count are capped: a million wrong
+  codes wait ``max_s`` like the tenth, and nothing overflows.
+- ``RateCap`` is a token bucket over a whole kind of secret (every household's codes):
+  ``burst`` wrong tries, then one every ``gap_s``. With ``gap_s`` at most 10 s, wrong
+  codes typed for other households never keep a resident waiting longer than that.
 """
 
 from __future__ import annotations
@@ -13,6 +21,13 @@ import sqlite_utils
 
 from kiosk.events import iso, parse_iso
 from kiosk.refusals import Refusal
+from kiosk.store import Migration
+
+# 2**30 × the smallest base (0.1 s) is already 3 years: every policy is at its max_s
+# long before, and Python's float never sees 2**1027 again.
+MAX_EXPONENT = 30
+# The stored count stops here: the wait does not change beyond it, the integer never wraps.
+MAX_FAILURES = 1_000_000
 
 
 def migrate_v1(db: sqlite_utils.Database) -> None:
@@ -22,6 +37,18 @@ def migrate_v1(db: sqlite_utils.Database) -> None:
             failures INTEGER NOT NULL,
             last_ts TEXT NOT NULL
         )""")
+
+
+def migrate_v2(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE rate_caps (
+            scope TEXT PRIMARY KEY,
+            tokens REAL NOT NULL,
+            ts TEXT NOT NULL
+        )""")
+
+
+MIGRATIONS: list[Migration] = [migrate_v1, migrate_v2]
 
 
 class TooManyAttempts(Refusal):
@@ -41,7 +68,16 @@ class BackoffPolicy:
     def wait_after(self, failures: int) -> float:
         if failures < self.free_attempts:
             return 0.0
-        return min(self.base_s * 2 ** (failures - self.free_attempts), self.max_s)
+        exponent = min(failures - self.free_attempts, MAX_EXPONENT)
+        return min(self.base_s * 2 ** exponent, self.max_s)
+
+
+@dataclass(frozen=True)
+class RateCap:
+    """``burst`` wrong tries at once, then one each ``gap_s`` (a token bucket)."""
+
+    burst: int = 10
+    gap_s: float = 10.0
 
 
 def check(db: sqlite_utils.Database, scope: str, policy: BackoffPolicy, now: datetime) -> None:
@@ -49,9 +85,11 @@ def check(db: sqlite_utils.Database, scope: str, policy: BackoffPolicy, now: dat
     row = db.execute("SELECT failures, last_ts FROM attempts WHERE scope = ?", (scope,)).fetchone()
     if row is None:
         return
-    until = parse_iso(row[1]) + timedelta(seconds=policy.wait_after(row[0]))
-    if now < until:
-        raise TooManyAttempts((until - now).total_seconds())
+    wait = policy.wait_after(row[0])
+    # A clock set back never makes the wait longer than the policy's.
+    left = min((parse_iso(row[1]) + timedelta(seconds=wait) - now).total_seconds(), wait)
+    if left > 0:
+        raise TooManyAttempts(left)
 
 
 def record_failure(db: sqlite_utils.Database, scope: str, policy: BackoffPolicy,
@@ -59,11 +97,39 @@ def record_failure(db: sqlite_utils.Database, scope: str, policy: BackoffPolicy,
     """Count one failure; returns (failures so far, seconds to wait now)."""
     db.execute(
         "INSERT INTO attempts (scope, failures, last_ts) VALUES (?, 1, ?) "
-        "ON CONFLICT(scope) DO UPDATE SET failures = failures + 1, last_ts = excluded.last_ts",
-        (scope, iso(now)))
+        "ON CONFLICT(scope) DO UPDATE SET failures = MIN(failures + 1, ?), "
+        "last_ts = excluded.last_ts", (scope, iso(now), MAX_FAILURES))
     failures = db.execute("SELECT failures FROM attempts WHERE scope = ?", (scope,)).fetchone()[0]
     return failures, policy.wait_after(failures)
 
 
 def record_success(db: sqlite_utils.Database, scope: str) -> None:
     db.execute("DELETE FROM attempts WHERE scope = ?", (scope,))
+
+
+def failures(db: sqlite_utils.Database, scope: str) -> int:
+    row = db.execute("SELECT failures FROM attempts WHERE scope = ?", (scope,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _tokens(db: sqlite_utils.Database, scope: str, cap: RateCap, now: datetime) -> float:
+    row = db.execute("SELECT tokens, ts FROM rate_caps WHERE scope = ?", (scope,)).fetchone()
+    if row is None:
+        return float(cap.burst)
+    elapsed = max(0.0, (now - parse_iso(row[1])).total_seconds())
+    return min(float(cap.burst), row[0] + elapsed / cap.gap_s)
+
+
+def check_cap(db: sqlite_utils.Database, scope: str, cap: RateCap, now: datetime) -> None:
+    """Raise ``TooManyAttempts`` (at most ``gap_s``) while the bucket is empty."""
+    tokens = _tokens(db, scope, cap, now)
+    if tokens < 1.0:
+        raise TooManyAttempts(min((1.0 - tokens) * cap.gap_s, cap.gap_s))
+
+
+def spend_cap(db: sqlite_utils.Database, scope: str, cap: RateCap, now: datetime) -> None:
+    """One wrong try taken from the bucket (never below empty)."""
+    tokens = max(0.0, _tokens(db, scope, cap, now) - 1.0)
+    db.execute("INSERT INTO rate_caps (scope, tokens, ts) VALUES (?, ?, ?) "
+               "ON CONFLICT(scope) DO UPDATE SET tokens = excluded.tokens, ts = excluded.ts",
+               (scope, tokens, iso(now)))

@@ -39,8 +39,12 @@ from kiosk.features import (
     indicators,
     lockers,
     maintenance,
+    needs,
     parking,
+    practice,
+    public_record,
     reminders,
+    slips,
     speech,
     uplink,
 )
@@ -58,9 +62,14 @@ if TYPE_CHECKING:
     from kiosk.health import HealthMonitor
     from kiosk.lockers.service import LockerService
     from kiosk.maintenance import Maintenance
+    from kiosk.needs import NeedsBook
     from kiosk.parking.register import ParkingRegister
+    from kiosk.practice import PracticeLog
+    from kiosk.public_record import PublicRecord
+    from kiosk.signing import KioskKey
     from kiosk.status import StatusProbe
     from mqtt.publisher import Publisher
+    from notify.slips import Slips
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +86,10 @@ FEATURES: tuple[Feature, ...] = (
     housekeeping.FEATURE,   # parking no-shows and lapsed offers
     indicators.FEATURE,     # status LEDs and the buzzer
     config_record.FEATURE,  # a changed config file is an audited, public change
+    slips.FEATURE,          # slips on the receipt printer for households without a contact
+    needs.FEATURE,          # households' needs and proposals, and their support
+    practice.FEATURE,       # maintenance runbooks practised on a simulated cabinet
+    public_record.FEATURE,  # signed chain heads, the live state checked against the record
     speech.FEATURE,         # spoken prompts (espeak-ng, ALSA), when switched on
 )
 
@@ -103,7 +116,12 @@ class Kiosk:
     parking: ParkingRegister
     duty: DutyRoster
     maintenance: Maintenance
+    needs: NeedsBook
+    practice: PracticeLog
     publisher: Publisher | None  # None: this kiosk has no uplink
+    slips: Slips  # only with [notify] printer
+    key: KioskKey
+    public_record: PublicRecord
     speech: Speaker | None = None  # None: no spoken prompts
 
     def __init__(self, config: Config, devices: Devices, store: Store, outbox: Outbox,

@@ -230,11 +230,56 @@ class LockerConfig:
     return_after_days: int = field(default=14, metadata=between(1, 365, "days"))
     # Cabinets without occupancy sensors cannot tell an empty compartment from a full one.
     occupancy_sensors: bool = True
+    # Reminders stop after this many; then ``after_last_reminder`` decides, never a fee:
+    # "keep" (the parcel waits for its household), "return" (couriers take it back to the
+    # sender once it waited ``return_after_days``), "desk" (a courier round takes it to the
+    # community's desk, same wait).
+    max_reminders: int = field(default=3, metadata=between(1, 50))
+    after_last_reminder: str = "return"
+    # Wrong codes for all households together: this many at once, then one each
+    # ``kiosk_gap_s``. At most 10 s, so a resident is never kept waiting longer by wrong
+    # codes typed for other households (docs/lockers.md, "Guessing").
+    kiosk_burst: int = field(default=10, metadata=between(1, 100))
+    kiosk_gap_s: float = field(default=10.0, metadata=between(0.1, 10, "s"))
+    # A lost code is re-sent at most this often per household.
+    resend_every_s: int = field(default=600, metadata=between(10, 86400, "s"))
+    # A courier may correct a parcel's unit this long after its door shut; the code waits
+    # as long, so it never reaches the wrong household.
+    correct_within_s: int = field(default=120, metadata=between(5, 3600, "s"))
 
     def check(self) -> list[tuple[str, str]]:
         bad = []
         if self.backoff_max_s < self.backoff_base_s:
             bad.append(("backoff_max_s", "must be at least backoff_base_s"))
+        if self.after_last_reminder not in AFTER_LAST_REMINDER:
+            bad.append(("after_last_reminder",
+                        "must be one of " + ", ".join(AFTER_LAST_REMINDER)))
+        return bad
+
+
+AFTER_LAST_REMINDER = ("keep", "return", "desk")
+
+
+@dataclass
+class NotifyConfig:
+    """The kiosk's side of the community notifier (docs/notify.md)."""
+
+    # A notification without the notifier's receipt is sent again after this, then after
+    # twice as long each time, up to the cap (a cap below the first wait is the first wait).
+    receipt_timeout_s: float = field(default=60.0, metadata=between(1, 86400, "s"))
+    receipt_timeout_max_s: float = field(default=1800.0, metadata=between(1, 604800, "s"))
+    # Slips for households without a contact: "", "simulated", /dev/usb/lp0 or
+    # serial:/dev/ttyUSB1[:BAUD].
+    printer: str = ""
+
+    def check(self) -> list[tuple[str, str]]:
+        bad = []
+        from kiosk.notifications import printer_spec
+
+        try:
+            printer_spec(self.printer)
+        except ValueError as exc:
+            bad.append(("printer", str(exc)))
         return bad
 
 
@@ -271,6 +316,7 @@ class Config:
     gpio: GpioConfig = field(default_factory=GpioConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     lockers: LockerConfig = field(default_factory=LockerConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     # Sections owned by other features (parking, duty) are kept as plain tables and
     # checked by those features; see ``extra_sections``.

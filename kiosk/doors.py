@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 JAMMED = "jammed"
 PULSES = 2
+# A compartment fault: its board's lock bits look reversed (``[board] lock_bit_locked``),
+# so no opening could be confirmed and no door is pulsed for a parcel flow.
+POLARITY = "polarity_suspect"
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,10 @@ def open_door(board: LockBoard, board_no: int, lock: int, confirm_s: float = 1.5
         deadline = clock() + confirm_s
         while True:
             try:
-                if not board.status(board_no).is_locked(lock):
+                # One request a read: this loop is the retry, and a silent board then holds
+                # the bus for one timeout at a time, not the driver's every try, so the
+                # health poll's probes of the other boards get through meanwhile.
+                if not board.status(board_no, once=True).is_locked(lock):
                     return DoorResult(True, attempt)
                 error = JAMMED
             except BoardError as exc:
@@ -107,8 +113,9 @@ class DoorController:
 
     It alone pulses locks (for a parcel flow or a maintainer's forced door), knows which
     doors the kiosk opened on purpose (any other open door is tampering), confirms an
-    opening, and writes every compartment fault (``jammed``, ``board_offline``) and its
-    clearing. Locker flows, the health monitor and maintenance all go through it.
+    opening, and writes every compartment fault (``jammed``, ``board_offline``,
+    ``polarity_suspect``) and its clearing. Locker flows, the health monitor and
+    maintenance all go through it.
     Thread-safe: screens' workers and the scheduler's health poll use it at once.
     """
 
@@ -127,13 +134,20 @@ class DoorController:
 
     def open(self, c: Compartment, *, report_jam: bool = True) -> DoorResult:
         """Pulse ``c`` open and confirm it; a jam becomes the compartment's fault (unless
-        ``report_jam`` is off: a maintainer's forced door is audited by the caller)."""
+        ``report_jam`` is off: a maintainer's forced door is audited by the caller).
+
+        A compartment whose board's polarity is suspect is not pulsed for a parcel flow:
+        its opening could not be confirmed (a door that opened would read jammed). A
+        maintainer's forced door still is."""
+        fault = self._fault_of(c.id)
+        if report_jam and fault == POLARITY:
+            return DoorResult(False, 0, f"board {c.board}: lock readings look reversed")
         with self._lock:
             self._opened[c.id] = self.clock()
         result = open_door(self.board, c.board, c.lock, self.confirm_s, sleep=self.sleep)
         if result.opened:
-            if c.fault == JAMMED:
-                self._jam_cleared(c)
+            if fault == JAMMED:
+                self._jam_ended(c)
             return result
         with self._lock:
             self._opened.pop(c.id, None)
@@ -151,15 +165,14 @@ class DoorController:
                     "compartment": c.id, "board": c.board, "error": result.error})
         return result
 
-    def _jam_cleared(self, c: Compartment) -> None:
-        """The lock of a door marked jammed just opened as commanded: it works, so the jam
-        goes (the screens and the maintainers' lists would say otherwise for ever)."""
+    def _jam_ended(self, c: Compartment) -> None:
+        """A lock reported jammed just opened and was seen open: it is not jammed any more,
+        so the compartment is back in service without waiting for a maintainer (the events
+        keep that it jammed once)."""
         with self.store.step() as db:
-            cleared = db.execute("UPDATE compartments SET fault = NULL WHERE id = ? AND "
-                                 "fault = ?", (c.id, JAMMED)).rowcount
-            if cleared:
-                self.outbox.append(db, "door.jam_cleared", {
-                    "compartment": c.id, "board": c.board, "lock": c.lock})
+            self._clear_fault(db, "id = ? AND fault = ?", (c.id, JAMMED))
+            self.outbox.append(db, "door.jam_cleared", {
+                "compartment": c.id, "board": c.board, "lock": c.lock})
 
     def opened_since(self, compartment: str) -> datetime | None:
         """When the kiosk opened this door on purpose; None if it did not."""
@@ -213,6 +226,43 @@ class DoorController:
         with self.store.step() as db:
             self._clear_fault(db, "board = ? AND fault = 'board_offline'", (board,))
             self.outbox.append(db, "board.online", {"board": board})
+
+    def something_inside(self, db: sqlite_utils.Database, compartment: str,
+                         fault: str) -> None:
+        """The sensor sees something the compartment must not be offered with
+        (``item_inside``, ``left_inside``); inside the caller's step. A fault already
+        there stays."""
+        self._set_fault(db, fault, "id = ? AND fault IS NULL", (compartment,))
+
+    def emptied(self, db: sqlite_utils.Database, compartment: str, fault: str) -> None:
+        """A door shut on the compartment empty: its ``fault`` of that kind goes."""
+        self._clear_fault(db, "id = ? AND fault = ?", (compartment, fault))
+
+    def polarity_boards(self) -> set[int]:
+        """Boards whose compartments carry ``polarity_suspect``: still suspected after a
+        restart, until their readings look right (the health monitor decides)."""
+        rows = self.store.query(
+            f"SELECT DISTINCT board FROM compartments WHERE fault = '{POLARITY}'")
+        return {int(r["board"]) for r in rows}
+
+    def polarity_suspect(self, board: int, data: dict | None = None) -> None:
+        """The board's lock bits look reversed: its compartments go out of service until
+        they look right. With ``data``, the suspicion is new: its event goes with it; without,
+        compartments that lost the fault meanwhile (a maintainer cleared it) get it back."""
+        with self.store.step() as db:
+            self._set_fault(db, POLARITY, "board = ? AND fault IS NULL", (board,))
+            if data is not None:
+                self.outbox.append(db, "board.polarity_suspect", {"board": board, **data})
+
+    def polarity_cleared(self, board: int) -> None:
+        """The board's readings look right again: its compartments are back in service."""
+        with self.store.step() as db:
+            self._clear_fault(db, f"board = ? AND fault = '{POLARITY}'", (board,))
+            self.outbox.append(db, "board.polarity_cleared", {"board": board})
+
+    def _fault_of(self, compartment: str) -> str | None:
+        rows = self.store.query("SELECT fault FROM compartments WHERE id = ?", (compartment,))
+        return rows[0]["fault"] if rows else None
 
     def clear_fault(self, db: sqlite_utils.Database, compartment: str) -> None:
         """A maintainer fixed the compartment; inside the caller's audited step."""

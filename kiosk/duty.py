@@ -7,8 +7,11 @@ to their share are chosen; ties go by a seed anyone can recompute from the publi
 roster inputs. An on-duty PIN opens the maintenance screen only during its holder's shift.
 
 Refusals are ``DutyError``s; ``reason`` is one of: ``pin_too_short``, ``volunteer_exists``,
-``pin_taken``, ``no_volunteers``, ``not_on_duty`` (a handover by someone not on duty, or a
-right PIN outside its shift: ``NotOnDuty``), ``cannot_take_over``, ``wrong_duty_pin``
+``pin_taken``, ``no_volunteers``, ``no_volunteer``, ``roster_closed`` (availability is
+fixed while an announced random value waits), ``not_announced``, ``announced``,
+``bad_source``, ``bad_public_random``, ``role_exists``, ``not_authenticated``,
+``not_on_duty`` (a handover by someone not on duty, or a right PIN outside its shift:
+``NotOnDuty``), ``cannot_take_over``, ``wrong_duty_pin``
 (``WrongDutyPin``). A login refusal carries ``wait_s``.
 """
 
@@ -117,7 +120,25 @@ def _v1(db: sqlite_utils.Database) -> None:
         )""")
 
 
-MIGRATIONS: list[Migration] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    # Roles the assembly set up (a chair, a treasurer…): a PIN that may act at any time,
+    # audited under ``role:{name}``. Random-value sources announced before a roster.
+    db.execute("""
+        CREATE TABLE duty_roles (
+            name TEXT PRIMARY KEY,
+            pin_hash TEXT NOT NULL UNIQUE,
+            active INTEGER NOT NULL DEFAULT 1
+        )""")
+    db.execute("""
+        CREATE TABLE duty_announcements (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            source TEXT NOT NULL,
+            announced_ts TEXT NOT NULL,
+            used INTEGER NOT NULL DEFAULT 0
+        )""")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2]
 
 
 class DutyRoster:
@@ -153,12 +174,88 @@ class DutyRoster:
             db.execute("UPDATE volunteers SET active = 0 WHERE pseudonym = ?", (pseudonym,))
             self.audit.append(db, actor, "duty.volunteer_retired", pseudonym, reason)
 
-    def unavailable(self, pseudonym: str, shift_start: datetime) -> None:
-        """A volunteer will be away for the shift starting then: they do not ask for it."""
+    def unavailable(self, pseudonym: str, shift_start: datetime, actor: str | None = None,
+                    reason: str = "away for the shift") -> None:
+        """A volunteer will be away for the shift starting then: they do not ask for it.
+        Audited (``duty.away``): who stands changes who is drawn. Refused once a source
+        of the roster's random value is announced and not yet used (``roster_closed``):
+        the list of who stands is fixed before the random value can be known."""
         with self.store.step() as db:
+            if self._open_announcement(db) is not None:
+                raise DutyError("a roster's random value is announced: availability is "
+                                "fixed until it is drawn", reason="roster_closed")
+            if not db.table("volunteers").count_where("pseudonym = ?", [pseudonym]):
+                raise DutyError(f"no volunteer {pseudonym}", reason="no_volunteer")
             db.table("duty_unavailable").upsert(
                 {"pseudonym": pseudonym, "shift_start": iso(shift_start)},
                 pk=("pseudonym", "shift_start"))
+            self.audit.append(db, actor or pseudonym, "duty.away", pseudonym, reason,
+                              {"shift": iso(shift_start)})
+
+    # --- who acts -----------------------------------------------------------------------
+
+    def add_role(self, actor: str | None, name: str, pin: str, reason: str) -> str:
+        """A role the assembly set up. ``actor`` None: only for the very first role of a
+        kiosk with no volunteer yet (set-up), audited as ``assembly``."""
+        if not pin.isdigit() or len(pin) < 6:
+            raise DutyError("a role's PIN is at least 6 digits", reason="pin_too_short")
+        with self.store.step() as db:
+            if actor is None and (db.table("duty_roles").count
+                                  or db.table("volunteers").count):
+                raise DutyError("only the first role is set up without a PIN; give the PIN "
+                                "of a role or of the maintainer on duty",
+                                reason="not_authenticated")
+            try:
+                db.table("duty_roles").insert({"name": name,
+                                               "pin_hash": self._role_hash(pin)})
+            except sqlite3.IntegrityError:
+                raise DutyError("that role exists, or choose another PIN",
+                                reason="role_exists") from None
+            self.audit.append(db, actor or "assembly", "duty.role_added", f"role:{name}",
+                              reason, {"set_up": actor is None})
+        return f"role:{name}"
+
+    def authenticate(self, pin: str, volunteer: str | None = None) -> str:
+        """The actor a PIN names: ``role:{name}`` for a role the assembly set up, the
+        pseudonym of the maintainer on duty now, or (``volunteer`` given) that volunteer
+        with their own PIN, at any time. Else refused, and the try counts (back-off)."""
+        pin = pin.strip()
+        now = self.clock()
+        with self.store.step() as db:
+            backoff.check(db, "duty", self.policy, now)
+            role = db.execute("SELECT name FROM duty_roles WHERE pin_hash = ? AND "
+                              "active = 1", (self._role_hash(pin),)).fetchone()
+            own = volunteer is not None and db.execute(
+                "SELECT 1 FROM volunteers WHERE pseudonym = ? AND pin_hash = ? AND "
+                "active = 1", (volunteer, self._pin_hash(pin))).fetchone()
+            if role or own:
+                backoff.record_success(db, "duty")
+                return f"role:{role[0]}" if role else str(volunteer)
+        return self.login(pin)
+
+    def announce(self, actor: str, source: str, reason: str) -> dict[str, Any]:
+        """Name, in public, where the next roster's random value will come from (a
+        lottery's draw of a given date…), before it is known. From now until that roster
+        is planned, who is away can no longer change."""
+        source = source.strip()
+        if not source or len(source) > 256 or "\n" in source:
+            raise DutyError("the source is one line of 1-256 characters", reason="bad_source")
+        now = iso(self.clock())
+        with self.store.step() as db:
+            if self._open_announcement(db) is not None:
+                raise DutyError("a source is announced already", reason="announced")
+            db.execute("INSERT INTO duty_announcements (source, announced_ts) VALUES (?, ?)",
+                       (source, now))
+            self.audit.append(db, actor, "duty.random_announced", "roster", reason,
+                              {"source": source, "announced_at": now})
+            self.outbox.append(db, "duty.random_announced",
+                               {"source": source, "announced_at": now})
+        return {"source": source, "announced_at": now}
+
+    def _open_announcement(self, db: sqlite_utils.Database) -> tuple[int, str, str] | None:
+        row = db.execute("SELECT id, source, announced_ts FROM duty_announcements "
+                         "WHERE used = 0 ORDER BY id LIMIT 1").fetchone()
+        return (row[0], row[1], row[2]) if row else None
 
     def volunteers(self) -> list[str]:
         return [r["pseudonym"] for r in self.store.query(
@@ -166,10 +263,27 @@ class DutyRoster:
 
     # --- the roster ---------------------------------------------------------------------
 
-    def plan(self, first_start: datetime, shifts: int) -> list[Shift]:
-        """Roster the next ``shifts`` shifts after those already rostered."""
+    def plan(self, first_start: datetime, shifts: int, public_random: str | None = None,
+             actor: str = "kiosk", reason: str = "roster planned") -> list[Shift]:
+        """Roster the next ``shifts`` shifts after those already rostered.
+
+        With ``public_random`` (the value from the source announced beforehand, see
+        ``announce``) nobody could know the draw when who stands was fixed; each shift's
+        public value is then ``{public_random} {shift start}``. Without it the shift's
+        start alone is the public value (the first rosters' rule, known in advance)."""
         planned = []
         with self.store.step() as db:
+            announced = self._open_announcement(db)
+            if public_random is not None:
+                public_random = public_random.strip()
+                if announced is None:
+                    raise DutyError("announce the source of the random value first "
+                                    "(kiosk duty announce)", reason="not_announced")
+                if not public_random or len(public_random) > 256:
+                    raise DutyError("the public random value is 1-256 characters",
+                                    reason="bad_public_random")
+                db.execute("UPDATE duty_announcements SET used = 1 WHERE id = ?",
+                           (announced[0],))
             last = db.execute("SELECT end, memory FROM shifts ORDER BY start DESC LIMIT 1"
                               ).fetchone()
             start = parse_iso(last[0]) if last else first_start
@@ -185,7 +299,7 @@ class DutyRoster:
                     (iso(start),))}
                 # Away for a shift: not standing, so it neither earns nor costs duty.
                 available = [v for v in volunteers if v not in away]
-                shift, memory = self._draw(start, end, available, memory)
+                shift, memory = self._draw(start, end, available, memory, public_random)
                 db.table("shifts").insert({"start": shift.start, "end": shift.end,
                                         "maintainers": json.dumps(shift.maintainers),
                                         "seed_inputs": json.dumps(shift.seed_inputs),
@@ -195,16 +309,21 @@ class DutyRoster:
                     "maintainers": list(shift.maintainers), **shift.seed_inputs})
                 planned.append(shift)
                 start = end
+            self.audit.append(db, actor, "duty.planned", "roster", reason, {
+                "shifts": [{"start": s.start, "maintainers": list(s.maintainers),
+                            **s.seed_inputs} for s in planned],
+                "source": announced[1] if public_random is not None and announced else None})
         return planned
 
     def _draw(self, start: datetime, end: datetime, available: list[str],
-              memory: Memory) -> tuple[Shift, Memory]:
-        # The shift's own start is the public value: the roster can be recomputed by anyone
-        # from the published volunteer lists alone.
+              memory: Memory, public_random: str | None = None) -> tuple[Shift, Memory]:
+        # The public value: the announced value with the shift's start, or (the first
+        # rosters) the start alone. Anyone recomputes the roster from what is published.
+        value = iso(start) if public_random is None else f"{public_random} {iso(start)}"
         inputs = {"eligible_hash": rotation.eligible_hash((v, POOL) for v in available),
-                  "algorithm": rotation.VERSION, "public_random": iso(start)}
+                  "algorithm": rotation.VERSION, "public_random": value}
         turn = rotation.Turn(memory, rotation.draw_seed(inputs["eligible_hash"],
-                                                        rotation.VERSION, iso(start)))
+                                                        rotation.VERSION, value))
         places = self.settings.maintainers_per_shift
         chosen = turn.rank(POOL, available)[:places]
         # What a volunteer was given is the shift itself.
@@ -272,6 +391,9 @@ class DutyRoster:
 
     def _pin_hash(self, pin: str) -> str:
         return keyed_hash(self.secret, "duty-pin", pin)
+
+    def _role_hash(self, pin: str) -> str:
+        return keyed_hash(self.secret, "role-pin", pin)
 
 
 def public_roster(roster: list[Shift]) -> list[dict[str, Any]]:

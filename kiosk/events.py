@@ -1,7 +1,8 @@
 """Domain events and the outbox they are written to, in the same transaction as the change.
 
 ``seq`` is per kiosk, starts at 1 and never has a gap: consumers dedupe and detect loss by
-(kiosk, seq). An event leaves the outbox (``published = 1``) only after the broker's ack.
+(kiosk, seq). An event leaves the outbox (``published = 1``) only after the broker's ack. A private
+notification leaves it only after the notifier's receipt (``delivered``; docs/notify.md).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -61,6 +62,8 @@ class Notification:
     ts: str
     kind: str
     data: dict[str, Any]
+    # Random, stable across re-sends: the notifier's receipt names it (kiosk/notifications.py).
+    uid: str = ""
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -74,7 +77,7 @@ def _v1(db: sqlite_utils.Database) -> None:
             published INTEGER NOT NULL DEFAULT 0
         )""")
     db.execute("CREATE INDEX events_pending ON events(seq) WHERE published = 0")
-    # Private notifications hold pickup codes in clear only until the broker has them.
+    # Private notifications hold pickup codes in clear only until delivered (see _v2).
     db.execute("""
         CREATE TABLE notifications (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -85,7 +88,14 @@ def _v1(db: sqlite_utils.Database) -> None:
         )""")
 
 
-MIGRATIONS: list[Migration] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    # A notification now stays until the notifier's receipt names it (docs/notify.md).
+    db.execute("ALTER TABLE notifications ADD COLUMN uid TEXT")
+    db.execute("UPDATE notifications SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL")
+    db.execute("CREATE UNIQUE INDEX notifications_uid ON notifications(uid)")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2]
 
 
 def _check_public(data: Any, where: str = "data") -> None:
@@ -148,12 +158,14 @@ class Outbox:
 
     def notify(self, db: sqlite_utils.Database, household: str, kind: str,
                data: dict[str, Any]) -> None:
-        """Queue a private message for one household. Call inside a step."""
+        """Queue a private message for one household. Call inside a step. It stays on the
+        kiosk until the notifier's receipt says it reached the household (``delivered``)."""
         if not db.conn.in_transaction:
             raise RuntimeError("notifications are queued inside a step")
         db.execute(
-            "INSERT INTO notifications (household, ts, kind, data) VALUES (?, ?, ?, ?)",
-            (household, iso(self.clock()), kind, json.dumps(data, ensure_ascii=False)),
+            "INSERT INTO notifications (household, ts, kind, data, uid) VALUES (?, ?, ?, ?, ?)",
+            (household, iso(self.clock()), kind, json.dumps(data, ensure_ascii=False),
+             uuid.uuid4().hex),
         )
         self._added()
 
@@ -206,15 +218,52 @@ class Outbox:
             (after_seq, limit))
         return [Event(r["seq"], r["id"], r["ts"], r["type"], json.loads(r["data"])) for r in rows]
 
-    def pending_notifications(self, limit: int = 100) -> list[Notification]:
+    def pending_notifications(self, limit: int = 100, after_id: int = 0) -> list[Notification]:
+        """Notifications no receipt has named yet, oldest first."""
         rows = self.store.query(
-            "SELECT id, household, ts, kind, data FROM notifications ORDER BY id LIMIT ?",
-            (limit,))
-        return [Notification(r["id"], r["household"], r["ts"], r["kind"], json.loads(r["data"]))
-                for r in rows]
+            "SELECT id, household, ts, kind, data, uid FROM notifications WHERE id > ? "
+            "ORDER BY id LIMIT ?", (after_id, limit))
+        return [Notification(r["id"], r["household"], r["ts"], r["kind"], json.loads(r["data"]),
+                             r["uid"]) for r in rows]
+
+    def undelivered_count(self, older_than_s: float = 0) -> int:
+        """Notifications without a receipt; with ``older_than_s``, those queued longer ago."""
+        if older_than_s <= 0:
+            return self.store.scalar("SELECT COUNT(*) FROM notifications") or 0
+        since = iso(self.clock() - timedelta(seconds=older_than_s))
+        return self.store.scalar("SELECT COUNT(*) FROM notifications WHERE ts < ?",
+                                 (since,)) or 0
+
+    def notifications_by_uid(self, uids: Iterable[str]) -> list[Notification]:
+        found = []
+        for uid in dict.fromkeys(uids):
+            r = self.store.query("SELECT id, household, ts, kind, data, uid FROM notifications "
+                                 "WHERE uid = ?", (uid,))
+            found += [Notification(x["id"], x["household"], x["ts"], x["kind"],
+                                   json.loads(x["data"]), x["uid"]) for x in r]
+        return found
+
+    def delivered(self, uids: Iterable[str]) -> list[Notification]:
+        """The notifier's receipts named these: they leave the kiosk's disk. Returns the
+        ones that were still here (a receipt for an unknown id changes nothing)."""
+        uids = list(dict.fromkeys(uids))
+        if not uids:
+            return []
+        done: list[Notification] = []
+        with self.store.step() as db:
+            for uid in uids:
+                row = db.execute("SELECT id, household, ts, kind, data, uid FROM notifications "
+                                 "WHERE uid = ?", (uid,)).fetchone()
+                if row is None:
+                    continue
+                db.execute("DELETE FROM notifications WHERE id = ?", (row[0],))
+                done.append(Notification(row[0], row[1], row[2], row[3], json.loads(row[4]),
+                                         row[5]))
+        return done
 
     def forget_notifications(self, ids: Iterable[int]) -> None:
-        """Delete notifications the broker acknowledged: codes leave the kiosk's disk."""
+        """Delete notifications by row id (a maintainer's clean-up; receipts use
+        ``delivered``)."""
         ids = list(ids)
         if not ids:
             return

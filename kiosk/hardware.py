@@ -46,8 +46,11 @@ class LockBoard(Protocol):
     def unlock(self, board: int, lock: int) -> None:
         """Pulse one lock open. Boards do not acknowledge; confirm with ``status``."""
 
-    def status(self, board: int) -> BoardStatus:
-        """Read one board's lock and sensor bits. Raises ``BoardError`` on failure."""
+    def status(self, board: int, *, once: bool = False) -> BoardStatus:
+        """Read one board's lock and sensor bits. Raises ``BoardError`` on failure.
+
+        ``once``: a single request, none of the bus's retries (a board known offline is
+        probed so: its silence then costs one timeout, not one per try)."""
 
     def close(self) -> None:
         """Release the port; the kiosk closes its board when it stops."""

@@ -6,16 +6,22 @@ event stream says when a problem started and ended, not every poll in between.
 
 A board's state outlives the process: one the database has as offline (its compartments
 carry ``board_offline``) starts offline, so its first answer puts them back in service,
-also after a restart during the outage. A board whose every lock reads unlocked while the
+also after a restart during the outage. A board known offline is probed with one request
+(no retries) at the start of every poll and again half a heartbeat later
+(``probe_offline``): it is back in service within 5/8 of a heartbeat of answering, and
+a silent board costs the others one timeout a probe, twice a heartbeat, never its retries.
+A board whose every lock reads unlocked while the
 kiosk opened none is suspected of the wrong ``[board] lock_bit_locked``: one fault, one
-event, and no door alarms for that board while the suspicion stands.
+event, its compartments out of service (``polarity_suspect``, also across a restart) and
+no door alarms for that board while the suspicion stands.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,6 +36,11 @@ POLARITY_SETTING = "[board] lock_bit_locked"
 
 # How long a failed screen worker stays listed as a fault after its last failure.
 SOFTWARE_FAULT_S = 600.0
+# ``probe_offline`` runs this many times a heartbeat; it probes an offline board half a
+# heartbeat after the board's last request (a poll's or its own), so a board is probed
+# twice a heartbeat and never more than 5/8 of one apart, whatever the phase between the
+# two tasks.
+PROBE_CHECKS_PER_HEARTBEAT = 8
 
 
 @dataclass
@@ -39,6 +50,7 @@ class BoardHealth:
     failures_in_row: int = 0
     errors: int = 0
     last_error: str | None = None
+    probed_at: float = -1e9  # monotonic time of the last request, for ``probe_offline``
 
 
 @dataclass
@@ -68,7 +80,8 @@ def polarity_hint(lock_bit_locked: int) -> str:
 
 class HealthMonitor:
     def __init__(self, lockers: LockerService, peripherals: Peripherals | None = None,
-                 clock: Clock = utc_now, offline_after: int = 3, wire_tamper: bool = True):
+                 clock: Clock = utc_now, offline_after: int = 3, wire_tamper: bool = True,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.lockers = lockers
         self.store = lockers.store
         self.outbox = lockers.outbox
@@ -77,7 +90,10 @@ class HealthMonitor:
         self.rules = lockers.rules
         self.peripherals = peripherals
         self.clock = clock
+        self.monotonic = monotonic
         self.offline_after = offline_after
+        # ``probe_offline`` probes an offline board this long after its last request.
+        self.probe_gap_s = lockers.config.board.heartbeat_s / 2
         # Boards the database has as offline (a restart during an outage) start offline:
         # their first answer clears the fault, as it would have without the restart.
         offline = self.doors.offline_boards()
@@ -85,10 +101,13 @@ class HealthMonitor:
                                       last_error="offline before the kiosk started"
                                       if b in offline else None)
                        for b in lockers.config.board_addresses()}
-        # Boards whose lock bits look reversed (see ``looks_reversed``).
-        self.polarity_suspect: set[int] = set()
+        # Boards whose lock bits look reversed (see ``looks_reversed``); the database keeps
+        # the suspicion across a restart (their compartments carry ``polarity_suspect``).
+        self.polarity_suspect: set[int] = self.doors.polarity_boards()
         self.alarms = DoorAlarms()
         self.cabinet_open = False
+        self._cabinet_untold = False  # the switch changed since its last event
+        self._cabinet_lock = threading.RLock()
         # Screen workers that failed: where -> (last failure, error kind). Listed as a
         # fault for ``software_fault_s`` after the last failure, then cleared by a poll.
         self.software: dict[str, tuple[datetime, str]] = {}
@@ -102,30 +121,54 @@ class HealthMonitor:
     def poll(self) -> None:
         with self._lock:
             self._expire_software_faults()
-            for number, health in self.boards.items():
-                try:
-                    status = self.board.status(number)
-                except BoardError as exc:
-                    self._board_failed(health, str(exc))
-                    continue
-                self._board_answered(health)
-                if self._polarity_suspected(status):
-                    continue  # its readings mean nothing: no tamper alarm per door
-                self._check_doors(status)
+            self._tell_cabinet()
+            # Offline boards first, so an online one's retries never delay their return.
+            for health in sorted(self.boards.values(), key=lambda h: (h.online, h.board)):
+                self._read(health)
+
+    def probe_offline(self) -> bool:
+        """Between two polls: probe each offline board whose last request is half a
+        heartbeat old. True when one answered (its compartments are back in service)."""
+        back = False
+        with self._lock:
+            now = self.monotonic()
+            for health in sorted(self.boards.values(), key=lambda h: h.board):
+                if not health.online and now - health.probed_at >= self.probe_gap_s:
+                    self._read(health)
+                    back |= health.online
+        return back
+
+    def _read(self, health: BoardHealth) -> None:
+        """One board's round: its status (a single request while it is offline), its
+        outage started or ended, then its doors."""
+        health.probed_at = self.monotonic()
+        try:
+            status = self.board.status(health.board, once=not health.online)
+        except BoardError as exc:
+            self._board_failed(health, str(exc))
+            return
+        self._board_answered(health)
+        if self._polarity_suspected(status):
+            return  # its readings mean nothing: no tamper alarm per door
+        self._check_doors(status)
 
     def _board_failed(self, health: BoardHealth, error: str) -> None:
         health.failures_in_row += 1
         health.errors += 1
         health.last_error = error
         if health.online and health.failures_in_row >= self.offline_after:
-            health.online = False
             self.doors.board_offline(health.board, error)
+            health.online = False
+            log.warning("board %d offline after %d failed polls: %s", health.board,
+                        health.failures_in_row, error)
 
     def _board_answered(self, health: BoardHealth) -> None:
         health.failures_in_row = 0
         if not health.online:
-            health.online = True
             self.doors.board_online(health.board)
+            health.online = True
+            log.warning("board %d answers again: its compartments are back in service",
+                        health.board)
 
     def _polarity_suspected(self, status: BoardStatus) -> bool:
         """Raise or clear the polarity suspicion for ``status``'s board; True while it stands.
@@ -140,21 +183,24 @@ class HealthMonitor:
         locks = [c.lock for c in mine]
         if board in self.polarity_suspect:
             if locks and all(status.is_locked(n) for n in locks):
+                self.doors.polarity_cleared(board)
                 self.polarity_suspect.discard(board)
                 log.warning("board %d: lock readings look right again", board)
-                self._emit("board.polarity_cleared", {"board": board})
                 return False
+            if any(c.fault is None for c in mine):
+                self.doors.polarity_suspect(board)  # cleared by hand: the cause stands
             return True
         if any(self.doors.opened_since(c.id) is not None for c in mine):
             return False
         if not looks_reversed(status, locks):
             return False
-        self.polarity_suspect.add(board)
         setting = self.lockers.config.board.lock_bit_locked
-        log.warning("board %d: %s", board, polarity_hint(setting))
-        self._emit("board.polarity_suspect", {
-            "board": board, "setting": POLARITY_SETTING, "lock_bit_locked": setting,
-            "locks": len(locks)})
+        # Recorded once its step is written (a busy database: the next poll tries again).
+        self.doors.polarity_suspect(board, {
+            "setting": POLARITY_SETTING, "lock_bit_locked": setting, "locks": len(locks)})
+        self.polarity_suspect.add(board)
+        log.warning("board %d: %s; its compartments are out of service until then", board,
+                    polarity_hint(setting))
         return True
 
     def _check_doors(self, status: BoardStatus) -> None:
@@ -184,8 +230,10 @@ class HealthMonitor:
         for alarms, kind in ((self.alarms.left_open, "door.shut"),
                              (self.alarms.tamper, "door.tamper_cleared")):
             if compartment in alarms:
-                alarms.discard(compartment)
+                # Cleared once its event is written, as ``_raise`` raises: a refused step
+                # leaves the alarm standing, and the next poll ends it again.
                 self._emit(kind, {"compartment": compartment})
+                alarms.discard(compartment)
 
     def _check_sensor(self, compartment: str, parcel_state: str | None,
                       occupied: bool) -> None:
@@ -197,17 +245,27 @@ class HealthMonitor:
         if problem == previous:
             return
         if problem is None:
-            del self.alarms.mismatch[compartment]
             self._emit("sensor.mismatch_cleared", {"compartment": compartment})
+            del self.alarms.mismatch[compartment]
         else:
-            self.alarms.mismatch[compartment] = problem
             self._emit("sensor.mismatch", {"compartment": compartment, "problem": problem})
+            self.alarms.mismatch[compartment] = problem
 
     def cabinet_tamper(self, opened: bool) -> None:
         """Called by the tamper switch (on gpiozero's thread)."""
-        if opened != self.cabinet_open:
-            self.cabinet_open = opened
-            self._emit("cabinet.tamper", {"opened": opened})
+        with self._cabinet_lock:
+            if opened != self.cabinet_open:
+                self.cabinet_open = opened  # listed as a fault at once, written or not
+                self._cabinet_untold = True
+                self._tell_cabinet()
+
+    def _tell_cabinet(self) -> None:
+        """The switch's last change as an event. The switch calls once per change, so a
+        change whose step a busy or full database refused is written by a later poll."""
+        with self._cabinet_lock:  # the switch's thread and the poll's
+            if self._cabinet_untold:
+                self._emit("cabinet.tamper", {"opened": self.cabinet_open})
+                self._cabinet_untold = False
 
     def _raise(self, alarms: set[str], compartment: str, kind: str, data: dict) -> None:
         if compartment not in alarms:
@@ -225,17 +283,17 @@ class HealthMonitor:
         spell of failures. ``error`` is the exception's kind, never its text (it could
         carry what a person typed)."""
         with self._lock:
-            known = where in self.software
+            if where not in self.software:
+                # Listed once its event is written: a refused step tells the next failure.
+                self._emit("kiosk.worker_failed", {"where": where, "error": error})
             self.software[where] = (self.clock(), error)
-        if not known:
-            self._emit("kiosk.worker_failed", {"where": where, "error": error})
 
     def _expire_software_faults(self) -> None:
         now = self.clock()
         for where, (at, _) in list(self.software.items()):
             if (now - at).total_seconds() >= self.software_fault_s:
-                del self.software[where]
                 self._emit("kiosk.worker_recovered", {"where": where})
+                del self.software[where]
 
     def faults(self) -> list[tuple[str, dict]]:
         """Active faults as (kind, details), for the status line and the maintenance screen.
@@ -243,7 +301,12 @@ class HealthMonitor:
         Safe from any thread: the status line and the maintenance screen read them from
         their own workers while a poll may be changing the alarm sets.
         """
-        jammed = [c.id for c in self.lockers.compartments() if c.fault == "jammed"]
+        compartments = self.lockers.compartments()
+        jammed = [c.id for c in compartments if c.fault == "jammed"]
+        # Something inside that must not be offered (kiosk/lockers/service.py): a parcel
+        # left behind at a pickup, or an item no parcel record explains.
+        inside = [(c.id, c.fault) for c in compartments
+                  if c.fault in ("item_inside", "left_inside")]
         faults: list[tuple[str, dict]] = []
         with self._lock:
             faults += [("board.offline", {"board": h.board}) for h in self.boards.values()
@@ -251,6 +314,8 @@ class HealthMonitor:
             faults += [("board.polarity_suspect", {"board": b, "setting": POLARITY_SETTING})
                        for b in sorted(self.polarity_suspect)]
             faults += [("door.jammed", {"compartment": c}) for c in jammed]
+            faults += [("sensor.item_inside", {"compartment": c, "fault": f})
+                       for c, f in inside]
             faults += [("door.left_open", {"compartment": c})
                        for c in sorted(self.alarms.left_open)]
             faults += [("door.tamper", {"compartment": c}) for c in sorted(self.alarms.tamper)]
@@ -293,6 +358,9 @@ class HealthMonitor:
 
     def snapshot(self) -> dict[str, dict]:
         """Retained device states for MQTT, by device name."""
+        # Read first: every event up to it is reflected below, so a consumer can order
+        # the snapshot against the events, which travel apart.
+        last_seq = self.outbox.last_seq()
         compartments = self.lockers.compartments()
         free = self.lockers.free_counts()
         states: dict[str, dict] = {}
@@ -305,5 +373,6 @@ class HealthMonitor:
             "doors_open": sorted(self.alarms.seen_open_since),
             "out_of_service": sorted(c.id for c in compartments if not c.in_service),
             "faults": [kind for kind, _ in self.faults()],
+            "last_seq": last_seq,
         }
         return states

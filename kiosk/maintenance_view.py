@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kiosk.doors import POLARITY
 from kiosk.hardware import BoardError, BoardStatus
 from kiosk.lockers.model import SIZES, Compartment, compartment_label
 from kiosk.maintenance import Maintenance, Mismatch
@@ -30,6 +31,9 @@ GRID_STATES = ("offline", "jammed", "open", "in_review", "out_of_service", "occu
 ERROR_COUNTERS = ("timeouts", "bad_frames", "retries", "dropped_bytes")
 # Events waiting for the broker past this many: the uplink is not keeping up.
 BACKLOG_ALERT = 100
+# Pickup codes no receipt has confirmed this long after they were queued: the notifier or
+# its channels are failing (docs/notify.md).
+UNDELIVERED_ALERT_S = 600
 ACTIONS = ("force_door", "out_of_service", "in_service", "clear_fault", "resolve_review",
            "reconcile", "spot_out", "spot_in", "handover")
 
@@ -106,6 +110,9 @@ class Overview:
 def grid_state(c: Compartment, door_open: bool | None, board_online: bool) -> str:
     if not board_online or c.fault == "board_offline":
         return "offline"
+    if c.fault == POLARITY:
+        # Out of service until the board's readings look right; the fault list says why.
+        return "out_of_service"
     if c.fault is not None:
         # The only other fault a compartment gets is a lock that did not open.
         return "jammed"
@@ -118,6 +125,12 @@ def grid_state(c: Compartment, door_open: bool | None, board_online: bool) -> st
     if c.parcel_state is not None:
         return "occupied"
     return "free"
+
+
+def is_full(compartments: list[Compartment], size: str) -> bool:
+    """Every compartment of ``size`` (at least one) holds a parcel."""
+    mine = [c for c in compartments if c.size == size]
+    return bool(mine) and all(c.parcel_state is not None for c in mine)
 
 
 def bus_counters(board: object) -> dict[str, int] | None:
@@ -177,8 +190,17 @@ def gather(parts: MaintenanceParts, uplink: bool | None, backlog: int) -> Overvi
         faults.append(FaultView("uplink.down"))
     if backlog >= BACKLOG_ALERT:
         faults.append(FaultView("uplink.backlog", {"backlog": backlog}))
-    sizes = {c.size for c in compartments}
-    faults += [FaultView("locker.full", {"size": s}) for s in SIZES if s in sizes and not free[s]]
+    # Without an uplink nothing is delivered by design (the demo without a broker).
+    late = (lockers.outbox.undelivered_count(older_than_s=UNDELIVERED_ALERT_S)
+            if lockers.config.mqtt.enabled else 0)
+    if late:
+        faults.append(FaultView("notify.undelivered", {"n": late}))
+    # Full only when every compartment of a size holds a parcel its household knows of:
+    # one empty but out of order (an offline board, a jam) or a parcel whose code the
+    # uplink outage holds back is the outage, already listed as its own fault.
+    unavailable = lockers.unavailable_sizes()
+    faults += [FaultView("locker.full", {"size": s}) for s in SIZES
+               if s not in unavailable and not free[s] and is_full(compartments, s)]
     shift = parts.duty.on_duty()
     return Overview(views, boards, bus_counters(lockers.board),
                     peripheral_readings(health.peripherals, health.cabinet_open),

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk import audit, backoff, duty, events
+from kiosk import audit, backoff, duty, events, needs
 from kiosk.lockers import schema as lockers
 from kiosk.parking import schema as parking
 from kiosk.store import Migrations, Store
 
 KIOSK_MIGRATIONS: Migrations = {
     "events": events.MIGRATIONS,
-    "backoff": [backoff.migrate_v1],
+    "backoff": backoff.MIGRATIONS,
     "lockers": lockers.MIGRATIONS,
     "audit": audit.MIGRATIONS,
     "parking": parking.MIGRATIONS,
     "duty": duty.MIGRATIONS,
+    "needs": needs.MIGRATIONS,
 }
 
 

@@ -13,7 +13,6 @@ monitor's business (``topics.public_of`` is exact, without ``#`` at the kiosk le
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 import threading
@@ -39,7 +38,15 @@ from monitor.fleet import (
 )
 from mqtt import topics
 from mqtt.connection import BrokerAddress, set_reconnect_delay
-from mqtt.contract import MAX_PAYLOAD, Refused, check_event_body, load_json
+from mqtt.contract import (
+    MAX_PAYLOAD,
+    Refused,
+    check_event_body,
+    check_state,
+    clean_text,
+    load_json,
+    valid_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,71 +60,23 @@ class PayloadError(ValueError):
 
 
 # --- payload checks -----------------------------------------------------------------------
-
-
-def _json_object(payload: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise PayloadError(f"not JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise PayloadError("not a JSON object")
-    return value
-
-
-def _int(obj: dict[str, Any], key: str, minimum: int = 0) -> int:
-    value = obj.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise PayloadError(f"{key}: expected a whole number >= {minimum}, got {value!r}")
-    return value
-
-
-def _bool(obj: dict[str, Any], key: str) -> bool:
-    value = obj.get(key)
-    if not isinstance(value, bool):
-        raise PayloadError(f"{key}: expected true or false, got {value!r}")
-    return value
-
-
-def _str(obj: dict[str, Any], key: str, optional: bool = False) -> str | None:
-    value = obj.get(key)
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or (not value and not optional):
-        raise PayloadError(f"{key}: expected text, got {value!r}")
-    return value
-
-
-def _str_list(obj: dict[str, Any], key: str) -> tuple[str, ...]:
-    value = obj.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        raise PayloadError(f"{key}: expected a list of names, got {value!r}")
-    return tuple(str(v) for v in value)
-
-
-def _counts(obj: dict[str, Any], key: str) -> dict[str, int]:
-    value = obj.get(key)
-    if not isinstance(value, dict):
-        raise PayloadError(f"{key}: expected an object of counts, got {value!r}")
-    for size, n in value.items():
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise PayloadError(f"{key}.{size}: expected a count, got {n!r}")
-    return dict(value)
+# The shapes are checked once, in mqtt/contract.py (``check_state``), shared with the plan.
 
 
 def parse_state(device: str, payload: bytes) -> DeviceState:
-    obj = _json_object(payload)
+    state = check_state(device, payload)
+    if isinstance(state, Refused):
+        raise PayloadError(f"{state.reason}: {state.detail}" if state.detail else state.reason)
     board = topics.board_of(device)
     if board is not None:
-        return BoardState(board, _bool(obj, "online"), _int(obj, "errors"),
-                          _str(obj, "last_error", optional=True))
+        return BoardState(board, state["online"], state["errors"], state["last_error"])
     if device == topics.LOCKERS:
-        return LockerState(_counts(obj, "free"), _counts(obj, "capacity"),
-                           _str_list(obj, "doors_open"), _str_list(obj, "out_of_service"),
-                           _str_list(obj, "faults"))
+        return LockerState(state["free"], state["capacity"], tuple(state["doors_open"]),
+                           tuple(state["out_of_service"]), tuple(state["faults"]),
+                           state["last_seq"])
     if device == topics.UPLINK:
-        return UplinkState(_bool(obj, "connected"), _int(obj, "backlog"))
-    return obj
+        return UplinkState(state["connected"], state["backlog"])
+    return state
 
 
 def parse_event(community: str, kiosk: str, type_: str, payload: bytes,
@@ -136,14 +95,19 @@ def parse_event(community: str, kiosk: str, type_: str, payload: bytes,
 
 
 def parse_message(topic: str, payload: bytes, retained: bool = False) -> Update:
-    """One MQTT message as an update; anything off-contract becomes ``Malformed``."""
+    """One MQTT message as an update; anything off-contract becomes ``Malformed``. A
+    ``Malformed`` names its kiosk only if the ids pass the contract's rules, so made-up
+    ids are counted, never tracked."""
+    shown = clean_text(topic, 200)
     where = topics.parse(topic)
     if where is None or where.kind == "notify":  # notify: private, never the monitor's
         owner = topics.kiosk_of(topic)
-        if owner is None:
-            return Malformed(topic, "not a kiosk topic")
-        return Malformed(topic, "not a topic of the contract", *owner)
+        if owner is None or not (valid_id(owner[0]) and valid_id(owner[1])):
+            return Malformed(shown, "not a kiosk topic")
+        return Malformed(shown, "not a topic of the contract", *owner)
     community, kiosk, kind, name = where.community, where.kiosk, where.kind, where.name
+    if not (valid_id(community) and valid_id(kiosk)):
+        return Malformed(shown, "community or kiosk id outside [a-z0-9_-]")
     try:
         if kind == "status":
             if not payload:
@@ -156,7 +120,7 @@ def parse_message(topic: str, payload: bytes, retained: bool = False) -> Update:
             return StateUpdate(community, kiosk, name, state, retained)
         return parse_event(community, kiosk, name, payload, retained)  # kind == "event"
     except PayloadError as exc:
-        return Malformed(topic, str(exc)[:200], community, kiosk)
+        return Malformed(shown, clean_text(str(exc), 200), community, kiosk)
 
 
 # --- the client ---------------------------------------------------------------------------

@@ -19,7 +19,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mqtt.contract import MAX_DEVICES_PER_KIOSK
+
 KioskKey = tuple[str, str]  # (community, kiosk): kiosk ids are unique within a community
+# The most kiosks one monitor tracks: a federation's worth; made-up ids beyond are counted.
+MAX_KIOSKS = 2000
 
 # --- updates, as the feed hands them over ---------------------------------------------------
 
@@ -47,6 +51,9 @@ class LockerState:
     doors_open: tuple[str, ...]
     out_of_service: tuple[str, ...]
     faults: tuple[str, ...]
+    # The kiosk's last event seq when the snapshot was made (None: a kiosk that does not
+    # say): an alert whose event came later is not ended by this snapshot's silence.
+    last_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +111,14 @@ ALERT_SUBJECT: dict[str, str | None] = {
     "cabinet.tamper": None,
     "door.tamper": "compartment",
     "board.offline": "board",
+    "board.polarity_suspect": "board",
+    "kiosk.disk_full": None,
     "door.jammed": "compartment",
     "door.left_open": "compartment",
     "sensor.mismatch": "compartment",
     "parcel.in_review": "parcel",
+    "locker.unavailable": "size",
+    "kiosk.worker_failed": "where",
     "security.wrong_code": None,
     "locker.full": "size",
 }
@@ -119,6 +130,9 @@ CLEARED_BY: dict[str, str] = {
     "door.shut": "door.left_open",
     "door.tamper_cleared": "door.tamper",
     "sensor.mismatch_cleared": "sensor.mismatch",
+    "board.polarity_cleared": "board.polarity_suspect",
+    "kiosk.disk_ok": "kiosk.disk_full",
+    "kiosk.worker_recovered": "kiosk.worker_failed",
     "door.jam_cleared": "door.jammed",
 }
 
@@ -131,7 +145,10 @@ CLEARED_BY_ACTION: dict[str, str] = {
 
 # Faults that the ``lockers`` snapshot lists by kind: when a kind is gone, so are its alerts.
 SNAPSHOT_FAULTS = frozenset({"board.offline", "door.jammed", "door.left_open", "door.tamper",
-                             "sensor.mismatch", "cabinet.tamper"})
+                             "sensor.mismatch", "cabinet.tamper", "board.polarity_suspect",
+                             "kiosk.disk_full", "kiosk.worker_failed"})
+# Sizes from small to large: a parcel fits its own size and every larger one.
+SIZES = ("S", "M", "L")
 
 # A wrong code has no clearing event; its alert fades this long after the last one.
 WRONG_CODE_HOLD_S = 600.0
@@ -144,6 +161,7 @@ class Alert:
     since: str  # the kiosk's timestamp of the raising event; "" when raised by a snapshot
     data: dict[str, Any]
     expires: float | None = None  # monitor clock
+    seq: int = 0  # the raising event's seq; 0 when raised by a snapshot
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -155,6 +173,12 @@ def _subject(kind: str, data: dict[str, Any]) -> str | None:
     if name is None or data.get(name) is None:
         return None
     return str(data[name])
+
+
+def _room_for(state: LockerState, size: str) -> bool:
+    """A parcel of ``size`` fits a free compartment of the snapshot (its size or larger)."""
+    fitting = SIZES[SIZES.index(size):] if size in SIZES else (size,)
+    return any(state.free.get(s, 0) > 0 for s in fitting)
 
 
 def is_alert(event: EventUpdate) -> bool:
@@ -249,11 +273,11 @@ class KioskView:
     # alerts -------------------------------------------------------------------------------
 
     def raise_alert(self, kind: str, subject: str | None, since: str, data: dict[str, Any],
-                    expires: float | None = None) -> None:
+                    expires: float | None = None, seq: int = 0) -> None:
         if subject is not None:
             # The event names what the snapshot could only count.
             self.alerts.pop((kind, None), None)
-        self.alerts[(kind, subject)] = Alert(kind, subject, since, data, expires)
+        self.alerts[(kind, subject)] = Alert(kind, subject, since, data, expires, seq)
 
     def clear_alert(self, kind: str, subject: str | None) -> None:
         self.alerts.pop((kind, subject), None)
@@ -264,11 +288,18 @@ class KioskView:
 
 
 class Fleet:
-    """Every kiosk seen on the feed. ``apply`` is called on one thread (the UI's)."""
+    """Every kiosk seen on the feed. ``apply`` is called on one thread (the UI's).
+
+    Bounded against made-up ids: a kiosk is tracked only from a message that passed the
+    contract (a ``Malformed`` one never creates a kiosk), at most ``max_kiosks`` of them
+    and ``MAX_DEVICES_PER_KIOSK`` snapshots each; messages beyond are counted in
+    ``untracked``."""
 
     def __init__(self, clock: Callable[[], float] = time.time, events_per_kiosk: int = 20,
-                 latest_kept: int = 100):
+                 latest_kept: int = 100, max_kiosks: int = MAX_KIOSKS):
         self.clock = clock
+        self.max_kiosks = max_kiosks
+        self.untracked = 0
         self.events_per_kiosk = events_per_kiosk
         self.kiosks: dict[KioskKey, KioskView] = {}
         self.latest: deque[EventUpdate] = deque(maxlen=latest_kept)  # newest on the right
@@ -287,6 +318,14 @@ class Fleet:
             view = KioskView(community, kiosk, events_kept=self.events_per_kiosk)
             self.kiosks[(community, kiosk)] = view
         return view
+
+    def _tracked(self, community: str, kiosk: str) -> KioskView | None:
+        """The kiosk's view, made if there is room; None (and counted) if not."""
+        view = self.kiosks.get((community, kiosk))
+        if view is None and len(self.kiosks) >= self.max_kiosks:
+            self.untracked += 1
+            return None
+        return self.kiosk(community, kiosk)
 
     def sorted_kiosks(self) -> list[KioskView]:
         return [self.kiosks[k] for k in sorted(self.kiosks)]
@@ -313,12 +352,15 @@ class Fleet:
             self._state(update)
         elif isinstance(update, StatusUpdate):
             view = self._touch(update.community, update.kiosk, update.retained)
-            view.online = update.online
+            if view is not None:
+                view.online = update.online
         elif isinstance(update, Malformed):
             self.malformed += 1
             self.last_malformed = update
-            if update.community is not None and update.kiosk is not None:
-                self._touch(update.community, update.kiosk, retained=True).malformed += 1
+            known = self.kiosks.get((update.community or "", update.kiosk or ""))
+            if known is not None:  # counted against a kiosk we know, never a new one
+                known.malformed += 1
+                known.version += 1
         elif isinstance(update, ConnectionChange):
             self.connected = update.connected
             self.connection_detail = update.detail
@@ -340,8 +382,10 @@ class Fleet:
             self.version += 1
         return changed
 
-    def _touch(self, community: str, kiosk: str, retained: bool) -> KioskView:
-        view = self.kiosk(community, kiosk)
+    def _touch(self, community: str, kiosk: str, retained: bool) -> KioskView | None:
+        view = self._tracked(community, kiosk)
+        if view is None:
+            return None
         if not retained:
             # A retained message may be days old: it says nothing about when we last heard.
             view.last_seen = self.clock()
@@ -350,6 +394,8 @@ class Fleet:
 
     def _event(self, event: EventUpdate) -> None:
         view = self._touch(event.community, event.kiosk, event.retained)
+        if view is None:
+            return
         if not view.seqs.accept(event.seq):
             view.duplicates += 1
             self.duplicates += 1
@@ -368,11 +414,19 @@ class Fleet:
         elif is_alert(event):
             expires = (self.clock() + WRONG_CODE_HOLD_S if kind == "security.wrong_code"
                        else None)
-            view.raise_alert(kind, _subject(kind, data), event.ts, data, expires)
+            view.raise_alert(kind, _subject(kind, data), event.ts, data, expires, event.seq)
 
     def _state(self, update: StateUpdate) -> None:
         view = self._touch(update.community, update.kiosk, update.retained)
+        if view is None:
+            return
         state = update.state
+        new_device = (state is not None and isinstance(state, BoardState | dict)
+                      and (state.board not in view.boards if isinstance(state, BoardState)
+                           else update.device not in view.other))
+        if new_device and len(view.boards) + len(view.other) >= MAX_DEVICES_PER_KIOSK:
+            self.untracked += 1
+            return
         if isinstance(state, BoardState):
             view.boards[state.board] = state
             subject = str(state.board)
@@ -400,15 +454,23 @@ class Fleet:
 
     @staticmethod
     def _reconcile_faults(view: KioskView, state: LockerState) -> None:
+        def fresh(a: Alert) -> bool:
+            # Snapshots and events travel apart: one made before the alert's event may
+            # arrive after it, and says nothing about it.
+            return state.last_seq is not None and a.seq > state.last_seq
+
         listed = set(state.faults)
         for kind in SNAPSHOT_FAULTS - listed:
-            view.clear_kind(kind)
+            view.clear_kind(kind, keep=fresh)
         for kind in listed & SNAPSHOT_FAULTS:
             if not any(k[0] == kind for k in view.alerts):
                 view.raise_alert(kind, None, "", {})
-        # A full size is no longer full once the snapshot shows a free compartment of it.
-        view.clear_kind("locker.full",
-                        keep=lambda a: a.subject is None or state.free.get(a.subject, 0) <= 0)
+        # A full size is no longer full once the snapshot shows a free compartment of it;
+        # an outage's refusal ends once a parcel of its size fits somewhere again.
+        view.clear_kind("locker.full", keep=lambda a: fresh(a) or a.subject is None
+                        or state.free.get(a.subject, 0) <= 0)
+        view.clear_kind("locker.unavailable", keep=lambda a: fresh(a) or a.subject is None
+                        or not _room_for(state, a.subject))
 
 
 class UpdateBuffer:

@@ -15,6 +15,15 @@ Rules that keep "nothing lost" true (see the known traps in docs/mqtt.md):
 - After any disconnect the in-flight bookkeeping is dropped and publishing restarts from
   the oldest unacknowledged event. Some events may then arrive twice; consumers dedupe
   by (kiosk, seq). paho's ``is_published``/``wait_for_publish`` are never relied on.
+
+Private notifications (pickup codes) are different: the broker's PUBACK is not enough, a
+broker that restarts without its persistence acks and forgets. A notification stays in
+the outbox until the notifier's receipt names it (docs/notify.md), and is sent again
+after ``receipt_timeout_s``, doubling up to ``receipt_timeout_max_s``, and at once on
+every new connection. The client's one subscription is the kiosk's receipt topic; its
+message handler only parses a receipt and queues the id for the publisher's thread,
+which can do exactly one thing with it: take that notification out of the outbox
+(tests/test_no_remote_unlock.py).
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +43,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from kiosk.config import MqttConfig
 from kiosk.events import Notification, Outbox, iso, utc_now
+from kiosk.notifications import DELIVERED, NO_CONTACT, parse_receipt, wire_payload
 from mqtt import topics
 from mqtt.connection import make_client, set_reconnect_delay
 
@@ -56,6 +66,14 @@ LOCAL_RECONNECT_CAP_S = 0.5
 # second, then less and less often up to ``[mqtt] reconnect_max_s``: a short blip costs
 # well under a second, a broker that stays down is not hammered by every kiosk at once.
 REMOTE_RECONNECT_FIRST_S = 0.25
+
+# A notification without a receipt is sent again after this, then after twice as long,
+# up to the cap: a notifier down for a day gets a few dozen copies of each, not thousands.
+RECEIPT_TIMEOUT_S = 60.0
+RECEIPT_TIMEOUT_MAX_S = 1800.0
+
+#: Prints a slip for notifications whose household has no contact; returns those printed.
+SlipHook = Callable[[list[Notification]], list[Notification]]
 
 
 def is_local(host: str) -> bool:
@@ -84,10 +102,12 @@ class Uplink:
     backlog: int
     last_error: str
     last_ack: str  # ISO time of the latest PUBACK for an event, "" before the first
+    undelivered: int = 0  # notifications no receipt has named yet
 
     def snapshot(self) -> dict[str, Any]:
         return {"connected": self.connected, "backlog": self.backlog,
-                "last_error": self.last_error, "last_ack": self.last_ack}
+                "last_error": self.last_error, "last_ack": self.last_ack,
+                "undelivered": self.undelivered}
 
 
 def dumps(payload: Any) -> str:
@@ -102,7 +122,9 @@ class Publisher:
     def __init__(self, outbox: Outbox, config: MqttConfig, community: str, kiosk: str, *,
                  window: int = 100, poll_s: float = 0.5,
                  reconnect_min_s: float | None = None, reconnect_max_s: float | None = None,
-                 uplink_every_s: float = 5.0, client_id: str | None = None):
+                 uplink_every_s: float = 5.0, client_id: str | None = None,
+                 receipt_timeout_s: float = RECEIPT_TIMEOUT_S,
+                 receipt_timeout_max_s: float = RECEIPT_TIMEOUT_MAX_S):
         self.outbox = outbox
         self.config = config
         self.community = community
@@ -111,6 +133,10 @@ class Publisher:
         self.poll_s = poll_s
         self.uplink_every_s = uplink_every_s
         self.status_topic = topics.status_topic(community, kiosk)
+        self.receipt_topic = topics.receipt_topic(community, kiosk)
+        self.receipt_timeout = (receipt_timeout_s, max(receipt_timeout_s, receipt_timeout_max_s))
+        #: Set by the slips feature: prints what no contact can receive.
+        self.slip_hook: SlipHook | None = None
 
         client = make_client(config, client_id or f"kiosk-{community}-{kiosk}")
         # At most ``window`` QoS 1 messages on the wire at once.
@@ -131,6 +157,7 @@ class Publisher:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_message = self._on_receipt
         self._client = client
 
         # Shared with paho's thread; guarded by _lock.
@@ -145,10 +172,15 @@ class Publisher:
         self._failed_connects = 0
         self._retained: dict[str, str] = {}  # republished after every connect
         self._dirty: set[str] = set()
+        self._receipts: list[tuple[str, str]] = []  # (notification uid, outcome)
+        self._bad_receipts = 0
 
         # Owned by the publisher's thread.
         self._events_in_flight: dict[int, int] = {}  # mid -> seq
         self._notes_in_flight: dict[int, int] = {}  # mid -> notification id
+        # Acked by the broker, waiting for the notifier's receipt: id -> (due, timeout).
+        self._awaiting: dict[int, tuple[float, float]] = {}
+        self._sent_timeout: dict[int, float] = {}  # notification id -> its current timeout
         # Events read ahead from disk, oldest first, not yet handed to paho: one query per
         # few hundred events instead of one per ack.
         self._ahead: deque[tuple[int, str, str]] = deque()  # (seq, type, payload)
@@ -156,11 +188,12 @@ class Publisher:
         self._after_read = 0
         self._to_mark: list[int] = []
         self._first_unmarked = 0.0
-        self._to_forget: list[int] = []
+        self._to_forget: list[str] = []  # uids named by receipts, to take out
+        self._to_print: list[str] = []  # uids of households without a contact
         self._bad_notes: set[int] = set()
         self._kicked = False
         self._notes_checked = 0.0
-        self._uplink_sent: tuple[int, float] = (-1, 0.0)
+        self._uplink_sent: tuple[tuple[int, int], float] = ((-1, -1), 0.0)
 
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -201,7 +234,14 @@ class Publisher:
     def uplink(self) -> Uplink:
         with self._lock:
             connected, error, last_ack = self._connected, self._last_error, self._last_ack
-        return Uplink(connected, self.outbox.pending_count(), error, last_ack)
+        return Uplink(connected, self.outbox.pending_count(), error, last_ack,
+                      self.outbox.undelivered_count())
+
+    @property
+    def bad_receipts(self) -> int:
+        """Messages on the receipt topic that were not a receipt (and changed nothing)."""
+        with self._lock:
+            return self._bad_receipts
 
     @property
     def failed_connects(self) -> int:
@@ -237,6 +277,8 @@ class Publisher:
             self._connected = True
             self._session += 1
             self._last_error = ""
+        # The one subscription: receipts for this kiosk, exactly this topic.
+        client.subscribe(self.receipt_topic, qos=1)
         self._wake.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
@@ -264,6 +306,19 @@ class Publisher:
         if wake:
             self._wake.set()
 
+    def _on_receipt(self, client: mqtt.Client, userdata: Any,
+                    message: mqtt.MQTTMessage) -> None:
+        # Only the id and the outcome leave this function, and only to the publisher's
+        # thread, which takes that notification out of the outbox: nothing else.
+        receipt = (parse_receipt(bytes(message.payload))
+                   if message.topic == self.receipt_topic else None)
+        with self._lock:
+            if receipt is None:
+                self._bad_receipts += 1
+                return
+            self._receipts.append((receipt.id, receipt.outcome))
+        self._wake.set()
+
     # -- the publisher's thread -----------------------------------------------------------
 
     def _run(self) -> None:
@@ -274,14 +329,19 @@ class Publisher:
             self._wake.clear()
             with self._lock:
                 acked, self._acked = self._acked, []
+                receipts, self._receipts = self._receipts, []
                 connected, session = self._connected, self._session
                 dirty, self._dirty = self._dirty, set()
                 retained = dict(self._retained) if dirty or session != seen_session else {}
             self._settle(acked)
+            self._take_receipts(receipts)
             if session != seen_session:
                 # A new connection, or a lost one: restart from the oldest unacked event.
                 self._events_in_flight.clear()
                 self._notes_in_flight.clear()
+                # The broker may have lost what it acked: every notification still without
+                # a receipt goes again on the new connection (the notifier dedupes by id).
+                self._awaiting.clear()
                 self._ahead.clear()
                 self._after_read = 0
                 self._notes_checked = 0.0
@@ -289,7 +349,7 @@ class Publisher:
                 if connected:
                     self._client.publish(self.status_topic, ONLINE, qos=1, retain=True)
                     dirty = set(retained)
-                    self._uplink_sent = (-1, 0.0)
+                    self._uplink_sent = ((-1, -1), 0.0)
             if connected:
                 for topic in sorted(dirty):
                     self._client.publish(topic, retained[topic], qos=1, retain=True)
@@ -318,7 +378,9 @@ class Publisher:
                 continue
             note = self._notes_in_flight.pop(mid, None)
             if note is not None:
-                self._to_forget.append(note)
+                # The broker has it; the notifier's receipt is due within the timeout.
+                timeout = self._sent_timeout.get(note, self.receipt_timeout[0])
+                self._awaiting[note] = (time.monotonic() + timeout, timeout)
                 self._kicked = True  # room for the next notifications
             # Anything else: a retained snapshot, or an ack from an earlier connection whose
             # bookkeeping was dropped (that event is re-sent, and deduped downstream).
@@ -361,25 +423,61 @@ class Publisher:
         room = self.window - len(self._notes_in_flight)
         if room <= 0:
             return
-        # Acked but not yet deleted ones are still in the table: skip them too.
-        busy = set(self._notes_in_flight.values()) | set(self._to_forget) | self._bad_notes
-        pending = self.outbox.pending_notifications(limit=len(busy) + room)
-        for note in [n for n in pending if n.id not in busy][:room]:
-            try:
-                topic = topics.notify_topic(self.community, self.kiosk, note.household)
-            except ValueError as exc:
-                # A bug upstream; keep the code on disk for a maintainer rather than lose it.
-                log.error("notification %s not sendable: %s", note.id, exc)
-                self._bad_notes.add(note.id)
-                continue
-            info = self._client.publish(topic, dumps(self._note_payload(note)), qos=1)
-            if not self._accepted(info):
+        busy = set(self._notes_in_flight.values()) | self._bad_notes
+        taking = set(self._to_forget) | set(self._to_print)
+        first, cap = self.receipt_timeout
+        after = 0
+        while room > 0:
+            page = self.outbox.pending_notifications(limit=200, after_id=after)
+            if not page:
                 return
-            self._notes_in_flight[info.mid] = note.id
+            after = page[-1].id
+            for note in page:
+                if note.id in busy or note.uid in taking:
+                    continue
+                waiting = self._awaiting.get(note.id)
+                if waiting is not None:
+                    if waiting[0] > now:
+                        continue
+                    # No receipt in time: send it again, and wait twice as long for this one.
+                    self._sent_timeout[note.id] = min(waiting[1] * 2, cap)
+                    log.info("notification %s: no receipt after %.0f s, sent again",
+                             note.id, waiting[1])
+                try:
+                    topic = topics.notify_topic(self.community, self.kiosk, note.household)
+                except ValueError as exc:
+                    # A bug upstream; keep the code on disk for a maintainer rather than lose
+                    # it.
+                    log.error("notification %s not sendable: %s", note.id, exc)
+                    self._bad_notes.add(note.id)
+                    continue
+                info = self._client.publish(topic, dumps(self._note_payload(note)), qos=1)
+                if not self._accepted(info):
+                    return
+                self._awaiting.pop(note.id, None)
+                self._sent_timeout.setdefault(note.id, first)
+                self._notes_in_flight[info.mid] = note.id
+                room -= 1
+                if room == 0:
+                    return
 
     def _note_payload(self, note: Notification) -> dict[str, Any]:
-        return {"id": note.id, "ts": note.ts, "kind": note.kind, "household": note.household,
-                "community": self.community, "kiosk": self.kiosk, "data": note.data}
+        return wire_payload(uid=note.uid, seq=note.id, ts=note.ts, kind=note.kind,
+                            household=note.household, community=self.community,
+                            kiosk=self.kiosk, data=note.data)
+
+    def _take_receipts(self, receipts: list[tuple[str, str]]) -> None:
+        for uid, outcome in receipts:
+            if outcome == DELIVERED:
+                self._to_forget.append(uid)
+            elif outcome == NO_CONTACT:
+                if self.slip_hook is None:
+                    # Nobody to tell and nothing to print on: the notifier did what it could.
+                    log.warning("a notification's household has no contact and this kiosk "
+                                "has no slip printer")
+                    self._to_forget.append(uid)
+                else:
+                    self._to_print.append(uid)
 
     def _accepted(self, info: mqtt.MQTTMessageInfo) -> bool:
         if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
@@ -399,8 +497,16 @@ class Publisher:
             if self._to_mark and due:
                 self.outbox.mark_published(self._to_mark)
                 self._to_mark = []
+            if self._to_print and self.slip_hook is not None:
+                uids, self._to_print = self._to_print, []
+                # Printed, then taken out: a printer that fails keeps the code here, and
+                # the next receipt (after the re-send) tries the printer again.
+                for note in self.slip_hook(self.outbox.notifications_by_uid(uids)):
+                    self._to_forget.append(note.uid)
             if self._to_forget:
-                self.outbox.forget_notifications(self._to_forget)
+                for note in self.outbox.delivered(self._to_forget):
+                    self._awaiting.pop(note.id, None)
+                    self._sent_timeout.pop(note.id, None)
                 self._to_forget = []
         except Exception as exc:  # keep the acks and try again at the next turn
             log.exception("could not record acks")
@@ -408,15 +514,17 @@ class Publisher:
                 self._last_error = f"outbox: {exc}"
 
     def _publish_uplink(self) -> None:
-        sent_backlog, sent_at = self._uplink_sent
+        sent_counts, sent_at = self._uplink_sent
         now = time.monotonic()
         if now - sent_at < self.uplink_every_s:
             return
         backlog = self.outbox.pending_count()
-        if backlog == sent_backlog and now - sent_at < 60 * self.uplink_every_s:
+        # Codes without the notifier's receipt: a count, public like the backlog.
+        undelivered = self.outbox.undelivered_count()
+        if (backlog, undelivered) == sent_counts and now - sent_at < 60 * self.uplink_every_s:
             return
-        self._uplink_sent = (backlog, now)
-        snapshot = {"connected": True, "backlog": backlog,
+        self._uplink_sent = ((backlog, undelivered), now)
+        snapshot = {"connected": True, "backlog": backlog, "undelivered": undelivered,
                     "last_seq": self.outbox.last_seq(), "ts": iso(utc_now())}
         topic = topics.state_topic(self.community, self.kiosk, topics.UPLINK)
         with self._lock:

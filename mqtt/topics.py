@@ -99,6 +99,65 @@ def notify_topic(community: str, kiosk: str, household: str) -> str:
     return f"{kiosk_prefix(community, kiosk)}/notify/{household_segment(household)}"
 
 
+def household_of(segment_text: str) -> str:
+    """The household a notify topic's last level names (``household_segment`` undone)."""
+    return re.sub(r"%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), segment_text)
+
+
+def receipt_topic(community: str, kiosk: str) -> str:
+    """Where the notifier tells one kiosk that a notification reached its household
+    (kiosk/notifications.py). The kiosk's only subscription; a receipt can mark a
+    notification done and nothing else."""
+    return f"{kiosk_prefix(community, kiosk)}/receipt"
+
+
+def notifier_prefix(community: str, notifier: str) -> str:
+    return f"{ROOT}/{segment(community)}/notifier/{segment(notifier)}"
+
+
+def notifier_event_topic(community: str, notifier: str, event_type: str) -> str:
+    """A public event of the community's notifier (no household, no contact in it)."""
+    return f"{notifier_prefix(community, notifier)}/event/{type_segment(event_type)}"
+
+
+def notifier_state_topic(community: str, notifier: str) -> str:
+    """The notifier's retained public state: which kinds of channel are failing."""
+    return f"{notifier_prefix(community, notifier)}/state"
+# What a kiosk publishes retained under …/public/{name} so anyone can re-check it without
+# its disk (docs/witness.md): its public key, the signed heads of its two chains, the
+# live allocations, the latest draw record and the duty roster.
+PUBLIC_KEY = "key"
+PUBLIC_ALLOCATIONS = "allocations"
+PUBLIC_DRAW_RECORD = "draw-record"
+PUBLIC_ROSTER = "roster"
+PUBLIC_DUTY_LOAD = "duty-load"
+
+
+def head_name(chain: str) -> str:
+    """The public name of a chain's signed head: ``head-audit``, ``head-draws``."""
+    return f"head-{segment(chain)}"
+
+
+def chain_of_head(name: str) -> str | None:
+    """The chain a ``head-{chain}`` public name is the head of; None for other names."""
+    if not name.startswith("head-") or name == "head-":
+        return None
+    return name[len("head-"):]
+
+
+def public_topic(community: str, kiosk: str, name: str) -> str:
+    return f"{kiosk_prefix(community, kiosk)}/public/{segment(name)}"
+
+
+def witness_prefix(community: str, witness: str) -> str:
+    return f"{ROOT}/{segment(community)}/witness/{segment(witness)}"
+
+
+def witness_alarm_topic(community: str, witness: str, kiosk: str) -> str:
+    """Where a witness raises its alarm about one kiosk (retained: the latest alarm)."""
+    return f"{witness_prefix(community, witness)}/alarm/{segment(kiosk)}"
+
+
 def plan_topic(community: str, indicator: str) -> str:
     return f"{ROOT}/{segment(community)}/plan/{segment(indicator)}"
 
@@ -125,6 +184,30 @@ def states_of(community: str, device: str) -> str:
     return f"{_every_kiosk(community)}/state/{segment(device)}"
 
 
+def event_of(community: str, event_type: str) -> str:
+    """One event type of every kiosk of a community (``+``: of every community)."""
+    return f"{_every_kiosk(community)}/event/{type_segment(event_type)}"
+
+
+def publics_of(community: str) -> str:
+    """Every kiosk's retained public record (key, heads, allocations, roster)."""
+    return f"{_every_kiosk(community)}/public/+"
+
+
+def witness_alarms_of(community: str) -> str:
+    """Every witness's alarms about every kiosk of a community."""
+    return f"{ROOT}/{check_community(community)}/witness/+/alarm/+"
+
+
+def parse_witness_alarm(topic: str) -> tuple[str, str, str] | None:
+    """(community, witness, kiosk) of a witness alarm topic; None for anything else."""
+    levels = _levels(topic)
+    if (levels is None or len(levels) != 6 or levels[0] != ROOT or levels[2] != "witness"
+            or levels[4] != "alarm" or not all(levels[i] for i in (1, 3, 5))):
+        return None
+    return levels[1], levels[3], levels[5]
+
+
 # Everything the plan aggregator reads: all kiosks of all communities, every event type.
 ALL_EVENTS = events_of(ANY)
 
@@ -141,12 +224,23 @@ def notify_of(community: str, kiosk: str) -> str:
     return f"{kiosk_prefix(community, kiosk)}/notify/+"
 
 
+def notify_all(community: str) -> str:
+    """Every kiosk's private notifications of a community: ``kiosk notify``'s only filter."""
+    return f"{_every_kiosk(community)}/notify/+"
+
+
+def notifier_events_of(community: str) -> str:
+    """Every public event of the community's notifiers (``+``: of every community)."""
+    return f"{ROOT}/{check_community(community)}/notifier/+/event/#"
+
+
 # --- taking a topic apart ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class KioskTopic:
-    """A topic under a kiosk's prefix, taken apart: ``kind`` is status/event/state/notify."""
+    """A topic under a kiosk's prefix, taken apart: ``kind`` is
+    status/event/state/notify/receipt or public."""
 
     community: str
     kiosk: str
@@ -180,8 +274,8 @@ def parse(topic: str) -> KioskTopic | None:
         return None
     levels = topic.split("/")
     kind = levels[4]
-    if kind == "status" and len(levels) == 5:
+    if kind in ("status", "receipt") and len(levels) == 5:
         return KioskTopic(*where, kind, "")
-    if kind in ("event", "state", "notify") and len(levels) == 6 and levels[5]:
+    if kind in ("event", "state", "notify", "public") and len(levels) == 6 and levels[5]:
         return KioskTopic(*where, kind, levels[5])
     return None

@@ -4,8 +4,9 @@ It subscribes to every kiosk's events (of one community, several, or all) with a
 persistent session, so the broker keeps what arrives while the aggregator is away. Each
 message is acknowledged only after it is committed to plan.db (paho's manual ack):
 a crash between the two means a redelivery, which the (community, kiosk, seq) key
-absorbs. Indicators are recomputed and published retained under
-``community/{id}/plan/{indicator}``.
+absorbs. The indicators' aggregates are updated in the transaction that stores each
+event (``plan/indicators.py``), so publishing them reads only those, however long the
+history; they are published retained under ``community/{id}/plan/{indicator}``.
 """
 
 from __future__ import annotations
@@ -40,14 +41,12 @@ class _Incoming:
 
 class PlanAggregator:
     def __init__(self, store: PlanStore, config: MqttConfig, communities: list[str] | None = None,
-                 *, interval_s: float = 60.0, timezone: str = "UTC",
-                 client_id: str | None = None, reconnect_min_s: float = 1.0,
-                 batch: int = 500):
+                 *, interval_s: float = 60.0, client_id: str | None = None,
+                 reconnect_min_s: float = 1.0, batch: int = 500):
         self.store = store
         self.config = config
         self.communities = list(communities or [])
         self.interval_s = interval_s
-        self.timezone = timezone
         self.batch = batch
         self.client_id = client_id or store.client_id()
         client = make_client(config, self.client_id, clean_session=False, manual_ack=True)
@@ -169,7 +168,7 @@ class PlanAggregator:
         for reason, n in result.refused.items():
             self.totals.refused[reason] = self.totals.refused.get(reason, 0) + n
             log.warning("refused %d message(s): %s", n, reason)
-        if result.stored:
+        if result.stored or result.held or result.states:
             self._dirty = True
         with self._lock:
             session = self._session
@@ -187,7 +186,7 @@ class PlanAggregator:
         self._dirty = False
         sent = 0
         for community in self.communities or self.store.communities():
-            values = indicators.compute(self.store, community, self.timezone)
+            values = indicators.compute(self.store, community)
             for name, value in values.items():
                 payload = json.dumps(indicators.envelope(community, name, value),
                                      ensure_ascii=False, sort_keys=True)

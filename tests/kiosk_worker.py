@@ -36,7 +36,7 @@ def main(db: str, port: str, action: str, *args: str) -> None:
             courier = service.courier_login("1234")
             service.deposit(courier, args[0], args[1])
         elif action == "pickup":
-            service.pickup(args[0])
+            service.pickup(args[0], args[1] if len(args) > 1 else "A101")
     store.close()
 
 

@@ -48,3 +48,21 @@ def make_register(path, clock: Clock, **settings) -> ParkingRegister:
 def events(register: ParkingRegister, prefix: str = "parking.") -> list[tuple[str, dict]]:
     return [(e.type, e.data) for e in register.outbox.events(limit=100_000)
             if e.type.startswith(prefix)]
+
+
+def close_round(register: ParkingRegister, round_id: str, actor: str = "kiosk") -> dict:
+    """Announce the random value's source (if not yet), then close the round."""
+    row = register.store.query("SELECT announced FROM parking_rounds WHERE round = ?",
+                               (round_id,))
+    if not row or row[0]["announced"] is None:
+        register.announce(round_id, f"the public lottery drawn after {round_id} closes",
+                          actor)
+    return register.close(round_id, actor)
+
+
+def commit_round(register: ParkingRegister, round_id: str, public_random: str,
+                 actor: str = "kiosk") -> dict:
+    """Announce, close (if still open) and commit a round, in the order the rules ask."""
+    if register.round_status(round_id) in (None, "open"):
+        close_round(register, round_id, actor)
+    return register.commit(round_id, public_random, actor)

@@ -131,11 +131,20 @@ def test_killed_pickup_with_parcel_still_inside_keeps_it_stored(kiosk, sim):
     assert state_of(kiosk) == "pickup_pending"
 
 
-def test_killed_pickup_with_door_open_and_parcel_inside_goes_to_review(kiosk, sim):
+def test_killed_pickup_with_door_open_and_parcel_inside_waits_for_the_door(kiosk, sim):
+    # The resident may be taking the parcel right now: the pickup stays pending and is
+    # settled once the door shuts (here by the next start; on a running kiosk by the
+    # lockers' periodic settle_unattended), never sent to review.
     code = stored_parcel(kiosk, sim)
     run_until_unlock(kiosk, sim, "pickup", code)
     report = restart(kiosk, sim)
-    assert report["in_review"] == {"1": "door open with the parcel inside after restart"}
+    assert report["resolved"] == {"1": "door open, settled when shut"}
+    assert report["in_review"] == {}
+    assert state_of(kiosk) == "pickup_pending"
+    sim.take_item(0, 1)
+    sim.shut(0, 1)
+    assert restart(kiosk, sim)["resolved"] == {"1": "taken"}
+    assert state_of(kiosk) == "collected"
 
 
 def test_a_board_silent_at_restart_sends_pending_steps_to_review(kiosk, sim):

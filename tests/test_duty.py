@@ -122,26 +122,65 @@ def test_volunteers_available_alike_serve_within_one_shift(volunteers, per_shift
     store.close()
 
 
-def test_cli_volunteer_plan_and_roster(tmp_path):
+def test_cli_volunteer_plan_and_roster(tmp_path, monkeypatch, capsys):
+    import json
     import subprocess
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    from kiosk.cli.main import main
 
-    def kiosk(*args):
-        return subprocess.run([sys.executable, "-m", "kiosk", *args, "--data", str(tmp_path)],
-                              cwd=root, capture_output=True, text=True, timeout=60)
+    def kiosk(*args, pin=None):
+        if pin:
+            monkeypatch.setenv("KIOSK_PIN", pin)
+        else:
+            monkeypatch.delenv("KIOSK_PIN", raising=False)
+        code = main([*args, "--data", str(tmp_path)])
+        out = capsys.readouterr()
+        return code, out.out, out.err
 
+    code, out, err = kiosk("duty", "role", "chair", "--pin", "700001", "--reason", "assembly")
+    assert code == 0 and "the kiosk's first role" in out, err
     for i, name in enumerate(["v-ana", "v-bo"]):
-        out = kiosk("duty", "volunteer", name, "--pin", f"55555{i}", "--by", "assembly",
-                    "--reason", "volunteered")
-        assert out.returncode == 0, out.stderr
-    bad = kiosk("duty", "plan", "--start", "monday")
-    assert bad.returncode == 2 and "not a date" in bad.stderr and "Traceback" not in bad.stderr
-    assert kiosk("duty", "plan", "--shifts", "4", "--start", "2026-11-30T08:00:00Z"
-                 ).returncode == 0
-    out = kiosk("duty", "roster", "--json")
-    data = __import__("json").loads(out.stdout)
-    assert data["served"] == {"v-ana": 2, "v-bo": 2}
-    assert "55555" not in out.stdout
+        code, _, err = kiosk("duty", "volunteer", name, "--pin", f"55555{i}", "--reason",
+                             "volunteered", pin="700001")
+        assert code == 0, err
+    code, _, err = kiosk("duty", "volunteer", "v-cy", "--pin", "555559", "--reason", "x")
+    assert code == 2 and "KIOSK_PIN" in err  # who acts must be known
+    # A volunteer marks themselves away with their own PIN: audited.
+    assert kiosk("duty", "away", "v-bo", "--shift", "2026-12-28T08:00:00Z",
+                 pin="555551")[0] == 0
+    code, _, err = kiosk("duty", "plan", "--start", "monday", "--public-random", "x",
+                         pin="700001")
+    assert code == 2 and "not a date" in err
+    code, _, err = kiosk("duty", "plan", "--shifts", "4", "--start", "2026-11-30T08:00:00Z",
+                         "--public-random", "04 11 23", pin="700001")
+    assert code == 2 and "announce the source" in err
+    assert kiosk("duty", "announce", "--source", "the national lottery of 2026-11-29",
+                 pin="700001")[0] == 0
+    code, _, err = kiosk("duty", "away", "v-ana", "--shift", "2026-11-30T08:00:00Z",
+                         pin="555550")
+    assert code == 2 and "availability is fixed" in err
+    assert kiosk("duty", "plan", "--shifts", "4", "--start", "2026-11-30T08:00:00Z",
+                 "--public-random", "04 11 23", pin="700001")[0] == 0
+    # The real command, as a maintainer runs it: the roster is public, PINs are not.
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-m", "kiosk", "duty", "roster", "--json", "--data",
+                          str(tmp_path)], cwd=root, capture_output=True, text=True,
+                         timeout=60).stdout
+    data = json.loads(out)
+    assert sum(data["served"].values()) == 4 and set(data["served"]) == {"v-ana", "v-bo"}
+    assert "55555" not in out
+    _, exported, _ = kiosk("audit", "export")
+    actions = [(e["actor"], e["action"]) for e in map(json.loads, exported.splitlines())]
+    assert ("v-bo", "duty.away") in actions and ("role:chair", "duty.planned") in actions
+    assert ("role:chair", "duty.random_announced") in actions
+
+def test_the_duty_load_flags_a_volunteer_carrying_far_more_than_the_rest():
+    from kiosk.public_record import duty_load
+
+    load = duty_load({"v-ana": 9, "v-bo": 3, "v-cy": 3, "v-di": 2})
+    assert load["overloaded"] == ["v-ana"] and load["mean"] == 4.25
+    # Control: an even load, or one a shift off, flags nobody.
+    assert duty_load({"v-ana": 4, "v-bo": 3, "v-cy": 3})["overloaded"] == []
+    assert duty_load({})["overloaded"] == []

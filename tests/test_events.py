@@ -1,7 +1,9 @@
 import pytest
 
+from kiosk import events
 from kiosk.events import Outbox
 from kiosk.schema import open_kiosk_store
+from kiosk.store import Store
 
 
 @pytest.fixture
@@ -42,13 +44,30 @@ def test_append_outside_a_step_is_refused(outbox):
         outbox.append(outbox.store.db, "x", {})
 
 
-def test_notifications_are_forgotten_after_ack(outbox):
+def test_notifications_leave_only_when_a_receipt_names_them(outbox):
     with outbox.store.step() as db:
         outbox.notify(db, "h-1", "pickup_code", {"code": "K7PX9M"})
-    pending = outbox.pending_notifications()
-    assert pending[0].data["code"] == "K7PX9M"
-    outbox.forget_notifications([pending[0].id])
-    assert outbox.pending_notifications() == []
+        outbox.notify(db, "h-2", "pickup_code", {"code": "K7PX9N"})
+    first, second = outbox.pending_notifications()
+    assert first.data["code"] == "K7PX9M" and len(first.uid) == 32 and first.uid != second.uid
+    # A receipt for an id the kiosk never sent changes nothing (control: a real one does).
+    assert outbox.delivered(["0" * 32]) == []
+    assert len(outbox.pending_notifications()) == 2
+    assert [n.id for n in outbox.delivered([first.uid, first.uid])] == [first.id]
+    assert outbox.pending_notifications() == [second]
+    assert outbox.undelivered_count() == 1
+
+
+def test_notifications_of_an_older_kiosk_get_an_id(tmp_path):
+    store = Store(tmp_path / "k.db", {"events": events.MIGRATIONS[:1]})
+    store.db.execute("INSERT INTO notifications (household, ts, kind, data) "
+                     "VALUES ('h-1', 'now', 'pickup_code', '{}')")
+    store.db.conn.commit()
+    store.close()
+    store = open_kiosk_store(tmp_path / "k.db")
+    [note] = Outbox(store).pending_notifications()
+    assert len(note.uid) == 32
+    store.close()
 
 
 def test_reopening_keeps_state_and_does_not_rerun_migrations(tmp_path):
@@ -59,5 +78,5 @@ def test_reopening_keeps_state_and_does_not_rerun_migrations(tmp_path):
     store.close()
     store = open_kiosk_store(tmp_path / "k.db")
     assert Outbox(store).last_seq() == 1
-    assert store.schema_version("events") == 1
+    assert store.schema_version("events") == len(events.MIGRATIONS)
     store.close()

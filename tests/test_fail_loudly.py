@@ -242,7 +242,7 @@ def test_a_busy_database_refuses_pickup_and_deposit_calmly_then_they_succeed(kio
     holder = WriteLockHolder(Path(kiosk.store.path))
     try:
         with pytest.raises(StoreBusy):
-            lockers.pickup(code)
+            lockers.pickup(code, "A101")
         with pytest.raises(StoreBusy):
             lockers.deposit(courier, "A101", "S")
         # Nothing changed, no door opened.
@@ -254,7 +254,7 @@ def test_a_busy_database_refuses_pickup_and_deposit_calmly_then_they_succeed(kio
     finally:
         holder.release()
     # The same steps, once the other writer is done; the alarm was not lost.
-    assert [c.id for c in lockers.pickup(code).opened]
+    assert [c.id for c in lockers.pickup(code, "A101").opened]
     slot = lockers.deposit(courier, "A101", "S")
     assert slot.compartment.id
     assert wait_until(lambda: "door.tamper" in [e.type for e in kiosk.outbox.events()],
@@ -263,7 +263,7 @@ def test_a_busy_database_refuses_pickup_and_deposit_calmly_then_they_succeed(kio
 
 async def test_the_screen_words_a_busy_database_calmly_and_the_same_code_works_after(
         tmp_path):
-    from tests.tui_setup import demo_kiosk, latest_code, type_text, until
+    from tests.tui_setup import demo_kiosk, latest_code, type_text, type_unit, until
     from tui.screens.pickup import PickupScreen
 
     with demo_kiosk(tmp_path / "demo", language="en") as demo:
@@ -276,6 +276,7 @@ async def test_the_screen_words_a_busy_database_calmly_and_the_same_code_works_a
             demo.kiosk.store.busy_timeout_s = SHORT_BUSY_S
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PickupScreen), what="pickup")
+            await type_unit(pilot, "101")
             screen = app.screen
             holder = WriteLockHolder(Path(demo.kiosk.store.path))
             try:
@@ -330,7 +331,7 @@ def test_a_full_disk_stops_deposits_with_a_fault_and_room_again_clears_it(kiosk,
     assert parcel_states(kiosk) == before and sim.unlock_count() == unlocks
     # The pickup of the parcel already inside goes on: the store gave back its reserve
     # of pages for such small writes, and the new deposit above did not take them.
-    assert lockers.pickup(code).opened
+    assert lockers.pickup(code, "A101").opened
     assert store.full is not None and "kiosk.disk_full" in dict(kiosk.health.faults())
     with pytest.raises(DiskFull):  # still no deposits
         lockers.deposit(courier, "A102", "S")

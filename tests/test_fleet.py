@@ -38,10 +38,10 @@ def ev(seq: int, type_: str, kiosk: str = "k1", community: str = "c", **data: ob
 
 
 def lockers(faults: tuple[str, ...] = (), free: dict[str, int] | None = None,
-            doors_open: tuple[str, ...] = ()) -> StateUpdate:
+            doors_open: tuple[str, ...] = (), last_seq: int | None = None) -> StateUpdate:
     free = free if free is not None else {"S": 2, "M": 1, "L": 0}
     return StateUpdate("c", "k1", "lockers", LockerState(
-        free, {"S": 4, "M": 2, "L": 1}, doors_open, (), faults))
+        free, {"S": 4, "M": 2, "L": 1}, doors_open, (), faults, last_seq))
 
 
 def alerts(fleet: Fleet, kiosk: str = "k1") -> set[tuple[str, str | None]]:
@@ -196,11 +196,37 @@ class TestKiosks:
 
     def test_malformed_is_counted_per_kiosk_and_overall(self):
         fleet = Fleet()
+        fleet.apply(StatusUpdate("c", "k1", True))
         fleet.apply(Malformed("community/c/kiosk/k1/status", "bad", "c", "k1"))
         fleet.apply(Malformed("elsewhere", "not a kiosk topic"))
         assert fleet.malformed == 2
         assert fleet.kiosks[("c", "k1")].malformed == 1
         assert fleet.last_malformed is not None
+
+    def test_malformed_messages_never_make_a_kiosk(self):
+        fleet = Fleet()
+        fleet.apply_all(Malformed(f"community/c/kiosk/x{i}/state/lockers", "bad", "c", f"x{i}")
+                        for i in range(100))
+        assert fleet.malformed == 100 and fleet.kiosks == {}
+        # Control: a message on the contract does make one.
+        fleet.apply(StatusUpdate("c", "x1", True))
+        assert list(fleet.kiosks) == [("c", "x1")]
+
+    def test_kiosks_and_their_devices_are_bounded_and_the_rest_counted(self):
+        from mqtt.contract import MAX_DEVICES_PER_KIOSK
+        fleet = Fleet(max_kiosks=3)
+        fleet.apply_all(StatusUpdate("c", f"k{i}", True) for i in range(10))
+        assert sorted(fleet.kiosks) == [("c", "k0"), ("c", "k1"), ("c", "k2")]
+        assert fleet.untracked == 7
+        fleet.apply(ev(1, "parcel.deposited", kiosk="k1"))  # a known kiosk still counts
+        assert fleet.events_applied == 1
+        fleet.apply_all(StateUpdate("c", "k1", f"dev-{i}", {"n": i})
+                        for i in range(MAX_DEVICES_PER_KIOSK + 5))
+        assert len(fleet.kiosks[("c", "k1")].other) == MAX_DEVICES_PER_KIOSK
+        assert fleet.untracked == 12
+        # A device already known is still updated.
+        fleet.apply(StateUpdate("c", "k1", "dev-0", {"n": 99}))
+        assert fleet.kiosks[("c", "k1")].other["dev-0"] == {"n": 99}
 
     def test_connection_changes(self):
         fleet = Fleet()
@@ -299,3 +325,50 @@ class TestUpdateBuffer:
             got.extend(buffer.drain())  # type: ignore[arg-type]
         producer.join()
         assert [u.seq for u in got] == list(range(1, total + 1))
+
+
+class TestNewerFaults:
+    """The faults issue 12 added: raised by their events, ended by theirs or a snapshot."""
+
+    def test_each_is_raised_by_its_event_and_ended_by_its_clearing_event(self):
+        fleet = Fleet()
+        raising = [ev(1, "board.polarity_suspect", board=1, setting="[board] lock_bit_locked"),
+                   ev(2, "kiosk.disk_full", error="database or disk is full"),
+                   ev(3, "kiosk.worker_failed", where="DepositScreen.settle",
+                      error="ValueError"),
+                   ev(4, "door.jammed", compartment="A3"),
+                   ev(5, "locker.unavailable", size="M", causes={"board_offline": 2})]
+        fleet.apply_all(raising)
+        assert alerts(fleet) == {("board.polarity_suspect", "1"), ("kiosk.disk_full", None),
+                                 ("kiosk.worker_failed", "DepositScreen.settle"),
+                                 ("door.jammed", "A3"), ("locker.unavailable", "M")}
+        fleet.apply_all([ev(6, "board.polarity_cleared", board=1),
+                         ev(7, "kiosk.disk_ok"),
+                         ev(8, "kiosk.worker_recovered", where="DepositScreen.settle"),
+                         ev(9, "door.jam_cleared", compartment="A3", board=0, lock=3)])
+        assert alerts(fleet) == {("locker.unavailable", "M")}
+        # Room for an M parcel (an L is free): the outage's refusal is over.
+        fleet.apply(lockers(free={"S": 2, "M": 0, "L": 0}))
+        fleet.apply(lockers(free={"S": 2, "M": 0, "L": 0}))
+        assert alerts(fleet) == {("locker.unavailable", "M")}  # control: no room yet
+        fleet.apply(lockers(free={"S": 2, "M": 0, "L": 1}))
+        assert alerts(fleet) == set()
+
+    def test_a_snapshot_made_before_the_event_does_not_end_it_a_later_one_does(self):
+        fleet = Fleet()
+        fleet.apply(ev(5, "kiosk.worker_failed", where="PickupScreen.check_code",
+                       error="KeyError"))
+        fleet.apply(lockers(faults=(), last_seq=4))  # made before the event, arrived after
+        assert alerts(fleet) == {("kiosk.worker_failed", "PickupScreen.check_code")}
+        fleet.apply(lockers(faults=(), last_seq=5))
+        assert alerts(fleet) == set()
+        fleet.apply(ev(6, "locker.unavailable", size="S", causes={"jammed": 1}))
+        fleet.apply(lockers(free={"S": 1, "M": 0, "L": 0}, last_seq=5))
+        assert alerts(fleet) == {("locker.unavailable", "S")}
+        fleet.apply(lockers(free={"S": 1, "M": 0, "L": 0}, last_seq=6))
+        assert alerts(fleet) == set()
+        # A fault only a snapshot knows of (its event was before the monitor started).
+        fleet.apply(lockers(faults=("board.polarity_suspect", "kiosk.disk_full")))
+        assert alerts(fleet) == {("board.polarity_suspect", None), ("kiosk.disk_full", None)}
+        fleet.apply(lockers(faults=()))
+        assert alerts(fleet) == set()

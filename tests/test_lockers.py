@@ -1,5 +1,7 @@
 """Every locker flow through the real serial driver and the pty board simulator."""
 
+import contextlib
+
 import pytest
 
 from kiosk.backoff import TooManyAttempts
@@ -47,7 +49,8 @@ def test_deposit_stores_the_parcel_and_queues_a_private_code(k, sim):
     assert len(code) == 6 and set(code) <= set(ALPHABET)
     deposited = next(e for e in k.outbox.events() if e.type == "parcel.deposited")
     assert deposited.data == {"parcel": slot.parcel_id, "compartment": "A01", "size": "S",
-                              "household": "h-a101", "courier": "c-one"}
+                              "compartment_size": "S", "household": "h-a101",
+                              "courier": "c-one"}
     # The code is stored only as a keyed hash.
     stored = k.service.store.query("SELECT * FROM codes")
     assert code not in str(stored)
@@ -104,19 +107,22 @@ def test_one_code_opens_all_of_a_households_parcels_once(k, sim):
     deposit(k, sim, unit="B202")
     codes = k.codes_for("A101")
     assert len(codes) == 2
-    result = k.service.pickup(codes[0].lower())
+    result = k.service.pickup(codes[0].lower(), "a101")
     assert [c.id for c in result.opened] == [first.compartment.id, second.compartment.id]
     assert sim.door_open(0, 1) and sim.door_open(0, 5)
     assert not sim.door_open(1, 1) and not sim.door_open(0, 2)  # B202's stays shut
+    # Taken only once the doors are shut on empty compartments.
+    assert k.service.parcel(first.parcel_id)["state"] == "pickup_pending"
     for c in result.opened:
-        assert k.service.parcel(first.parcel_id)["state"] == "collected"
         sim.take_item(c.board, c.lock)
         sim.shut(c.board, c.lock)
     assert k.service.open_doors(result.opened) == []
+    assert k.service.settle_shut(result) == []
+    assert k.service.parcel(first.parcel_id)["state"] == "collected"
     # Single use: neither code of that household works again.
     for code in codes:
         with pytest.raises(WrongCode):
-            k.service.pickup(code)
+            k.service.pickup(code, "A101")
 
 
 def test_wrong_codes_back_off_with_growing_waits_and_each_is_an_event(k, sim):
@@ -124,19 +130,19 @@ def test_wrong_codes_back_off_with_growing_waits_and_each_is_an_event(k, sim):
     waits = []
     for _ in range(3):
         with pytest.raises(WrongCode) as wrong:
-            k.service.pickup("ZZZZZZ")
+            k.service.pickup("ZZZZZZ", "A101")
         waits.append(wrong.value.wait_s)
         k.clock.advance(seconds=wrong.value.wait_s)
     assert waits == [0, 5, 10]
     with pytest.raises(WrongCode) as wrong:
-        k.service.pickup("ZZZZZZ")
+        k.service.pickup("ZZZZZZ", "A101")
     assert wrong.value.wait_s == 20
     # While a wait runs, even the right code is not looked at.
     with pytest.raises(TooManyAttempts) as early:
-        k.service.pickup(k.codes_for("A101")[0])
+        k.service.pickup(k.codes_for("A101")[0], "A101")
     assert early.value.wait_s == 20
     k.clock.advance(seconds=20)
-    assert len(k.service.pickup(k.codes_for("A101")[0]).opened) == 1
+    assert len(k.service.pickup(k.codes_for("A101")[0], "A101").opened) == 1
     wrong_events = [e for e in k.outbox.events() if e.type == "security.wrong_code"]
     assert [e.data["failures"] for e in wrong_events] == [1, 2, 3, 4]
     assert all("code" not in e.data for e in wrong_events)
@@ -146,9 +152,9 @@ def test_too_many_attempts_blocks_the_right_code_too(k, sim):
     deposit(k, sim)
     for _ in range(2):
         with pytest.raises(WrongCode):
-            k.service.pickup("ZZZZZZ")
+            k.service.pickup("ZZZZZZ", "A101")
     with pytest.raises(TooManyAttempts):
-        k.service.pickup(k.codes_for("A101")[0])
+        k.service.pickup(k.codes_for("A101")[0], "A101")
     assert k.service.parcel(1)["state"] == "stored"
 
 
@@ -156,13 +162,13 @@ def test_a_jammed_door_keeps_the_parcel_and_the_code(k, sim):
     slot = deposit(k, sim)
     sim.jam(0, 1)
     code = k.codes_for("A101")[0]
-    result = k.service.pickup(code)
+    result = k.service.pickup(code, "A101")
     assert result.opened == [] and [c.id for c in result.failed] == ["A01"]
     assert sim.unlock_count(0, 1) == 3  # one at deposit, two tries now
     assert k.service.parcel(slot.parcel_id)["state"] == "stored"
     assert "door.jammed" in k.event_types()
     sim.unjam(0, 1)
-    assert [c.id for c in k.service.pickup(code).opened] == ["A01"]
+    assert [c.id for c in k.service.pickup(code, "A101").opened] == ["A01"]
 
 
 def test_a_jammed_door_at_deposit_is_not_offered_again(k, sim):
@@ -210,6 +216,10 @@ def test_send_then_a_courier_collects_outgoing_and_long_waiting_parcels(k, sim):
     k.clock.advance(days=15)
     result = k.service.collect(k.service.courier_login("1234"))
     assert {c.id for c in result.opened} == {"A07", old.compartment.id}
+    for c in result.opened:
+        sim.take_item(c.board, c.lock)
+        sim.shut(c.board, c.lock)
+    assert k.service.settle_shut(result) == []
     assert k.service.parcel(slot.parcel_id)["state"] == "collected"
     assert k.service.parcel(old.parcel_id)["state"] == "returned"
     types = k.event_types()
@@ -232,13 +242,16 @@ def test_overdue_parcels_are_reminded_once_a_day_free_of_charge(k, sim):
     reminder = [n for n in k.outbox.pending_notifications() if n.kind == "reminder"][-1]
     assert reminder.data["parcels"] == 2
     # The reminder's fresh code opens both parcels.
-    assert len(k.service.pickup(reminder.data["code"]).opened) == 2
+    assert len(k.service.pickup(reminder.data["code"], "A101").opened) == 2
 
 
 def test_waited_time_is_measured_from_storage(k, sim):
     deposit(k, sim)
     k.clock.advance(hours=5)
-    k.service.pickup(k.codes_for("A101")[0])
+    result = k.service.pickup(k.codes_for("A101")[0], "A101")
+    sim.take_item(0, 1)
+    sim.shut(0, 1)
+    k.service.settle_shut(result)
     collected = next(e for e in k.outbox.events() if e.type == "parcel.collected")
     assert collected.data["waited_s"] == 5 * 3600
 
@@ -251,3 +264,77 @@ def test_a_silent_board_fails_the_open_without_blaming_the_lock(k, sim):
     assert "door.not_opened" in k.event_types()
     assert "door.jammed" not in k.event_types()
     assert k.service.free_counts()["S"] == 6
+
+
+def test_wrong_code_counters_never_overflow_and_waits_stay_capped(k, sim):
+    from kiosk import backoff
+
+    policy = k.service.backoff
+    assert policy.wait_after(1_027) == policy.wait_after(10**9) == policy.max_s
+    deposit(k, sim)
+    # 1,100 wrong codes in a row for one unit, each as soon as allowed: no crash, and
+    # every wait after the first few is the policy's longest (control: it grew to it).
+    waits = []
+    for _ in range(1_100):
+        k.clock.advance(seconds=k.service.rules.kiosk_gap_s)
+        try:
+            k.service.pickup("ZZZZZZ", "A101")
+        except WrongCode as wrong:
+            waits.append(wrong.wait_s)
+            k.clock.advance(seconds=wrong.wait_s)
+    assert waits[:4] == [0, 5, 10, 20] and set(waits[-1000:]) == {policy.max_s}
+    # The stored count stops at its cap too.
+    with k.service.store.step() as db:
+        db.execute("UPDATE attempts SET failures = ? WHERE scope = 'pickup:A101'",
+                   (backoff.MAX_FAILURES,))
+        assert backoff.record_failure(db, "pickup:A101", policy, k.clock())[0] \
+            == backoff.MAX_FAILURES
+
+
+def test_wrong_codes_for_one_unit_cost_another_at_most_the_kiosk_cap(k, sim):
+    deposit(k, sim)
+    others = [f"C{i}" for i in range(20)]
+    for unit in others:
+        k.service.add_household(unit)
+    for i in range(60):  # spread over twenty households, as a guesser would
+        with contextlib.suppress(WrongCode, TooManyAttempts):
+            k.service.pickup("ZZZZZZ", ("B202", *others)[i % 21])
+    with pytest.raises(TooManyAttempts) as capped:
+        k.service.pickup(k.codes_for("A101")[0], "A101")
+    assert 0 < capped.value.wait_s <= k.service.rules.kiosk_gap_s <= 10
+    k.clock.advance(seconds=capped.value.wait_s)
+    assert len(k.service.pickup(k.codes_for("A101")[0], "A101").opened) == 1
+    # Control: the guessed households' own counters grew; A101's never did.
+    scopes = {r["scope"]: r["failures"] for r in
+              k.service.store.query("SELECT scope, failures FROM attempts")}
+    assert scopes["pickup:B202"] >= 1 and "pickup:A101" not in scopes
+
+
+@pytest.mark.parametrize("rule", ["keep", "return", "desk"])
+def test_reminders_stop_after_the_last_and_the_community_rule_decides(tmp_path, sim, bus,
+                                                                      rule):
+    k = build_lockers(tmp_path / "kiosk.db", bus, sim.port, max_reminders=2,
+                      after_last_reminder=rule)
+    k.service.add_household("A101", pseudonym="h-a101")
+    k.service.add_courier("courier-1", "1234")
+    slot = deposit(k, sim)
+    for _ in range(5):
+        k.clock.advance(days=1, minutes=1)
+        k.service.remind_overdue()
+    overdue = [e for e in k.outbox.events() if e.type == "parcel.overdue"]
+    assert [e.data["reminder"] for e in overdue] == [1, 2]  # then no more
+    assert not any("fee" in str(e.data) for e in k.outbox.events())
+    k.clock.advance(days=14)
+    waiting = k.service.collectable()
+    if rule == "keep":
+        assert waiting == []  # it waits for its household, for as long as it takes
+        return
+    assert [(p["id"], p["why"]) for p in waiting] == [(slot.parcel_id, rule)]
+    result = k.service.collect(k.service.courier_login("1234"))
+    sim.take_item(0, 1)
+    sim.shut(0, 1)
+    k.service.settle_shut(result)
+    assert k.service.parcel(slot.parcel_id)["state"] == \
+        ("returned" if rule == "return" else "at_desk")
+    told = [n.kind for n in k.outbox.pending_notifications() if n.household == "A101"]
+    assert told[-1] == ("returned" if rule == "return" else "at_desk")

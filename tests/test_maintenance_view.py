@@ -88,10 +88,23 @@ def test_gather_reads_boards_counters_peripherals_and_faults(parts, sim, bus, mo
     assert overview.on_duty == ("v-ana",)
 
 
-def test_a_full_size_is_a_fault(parts):
-    for c in parts.lockers.compartments():
-        if c.size == "L":
-            parts.maintenance.set_in_service("v-ana", c.id, False, "flooded")
+def test_a_full_size_is_a_fault_and_one_out_of_order_is_not_full(parts, sim):
+    lockers = parts.lockers
+    large = [c for c in lockers.compartments() if c.size == "L"]
+    for c in large:
+        parts.maintenance.set_in_service("v-ana", c.id, False, "flooded")
+    overview = gather(parts, uplink=None, backlog=0)
+    assert lockers.free_counts()["L"] == 0
+    assert [(f.kind, f.subject) for f in overview.faults] == []  # an outage, not full
+    for c in large:
+        parts.maintenance.set_in_service("v-ana", c.id, True, "dried")
+    courier = lockers.add_courier("c-1", "1234")
+    lockers.add_household("A101")
+    for _ in large:  # every L compartment holding a parcel: full
+        slot = lockers.deposit(courier, "A101", "L")
+        sim.put_item(slot.compartment.board, slot.compartment.lock)
+        sim.shut(slot.compartment.board, slot.compartment.lock)
+        lockers.finish(slot)
     overview = gather(parts, uplink=None, backlog=0)
     assert [(f.kind, f.subject) for f in overview.faults] == [("locker.full", "L")]
 
@@ -114,3 +127,20 @@ def test_perform_needs_a_reason_and_someone_on_duty(parts, sim):
     assert spot.done and parts.parking.spot("P01").state == "out_of_service"
     unknown = perform(parts, "v-ana", Action("out_of_service", "Z99"), "?")
     assert not unknown.done and "Z99" in unknown.error
+
+
+def test_codes_no_receipt_confirmed_for_ten_minutes_are_a_fault(parts, sim):
+    lockers = parts.lockers
+    lockers.add_household("A101")
+    slot = lockers.deposit(lockers.add_courier("c-1", "1234"), "A101", "S")
+    sim.put_item(slot.compartment.board, slot.compartment.lock)
+    sim.shut(slot.compartment.board, slot.compartment.lock)
+    lockers.finish(slot)
+    # Just queued: the notifier has time to deliver it (control for the fault below).
+    assert "notify.undelivered" not in [f.kind for f in gather(parts, None, 0).faults]
+    lockers.clock.advance(minutes=11)
+    [fault] = [f for f in gather(parts, None, 0).faults if f.kind == "notify.undelivered"]
+    assert fault.details == {"n": 1}
+    # The receipt came: the fault is gone.
+    lockers.outbox.delivered([n.uid for n in lockers.outbox.pending_notifications()])
+    assert "notify.undelivered" not in [f.kind for f in gather(parts, None, 0).faults]

@@ -51,10 +51,11 @@ class TestParse:
         assert board == StateUpdate("c1", "k1", "board-3", BoardState(3, False, 4, "timeout"))
         lockers = parse_message(f"{P}/state/lockers", json.dumps({
             "free": {"S": 1, "M": 0, "L": 2}, "capacity": {"S": 4, "M": 2, "L": 2},
-            "doors_open": ["A1"], "out_of_service": [], "faults": ["door.jammed"]}).encode())
+            "doors_open": ["A1"], "out_of_service": [], "faults": ["door.jammed"],
+            "last_seq": 41}).encode())
         assert isinstance(lockers, StateUpdate)
         assert lockers.state == LockerState({"S": 1, "M": 0, "L": 2}, {"S": 4, "M": 2, "L": 2},
-                                            ("A1",), (), ("door.jammed",))
+                                            ("A1",), (), ("door.jammed",), 41)
         uplink = parse_message(f"{P}/state/uplink", b'{"connected": true, "backlog": 12}')
         assert isinstance(uplink, StateUpdate)
         assert uplink.state == UplinkState(True, 12)
@@ -75,6 +76,7 @@ class TestParse:
         (f"{P}/state/board-1", b'{"online": true, "errors": true}'),
         (f"{P}/state/lockers", b'{"free": {"S": "many"}, "capacity": {}}'),
         (f"{P}/state/lockers", b'{"free": {}, "capacity": {}, "faults": "door.jammed"}'),
+        (f"{P}/state/lockers", b'{"free": {}, "capacity": {}, "last_seq": -1}'),
         (f"{P}/state/uplink", b'[1, 2]'),
         (f"{P}/state/spots", b'not json'),
         (f"{P}/event/parcel.deposited", b'{"seq": 1}'),

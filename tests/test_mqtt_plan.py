@@ -22,8 +22,10 @@ from kiosk.schema import open_kiosk_store
 from mqtt import topics
 from mqtt.publisher import Publisher
 from plan import indicators
+from plan.indicators import PlanSettings
 from plan.store import CleanEvent, PlanStore, Refused, check_message
 from tests.mqtt_broker import Collector, wait_until
+from tests.plan_support import BACKENDS, plan_location
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,28 +87,40 @@ def test_a_good_event_is_taken_apart():
     assert (checked.kiosk, checked.seq, checked.data) == ("k1", 1, {"size": "M"})
 
 
+@pytest.fixture(params=BACKENDS)
+def plan_where(request, tmp_path):
+    """Where a plan store lives: SQLite, and PostgreSQL (a schema of its own)."""
+    with plan_location(request.param, tmp_path) as where:
+        yield where
+
+
 @pytest.fixture
-def plan(tmp_path):
-    store = PlanStore(tmp_path / "plan.db")
+def plan(plan_where):
+    store = PlanStore(plan_where)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def fuzz_store(tmp_path_factory):
+    store = PlanStore(tmp_path_factory.mktemp("fuzz") / "plan.db")
     yield store
     store.close()
 
 
 @settings(max_examples=200, deadline=None)
-@given(topic=st.sampled_from([TOPIC, "community/c1/kiosk/k1/state/lockers", "x/y"]),
+@given(topic=st.sampled_from([TOPIC, "community/c1/kiosk/k1/state/lockers",
+                              "community/c1/kiosk/k1/state/uplink", "x/y"]),
        payload=st.one_of(st.binary(max_size=300),
                          st.recursive(st.none() | st.booleans() | st.integers()
                                       | st.floats(allow_nan=False) | st.text(max_size=10),
                                       lambda kids: st.lists(kids, max_size=4)
                                       | st.dictionaries(st.text(max_size=6), kids, max_size=4),
                                       max_leaves=20).map(lambda v: json.dumps(v).encode())))
-def test_nothing_anyone_sends_makes_ingest_raise(tmp_path_factory, topic, payload):
-    store = PlanStore(tmp_path_factory.mktemp("fuzz") / "plan.db")
-    try:
-        result = store.ingest([(topic, payload)])
-        assert result.stored + result.duplicates + sum(result.refused.values()) <= 1
-    finally:
-        store.close()
+def test_nothing_anyone_sends_makes_ingest_raise(fuzz_store, topic, payload):
+    result = fuzz_store.ingest([(topic, payload)])
+    assert result.stored + result.duplicates + sum(result.refused.values()) <= 1
+    indicators.report(fuzz_store, "c1")
 
 
 def test_dedupe_by_kiosk_and_seq_and_conflicts_are_refused(plan):
@@ -153,41 +167,54 @@ def test_an_outage_is_counted_as_an_outage_and_never_as_unmet_demand(plan):
     assert indicators.compute(plan, "c1")["unmet_demand"]["total"] == 2
 
 
-def test_indicators_from_a_small_history(plan):
+def test_indicators_from_a_small_history(plan_where):
+    plan = PlanStore(plan_where, PlanSettings(timezone="Asia/Shanghai",
+                                              agreed_hours=("08:00", "18:00")))
     lockers = json.dumps({"capacity": {"S": 2, "M": 4}, "free": {"S": 0, "M": 4}}).encode()
     evs = [
         # 23:30 UTC is 07:30 the next day in Shanghai.
         event("c1", "k1", 1, "parcel.deposited", {"parcel": "p1", "size": "S",
+                                                  "compartment": "A1", "compartment_size": "S",
                                                   "courier": "c-1"}, "2026-11-29T23:30:00Z"),
         event("c1", "k1", 2, "parcel.deposited", {"parcel": "p2", "size": "S",
+                                                  "compartment": "A2", "compartment_size": "S",
                                                   "courier": "c-2"}, "2026-11-29T23:40:00Z"),
         event("c1", "k1", 3, "locker.full", {"size": "S"}, "2026-11-29T23:50:00Z"),
-        event("c1", "k1", 4, "parcel.collected", {"parcel": "p1", "waited_s": 7200},
+        event("c1", "k1", 4, "parcel.collected", {"parcel": "p1", "waited_s": 7200,
+                                                  "compartment": "A1", "compartment_size": "S"},
               "2026-11-30T01:30:00Z"),
-        event("c1", "k1", 5, "parcel.collected", {"parcel": "p2", "waited_s": "soon"},
+        event("c1", "k1", 5, "parcel.collected", {"parcel": "p2", "waited_s": "soon",
+                                                  "compartment": "A2", "compartment_size": "S"},
               "2026-11-30T02:00:00Z"),
         event("c1", "k1", 6, "door.jammed", {"compartment": 3, "board": 0}),
         event("c1", "k1", 7, "door.jammed", {"compartment": 3, "board": 0}),
         event("c1", "k1", 8, "board.offline", {"board": 1}),
-        event("c1", "k1", 9, "parking.requested", {"spot_type": "ev"}),
-        event("c1", "k1", 10, "parking.refused", {"spot_type": "ev"}),
+        event("c1", "k1", 9, "parking.requested", {"round": "r1", "member": "m-1",
+                                                   "type": "ev"}),
+        event("c1", "k1", 10, "parking.refused", {"kind": "round", "round": "r1",
+                                                  "member": "m-1", "type": "ev"}),
         event("c1", "k1", 11, "solar.panel_dusty", {}),
     ]
     plan.ingest([*evs, (topics.state_topic("c1", "k1", "lockers"), lockers)])
-    ind = indicators.compute(plan, "c1", "Asia/Shanghai")
+    ind = indicators.compute(plan, "c1")
+    plan.close()
     assert set(ind) == set(indicators.INDICATORS)
     assert ind["parcels_per_day"]["days"] == {"2026-11-30": 2}
     assert ind["parcels_per_hour"]["hours"][7] == 2
     assert ind["wait_time"]["count"] == 1 and ind["wait_time"]["median_h"] == 2.0
     assert ind["occupancy"]["compartments"][0] == {
-        "kiosk": "k1", "size": "S", "peak": 2, "capacity": 2, "peak_ratio": 1.0, "now": 0}
+        "kiosk": "k1", "size": "S", "peak": 2, "compartments": 2, "peak_ratio": 1.0, "now": 0,
+        "basis": "compartment", "over_capacity": 0}
     assert ind["unmet_demand"]["by_size"] == {"S": 1}
-    assert ind["courier_load"]["hours"][7] == {"hour": 7, "parcels": 2, "couriers": 2,
-                                               "per_courier": 1.0}
-    assert ind["faults"]["devices"][0] == {"device": "k1 compartment 3", "door.jammed": 2,
-                                           "total": 2}
+    # 07:30 and 07:40 local, before the agreed 08:00: both flagged.
+    assert [(d["courier"], d["day"], d["first"], d["outside_hours"], d["flagged"])
+            for d in ind["courier_hours"]["days"]] == [
+        ("c-1", "2026-11-30", "07:30", 1, True), ("c-2", "2026-11-30", "07:40", 1, True)]
+    assert ind["faults"]["devices"][0] == {"device": "k1 compartment 3",
+                                           "counts": {"door.jammed": 2}, "total": 2}
     assert ind["faults"]["totals"] == {"board.offline": 1, "door.jammed": 2}
     assert ind["parking"]["requested"] == 1 and ind["parking"]["refused"] == 1
+    assert ind["parking"]["rounds"][0]["types"][0]["type"] == "ev"
     assert ind["intake"]["unknown_types"] == {"solar.panel_dusty": 1}
     assert ind["gaps"]["missing"] == 0
 
@@ -326,7 +353,7 @@ def test_plan_rides_out_broker_restarts_and_its_own_absence(broker, tmp_path):
     assert code == 0, err
 
 
-def test_report_prints_charts_and_writes_one_self_contained_page(plan, tmp_path):
+def test_report_prints_charts_and_writes_one_self_contained_page(plan, plan_where, tmp_path):
     lockers = json.dumps({"capacity": {"M": 4}}).encode()
     plan.ingest([event("c1", "k1", s, "parcel.deposited",
                        {"parcel": f"p{s}", "size": "M", "courier": "c-1"},
@@ -337,8 +364,10 @@ def test_report_prints_charts_and_writes_one_self_contained_page(plan, tmp_path)
     plan.close()
     page = tmp_path / "board" / "plan.html"
     page.parent.mkdir()
-    out = subprocess.run([sys.executable, "-m", "kiosk", "plan", "report", "--data",
-                          str(tmp_path), "--html", str(page)], cwd=ROOT, capture_output=True,
+    where = (["--database", plan_where] if isinstance(plan_where, str)
+             else ["--data", str(tmp_path)])
+    out = subprocess.run([sys.executable, "-m", "kiosk", "plan", "report", *where,
+                          "--html", str(page)], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "Parcels per day" in out.stdout and "█" in out.stdout
@@ -347,6 +376,22 @@ def test_report_prints_charts_and_writes_one_self_contained_page(plan, tmp_path)
     assert text.count("<svg") >= 6 and "Full-bank refusals" in text
     assert "<script" not in text and "src=" not in text and "href=" not in text
     assert "k1 compartment 2" in text
+
+
+def test_report_reads_the_plan_as_kept_and_refuses_other_settings(plan_where, tmp_path,
+                                                                   capsys):
+    from kiosk.cli.main import main
+    store = PlanStore(plan_where, PlanSettings(timezone="Asia/Shanghai"))
+    store.ingest([event("c1", "k1", 1, "parcel.deposited", {"parcel": 1},
+                        "2026-11-29T23:30:00Z")])
+    store.close()
+    where = (["--database", plan_where] if isinstance(plan_where, str)
+             else ["--data", str(tmp_path)])
+    assert main(["plan", "report", *where]) == 0
+    out = capsys.readouterr().out
+    assert "(Asia/Shanghai)" in out and "11-30" in out  # the local day
+    assert main(["plan", "report", *where, "--timezone", "UTC"]) == 2
+    assert "kept in Asia/Shanghai" in capsys.readouterr().err
 
 
 def test_report_without_data_says_so(tmp_path):
@@ -364,6 +409,14 @@ def test_report_without_data_says_so(tmp_path):
      "--community"),
     (["plan", "--broker", "127.0.0.1:1883", "--data", "x", "--ca-file", "ca.pem"],
      "--ca-file needs --tls"),
+    (["plan", "--broker", "127.0.0.1:1883", "--data", "x", "--agreed-hours", "25:00-08:00"],
+     "--agreed-hours"),
+    (["plan", "--broker", "127.0.0.1:1883", "--data", "x", "--agreed-hours", "8-18"],
+     "--agreed-hours"),
+    (["plan", "--broker", "127.0.0.1:1883", "--database", "mysql://db/plan"], "--database"),
+    (["plan", "report", "--data", "x", "--width", "5"], "--width"),
+    (["plan", "report", "--database", "postgresql://nobody@127.0.0.1:1/none"],
+     "postgresql://nobody@127.0.0.1:1/none"),
 ])
 def test_plan_refuses_bad_arguments_with_a_message(tmp_path, capsys, monkeypatch, args, message):
     from kiosk.cli.main import main

@@ -55,12 +55,14 @@ def day(tmp_path, sim, bus):
         service.finish(slot)
     codes = {n.household: n.data["code"] for n in outbox.pending_notifications()}
     with pytest.raises(WrongCode):
-        service.pickup("XXXXXX")
+        service.pickup("XXXXXX", "A101")
     clock.advance(hours=3)
     for unit in ("A101", "B202"):
-        for c in service.pickup(codes[unit]).opened:
+        result = service.pickup(codes[unit], unit)
+        for c in result.opened:
             sim.take_item(c.board, c.lock)
             sim.shut(c.board, c.lock)
+        service.settle_shut(result)
     yield outbox, codes
     store.close()
 
@@ -75,8 +77,7 @@ def test_public_topics_carry_no_names_phones_or_codes(broker, day):
                                   "out_of_service": [], "faults": []})
     pub.start()
     try:
-        assert wait_until(lambda: outbox.pending_count() == 0
-                          and not outbox.pending_notifications(), 10)
+        assert wait_until(lambda: outbox.pending_count() == 0, 10)
         assert wait_until(lambda: len(everything.messages("/notify/")) == 3, 10)
         assert wait_until(lambda: everything.messages("/state/uplink"), 10)
     finally:
@@ -97,7 +98,8 @@ def test_public_topics_carry_no_names_phones_or_codes(broker, day):
     for unit, code in codes.items():
         [mine] = [m for m in private if m.topic == topics.notify_topic(C, K, unit)]
         assert mine.json()["data"]["code"] == code
-    assert outbox.pending_notifications() == []
+    # They stay on the kiosk until the notifier's receipt (tests/test_notify.py).
+    assert len(outbox.pending_notifications()) == 3
 
 
 def make_tls_files(where: Path) -> dict[str, Path]:
@@ -160,8 +162,7 @@ def test_credentials_tls_and_acl_keep_codes_to_the_notifier(secured_broker, day)
     pub = Publisher(outbox, config, C, K, reconnect_min_s=0.1)
     pub.start()
     try:
-        assert wait_until(lambda: outbox.pending_count() == 0
-                          and not outbox.pending_notifications(), 15)
+        assert wait_until(lambda: outbox.pending_count() == 0, 15)
         assert wait_until(lambda: len(notifier.messages()) == 3, 10)
         assert wait_until(lambda: len(public.messages("/event/")) == events, 10)
     finally:
@@ -184,3 +185,65 @@ def test_wrong_password_is_reported_and_nothing_leaves_the_outbox(secured_broker
         assert outbox.pending_count() == events and len(outbox.pending_notifications()) == 3
     finally:
         pub.stop()
+
+
+def test_the_notifier_account_delivers_and_only_it_can_send_receipts(secured_broker, day,
+                                                                     tmp_path):
+    """The shipped ACL end to end: the notifier reads the codes and writes the receipts;
+    an anonymous client's forged receipt is dropped by the broker."""
+    from kiosk.notifications import receipt_payload
+    from notify.contacts import ContactsDirectory
+    from notify.service import Notifier, NotifierSettings
+    from notify.store import open_notifier_store
+    from tests.notify_support import PushInbox
+
+    outbox, codes = day
+    push = PushInbox().start()
+    store = open_notifier_store(tmp_path / "notifier")
+    for unit in codes:
+        ContactsDirectory(store).add(unit, push.url(unit), "zh")
+    tls = {"host": "127.0.0.1", "port": secured_broker.port, "tls": True,
+           "ca_file": secured_broker.ca_file}
+    notifier_login = MqttConfig(username="notifier", password="notifier-secret", **tls)
+
+    def notifier() -> Notifier:
+        return Notifier(store, notifier_login, NotifierSettings(C, retry_first_s=0.1))
+
+    first = notifier()  # its persistent session: the broker keeps the codes for it
+    first.start()
+    assert first.ready.wait(10)
+    first.stop()
+    by_unit = {n.household: n for n in outbox.pending_notifications()}
+    pub = Publisher(outbox, MqttConfig(username=KIOSK_USER, password="kiosk-secret", **tls),
+                    C, K, reconnect_min_s=0.1)
+    pub.start()
+    forger = tls_collector(secured_broker, ["test/nothing"])
+    as_notifier = tls_collector(secured_broker, ["test/nothing"], username="notifier",
+                                password="notifier-secret")
+    second = notifier()
+    try:
+        assert wait_until(lambda: len(pub._awaiting) == 3, 10)
+        assert wait_until(forger.client.is_connected, 10)
+        assert wait_until(as_notifier.client.is_connected, 10)
+        forger.client.publish(topics.receipt_topic(C, K),
+                              receipt_payload(by_unit["A101"].uid, "delivered"),
+                              qos=1).wait_for_publish(5)
+        # Control, after it in the kiosk's queue: the notifier's account can.
+        as_notifier.client.publish(topics.receipt_topic(C, K),
+                                   receipt_payload(by_unit["B202"].uid, "delivered"),
+                                   qos=1).wait_for_publish(5)
+        assert wait_until(lambda: "B202" not in {
+            n.household for n in outbox.pending_notifications()}, 10)
+        assert {n.household for n in outbox.pending_notifications()} == {"A101", "C303"}
+        second.start()
+        assert wait_until(lambda: outbox.undelivered_count() == 0, 20)
+        assert wait_until(lambda: all(push.codes(u) for u in codes), 10)
+    finally:
+        second.stop()
+        pub.stop()
+        forger.stop()
+        as_notifier.stop()
+        store.close()
+        push.stop()
+    for unit, code in codes.items():
+        assert push.codes(unit) == {code}

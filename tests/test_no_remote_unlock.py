@@ -5,10 +5,15 @@ serial driver on the pty board simulator, gpiozero's mock pins, and the real MQT
 publisher connected to a real Mosquitto. Another client then sends everything an
 attacker or a confused integration might: command, set and Home Assistant-style topics,
 notify topics, topics that look like wildcards, huge and malformed payloads, raw unlock
-frames. Two kinds of evidence that nothing listens:
-- behaviour: the simulator receives no unlock frame and no table of the database changes;
-- structure: the broker saw no SUBSCRIBE from any of the kiosk's clients, and the
-  publisher's client has no message handler.
+frames. The kiosk listens to exactly one topic, its receipt topic, where the notifier says a
+notification reached its household (docs/notify.md); the demo's notifier runs in-process
+and reads the notify topics. Two kinds of evidence that nothing else listens:
+- behaviour: the simulator receives no unlock frame and no table of the database changes,
+  though the barrage includes receipts (junk, and well-formed ones for ids the kiosk
+  never sent) and notifications;
+- structure: the broker saw no SUBSCRIBE from the kiosk's clients but the publisher's to
+  its receipt topic and the notifier's to the notify topics, and the publisher's message
+  handler is its receipt handler, which can only take a notification out of the outbox.
 A control at the end opens a door the only way there is, at the screen, and sees it
 counted: the evidence could have failed.
 """
@@ -27,8 +32,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices import kerong
 from kiosk.setups.demo import DemoKiosk
 from kiosk.store import Store
+from mqtt import topics
 from tests.mqtt_broker import Collector, Mosquitto, mosquitto_binary
-from tests.tui_setup import FROZEN, type_text, until
+from tests.tui_setup import FROZEN, type_text, type_unit, until
 from tui.screens.home import HomeScreen
 from tui.screens.pickup import PickupScreen
 
@@ -55,6 +61,8 @@ TOPICS = [
     f"{PREFIX}/maintenance/force_door",
     f"{PREFIX}/notify/101",
     f"{PREFIX}/notify/101/reply",
+    f"{PREFIX}/receipt",
+    f"{PREFIX}/receipt/101",
     f"{PREFIX}/event/door.force",
     f"{PREFIX}/status",
     f"{PREFIX}/command/open/",
@@ -88,6 +96,9 @@ PAYLOADS: list[bytes] = [
     unlock_frame(0, 1), unlock_frame(1, 16) * 64,
     b"\xff\xfe\x00\x02\x31\x03", b"{", b"[" * 100_000, b"\x00" * 4096,
     b"A" * (1024 * 1024),  # a megabyte
+    # Well-formed receipts, for notifications this kiosk never sent.
+    json.dumps({"v": 1, "id": "0" * 32, "outcome": "delivered"}).encode(),
+    json.dumps({"v": 1, "id": "f" * 32, "outcome": "no_contact"}).encode(),
 ]
 
 
@@ -210,22 +221,30 @@ async def run_the_kiosk_through_it(tmp_path, broker: Mosquitto, watcher: Collect
             assert database_state(store) == before
             assert isinstance(app.screen, HomeScreen)
 
-            # Structure: no client of the kiosk subscribed to anything, and the publisher
-            # would not even hear a message.
+            # Structure: the kiosk's publisher subscribed to its receipt topic and nothing
+            # else, the notifier to the notify topics; the publisher hears only receipts.
+            publisher = demo.kiosk.publisher
             kiosk_clients = [c for c in connected_clients(broker)
                              if not c.startswith(OUR_CLIENTS)]
             assert kiosk_clients, "the kiosk's publisher connected to this broker"
             subscriptions = broker_subscriptions(broker)
             assert any(c.startswith("watcher-") for c, _ in subscriptions), \
                 "the broker log records subscriptions (control)"
-            assert [s for s in subscriptions if not s[0].startswith(OUR_CLIENTS)] == []
-            assert demo.kiosk.publisher._client.on_message is None
+            theirs = {s for s in subscriptions if not s[0].startswith(OUR_CLIENTS)}
+            assert theirs == {
+                (publisher._client._client_id.decode(), topics.receipt_topic(COMMUNITY, KIOSK)),
+                (demo.notifier._client._client_id.decode(), topics.notify_all(COMMUNITY))}
+            assert publisher._client.on_message == publisher._on_receipt
+            # It heard every message on its receipt topic, and none was a receipt it could
+            # use (the database is unchanged, above).
+            assert publisher.bad_receipts >= len(PAYLOADS) - 2
 
             # Control: a door opens the only way there is, at the screen, and it counts.
-            # The notification went out over MQTT; the demo's phone kept a copy.
+            # The code reached the household's inbox through the real notifier.
             [code] = [code for unit, code, _ in demo.world.help().codes if unit == "101"]
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            await type_unit(pilot, "101")
             await type_text(pilot, code)
             await pilot.press("enter")
             await until(pilot, lambda: app.screen.result is not None, what="pickup")

@@ -12,14 +12,18 @@ from datetime import timedelta
 import pytest
 
 from kiosk.composition import compose
-from kiosk.config import load_config
+from kiosk.config import MqttConfig, load_config
 from kiosk.events import utc_now
 from kiosk.lockers.model import LockersOutOfOrder, NoFreeCompartment
 from kiosk.lockers.service import CODE_LATE_S
 from kiosk.setups.production import open_devices, production_kiosk
+from notify.contacts import ContactsDirectory
+from notify.service import Notifier, NotifierSettings
+from notify.store import open_notifier_store
 from plan import indicators
 from plan.store import PlanStore
 from tests.mqtt_broker import Collector, wait_until
+from tests.notify_support import PushInbox
 from tests.test_composition import run_config
 
 TYPES = ("locker.full", "locker.unavailable")
@@ -154,6 +158,16 @@ def test_codes_stuck_in_the_outbox_during_a_broker_outage_are_an_outage_not_dema
     seen = Collector(broker.port, ["community/+/kiosk/+/event/#"], client_id="plan",
                      clean_session=False)
     seen.wait_subscribed()
+    # The community's notifier, with a persistent session on the broker: a code counts as
+    # sent once its receipt is back (docs/notify.md).
+    push = PushInbox().start()
+    notifier_store = open_notifier_store(tmp_path / "notifier")
+    ContactsDirectory(notifier_store).add("A101", push.url("A101"), "zh")
+    notifier = Notifier(notifier_store, MqttConfig(host="127.0.0.1", port=broker.port,
+                                                   reconnect_max_s=1),
+                        NotifierSettings("maple-court"))
+    notifier.start()
+    assert notifier.ready.wait(10)
     kiosk = started()
     try:
         courier = kiosk.lockers.add_courier("c-1", "1234")
@@ -188,6 +202,9 @@ def test_codes_stuck_in_the_outbox_during_a_broker_outage_are_an_outage_not_dema
         last = kiosk.outbox.last_seq()
     finally:
         kiosk.close()
+        notifier.stop()
+        notifier_store.close()
+        push.stop()
 
     assert wait_until(lambda: len(seen.messages("/event/locker.")) >= 3, 15)
     plan = PlanStore(tmp_path / "plan.db")

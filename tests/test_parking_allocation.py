@@ -105,7 +105,10 @@ def test_every_round_fills_what_it_can_and_serves_accessible_needs_first(rounds)
         asking = {t: sum(1 for a in asks if a.type == t) for t in by_type}
         lent = max(0, by_type[ACCESSIBLE] - asking[ACCESSIBLE])
         got = {t: sum(1 for m in outcome.assignments if wanted[m] == t) for t in by_type}
-        assert got[ACCESSIBLE] == min(by_type[ACCESSIBLE], asking[ACCESSIBLE])
+        # An accessible request refused falls back to a standard spot nobody was given.
+        fallback = min(max(0, asking[ACCESSIBLE] - by_type[ACCESSIBLE]),
+                       max(0, by_type[STANDARD] + lent - asking[STANDARD]))
+        assert got[ACCESSIBLE] == min(by_type[ACCESSIBLE], asking[ACCESSIBLE]) + fallback
         assert got["ev"] == min(by_type["ev"], asking["ev"])
         assert got[STANDARD] == min(by_type[STANDARD] + lent, asking[STANDARD])
         assert len(outcome.refused) == len(asks) - len(outcome.assignments)
@@ -113,10 +116,13 @@ def test_every_round_fills_what_it_can_and_serves_accessible_needs_first(rounds)
         assert len({s.id for s in outcome.assignments.values()}) == len(outcome.assignments)
         for member, spot in outcome.assignments.items():
             assert spot.type == wanted[member] or (
-                spot.type == ACCESSIBLE and wanted[member] == STANDARD)
+                spot.type == ACCESSIBLE and wanted[member] == STANDARD) or (
+                spot.type == STANDARD and wanted[member] == ACCESSIBLE)
         if any(a.type == ACCESSIBLE for a in outcome.refused):
             assert all(s.type != ACCESSIBLE or wanted[m] == ACCESSIBLE
                        for m, s in outcome.assignments.items())
+            # ... and only once no standard spot is left for them.
+            assert got[STANDARD] + fallback == by_type[STANDARD] + lent
 
 
 @settings(max_examples=100, deadline=None)

@@ -15,10 +15,19 @@ from tests.parking_support import MEMBERS_CSV, SPOTS_CSV, Clock, make_register
 ROOT = Path(__file__).resolve().parent.parent
 
 
+CHAIR_PIN = "700001"
+
+
 @pytest.fixture
-def data(tmp_path):
+def data(tmp_path, monkeypatch, capsys):
+    """A kiosk whose assembly set up a chair; the commands act as the chair (its PIN)."""
     (tmp_path / "members.csv").write_text(MEMBERS_CSV)
     (tmp_path / "spots.csv").write_text(SPOTS_CSV)
+    monkeypatch.delenv("KIOSK_PIN", raising=False)
+    assert main(["duty", "role", "chair", "--pin", CHAIR_PIN, "--reason",
+                 "assembly of 2026-02-01", "--data", str(tmp_path)]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("KIOSK_PIN", CHAIR_PIN)
     return tmp_path
 
 
@@ -29,15 +38,18 @@ def kiosk(*args: str) -> subprocess.CompletedProcess:
 
 def test_import_commit_draw_verify(data, capsys):
     d = str(data)
-    assert main(["parking", "import-members", f"{d}/members.csv", "--by", "m-duty",
-                 "--data", d]) == 0
-    assert main(["parking", "import-spots", f"{d}/spots.csv", "--by", "m-duty",
-                 "--data", d]) == 0
+    assert main(["parking", "import-members", f"{d}/members.csv", "--data", d]) == 0
+    assert main(["parking", "import-spots", f"{d}/spots.csv", "--data", d]) == 0
+    assert "members: 4 added" in capsys.readouterr().out
     register = make_register(data / "kiosk.db", Clock())
     for member, spot_type in (("h-1", "standard"), ("h-2", "accessible"), ("h-3", "standard"),
                               ("w-1", "standard")):
         register.request(member, "2026-03", spot_type)
     register.store.close()
+    assert main(["parking", "close", "--round", "2026-03", "--data", d]) == 2
+    assert "announce where round 2026-03" in capsys.readouterr().err
+    assert main(["parking", "announce", "--round", "2026-03", "--source",
+                 "the national lottery of 2026-02-28", "--data", d]) == 0
     assert main(["parking", "close", "--round", "2026-03", "--data", d]) == 0
     (data / "random.txt").write_text("lottery 2026-02-28: 04 08 15 16 23 42\n")
     assert main(["parking", "commit", "--round", "2026-03", "--public-random-file",
@@ -45,8 +57,9 @@ def test_import_commit_draw_verify(data, capsys):
     assert main(["parking", "draw", "--round", "2026-03", "--out", f"{d}/r.json",
                  "--data", d]) == 0
     out = capsys.readouterr().out
-    assert "members: 4 added" in out and "3 allocated, 1 refused" in out
-    assert "round 2026-03 closed at" in out and "note: closed only now" not in out
+    assert "3 allocated, 1 refused" in out
+    assert "round 2026-03 closed at" in out
+    assert "random source  the national lottery of 2026-02-28" in out
     assert main(["parking", "verify", f"{d}/r.json", "--commitment", f"{d}/c.json"]) == 0
     assert "ok: round 2026-03 (no. 1) matches" in capsys.readouterr().out
 
@@ -67,8 +80,7 @@ def test_import_commit_draw_verify(data, capsys):
 
 def test_a_bad_csv_names_its_lines_and_imports_nothing(data, capsys):
     (data / "bad.csv").write_text("spot,type\nS1,standard\nS2,boat\n")
-    assert main(["parking", "import-spots", f"{data}/bad.csv", "--by", "m",
-                 "--data", str(data)]) == 1
+    assert main(["parking", "import-spots", f"{data}/bad.csv", "--data", str(data)]) == 1
     out = capsys.readouterr().out
     assert "bad.csv: line 3: type 'boat'" in out and "nothing imported" in out
     register = make_register(data / "kiosk.db", Clock())
@@ -102,8 +114,33 @@ def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
 
 def test_draw_of_an_uncommitted_round_is_refused(data, capsys):
     d = str(data)
-    main(["parking", "import-spots", f"{d}/spots.csv", "--by", "m", "--data", d])
+    main(["parking", "import-spots", f"{d}/spots.csv", "--data", d])
     assert main(["parking", "draw", "--round", "2026-03", "--out", f"{d}/r.json",
                  "--data", d]) == 2
     assert "round 2026-03 is not committed" in capsys.readouterr().err
     assert not (data / "r.json").exists()
+
+
+def test_every_change_names_an_authenticated_actor_and_free_text_is_gone(data, capsys,
+                                                                        monkeypatch):
+    d = str(data)
+    with pytest.raises(SystemExit):  # argparse: there is no --by any more
+        main(["parking", "import-spots", f"{d}/spots.csv", "--by", "literally anyone",
+              "--data", d])
+    capsys.readouterr()
+    monkeypatch.setenv("KIOSK_PIN", "123456")
+    assert main(["parking", "import-spots", f"{d}/spots.csv", "--data", d]) == 2
+    assert "not authenticated" in capsys.readouterr().err
+    register = make_register(data / "kiosk.db", Clock())
+    assert register.spots() == []  # nothing changed
+    register.store.close()
+    monkeypatch.setenv("KIOSK_PIN", CHAIR_PIN)  # control: the chair's PIN works
+    assert main(["parking", "import-spots", f"{d}/spots.csv", "--data", d]) == 0
+    register = make_register(data / "kiosk.db", Clock())
+    actors = {e.actor for e in register.audit.entries()
+              if e.action.startswith("parking.")}
+    assert actors == {"role:chair"}
+    register.store.close()
+    monkeypatch.delenv("KIOSK_PIN")  # a second role needs an authenticated actor
+    assert main(["duty", "role", "treasurer", "--pin", "700002", "--reason", "x",
+                 "--data", d]) == 2

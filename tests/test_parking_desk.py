@@ -18,7 +18,14 @@ from kiosk.parking import desk as desk_module
 from kiosk.parking import register as register_module
 from kiosk.parking.desk import ParkingDesk, Refused, next_round_id
 from kiosk.refusals import Refusal
-from tests.parking_support import MEMBERS_CSV, SPOTS_CSV, Clock, make_register
+from tests.parking_support import (
+    MEMBERS_CSV,
+    SPOTS_CSV,
+    Clock,
+    close_round,
+    commit_round,
+    make_register,
+)
 
 
 @pytest.fixture
@@ -44,13 +51,13 @@ def test_requests_go_to_the_open_round_and_wait_while_one_is_drawn(desk):
     assert desk.member_view("h-1").open_round == "2026-04"
     assert desk.request("h-1", "standard") == "2026-04"
     assert desk.request("h-3", "standard") == "2026-04"
-    desk.register.close("2026-04")
+    close_round(desk.register, "2026-04")
     with pytest.raises(Refused) as refused:
         desk.request("h-1", "standard")
     assert (refused.value.reason, refused.value.round_id) == ("round_busy", "2026-04")
     view = desk.member_view("h-1")
     assert (view.open_round, view.busy_round, view.asked) == (None, "2026-04", "standard")
-    desk.register.commit("2026-04", "public value")
+    commit_round(desk.register, "2026-04", "public value")
     desk.register.draw("2026-04")
     assert desk.member_view("h-1").open_round == "2026-05"
 
@@ -93,7 +100,7 @@ def test_the_gate_opens_for_a_holder_or_a_checked_in_booking_only(desk, clock):
     register = desk.register
     for member in ("h-1", "h-3"):
         register.request(member, "2026-04", "standard")
-    register.commit("2026-04", "value")
+    commit_round(register, "2026-04", "value")
     register.draw("2026-04")
     assert desk.may_open_gate("h-1") and desk.may_open_gate("h-3")
     assert not desk.may_open_gate("w-1")
@@ -108,7 +115,7 @@ def test_the_public_board_counts_and_names_by_pseudonym(desk, clock):
     register = desk.register
     register.request("h-1", "2026-04", "standard")
     register.request("h-2", "2026-04", "accessible")
-    register.commit("2026-04", "value")
+    commit_round(register, "2026-04", "value")
     register.draw("2026-04")
     register.set_spot_state("m-duty", "S2", "out_of_service", "broken barrier")
     desk.reserve("w-1", "standard", "visitor", clock.now, 1)
@@ -159,7 +166,7 @@ def test_every_refusal_the_desk_gives_is_the_registers(desk, clock):
                 refusal(desk.decline, "h-1", 99).reason,
                 refusal(desk.check_gate, "h-1").reason]
     desk.request("h-1", "standard")
-    desk.register.close("2026-04")
+    close_round(desk.register, "2026-04")
     busy = refusal(desk.request, "h-3", "standard")
     assert (busy.reason, busy.round_id) == ("round_busy", "2026-04")
     for _ in range(3):

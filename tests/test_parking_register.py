@@ -15,7 +15,15 @@ from kiosk.parking.csvimport import CsvImportError
 from kiosk.parking.model import ParkingError
 from kiosk.parking.policies import LeastServedFirst, replay
 from kiosk.parking.record import verify, verify_chain
-from tests.parking_support import MEMBERS_CSV, SPOTS_CSV, Clock, events, make_register
+from tests.parking_support import (
+    MEMBERS_CSV,
+    SPOTS_CSV,
+    Clock,
+    close_round,
+    commit_round,
+    events,
+    make_register,
+)
 
 
 @pytest.fixture
@@ -161,7 +169,7 @@ def test_requests_are_checked_and_published(loaded):
 
 def test_commit_then_draw_publishes_inputs_then_results(loaded, clock):
     ask_all(loaded, "2026-03")
-    commitment = loaded.commit("2026-03", "lottery 2026-02-28: 4 8 15")
+    commitment = commit_round(loaded, "2026-03", "lottery 2026-02-28: 4 8 15")
     with pytest.raises(ParkingError, match="closed"):
         loaded.request("h-1", "2026-03", "standard")
     committed = events(loaded)[-1]
@@ -192,11 +200,11 @@ def test_draw_needs_a_commitment_and_one_round_at_a_time(loaded):
     ask_all(loaded, "2026-03")
     with pytest.raises(ParkingError, match="not committed"):
         loaded.draw("2026-03")
-    loaded.commit("2026-03", "v1")
+    commit_round(loaded, "2026-03", "v1")
     with pytest.raises(ParkingError, match="2026-03 is committed but not drawn"):
-        loaded.commit("2026-04", "v2")
+        commit_round(loaded, "2026-04", "v2")
     with pytest.raises(ParkingError, match="already committed"):
-        loaded.commit("2026-03", "v3")
+        commit_round(loaded, "2026-03", "v3")
     with pytest.raises(ParkingError, match="one line"):
         loaded.commit("2026-05", " ")
     loaded.draw("2026-03")
@@ -208,7 +216,7 @@ def test_rounds_chain_and_replaying_the_history_gives_the_same_draws(loaded, clo
     records = []
     for month in ("2026-03", "2026-04", "2026-05", "2026-06"):
         ask_all(loaded, month)
-        loaded.commit(month, f"public value of {month}")
+        commit_round(loaded, month, f"public value of {month}")
         clock.advance(days=1)
         records.append(loaded.draw(month))
     assert verify_chain(records) == []
@@ -238,13 +246,13 @@ def test_a_member_who_leaves_loses_open_requests(loaded):
 def test_a_member_without_need_any_more_is_not_eligible_for_accessible(loaded):
     loaded.request("h-2", "2026-03", "accessible")
     loaded.update_member("m-duty", "need withdrawn by member", "h-2", need=False)
-    commitment = loaded.commit("2026-03", "v")
+    commitment = commit_round(loaded, "2026-03", "v")
     assert commitment["inputs"]["eligible"] == []
 
 
 def test_release_gives_the_spot_back_and_says_so(loaded):
     ask_all(loaded, "2026-03")
-    loaded.commit("2026-03", "v")
+    commit_round(loaded, "2026-03", "v")
     loaded.draw("2026-03")
     spot = loaded.allocation("h-2")
     loaded.release("h-2")
@@ -269,15 +277,15 @@ def test_a_refused_request_changes_nothing(loaded):
 
 def test_closing_fixes_who_asked_and_which_spots_before_the_random_value(loaded, clock):
     ask_all(loaded, "2026-03")
-    closed = loaded.close("2026-03")
+    closed = close_round(loaded, "2026-03")
     assert events(loaded)[-1][0] == "parking.round_closed"
     with pytest.raises(ParkingError, match="closed for requests"):
         loaded.request("h-1", "2026-03", "ev")
     with pytest.raises(ParkingError, match="2026-03 is closed but not drawn"):
-        loaded.close("2026-04")
+        close_round(loaded, "2026-04")
     loaded.set_spot_state("m-duty", "S2", "out_of_service", "repainting")
     clock.advance(days=2)
-    commitment = loaded.commit("2026-03", "announced two days later")
+    commitment = commit_round(loaded, "2026-03", "announced two days later")
     inputs = commitment["inputs"]
     assert inputs["closed_at"] == closed["closed_at"] < inputs["committed_at"]
     assert {s["spot"] for s in inputs["spots"]} == {"S1", "S2", "A1"}
@@ -317,3 +325,26 @@ def test_every_refusal_names_a_reason_the_register_lists():
     assert len(reasons) > 30
     listed = set(re.findall(r"``([a-z_]+)``", module.__doc__ or ""))
     assert set(reasons) <= listed, set(reasons) - listed
+
+
+def test_an_open_round_is_never_committed_and_closes_only_once_announced(loaded):
+    ask_all(loaded, "2026-03")
+    with pytest.raises(ParkingError, match="still open") as refused:
+        loaded.commit("2026-03", "a value known while the list is open")
+    assert refused.value.reason == "round_state"
+    with pytest.raises(ParkingError, match="announce where") as refused:
+        loaded.close("2026-03")
+    assert refused.value.reason == "not_announced"
+    assert loaded.round_status("2026-03") == "open"  # control: nothing changed
+    announced = loaded.announce("2026-03", "national lottery, 2026-03-31", "v-ana")
+    with pytest.raises(ParkingError, match="announced already"):
+        loaded.announce("2026-03", "another lottery", "v-ana")
+    loaded.close("2026-03", "v-ana")
+    inputs = loaded.commit("2026-03", "04 11 23", "v-ana")["inputs"]
+    assert (inputs["random_source"], inputs["announced_at"]) == (
+        "national lottery, 2026-03-31", announced["announced_at"])
+    actions = [e.action for e in loaded.audit.entries()]
+    assert actions[-3:] == ["parking.random_announced", "parking.round_closed",
+                            "parking.round_committed"]
+    assert [e.action for e in loaded.chain.entries()] == [
+        "parking.announced", "parking.closed", "parking.committed"]

@@ -7,7 +7,14 @@ from datetime import timedelta
 import pytest
 
 from kiosk.parking.model import ParkingError
-from tests.parking_support import MEMBERS_CSV, SPOTS_CSV, Clock, events, make_register
+from tests.parking_support import (
+    MEMBERS_CSV,
+    SPOTS_CSV,
+    Clock,
+    commit_round,
+    events,
+    make_register,
+)
 
 
 @pytest.fixture
@@ -163,7 +170,7 @@ def test_a_car_without_reservation_is_published(reg):
 
 def test_the_holder_of_a_round_spot_is_expected_there(reg):
     reg.request("h-2", "2026-03", "accessible")
-    reg.commit("2026-03", "v")
+    commit_round(reg, "2026-03", "v")
     reg.draw("2026-03")
     before = len(events(reg))
     assert reg.spot_occupancy_changed("A1", True) == "expected"
@@ -172,7 +179,7 @@ def test_the_holder_of_a_round_spot_is_expected_there(reg):
 
 def test_a_released_round_spot_is_offered_to_the_waitlist(reg, clock):
     reg.request("h-1", "2026-03", "standard")
-    reg.commit("2026-03", "v")
+    commit_round(reg, "2026-03", "v")
     reg.draw("2026-03")
     assert reg.allocation("h-1") == "S1"
     for member in ("h-3", "w-1", "h-1"):  # V1, V2, then S2 which nobody holds

@@ -11,7 +11,7 @@ import pytest
 
 from devices.speech import Speaker
 from kiosk.config import ConfigError, SpeechConfig, config_from_dict
-from tests.tui_setup import demo_kiosk, latest_code, type_text, until
+from tests.tui_setup import demo_kiosk, latest_code, type_text, type_unit, until
 from tui.i18n import CATALOGUES, LANGUAGES, translate
 from tui.screens.pickup import PickupScreen
 from tui.screens.prompts import every_prompt
@@ -76,6 +76,7 @@ async def test_a_pickup_is_spoken_step_by_step(tmp_path):
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PickupScreen))
             await until(pilot, lambda: demo.kiosk.speech.spoken >= 1, what="the prompt")
+            await type_unit(pilot, "101")
             await type_text(pilot, code)
             await pilot.press("enter")
             await until(pilot, lambda: app.screen.result is not None)

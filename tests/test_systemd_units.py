@@ -17,7 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = ROOT / "systemd"
-UNIT_FILES = ("kiosk.service", "kiosk-plan.service")
+UNIT_FILES = ("kiosk.service", "kiosk-plan.service", "kiosk-notify.service",
+              "kiosk-witness.service")
 PI_KIOSK = "/opt/kiosk/.venv/bin/kiosk"
 
 ANALYZE = shutil.which("systemd-analyze")

@@ -17,6 +17,7 @@ from tests.tui_setup import (
     screen_text,
     shown,
     type_text,
+    type_unit,
     until,
 )
 from tui.app import KioskApp
@@ -41,6 +42,19 @@ def parcel_states(demo) -> dict[int, str]:
 
 def events(demo) -> list[str]:
     return [e.type for e in demo.kiosk.outbox.events()]
+
+
+async def says_where_it_goes(pilot) -> None:
+    """The send screen's step after the PIN: a destination, typed, then Continue."""
+    from tui.widgets.keyboard import KeyboardScreen
+
+    await until(pilot, lambda: pilot.app.screen.pane == "send-what-pane", what="where to")
+    await pilot.click("#send-destination")
+    await until(pilot, lambda: isinstance(pilot.app.screen, KeyboardScreen))
+    await type_text(pilot, "Beijing")
+    await pilot.press("enter")
+    await until(pilot, lambda: getattr(pilot.app.screen, "pane", "") == "send-what-pane")
+    await pilot.click("#send-continue")
 
 
 async def courier_logs_in(pilot, pin: str = "2468") -> None:
@@ -75,11 +89,17 @@ async def test_deposit_then_pickup_with_the_code_from_the_notification(demo):
         assert "1" in app.screen.query_one("#title-bar").note
         assert parcel_states(demo)[slot.parcel_id] == ParcelState.STORED
         await pilot.click("#deposit-finish")
+        # The round's summary: one small parcel, for 302.
+        await until(pilot, lambda: app.screen.pane == "round-pane", what="summary")
+        summary = shown(app.screen.query_one("#round-summary", Static))
+        assert app.t("deposit.round", n=1) in summary and "302" in summary
+        await pilot.click("#round-done")
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
 
         code = latest_code(demo, "302")
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_unit(pilot, "302")
         await type_text(pilot, code)
         await pilot.press("enter")
         await until(pilot, lambda: app.screen.result is not None, what="pickup answer")
@@ -99,6 +119,7 @@ async def test_wrong_codes_are_explained_with_the_wait(demo):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_unit(pilot, "101")
         message = app.screen.query_one("#pickup-message", Static)
         # Three wrong codes: the first two cost nothing, the third earns a wait.
         for attempt in range(3):
@@ -131,6 +152,7 @@ async def test_a_jammed_door_is_explained_and_the_code_stays_valid(demo):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_unit(pilot, "202")
         await type_text(pilot, code)
         await pilot.press("enter")
         await until(pilot, lambda: app.screen.result is not None, timeout_s=8, what="answer")
@@ -150,6 +172,7 @@ async def test_a_jammed_door_is_explained_and_the_code_stays_valid(demo):
         sim.unjam(door.board, door.lock)
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_unit(pilot, "202")
         await type_text(pilot, code)
         await pilot.press("enter")
         await until(pilot, lambda: app.screen.result is not None, what="second answer")
@@ -239,6 +262,7 @@ async def test_a_resident_sending_is_told_out_of_order_too(demo):
         await until(pilot, lambda: app.screen.pane == "send-pin-pane")
         await type_text(pilot, "2040")
         await pilot.press("enter")
+        await says_where_it_goes(pilot)
         await until(pilot, lambda: app.screen.pane == "size-pane", what="resident in")
         await pilot.press("s")
         message = app.screen.query_one("#size-message", Static)
@@ -292,15 +316,16 @@ async def test_idle_reset_goes_home_clears_input_and_language(tmp_path):
             await until(pilot, lambda: app.language == "en")
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            # What was typed so far (the unit comes first) is held until the reset.
             await type_text(pilot, "K7PX")
-            # Masked as it is typed (tests/test_tui_touch.py): the entry holds the code.
-            assert app.screen.query_one("#code", EntryDisplay).value == "K7PX"
+            assert app.screen.query_one("#pickup-unit", EntryPane).buffer.value == "K7PX"
             await until(pilot, lambda: isinstance(app.screen, HomeScreen), timeout_s=5,
                         what="idle reset")
             assert app.language == "zh"
             await until(pilot, lambda: app.t("home.pickup") in screen_text(pilot))
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            assert app.screen.query_one("#pickup-unit", EntryPane).buffer.value == ""
             assert app.screen.query_one("#code", EntryDisplay).value == ""
 
 
@@ -376,6 +401,7 @@ async def test_send_a_parcel(demo):
         await pilot.press("enter")
         await type_text(pilot, "2040")
         await pilot.press("enter")
+        await says_where_it_goes(pilot)
         await until(pilot, lambda: app.screen.pane == "size-pane", what="size pane")
         await pilot.press("m")
         await until(pilot, lambda: app.screen.pane == "door-pane")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kiosk.setups.demo import BARRIER_PIN, SPOT_PINS
+from tests.parking_support import close_round, commit_round
 from tests.tui_setup import demo_kiosk, screen_text, tap_text, type_text, until
 from tui.screens.home import HomeScreen
 from tui.screens.parking import ParkingScreen
@@ -233,7 +234,7 @@ async def test_a_member_with_a_declared_need_may_ask_for_an_accessible_spot(tmp_
 async def test_requests_wait_while_a_round_is_being_drawn(tmp_path, clock):
     with parking_demo(tmp_path, clock) as demo:
         app = demo.app
-        demo.kiosk.parking.close("2026-12")
+        close_round(demo.kiosk.parking, "2026-12")
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_parking(pilot)
             await log_in(pilot, "101", "1010")
@@ -248,7 +249,7 @@ async def test_requests_wait_while_a_round_is_being_drawn(tmp_path, clock):
 async def test_the_public_board_shows_the_committed_inputs(tmp_path, clock, language):
     with parking_demo(tmp_path, clock, language) as demo:
         app = demo.app
-        commitment = demo.kiosk.parking.commit(
+        commitment = commit_round(demo.kiosk.parking,
             "2026-12", "national lottery 2026-12-05: 02 14 19 33 40 + 11")
         inputs = commitment["inputs"]
         async with app.run_test(size=SIZE) as pilot:
@@ -478,7 +479,7 @@ class TestParkingSnapshots:
             await _settled(pilot)
 
         with parking_demo(tmp_path, Clock(), language) as demo:
-            demo.kiosk.parking.commit("2026-12", "lottery 2026-12-05: 02 14 19 33 40 + 11")
+            commit_round(demo.kiosk.parking, "2026-12", "lottery 2026-12-05: 02 14 19 33 40 + 11")
             assert snap_compare(demo.app, run_before=run_before)
 
     @pytest.mark.parametrize("language", LANGUAGES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui_setup import demo_kiosk, latest_code, type_text, until
+from tests.tui_setup import demo_kiosk, latest_code, type_text, type_unit, until
 from tui.screens.deposit import DepositScreen
 from tui.screens.pickup import PickupScreen
 from tui.widgets.entry import EntryDisplay
@@ -39,6 +39,7 @@ class TestPickup:
         async def run_before(pilot):
             await pilot.press("1")
             await until(pilot, lambda: isinstance(pilot.app.screen, PickupScreen))
+            await type_unit(pilot, "101")
             await type_text(pilot, "K7P")
             await settled(pilot)
 
@@ -53,6 +54,7 @@ class TestPickup:
             async def run_before(pilot):
                 await pilot.press("1")
                 await until(pilot, lambda: isinstance(pilot.app.screen, PickupScreen))
+                await type_unit(pilot, "101")
                 await type_text(pilot, code)
                 await pilot.press("enter")
                 await until(pilot, lambda: pilot.app.screen.result is not None)
@@ -85,6 +87,10 @@ class TestDeposit:
             await type_text(pilot, "2468")
             await pilot.press("enter")
             await until(pilot, lambda: pilot.app.screen.pane == "unit-pane")
+            # The count of parcels to take away comes from a worker: wait for it.
+            await until(pilot, lambda: "(" in str(pilot.app.screen.query_one(
+                "#deposit-collect").label) or "（" in str(pilot.app.screen.query_one(
+                "#deposit-collect").label))
             await type_text(pilot, "30")
             await settled(pilot)
 

@@ -59,6 +59,15 @@ def latest_code(demo: DemoKiosk, unit: str) -> str:
     return notes[-1].data["code"]
 
 
+async def type_unit(pilot: Pilot, unit: str) -> None:
+    """The pickup screen's first step: the unit, then OK (the code comes next)."""
+    await until(pilot, lambda: getattr(pilot.app.screen, "pane", "") == "pickup-unit",
+                what="the unit step")
+    await type_text(pilot, unit)
+    await pilot.press("enter")
+    await until(pilot, lambda: pilot.app.screen.pane == "pickup-entry", what="the code step")
+
+
 async def tap_text(pilot: Pilot, within: str, text: str) -> None:
     """Type ``text`` by tapping the on-screen keyboard (tui/widgets/keyboard.py) inside the
     widget ``within`` selects, switching layers as a person would; "⌫" taps Backspace."""

@@ -37,6 +37,11 @@ class DemoHelp:
     parking: list[tuple[str, str, str, bool, bool]] = field(default_factory=list)
     # Volunteers on duty now: (pseudonym, duty PIN).
     duty: list[tuple[str, str]] = field(default_factory=list)
+    # With a broker: the simulated inbox the real notifier delivered to, newest first
+    # (unit, title), and the units whose code went onto a printed slip (no contact).
+    inbox: list[tuple[str, str]] = field(default_factory=list)
+    slips: list[str] = field(default_factory=list)
+    live: bool = False  # codes came through the notifier, not copied at the kiosk
 
 
 class DemoWorld(Protocol):

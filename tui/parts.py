@@ -11,7 +11,9 @@ if TYPE_CHECKING:
     from kiosk.hardware import Peripherals
     from kiosk.lockers.service import LockerService
     from kiosk.maintenance_view import MaintenanceParts
+    from kiosk.needs import NeedsBook
     from kiosk.parking.desk import ParkingDesk
+    from kiosk.practice import PracticeCabinet, PracticeLog
     from kiosk.status import KioskStatus
     from tui.demo import DemoWorld
 
@@ -30,5 +32,11 @@ class KioskParts:
     # Told when a screen's background work failed: (where, the error's text), so the
     # maintainers see a fault; the kiosk itself carries on (tui/app.py, worker_failed).
     worker_failed: Callable[[str, str], None] | None = None
+    # Households' needs and proposals (kiosk/needs.py); None: built without them.
+    needs: NeedsBook | None = None
+    # Practising runbooks (kiosk/practice.py): the log, and how to open a simulated
+    # cabinet of its own (never the kiosk's boards).
+    practice: PracticeLog | None = None
+    practice_cabinet: Callable[[], PracticeCabinet] | None = None
     # Spoken prompts (devices/speech.py, ``say(text, language)``); None: a silent kiosk.
     speech: Speaker | None = None

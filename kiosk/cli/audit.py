@@ -9,6 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.cli.common import CommandError, add_state_options, open_state
+from kiosk.cli.witness import _which_kiosk as _which_kiosk
+from kiosk.cli.witness import (
+    add_alarm_broker_option,
+    add_witness_options,
+    against_witness,
+    alarms_on_broker,
+)
 
 if TYPE_CHECKING:
     from kiosk.audit import AuditEntry, AuditLog
@@ -23,8 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "entries (one entry object a line).")
     add_state_options(check)
     check.add_argument("--file", metavar="JSONL", help="a copy of the published entries")
+    check.add_argument("--signed", metavar="JSON",
+                       help="with --file: the kiosk's key and signed head (export --signed); "
+                            "the copy must end at the head the kiosk signed")
+    add_witness_options(check)
+    add_alarm_broker_option(check)
     check.set_defaults(handler=_verify)
     export = commands.add_parser("export", help="print every entry as JSON lines")
+    export.add_argument("--signed", metavar="FILE",
+                        help="also write the kiosk's public key and its signed chain head")
     add_state_options(export)
     export.set_defaults(handler=_export)
 
@@ -33,14 +47,21 @@ def _verify(args: argparse.Namespace) -> int:
     from kiosk.audit import AuditLog, verify
     from kiosk.events import Outbox
 
+    if args.signed and not args.file:
+        raise CommandError("--signed goes with --file")
     if args.file:
         entries = _read_jsonl(Path(args.file))
         problems = verify(entries)
+        if args.signed:
+            problems += _against_signed(Path(args.signed), entries)
     else:
         _, store = open_state(args)
         log = AuditLog(store, Outbox(store))
         entries = log.entries()
         problems = verify(entries) + _against_published(log, entries)
+    problems += against_witness(args, "audit", [e.to_dict() for e in entries])
+    if getattr(args, "witness_broker", None):
+        problems += alarms_on_broker(args, *_which_kiosk(args, []))
     for problem in problems:
         print(problem)
     if problems:
@@ -85,11 +106,45 @@ def _read_jsonl(path: Path) -> list[AuditEntry]:
     return entries
 
 
+def _against_signed(path: Path, entries: list[AuditEntry]) -> list[str]:
+    from kiosk.audit import GENESIS
+    from kiosk.signing import check_head
+
+    try:
+        signed = json.loads(path.read_text(encoding="utf-8"))
+        key, head = signed["key"]["public_key"], signed["head"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CommandError(f"{path}: not a signed head ({exc})") from None
+    why = check_head(key, head)
+    if why is not None:
+        return [f"signed head: {why}"]
+    last = (entries[-1].seq, entries[-1].hash) if entries else (0, GENESIS)
+    if (head["seq"], head["hash"]) != last:
+        return [f"signed head: the kiosk signed {head['seq']} entries ending in "
+                f"{head['hash'][:12]}…, the copy has {last[0]} ending in {last[1][:12]}…"]
+    return []
+
+
 def _export(args: argparse.Namespace) -> int:
     from kiosk.audit import AuditLog
+    from kiosk.cli.common import data_dir
     from kiosk.events import Outbox
+    from kiosk.signing import AUDIT, KeyFileError, KioskKey
 
-    _, store = open_state(args)
-    for entry in AuditLog(store, Outbox(store)).entries():
+    config, store = open_state(args)
+    log = AuditLog(store, Outbox(store))
+    with store.read():
+        entries = log.entries()
+        seq, digest = log.head()
+    for entry in entries:
         sys.stdout.write(json.dumps(entry.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
+    if args.signed:
+        try:
+            key = KioskKey.load(data_dir(args, config))
+        except KeyFileError as exc:
+            raise CommandError(str(exc)) from None
+        signed = {"key": key.announcement(config.community_id, config.kiosk_id),
+                  "head": key.head(config.community_id, config.kiosk_id, AUDIT, seq, digest)}
+        Path(args.signed).write_text(json.dumps(signed, indent=1, sort_keys=True) + "\n",
+                                     encoding="utf-8")
     return 0

@@ -2,7 +2,8 @@
 
 The boards are the pty simulator spoken to by the real serial driver; the GPIO pins are
 gpiozero's mock pins; everything else is the production kiosk. State lives in a data
-directory and survives restarts; ``--reset`` starts over. F1 shows the pickup codes the
+directory and survives restarts; ``--reset`` starts over (refused while another demo runs
+on that directory). F1 shows the pickup codes the
 residents' phones received and the PINs (parking logins too); F2 is the simulated
 hardware (doors, items, jams, tamper switch, a car on or off each parking spot, the
 barrier).
@@ -32,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", metavar="DIR", type=Path, default=DEFAULT_DATA,
                         help=f"where the demo keeps its state (default: ./{DEFAULT_DATA})")
-    parser.add_argument("--reset", action="store_true", help="forget the state, start fresh")
+    parser.add_argument("--reset", action="store_true",
+                        help="forget the state, start fresh (not while another demo runs on it)")
     parser.add_argument("--language", choices=("zh", "en"), default="zh")
     parser.add_argument("--broker", metavar="HOST:PORT", type=parse_broker,
                         help="publish events to this MQTT broker (default: no uplink)")
@@ -41,12 +43,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_demo)
 
 
+def reset_data(data: Path) -> None:
+    """Forget a demo's state, unless another demo is running on it: its database and
+    its lock file would go from under it. Raises ``AlreadyRunning`` naming that demo
+    (``kiosk demo`` exits non-zero with its message)."""
+    from kiosk.instance_lock import AlreadyRunning, hold
+
+    if not data.exists():
+        return
+    if not (data / "kiosk.db").exists() and any(data.iterdir()):
+        raise CommandError(f"{data} does not look like demo data; not deleting it")
+    # Held while deleting: a demo starting meanwhile refuses instead of writing into it.
+    try:
+        lock = hold(data, "demo --reset")
+    except AlreadyRunning as exc:
+        raise AlreadyRunning(f"{exc}; not resetting its data (quit it first)") from None
+    with lock:
+        shutil.rmtree(data)
+
+
 def run_demo(args: argparse.Namespace) -> int:
     data: Path = args.data
-    if args.reset and data.exists():
-        if not (data / "kiosk.db").exists() and any(data.iterdir()):
-            raise CommandError(f"{data} does not look like demo data; not deleting it")
-        shutil.rmtree(data)
+    if args.reset:
+        reset_data(data)
     data.mkdir(parents=True, exist_ok=True)
     from kiosk.setups.demo_launch import run_demo as run
 

@@ -16,45 +16,111 @@ if TYPE_CHECKING:
 # command line stays cheap for every other command.
 
 
+PIN_ENV = "KIOSK_PIN"
+
+
+def add_actor_note(parser: argparse.ArgumentParser) -> None:
+    """Say how the actor is known: every administrative command names one, authenticated."""
+    parser.epilog = (f"Who acts is the maintainer on duty or a role the assembly set up, "
+                     f"known by their PIN: from ${PIN_ENV}, else asked for on the terminal. "
+                     "It goes into the public audit chain.")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     duty = subparsers.add_parser("duty", help="the maintainers' duty roster")
     commands = duty.add_subparsers(dest="duty_command", metavar="ACTION", required=True)
 
+    role = commands.add_parser(
+        "role", help="set up a role the assembly chose (audited)",
+        description="A role (chair, treasurer…) acts with its own PIN at any time. The "
+                    "first role of a kiosk with no volunteer is set up without a PIN; "
+                    "every other needs the PIN of a role or of the maintainer on duty.")
+    role.add_argument("name")
+    role.add_argument("--pin", required=True, help="the role's new PIN (6+ digits)")
+    role.add_argument("--reason", required=True, help="e.g. the assembly's decision")
+    role.set_defaults(handler=_role)
+
     add = commands.add_parser("volunteer", help="register a volunteer (audited)")
     add.add_argument("pseudonym")
     add.add_argument("--pin", required=True, help="their on-duty PIN (6+ digits)")
-    add.add_argument("--by", required=True, help="who records it (pseudonym)")
     add.add_argument("--reason", required=True)
     add.set_defaults(handler=_volunteer)
 
-    away = commands.add_parser("away", help="a volunteer is away for a shift")
+    away = commands.add_parser("away", help="a volunteer is away for a shift (audited)")
     away.add_argument("pseudonym")
     away.add_argument("--shift", required=True, help="the shift's start, ISO 8601")
+    away.add_argument("--reason", default="away for the shift")
     away.set_defaults(handler=_away)
 
-    plan = commands.add_parser("plan", help="roster the next shifts")
+    announce = commands.add_parser(
+        "announce", help="name the source of the next roster's random value (audited)",
+        description="Before the value is known: from now until the roster is planned, who "
+                    "is away can no longer change.")
+    announce.add_argument("--source", required=True,
+                          help="where the value will come from, e.g. a lottery's draw")
+    announce.add_argument("--reason", default="random source announced")
+    announce.set_defaults(handler=_announce)
+
+    plan = commands.add_parser("plan", help="roster the next shifts (audited)")
     plan.add_argument("--shifts", type=int, default=4)
     plan.add_argument("--start", help="first shift's start if none is rostered yet, ISO 8601")
+    plan.add_argument("--public-random", required=True, metavar="VALUE",
+                      help="the value the announced source gave")
+    plan.add_argument("--reason", default="roster planned")
     plan.set_defaults(handler=_plan)
 
     show = commands.add_parser("roster", help="print the public roster")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_roster)
 
-    for command in (add, away, plan, show):
+    for command in (role, add, away, announce, plan, show):
         add_state_options(command)
+    for command in (role, add, away, announce, plan):
+        add_actor_note(command)
 
 
-def _roster_of(args: argparse.Namespace) -> DutyRoster:
+def actor_pin() -> str:
+    import getpass
+    import os
+    import sys
+
+    pin = os.environ.get(PIN_ENV, "")
+    if not pin and sys.stdin.isatty():
+        pin = getpass.getpass("your on-duty or role PIN: ")
+    if not pin:
+        raise CommandError(f"who acts? give your on-duty or role PIN in ${PIN_ENV}")
+    return pin
+
+
+def authenticated(roster: DutyRoster, volunteer: str | None = None) -> str:
+    """The actor the PIN names (``DutyRoster.authenticate``), else a clear refusal."""
+    from kiosk.backoff import TooManyAttempts
+    from kiosk.duty import DutyError
+
+    try:
+        return roster.authenticate(actor_pin(), volunteer=volunteer)
+    except (DutyError, TooManyAttempts) as exc:
+        raise CommandError(f"not authenticated: {exc}") from None
+
+
+def roster_of_store(store, config) -> DutyRoster:  # store: kiosk.store.Store
     from kiosk.audit import AuditLog
+    from kiosk.config import ConfigError
     from kiosk.duty import DutyRoster, DutySettings
     from kiosk.events import Outbox
 
-    config, store = open_state(args, must_exist=False)
     outbox = Outbox(store)
     secret = store.scalar("SELECT value FROM meta WHERE key = 'secret'")
-    return DutyRoster(store, outbox, AuditLog(store, outbox), secret,
-                      DutySettings.from_config(config))
+    try:
+        settings = DutySettings.from_config(config)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    return DutyRoster(store, outbox, AuditLog(store, outbox), secret, settings)
+
+
+def _roster_of(args: argparse.Namespace) -> DutyRoster:
+    config, store = open_state(args, must_exist=False)
+    return roster_of_store(store, config)
 
 
 def _when(text: str) -> datetime:
@@ -70,31 +136,60 @@ def _when(text: str) -> datetime:
     return when
 
 
-def _volunteer(args: argparse.Namespace) -> int:
+def _refused(change):  # -> the change's value; a DutyError becomes a CommandError
     from kiosk.duty import DutyError
 
     try:
-        _roster_of(args).register(args.by, args.pseudonym, args.pin, args.reason)
+        return change()
     except (DutyError, ValueError) as exc:
         raise CommandError(str(exc)) from None
+
+
+def _role(args: argparse.Namespace) -> int:
+    import os
+
+    roster = _roster_of(args)
+    first = not (roster.store.scalar("SELECT COUNT(*) FROM duty_roles")
+                 or roster.store.scalar("SELECT COUNT(*) FROM volunteers"))
+    actor = None if first and not os.environ.get(PIN_ENV) else authenticated(roster)
+    name = _refused(lambda: roster.add_role(actor, args.name, args.pin, args.reason))
+    print(f"{name} set up" + (" (the kiosk's first role)" if actor is None else ""))
+    return 0
+
+
+def _volunteer(args: argparse.Namespace) -> int:
+    roster = _roster_of(args)
+    actor = authenticated(roster)
+    _refused(lambda: roster.register(actor, args.pseudonym, args.pin, args.reason))
     print(f"{args.pseudonym} is a volunteer")
     return 0
 
 
 def _away(args: argparse.Namespace) -> int:
-    _roster_of(args).unavailable(args.pseudonym, _when(args.shift))
+    roster = _roster_of(args)
+    shift = _when(args.shift)
+    actor = authenticated(roster, volunteer=args.pseudonym)
+    _refused(lambda: roster.unavailable(args.pseudonym, shift, actor, args.reason))
+    print(f"{args.pseudonym} is away for the shift from {args.shift}")
+    return 0
+
+
+def _announce(args: argparse.Namespace) -> int:
+    roster = _roster_of(args)
+    actor = authenticated(roster)
+    done = _refused(lambda: roster.announce(actor, args.source, args.reason))
+    print(f"announced at {done['announced_at']}: {done['source']}")
     return 0
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from kiosk.duty import DutyError
-
     roster = _roster_of(args)
     start = _when(args.start) if args.start else roster.clock()
-    try:
-        shifts = roster.plan(start, args.shifts)
-    except DutyError as exc:
-        raise CommandError(str(exc)) from None
+    if not 1 <= args.shifts <= 520:
+        raise CommandError("--shifts must be 1 to 520")
+    actor = authenticated(roster)
+    shifts = _refused(lambda: roster.plan(start, args.shifts, args.public_random, actor,
+                                          args.reason))
     for shift in shifts:
         print(f"{shift.start}  {', '.join(shift.maintainers)}")
     return 0
@@ -102,14 +197,18 @@ def _plan(args: argparse.Namespace) -> int:
 
 def _roster(args: argparse.Namespace) -> int:
     from kiosk.duty import public_roster
+    from kiosk.public_record import duty_load
 
     roster = _roster_of(args)
     shifts = public_roster(roster.roster())
+    load = duty_load(roster.counts())
     if args.json:
-        print(json.dumps({"shifts": shifts, "served": roster.counts()}, indent=2))
+        print(json.dumps({"shifts": shifts, "served": roster.counts(),
+                          "overloaded": load["overloaded"]}, indent=2))
         return 0
     for shift in shifts:
         print(f"{shift['start']} – {shift['end']}  {', '.join(shift['maintainers'])}")
     for name, count in sorted(roster.counts().items()):
-        print(f"{name}: {count} shift(s)")
+        flag = "  (carries far more than the rest)" if name in load["overloaded"] else ""
+        print(f"{name}: {count} shift(s){flag}")
     return 0

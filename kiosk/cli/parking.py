@@ -9,7 +9,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli.common import CommandError, add_state_options, open_state
+from kiosk.cli.common import CommandError, add_state_options, load, open_state
+from kiosk.cli.duty import add_actor_note, authenticated, roster_of_store
+from kiosk.cli.witness import add_witness_options, against_witness
 
 GENERATED = {"members": "N", "spots": "M", "rounds": "R", "seed": "S"}
 GENERATED_DEFAULTS = {"members": 200, "spots": 50, "rounds": 12, "seed": 1}
@@ -23,17 +25,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p = commands.add_parser(name, help=f"add or update {what} from a CSV file "
                                            "(all rows or none)")
         p.add_argument("csv", metavar="CSV")
-        p.add_argument("--by", required=True, metavar="MAINTAINER",
-                       help="who imports (goes into the public audit log)")
         p.add_argument("--reason", default="CSV import")
+        add_actor_note(p)
         add_state_options(p)
         p.set_defaults(handler=_import, what=what)
+
+    announce = commands.add_parser(
+        "announce", help="name where a round's public random value will come from",
+        description="Before requests close and before the value can be known: a named "
+                    "public source (e.g. a lottery's draw of a given date). A round closes "
+                    "only once announced.")
+    announce.add_argument("--round", required=True, metavar="ID")
+    announce.add_argument("--source", required=True, metavar="TEXT")
+    announce.add_argument("--reason", default="random source announced")
+    add_actor_note(announce)
+    add_state_options(announce)
+    announce.set_defaults(handler=_announce)
 
     close = commands.add_parser(
         "close", help="stop taking requests for a round; fixes who asked and which spots",
         description="Close before the public random value is known, so that nobody can "
                     "choose the eligible list to suit it.")
     close.add_argument("--round", required=True, metavar="ID")
+    close.add_argument("--reason", default="requests closed")
+    add_actor_note(close)
     add_state_options(close)
     close.set_defaults(handler=_close)
 
@@ -47,12 +62,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--public-random-file", metavar="FILE",
                         help="read the public random value from a file")
     commit.add_argument("--out", metavar="FILE", help="also write the commitment here")
+    commit.add_argument("--reason", default="draw inputs committed")
+    add_actor_note(commit)
     add_state_options(commit)
     commit.set_defaults(handler=_commit)
 
     draw = commands.add_parser("draw", help="run a committed round's draw, write its record")
     draw.add_argument("--round", required=True, metavar="ID")
     draw.add_argument("--out", required=True, metavar="FILE", help="the record (JSON)")
+    draw.add_argument("--reason", default="committed draw run")
+    add_actor_note(draw)
     add_state_options(draw)
     draw.set_defaults(handler=_draw)
 
@@ -69,9 +88,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Recompute each draw from its record and name every difference. "
                     "Several records are taken as consecutive rounds, oldest first, and "
                     "each must start from the state the one before left.")
-    verify.add_argument("records", nargs="+", metavar="RECORD")
+    verify.add_argument("records", nargs="*", metavar="RECORD")
     verify.add_argument("--commitment", metavar="FILE",
                         help="the commitment published before the draw (one record only)")
+    verify.add_argument("--db", action="store_true",
+                        help="check the kiosk database (--data/--config) instead: its draw "
+                             "chain, every record in it, and the live allocations")
+    add_state_options(verify)
+    add_witness_options(verify)
     verify.set_defaults(handler=_verify)
 
     compare = commands.add_parser(
@@ -98,6 +122,15 @@ def _register(args: argparse.Namespace, must_exist: bool = True):  # -> ParkingR
     except ConfigError as exc:
         raise CommandError(str(exc)) from None
     return ParkingRegister(store, Outbox(store), settings=settings)
+
+
+def _actor(args: argparse.Namespace, register) -> str:  # register: ParkingRegister
+    """Who acts, authenticated by their PIN (the maintainer on duty, or a role)."""
+    try:
+        return authenticated(roster_of_store(register.store, load(args)))
+    except BaseException:
+        register.store.close()
+        raise
 
 
 def _read_text(path: str) -> str:
@@ -140,11 +173,12 @@ def _import(args: argparse.Namespace) -> int:
 
     text = _read_text(args.csv)
     register = _register(args, must_exist=False)
+    actor = _actor(args, register)
     try:
         if args.what == "members":
-            report = register.import_members(text, args.by, args.reason)
+            report = register.import_members(text, actor, args.reason)
         else:
-            report = register.import_spots(text, args.by, args.reason)
+            report = register.import_spots(text, actor, args.reason)
     except CsvImportError as exc:
         for problem in exc.problems:
             print(f"{args.csv}: {problem}")
@@ -157,12 +191,29 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _announce(args: argparse.Namespace) -> int:
+    from kiosk.parking.model import ParkingError
+
+    register = _register(args, must_exist=False)
+    actor = _actor(args, register)
+    try:
+        announced = register.announce(args.round, args.source, actor, args.reason)
+    except ParkingError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        register.store.close()
+    print(f"round {args.round}: random source announced at {announced['announced_at']}: "
+          f"{announced['random_source']}")
+    return 0
+
+
 def _close(args: argparse.Namespace) -> int:
     from kiosk.parking.model import ParkingError, sha256_hex
 
     register = _register(args)
+    actor = _actor(args, register)
     try:
-        closed = register.close(args.round)
+        closed = register.close(args.round, actor, args.reason)
     except ParkingError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -180,8 +231,9 @@ def _commit(args: argparse.Namespace) -> int:
              else _read_text(args.public_random_file))
     out = _check_writable(args.out) if args.out else None
     register = _register(args)
+    actor = _actor(args, register)
     try:
-        commitment = register.commit(args.round, value)
+        commitment = register.commit(args.round, value, actor, args.reason)
     except ParkingError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -191,8 +243,7 @@ def _commit(args: argparse.Namespace) -> int:
     inputs = commitment["inputs"]
     print(f"round {args.round} committed: {len(inputs['eligible'])} requests, "
           f"{len(inputs['spots'])} spots")
-    if inputs["closed_at"] == inputs["committed_at"]:
-        print("note: closed only now; close rounds before the public value is known")
+    print(f"random source  {inputs['random_source']} (announced {inputs['announced_at']})")
     print(f"inputs hash    {commitment['inputs_hash']}")
     print(f"eligible hash  {inputs['eligible_hash']}")
     print(f"public random  {inputs['public_random']}")
@@ -204,8 +255,9 @@ def _draw(args: argparse.Namespace) -> int:
 
     out = _check_writable(args.out)
     register = _register(args)
+    actor = _actor(args, register)
     try:
-        record = register.draw(args.round)
+        record = register.draw(args.round, actor, args.reason)
     except ParkingError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -236,6 +288,10 @@ def _export(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from kiosk.parking.record import verify, verify_chain
 
+    if args.db:
+        return _verify_db(args)
+    if not args.records:
+        raise CommandError("give the RECORD files to verify, or --db with --data DIR")
     records = [_read_json(path) for path in args.records]
     if args.commitment and len(records) > 1:
         raise CommandError("--commitment goes with one record")
@@ -244,6 +300,8 @@ def _verify(args: argparse.Namespace) -> int:
         problems = verify(records[0], commitment=commitment)
     else:
         problems = verify_chain(records)
+    if args.witness:
+        problems += _records_against_witness(args, records)
     for problem in problems:
         print(problem)
     if problems:
@@ -253,6 +311,55 @@ def _verify(args: argparse.Namespace) -> int:
         inputs, results = record["inputs"], record["results"]
         print(f"ok: round {inputs['round']} (no. {inputs['round_no']}) matches: "
               f"{len(results['assignments'])} allocated, {len(results['refused'])} refused")
+    return 0
+
+
+def _records_against_witness(args: argparse.Namespace, records: list[Any]) -> list[str]:
+    """Each record must be the one the witness holds for its round, whole."""
+    from kiosk.cli.witness import _which_kiosk, open_witness
+    from witness.core import WITNESS_DB
+
+    if not (Path(args.witness) / WITNESS_DB).is_file():
+        raise CommandError(f"--witness {args.witness}: no {WITNESS_DB} there")
+    witness = open_witness(args.witness)
+    try:
+        community, kiosk = _which_kiosk(args, witness.kiosks())
+        held = {e["subject"]: e["data"] for e in witness.held(community, kiosk, "draws")
+                if e["action"] == "parking.drawn"}
+        alarms = [f"witness alarm: {a}" for a in witness.alarms(community, kiosk)
+                  if a.chain == "draws"]
+    finally:
+        witness.close()
+    problems = []
+    for i, record in enumerate(records):
+        try:
+            round_id = record["inputs"]["round"]
+        except (KeyError, TypeError):
+            problems.append(f"record {i + 1}: has no round")
+            continue
+        if round_id not in held:
+            problems.append(f"round {round_id}: the witness holds no draw of it")
+        elif held[round_id] != record:
+            problems.append(f"round {round_id}: differs from the record the witness holds")
+    return problems + alarms
+
+
+def _verify_db(args: argparse.Namespace) -> int:
+    register = _register(args)
+    try:
+        problems = register.verify_draw_chain() + register.check_against_record()
+        entries = [e.to_dict() for e in register.chain.entries()]
+        problems += against_witness(args, "draws", entries)
+    finally:
+        register.store.close()
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"DIFFERS: {len(problems)} problem(s)")
+        return 1
+    drawn = sum(e["action"] == "parking.drawn" for e in entries)
+    print(f"ok: draw chain of {len(entries)} entries intact, {drawn} draw(s) recomputed, "
+          "allocations match the newest record")
     return 0
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import re
 import signal
 import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,21 @@ from kiosk.cli.common import CommandError, add_broker_login_options, broker_logi
 
 PLAN_DB = "plan.db"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# A PostgreSQL DSN may carry a password: from the environment it stays out of ``ps``.
+DATABASE_ENV = "KIOSK_PLAN_DATABASE"
+
+
+def _add_store_options(parser: Any, settings: bool) -> None:
+    parser.add_argument("--database", metavar="DSN",
+                        help="keep the plan in PostgreSQL (postgresql://…; also "
+                             f"${DATABASE_ENV}) instead of DIR/plan.db")
+    parser.add_argument("--timezone", default=None,
+                        help="for days, hours and weeks, e.g. Asia/Shanghai "
+                             "(default: what the plan was kept in, else UTC)")
+    if settings:
+        parser.add_argument("--agreed-hours", metavar="HH:MM-HH:MM", default=None,
+                            help="couriers' agreed hours, local; deposits outside them are "
+                                 "flagged (default 08:00-20:00)")
 
 
 def register(subparsers: Any) -> None:
@@ -25,26 +43,32 @@ def register(subparsers: Any) -> None:
                     "community/{id}/plan/…. Runs until stopped.")
     plan.add_argument("--broker", metavar="HOST:PORT", help="MQTT broker to read from")
     plan.add_argument("--data", metavar="DIR", help="directory for plan.db")
+    _add_store_options(plan, settings=True)
     plan.add_argument("--community", metavar="ID", action="append", default=[],
                       help="only this community (repeat for several; default: all)")
     plan.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
                       help="how often the indicators are recomputed and published")
-    plan.add_argument("--timezone", default="UTC", help="for days and hours, e.g. Asia/Shanghai")
     add_broker_login_options(plan)
     plan.add_argument("--reconnect-max", type=int, default=30, metavar="SECONDS",
                       help="longest wait between reconnection attempts")
+    plan.add_argument("--http", metavar="[HOST:]PORT",
+                      help="serve the public page (zh, en) here; HOST defaults to 127.0.0.1")
+    plan.add_argument("--pages", metavar="DIR",
+                      help="also write the page as static files (index.html, zh.html, en.html)")
     plan.set_defaults(handler=run_plan)
 
     sub = plan.add_subparsers(dest="plan_command", metavar="")
     report = sub.add_parser("report", help="show the indicators; write an HTML page",
                             description="Print the plan's indicators with charts and, with "
                                         "--html, write one self-contained page.")
-    report.add_argument("--data", metavar="DIR", required=True, help="directory of plan.db")
+    report.add_argument("--data", metavar="DIR", help="directory of plan.db")
+    _add_store_options(report, settings=False)
     report.add_argument("--community", metavar="ID", action="append", default=[],
                         help="only this community (repeat for several; default: all)")
     report.add_argument("--html", metavar="FILE", help="write the page here")
-    report.add_argument("--timezone", default="UTC", help="for days and hours")
     report.add_argument("--width", type=int, default=80, help="chart width in columns")
+    report.add_argument("--pages", metavar="DIR",
+                        help="write the public page, zh and en, as static files here")
     report.set_defaults(handler=run_report)
 
 
@@ -53,17 +77,59 @@ def _check_common(args: argparse.Namespace) -> None:
     for c in args.community:
         if not _ID.match(c):
             raise CommandError(f"--community {c!r}: lowercase letters, digits, '-' or '_'")
-    try:
-        ZoneInfo(args.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise CommandError(f"--timezone {args.timezone!r}: unknown time zone") from None
+    if args.timezone is not None:
+        try:
+            ZoneInfo(args.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CommandError(f"--timezone {args.timezone!r}: unknown time zone") from None
+    if getattr(args, "agreed_hours", None) is not None:
+        from plan.indicators import parse_hours
+        try:
+            parse_hours(args.agreed_hours)
+        except ValueError as exc:
+            raise CommandError(f"--agreed-hours: {exc}") from None
+    args.database = args.database or os.environ.get(DATABASE_ENV) or None
+    if args.database is not None and not args.database.startswith(("postgresql://",
+                                                                    "postgres://")):
+        raise CommandError("--database: a PostgreSQL DSN, postgresql://USER@HOST:PORT/DB")
+
+
+def _open_store(args: argparse.Namespace, where: Any, fixed: bool) -> Any:
+    """The plan store with the settings asked for. ``fixed`` (the report): the aggregates
+    are read as kept; asking for other settings is refused, not rebuilt behind the
+    aggregator's back."""
+    from plan.indicators import PlanSettings, parse_hours
+    from plan.store import PlanStore
+    store = PlanStore(where)  # as kept (or the defaults for a new plan)
+    kept = store.settings
+    hours = getattr(args, "agreed_hours", None)
+    wanted = PlanSettings(timezone=args.timezone or kept.timezone,
+                          agreed_hours=parse_hours(hours) if hours else kept.agreed_hours)
+    if wanted != kept:
+        if fixed:
+            store.close()
+            raise CommandError(f"the plan is kept in {kept.timezone}, agreed hours "
+                               f"{'-'.join(kept.agreed_hours)}; run kiosk plan with the new "
+                               "settings to rebuild it")
+        print(f"kiosk plan: settings changed, rebuilding the indicators from "
+              f"{store.event_count()} events", file=sys.stderr, flush=True)
+        store.change_settings(wanted)
+    return store
+
+
+def http_address(text: str) -> tuple[str, int]:
+    """``PORT`` or ``HOST:PORT``; loopback unless a host is given."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise CommandError(f"--http {text!r}: give [HOST:]PORT with a port in 0-65535")
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    if not args.broker or not args.data:
-        raise CommandError("kiosk plan needs --broker HOST:PORT and --data DIR "
-                           "(or: kiosk plan report)")
     _check_common(args)
+    if not args.broker or not (args.data or args.database):
+        raise CommandError("kiosk plan needs --broker HOST:PORT and --data DIR or --database "
+                           "DSN (or: kiosk plan report)")
     from kiosk.config import MqttConfig
     from mqtt.connection import parse_broker
     try:
@@ -79,15 +145,34 @@ def run_plan(args: argparse.Namespace) -> int:
                         reconnect_max_s=args.reconnect_max)
 
     from plan.aggregator import PlanAggregator
-    from plan.store import PlanStore
-    data = Path(args.data)
+    where: Any
+    shown: Any
+    if args.database:
+        where, shown = args.database, _redacted(args.database)
+    else:
+        data = Path(args.data)
+        where = shown = data / PLAN_DB
     try:
-        data.mkdir(parents=True, exist_ok=True)
-        store = PlanStore(data / PLAN_DB)
-    except (OSError, sqlite3.Error) as exc:
-        raise CommandError(f"--data {data}: {exc}") from None
-    aggregator = PlanAggregator(store, config, args.community, interval_s=args.interval,
-                                timezone=args.timezone)
+        if not args.database:
+            data.mkdir(parents=True, exist_ok=True)
+        store = _open_store(args, where, fixed=False)
+    except Exception as exc:
+        raise _store_error(shown, exc) from None
+    aggregator = PlanAggregator(store, config, args.community, interval_s=args.interval)
+    pages = server = None
+    if args.http or args.pages:
+        from plan.store import PlanStore
+        from plan.web import PageServer, PlanPages
+        address = http_address(args.http) if args.http else None
+        # A connection of its own: the page is rendered while the aggregator writes.
+        pages = PlanPages(PlanStore(where), args.community, args.pages)
+        if address is not None:
+            try:
+                server = PageServer(pages, address)
+            except OSError as exc:
+                pages.store.close()
+                store.close()
+                raise CommandError(f"--http {args.http}: {exc}") from None
     done = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -97,11 +182,28 @@ def run_plan(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     aggregator.start()
     print(f"kiosk plan: reading {', '.join(aggregator.subscriptions())} from {host}:{port}, "
-          f"storing in {data / PLAN_DB}", file=sys.stderr, flush=True)
+          f"storing in {shown}", file=sys.stderr, flush=True)
+    if server is not None:
+        server.start()
+        http_host, http_port = server.address
+        print(f"kiosk plan: the public page is at http://{http_host}:{http_port}/",
+              file=sys.stderr, flush=True)
+    rendered_at = -args.interval
     try:
-        while not done.wait(1.0):
-            pass
+        while True:
+            if pages is not None and time.monotonic() - rendered_at >= args.interval:
+                rendered_at = time.monotonic()
+                try:
+                    pages.refresh()
+                except Exception:  # the page is tried again next interval; intake goes on
+                    logging.getLogger(__name__).exception("could not render the page")
+            if done.wait(min(1.0, args.interval)):
+                break
     finally:
+        if server is not None:
+            server.stop()
+        if pages is not None:
+            pages.store.close()
         aggregator.stop()
         store.close()
     t = aggregator.totals
@@ -110,27 +212,58 @@ def run_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_error(shown: Any, exc: Exception) -> Exception:
+    """A store that cannot be opened is a one-line message; anything else is a bug."""
+    if isinstance(exc, CommandError):
+        return exc
+    if (isinstance(exc, OSError | sqlite3.Error | RuntimeError)
+            or type(exc).__module__.startswith("psycopg")):
+        return CommandError(f"{shown}: {_redacted(str(exc)).strip()}")
+    return exc
+
+
+def _redacted(dsn: str) -> str:
+    """A DSN as printed: without its password."""
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", dsn)
+
+
 def run_report(args: argparse.Namespace) -> int:
     _check_common(args)
-    path = Path(args.data) / PLAN_DB
-    if not path.is_file():
-        raise CommandError(f"no plan data in {args.data} (run: kiosk plan --broker HOST:PORT "
-                           f"--data {args.data})")
+    if not 20 <= args.width <= 400:
+        raise CommandError("--width must be between 20 and 400")
+    where: Any
+    if args.database:
+        where = args.database
+    else:
+        if not args.data:
+            raise CommandError("kiosk plan report needs --data DIR or --database DSN")
+        where = Path(args.data) / PLAN_DB
+        if not where.is_file():
+            raise CommandError(f"no plan data in {args.data} (run: kiosk plan --broker "
+                               f"HOST:PORT --data {args.data})")
     from kiosk.events import iso, utc_now
     from plan import indicators
     from plan import report as plan_report
-    from plan.store import PlanStore
-    store = PlanStore(path)
+    try:
+        store = _open_store(args, where, fixed=True)
+    except Exception as exc:
+        raise _store_error(_redacted(str(where)), exc) from None
     try:
         communities = args.community or store.communities()
         if not communities:
             print("No events yet.")
-        plans = {c: indicators.compute(store, c, args.timezone) for c in communities}
+        plans = {c: indicators.report(store, c) for c in communities}
+        if args.pages:
+            from plan.web import PlanPages
+            try:
+                PlanPages(store, communities, args.pages).refresh()
+            except OSError as exc:
+                raise CommandError(f"--pages {args.pages}: {exc}") from None
+            print(f"Wrote the public page (zh, en) to {args.pages}")
     finally:
         store.close()
-    color = sys.stdout.isatty()
-    for community, ind in plans.items():
-        print(plan_report.render_terminal(community, ind, width=args.width, color=color))
+    for r in plans.values():
+        print(plan_report.render_terminal(r, width=args.width))
         print()
     if args.html:
         try:

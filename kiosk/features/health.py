@@ -1,6 +1,7 @@
 """Device health: board heartbeats, doors left open, tamper, sensor mismatches.
 
-The poll runs on the scheduler every ``[board] heartbeat_s``; each round's device states
+The poll runs on the scheduler every ``[board] heartbeat_s``, and offline boards are probed
+again half a heartbeat after their last request (``board_probe``); each round's device states
 go to the uplink as retained snapshots (with the car park's counts for the plan). The
 status line reads what the last poll found.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kiosk.feature import Feature, Periodic
-from kiosk.health import HealthMonitor
+from kiosk.health import PROBE_CHECKS_PER_HEARTBEAT, HealthMonitor
 from kiosk.status import StatusProbe
 
 if TYPE_CHECKING:
@@ -37,6 +38,16 @@ def uplink_state(kiosk: Kiosk) -> tuple[bool | None, int]:
 
 def poll(kiosk: Kiosk) -> None:
     kiosk.health.poll()
+    polled(kiosk)
+
+
+def probe(kiosk: Kiosk) -> None:
+    """Offline boards probed between two polls: one back is shown and published now."""
+    if kiosk.health.probe_offline():
+        polled(kiosk)
+
+
+def polled(kiosk: Kiosk) -> None:
     if kiosk.publisher is not None:
         states = kiosk.health.snapshot()
         parking = getattr(kiosk, "parking", None)
@@ -48,7 +59,10 @@ def poll(kiosk: Kiosk) -> None:
 
 
 def periodic(kiosk: Kiosk) -> list[Periodic]:
-    return [Periodic("health", kiosk.config.board.heartbeat_s, lambda: poll(kiosk))]
+    heartbeat_s = kiosk.config.board.heartbeat_s
+    return [Periodic("health", heartbeat_s, lambda: poll(kiosk)),
+            Periodic("board_probe", heartbeat_s / PROBE_CHECKS_PER_HEARTBEAT,
+                     lambda: probe(kiosk))]
 
 
 FEATURE = Feature("health", build, periodic=periodic)

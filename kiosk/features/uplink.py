@@ -1,8 +1,9 @@
 """The uplink: the outbox publisher to the community's MQTT broker.
 
 Every commit that adds an event or a notification kicks the publisher, so it goes out at
-once rather than at the next poll. With ``Devices.uplink_gate`` (``kiosk simulate``) the
-publisher starts once the gate opens.
+once rather than at the next poll. Notifications stay in the outbox until the notifier's
+receipt (docs/notify.md); the publisher re-sends them after ``[notify] receipt_timeout_s``.
+With ``Devices.uplink_gate`` (``kiosk simulate``) the publisher starts once the gate opens.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ def build(kiosk: Kiosk) -> None:
     from mqtt.publisher import Publisher
 
     config = kiosk.config
-    publisher = Publisher(kiosk.outbox, config.mqtt, config.community_id, config.kiosk_id)
+    publisher = Publisher(kiosk.outbox, config.mqtt, config.community_id, config.kiosk_id,
+                          receipt_timeout_s=config.notify.receipt_timeout_s,
+                          receipt_timeout_max_s=config.notify.receipt_timeout_max_s)
     kiosk.publisher = publisher
     kiosk.outbox.on_commit(publisher.kick)
 

@@ -19,6 +19,7 @@ class ParcelState(StrEnum):
     RETURNED = "returned"
     IN_REVIEW = "in_review"
     CANCELLED = "cancelled"
+    AT_DESK = "at_desk"  # taken to the community's desk after the last reminder
 
 
 # A parcel in one of these holds its compartment.
@@ -71,6 +72,9 @@ class Slot:
     compartment: Compartment
     unit: str
     outgoing: bool = False
+    # A courier's round: the code waits until the unit is confirmed (``confirm``), so a
+    # corrected unit is the only one ever told.
+    hold_code: bool = False
 
 
 @dataclass
@@ -80,6 +84,14 @@ class OpenResult:
     opened: list[Compartment] = field(default_factory=list)
     failed: list[Compartment] = field(default_factory=list)
     parcels: int = 0
+    household: str | None = None  # whose parcels (a resident's pickup)
+    # Parcel ids behind each opened door, and the waybill a courier scanned, if any.
+    parcel_ids: dict[str, list[int]] = field(default_factory=dict)
+    waybills: dict[str, str] = field(default_factory=dict)
+
+    def ids(self, compartments: list[Compartment] | None = None) -> list[int]:
+        doors = compartments if compartments is not None else self.opened
+        return [i for c in doors for i in self.parcel_ids.get(c.id, [])]
 
 
 class LockerError(Refusal):
@@ -137,6 +149,12 @@ class DoorDidNotOpen(LockerError):
     def __init__(self, compartment: Compartment):
         self.compartment = compartment
         super().__init__(f"door {compartment.id} did not open", compartment=compartment.id)
+
+
+class BadText(LockerError):
+    """A destination or waybill number that is too long or has characters it cannot have."""
+
+    default_reason = "bad_text"
 
 
 class NothingInside(LockerError):

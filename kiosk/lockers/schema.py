@@ -72,4 +72,15 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX codes_unused ON codes(household) WHERE used_ts IS NULL")
 
 
-MIGRATIONS: list[Migration] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    # What a sender or a courier's scanner says about a parcel, and when a door opened
+    # for its pickup: the pickup is complete only once that door is shut on an empty
+    # compartment. ``code_held``: a courier's parcel whose code waits for the unit to be
+    # confirmed (a wrong unit corrected right after the door shut never gets a code).
+    db.execute("ALTER TABLE parcels ADD COLUMN destination TEXT")
+    db.execute("ALTER TABLE parcels ADD COLUMN waybill TEXT")
+    db.execute("ALTER TABLE parcels ADD COLUMN opened_ts TEXT")
+    db.execute("ALTER TABLE parcels ADD COLUMN code_held INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2]

@@ -23,6 +23,7 @@ from kiosk.hardware import BoardError, BoardStatus, LockBoard
 from kiosk.lockers.model import (
     HOLDING_STATES,
     SIZES,
+    BadText,
     Compartment,
     Courier,
     DoorDidNotOpen,
@@ -40,9 +41,19 @@ from kiosk.lockers.model import (
     compartment_label,
     sizes_that_fit,
 )
+from kiosk.notifications import PARCEL_LEFT, RESEND
 from kiosk.store import Store, insert_with_id
 
 _HOLDING = "(" + ", ".join(f"'{s}'" for s in HOLDING_STATES) + ")"
+# Fault of a compartment whose sensor sees something inside that no parcel record
+# explains (a forced door, a parcel put back), or a parcel left behind at a pickup.
+ITEM_INSIDE = "item_inside"
+LEFT_INSIDE = "left_inside"
+DESTINATION_MAX = 120
+WAYBILL_MAX = 40
+# A waybill is what a barcode scanner types: letters, digits and a few separators.
+_WAYBILL_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/.")
+UNIT_MAX = 16
 # A code still in the outbox this long after it was queued has not reached its household
 # for an uplink outage (with the broker up a code leaves within milliseconds).
 CODE_LATE_S = 60
@@ -72,6 +83,13 @@ class LockerService:
         self.rules = config.lockers
         self.backoff = backoff.BackoffPolicy(
             self.rules.free_attempts, self.rules.backoff_base_s, self.rules.backoff_max_s)
+        # Wrong codes (and household PINs) of all households together: a small cap whose
+        # wait never exceeds ``kiosk_gap_s`` (at most 10 s).
+        self.kiosk_cap = backoff.RateCap(self.rules.kiosk_burst, self.rules.kiosk_gap_s)
+        # A lost code: the first re-send at once, then one each ``resend_every_s``.
+        self.resend_policy = backoff.BackoffPolicy(1, self.rules.resend_every_s,
+                                                   self.rules.resend_every_s)
+        self.resend_cap = backoff.RateCap(10, 60.0)
         self._secret = store.scalar("SELECT value FROM meta WHERE key = 'secret'")
         # Every door this service opens, and every compartment fault, goes through here.
         self.doors = doors or DoorController(store, outbox, board, config.board.confirm_s,
@@ -122,20 +140,33 @@ class LockerService:
                            lambda r: Courier(r["id"], r["pseudonym"]))
 
     def resident_login(self, unit: str, pin: str) -> Household:
+        """A household's PIN, counted per unit (see ``pickup``): wrong PINs typed for one
+        household never make another wait longer than the kiosk-wide cap."""
         pin_hash = keyed_hash(self._secret, "household-pin", pin.strip())
+        unit = _unit(unit)
         return self._login("resident", "SELECT unit, pseudonym FROM households "
                            "WHERE unit = ? AND pin_hash = ? AND active = 1",
-                           (unit.strip().upper(), pin_hash),
-                           lambda r: Household(r["unit"], r["pseudonym"]))
+                           (unit, pin_hash),
+                           lambda r: Household(r["unit"], r["pseudonym"]), identity=unit)
 
-    def _login(self, scope: str, sql: str, params: tuple, make: Callable):
+    def _login(self, scope: str, sql: str, params: tuple, make: Callable,
+               identity: str | None = None):
+        """A PIN: with ``identity`` (the unit typed with it) the wrong tries are counted
+        for that identity and under the kiosk-wide cap; without one (a courier's PIN
+        alone) for the whole kiosk."""
+        key = f"{scope}:{identity}" if identity else scope
+        now = self.clock()
         with self.store.step() as db:
-            backoff.check(db, scope, self.backoff, self.clock())
+            if identity:
+                backoff.check_cap(db, scope, self.kiosk_cap, now)
+            backoff.check(db, key, self.backoff, now)
             rows = list(db.query(sql, params))
             if rows:
-                backoff.record_success(db, scope)
+                backoff.record_success(db, key)
                 return make(rows[0])
-            failures, wait_s = backoff.record_failure(db, scope, self.backoff, self.clock())
+            if identity:
+                backoff.spend_cap(db, scope, self.kiosk_cap, now)
+            failures, wait_s = backoff.record_failure(db, key, self.backoff, now)
             self.outbox.append(db, "security.wrong_pin",
                                {"scope": scope, "failures": failures, "wait_s": wait_s})
         raise WrongPin(wait_s)
@@ -173,25 +204,54 @@ class LockerService:
 
     # --- deposit and send ---------------------------------------------------------------
 
-    def deposit(self, courier: Courier, unit: str, size: str) -> Slot:
-        """Choose a compartment, persist the pending parcel, open the door."""
-        slot = self._begin(unit, size, courier=courier, outgoing=False)
+    def deposit(self, courier: Courier, unit: str, size: str, waybill: str = "",
+                hold_code: bool = False) -> Slot:
+        """Choose a compartment, persist the pending parcel, open the door. With
+        ``hold_code`` (a courier's round at the screen) the household's code waits for
+        ``confirm`` or ``correct_unit``, at most ``correct_within_s``."""
+        slot = self._begin(unit, size, courier=courier, outgoing=False,
+                           waybill=clean_waybill(waybill), hold_code=hold_code)
         self._open_slot(slot)
         return slot
 
-    def send(self, household: Household, size: str) -> Slot:
-        """A resident puts an outgoing parcel in; a courier collects it later."""
-        slot = self._begin(household.unit, size, courier=None, outgoing=True)
+    def send(self, household: Household, size: str, destination: str = "",
+             waybill: str = "") -> Slot:
+        """A resident puts an outgoing parcel in, with where it goes (or the waybill
+        number a courier needs); a courier collects it later."""
+        slot = self._begin(household.unit, size, courier=None, outgoing=True,
+                           destination=clean_destination(destination),
+                           waybill=clean_waybill(waybill))
         self._open_slot(slot)
         return slot
 
-    def _begin(self, unit: str, size: str, courier: Courier | None, outgoing: bool) -> Slot:
+    def _begin(self, unit: str, size: str, courier: Courier | None, outgoing: bool,
+               destination: str = "", waybill: str = "", hold_code: bool = False) -> Slot:
         if size not in SIZES:
             raise LockerError(f"size must be one of {', '.join(SIZES)}")
         household = self.household(unit)
         causes: dict[str, int] = {}
+        checked: set[str] = set()
+        while True:
+            with self.store.step() as db:
+                compartment = self._choose(db, size)
+                if compartment is None or compartment.id in checked \
+                        or not self.rules.occupancy_sensors:
+                    break
+            # Offered only when empty: the sensor is asked before the door is offered,
+            # whatever flow last shut it (a pickup, a collection, a forced door).
+            try:
+                occupied = self._occupied(compartment)
+            except BoardError:
+                occupied = False  # its door will not open either, and says so
+            if occupied:
+                self.item_inside(compartment)
+                continue
+            checked.add(compartment.id)
         with self.store.step() as db:
-            compartment = self._choose(db, size)
+            if compartment is not None:
+                again = self._choose(db, size)
+                if again is None or again.id != compartment.id:
+                    compartment = None  # taken meanwhile by another screen: refuse
             if compartment is None:
                 causes = self.out_of_order(db, size)
                 data = {"size": size, "outgoing": outgoing,
@@ -208,10 +268,18 @@ class LockerService:
                     "household": household.unit, "compartment": compartment.id, "size": size,
                     "outgoing": int(outgoing), "state": ParcelState.DEPOSIT_PENDING,
                     "courier": courier.id if courier else None, "created_ts": self._now(),
+                    "destination": destination or None, "waybill": waybill or None,
                 })
         if compartment is None:
             raise LockersOutOfOrder(size, causes) if causes else NoFreeCompartment(size)
-        return Slot(parcel_id, compartment, household.unit, outgoing)
+        return Slot(parcel_id, compartment, household.unit, outgoing, hold_code=hold_code)
+
+    def item_inside(self, c: Compartment) -> None:
+        """The sensor sees something in a compartment no parcel holds: not offered until
+        a maintainer looks (the fault ``item_inside``)."""
+        with self.store.step() as db:
+            self.doors.something_inside(db, c.id, ITEM_INSIDE)
+            self.outbox.append(db, "sensor.item_inside", {"compartment": c.id})
 
     def out_of_order(self, db: sqlite_utils.Database, size: str) -> dict[str, int]:
         """Compartments a parcel of ``size`` fits that are unavailable for an outage, by
@@ -281,7 +349,56 @@ class LockerService:
                     "reason": "empty"})
             raise NothingInside(f"compartment {slot.compartment.id} is empty")
         with self.store.step() as db:
-            self._store_parcel(db, slot.parcel_id)
+            self._store_parcel(db, slot.parcel_id, hold=slot.hold_code)
+
+    def record_waybill(self, parcel_id: int, waybill: str) -> str:
+        """The waybill number a courier scanned (or typed) while the door was open."""
+        waybill = clean_waybill(waybill)
+        with self.store.step() as db:
+            db.execute("UPDATE parcels SET waybill = ? WHERE id = ? AND state IN "
+                       "('deposit_pending', 'stored')", (waybill or None, parcel_id))
+        return waybill
+
+    def confirm(self, parcel_id: int) -> None:
+        """The courier moved on: a held code goes to the parcel's household now."""
+        with self.store.step() as db:
+            p = db.table("parcels").get(parcel_id)
+            if p["code_held"] and p["state"] == ParcelState.STORED:
+                self._release_code(db, p)
+
+    def correct_unit(self, parcel_id: int, unit: str) -> Household:
+        """A wrong unit typed by the courier, corrected right after the door shut: the
+        parcel changes household before any code was made, so only ``unit`` is told."""
+        household = self.household(unit)
+        limit = self.clock() - timedelta(seconds=self.rules.correct_within_s)
+        with self.store.step() as db:
+            p = db.table("parcels").get(parcel_id)
+            if not (p["code_held"] and p["state"] == ParcelState.STORED
+                    and parse_iso(p["stored_ts"]) >= limit):
+                raise LockerError("this parcel's household was told already",
+                                  reason="too_late_to_correct")
+            wrong = p["household"]
+            db.table("parcels").update(parcel_id, {"household": household.unit})
+            self.outbox.append(db, "parcel.unit_corrected", {
+                "parcel": parcel_id, "compartment": p["compartment"],
+                "household": household.pseudonym,
+                "was": db.table("households").get(wrong)["pseudonym"]})
+            self._release_code(db, {**p, "household": household.unit})
+        return household
+
+    def release_held_codes(self, all_now: bool = False) -> int:
+        """Codes held longer than ``correct_within_s`` (a courier who walked away) go out;
+        ``all_now`` at start-up, when no courier session is left to correct anything."""
+        limit = iso(self.clock() - timedelta(seconds=self.rules.correct_within_s))
+        sql = "SELECT * FROM parcels WHERE code_held = 1 AND state = 'stored'"
+        if not self.store.query(sql + " LIMIT 1"):
+            return 0  # the usual case: no write every tidy-up
+        with self.store.step() as db:
+            rows = list(db.query(sql if all_now else sql + " AND stored_ts < ?",
+                                 () if all_now else (limit,)))
+            for p in rows:
+                self._release_code(db, p)
+        return len(rows)
 
     def cancel(self, slot: Slot, reason: str = "cancelled at the screen") -> None:
         with self.store.step() as db:
@@ -291,18 +408,35 @@ class LockerService:
                 "reason": "cancelled"})
 
     def _store_parcel(self, db: sqlite_utils.Database, parcel_id: int,
-                      reconciled: bool = False) -> None:
+                      reconciled: bool = False, hold: bool = False) -> None:
         p = db.table("parcels").get(parcel_id)
         household = db.table("households").get(p["household"])
         state = ParcelState.OUTGOING if p["outgoing"] else ParcelState.STORED
         self._set_parcel(db, parcel_id, state, stored_ts=self._now())
         data = {"parcel": parcel_id, "compartment": p["compartment"], "size": p["size"],
+                "compartment_size": _compartment_size(db, p["compartment"]),
                 "household": household["pseudonym"]}
         if reconciled:
             data["reconciled"] = True
         if p["outgoing"]:
             self.outbox.append(db, "parcel.sent", data)
             return
+        if hold:
+            # Neither the event nor the code yet: the unit may still be corrected.
+            db.table("parcels").update(parcel_id, {"code_held": 1})
+            return
+        self._deposited(db, p, household, data)
+
+    def _release_code(self, db: sqlite_utils.Database, p: dict) -> None:
+        db.table("parcels").update(p["id"], {"code_held": 0})
+        household = db.table("households").get(p["household"])
+        self._deposited(db, p, household, {
+            "parcel": p["id"], "compartment": p["compartment"], "size": p["size"],
+            "compartment_size": _compartment_size(db, p["compartment"]),
+            "household": household["pseudonym"]})
+
+    def _deposited(self, db: sqlite_utils.Database, p: dict, household: dict,
+                   data: dict) -> None:
         courier = db.table("couriers").get(p["courier"]) if p["courier"] else None
         data["courier"] = courier["pseudonym"] if courier else None
         self.outbox.append(db, "parcel.deposited", data)
@@ -314,67 +448,171 @@ class LockerService:
         db.table("codes").insert({"hash": keyed_hash(self._secret, "code", code), "household": unit,
                                "created_ts": self._now()})
         waiting = db.execute(
-            "SELECT COUNT(*) FROM parcels WHERE household = ? AND state = 'stored'",
-            (unit,)).fetchone()[0]
+            "SELECT COUNT(*) FROM parcels WHERE household = ? AND state = 'stored' "
+            "AND code_held = 0", (unit,)).fetchone()[0]
         self.outbox.notify(db, unit, kind, {
             "code": code, "parcels": waiting, "community": self.config.community_id,
             "kiosk": self.config.kiosk_id})
 
     # --- pickup and collection ----------------------------------------------------------
 
-    def pickup(self, code: str) -> OpenResult:
-        """One code opens every parcel waiting for its household."""
+    def pickup(self, code: str, unit: str) -> OpenResult:
+        """The unit and one of its household's codes open every parcel waiting for it.
+
+        Wrong codes are counted per unit (``free_attempts``, then doubling waits up to
+        ``backoff_max_s``) and under a kiosk-wide cap (``kiosk_burst``, then one each
+        ``kiosk_gap_s`` ≤ 10 s): wrong codes typed for other households cost a resident
+        at most that cap's wait. During a wait no code is looked at, not even a right one.
+        """
+        unit = _unit(unit)
         code_hash = keyed_hash(self._secret, "code", normalize(code))
+        scope = f"pickup:{unit}"
+        now = self.clock()
         with self.store.step() as db:
-            backoff.check(db, "pickup", self.backoff, self.clock())
-            row = db.execute("SELECT household FROM codes WHERE hash = ? AND used_ts IS NULL",
-                             (code_hash,)).fetchone()
+            backoff.check_cap(db, "pickup", self.kiosk_cap, now)
+            backoff.check(db, scope, self.backoff, now)
+            household = db.execute("SELECT pseudonym FROM households WHERE unit = ? AND "
+                                   "active = 1", (unit,)).fetchone()
+            row = db.execute("SELECT household FROM codes WHERE hash = ? AND household = ? "
+                             "AND used_ts IS NULL", (code_hash, unit)).fetchone()
             if row is None:
-                failures, wait_s = backoff.record_failure(db, "pickup", self.backoff,
-                                                          self.clock())
-                self.outbox.append(db, "security.wrong_code",
-                                   {"failures": failures, "wait_s": wait_s})
+                backoff.spend_cap(db, "pickup", self.kiosk_cap, now)
+                failures, wait_s = 0, 0.0
+                if household is not None:  # no counter for a unit nobody lives in
+                    failures, wait_s = backoff.record_failure(db, scope, self.backoff, now)
+                self.outbox.append(db, "security.wrong_code", {
+                    "failures": failures, "wait_s": wait_s,
+                    "household": household[0] if household else None})
             else:
-                backoff.record_success(db, "pickup")
-                parcels = self._claim(db, "household = ? AND state = 'stored'", (row[0],),
-                                      collector=None)
+                backoff.record_success(db, scope)
+                parcels = self._claim(db, "household = ? AND state = 'stored' AND "
+                                      "code_held = 0", (unit,), collector=None)
         if row is None:
             raise WrongCode(wait_s)
         result = self._hand_over(parcels, courier=None)
-        with self.store.step() as db:
-            left = db.execute("SELECT COUNT(*) FROM parcels WHERE household = ? AND state = "
-                              "'stored'", (row[0],)).fetchone()[0]
-            if not left:
-                db.execute("UPDATE codes SET used_ts = ? WHERE household = ? AND used_ts IS NULL",
-                           (self._now(), row[0]))
+        result.household = unit
         return result
 
-    def collect(self, courier: Courier) -> OpenResult:
-        """A courier takes outgoing parcels and those waiting past the return limit."""
-        limit = iso(self.clock() - timedelta(days=self.rules.return_after_days))
+    def open_with_pin(self, unit: str, pin: str) -> OpenResult:
+        """A lost code: the household's own PIN (the one it sends parcels with) opens its
+        waiting parcels instead; wrong PINs back off per unit like codes."""
+        household = self.resident_login(unit, pin)
         with self.store.step() as db:
-            parcels = self._claim(
-                db, "state = 'outgoing' OR (state = 'stored' AND stored_ts < ?)", (limit,),
-                collector=courier)
+            parcels = self._claim(db, "household = ? AND state = 'stored' AND code_held = 0",
+                                  (household.unit,), collector=None)
+        result = self._hand_over(parcels, courier=None)
+        result.household = household.unit
+        return result
+
+    def resend_code(self, unit: str) -> None:
+        """A lost code: a new one to the household's phone, and every older one stops
+        working. Says nothing about whether parcels wait (anyone can ask for any unit);
+        at most one re-send each ``resend_every_s`` a household, ten a minute a kiosk."""
+        unit = _unit(unit)
+        now = self.clock()
+        with self.store.step() as db:
+            backoff.check_cap(db, "resend", self.resend_cap, now)
+            backoff.check(db, f"resend:{unit}", self.resend_policy, now)
+            backoff.spend_cap(db, "resend", self.resend_cap, now)
+            household = db.execute("SELECT pseudonym FROM households WHERE unit = ? AND "
+                                   "active = 1", (unit,)).fetchone()
+            if household is None:
+                return
+            backoff.record_failure(db, f"resend:{unit}", self.resend_policy, now)
+            waiting = db.execute("SELECT COUNT(*) FROM parcels WHERE household = ? AND "
+                                 "state = 'stored' AND code_held = 0", (unit,)).fetchone()[0]
+            if not waiting:
+                return
+            db.execute("UPDATE codes SET used_ts = ? WHERE household = ? AND used_ts IS NULL",
+                       (iso(now), unit))
+            self.outbox.append(db, "parcel.code_resent", {"household": household[0]})
+            self._issue_code(db, unit, RESEND)
+
+    def open_again(self, compartment_id: str, unit: str | None = None,
+                   courier: Courier | None = None) -> OpenResult:
+        """The door once more for a parcel left inside, for the household (or courier)
+        whose pickup just found it there."""
+        where = "compartment = ? AND state IN ('stored', 'outgoing') AND code_held = 0"
+        params: tuple = (compartment_id,)
+        if unit is not None:
+            where += " AND household = ?"
+            params += (_unit(unit),)
+        with self.store.step() as db:
+            parcels = self._claim(db, where, params, collector=courier)
+        result = self._hand_over(parcels, courier=courier)
+        result.household = unit
+        return result
+
+    def collectable(self) -> list[dict]:
+        """What a courier's round takes away: parcels sent, and those the community's rule
+        (``after_last_reminder``) hands back, oldest first; each with ``why``."""
+        where, params = self._collectable()
+        rows = self.store.query(
+            f"SELECT id, compartment, size, outgoing, destination, waybill, stored_ts "
+            f"FROM parcels WHERE {where} ORDER BY outgoing DESC, stored_ts, id", params)
+        back = "desk" if self.rules.after_last_reminder == "desk" else "return"
+        return [{**r, "why": "sent" if r["outgoing"] else back} for r in rows]
+
+    def _collectable(self) -> tuple[str, tuple]:
+        if self.rules.after_last_reminder == "keep":
+            return "state = 'outgoing'", ()
+        limit = iso(self.clock() - timedelta(days=self.rules.return_after_days))
+        return ("(state = 'outgoing' OR (state = 'stored' AND code_held = 0 "
+                "AND stored_ts < ?))", (limit,))
+
+    def collect(self, courier: Courier, parcel_ids: Iterable[int] | None = None) -> OpenResult:
+        """A courier takes outgoing parcels and those the community's rule hands back
+        (all, or those of ``parcel_ids``). Each is taken once its door is shut on an empty
+        compartment (``settle_shut``)."""
+        where, params = self._collectable()
+        if parcel_ids is not None:
+            ids = [int(i) for i in parcel_ids]
+            where += " AND id IN (" + ", ".join("?" for _ in ids) + ")"
+            params += tuple(ids)
+        with self.store.step() as db:
+            parcels = self._claim(db, where, params, collector=courier)
         return self._hand_over(parcels, courier=courier)
+
+    def sent_by(self, unit: str) -> list[dict]:
+        """A household's parcels waiting for a courier: it may still take them back."""
+        return self.store.query(
+            "SELECT id, compartment, size, destination, waybill FROM parcels "
+            "WHERE household = ? AND state = 'outgoing' ORDER BY id", (_unit(unit),))
+
+    def cancel_send(self, household: Household, parcel_id: int) -> OpenResult:
+        """Before a courier took it: the sender's door opens, the parcel comes back out."""
+        with self.store.step() as db:
+            parcels = self._claim(db, "id = ? AND household = ? AND state = 'outgoing'",
+                                  (parcel_id, household.unit), collector=None)
+        if not parcels:
+            raise LockerError("that parcel is not waiting for a courier any more",
+                              reason="not_outgoing")
+        result = self._hand_over(parcels, courier=None)
+        result.household = household.unit
+        return result
 
     def _claim(self, db: sqlite_utils.Database, where: str, params: tuple,
                collector: Courier | None) -> list[dict]:
         """Mark parcels pickup_pending, and by whom, before any door moves."""
         parcels = list(db.query(f"SELECT * FROM parcels WHERE {where} ORDER BY id", params))
         for p in parcels:
-            self._set_parcel(db, p["id"], ParcelState.PICKUP_PENDING,
+            self._set_parcel(db, p["id"], ParcelState.PICKUP_PENDING, opened_ts=None,
                              collector=collector.id if collector else None)
         return parcels
 
     def _hand_over(self, parcels: list[dict], courier: Courier | None) -> OpenResult:
+        """Open each claimed parcel's door. A parcel stays pickup_pending until its door
+        is shut on an empty compartment (``settle_shut``)."""
         result = OpenResult(parcels=len(parcels))
         for p in parcels:
             compartment = self._compartment(p["compartment"])
             if self._open(compartment):
                 result.opened.append(compartment)
+                result.parcel_ids.setdefault(compartment.id, []).append(p["id"])
+                if p["waybill"]:
+                    result.waybills[compartment.id] = p["waybill"]
                 with self.store.step() as db:
-                    self._release(db, p, courier)
+                    db.table("parcels").update(p["id"], {"opened_ts": self._now()})
             else:
                 result.failed.append(compartment)
                 with self.store.step() as db:
@@ -382,22 +620,96 @@ class LockerService:
                     self._set_parcel(db, p["id"], _resting_state(p), collector=None)
         return result
 
+    def settle_shut(self, result: OpenResult) -> list[Compartment]:
+        """The doors ``result`` opened are shut: each parcel is taken if its compartment
+        is empty. Those whose sensor still sees it are returned: the parcel stays with its
+        household and its code (or waits for the next courier), and the compartment
+        carries the fault ``left_inside`` until a door shuts on it empty."""
+        left = []
+        for c in result.opened:
+            if self._settle_door(c, result.parcel_ids.get(c.id, [])):
+                left.append(c)
+        return left
+
+    def settle_unattended(self) -> int:
+        """Pickups whose screen went away before the door was shut (a restart, a person
+        who walked off): settled once the door is shut, as the screen would have."""
+        rows = self.store.query("SELECT id, compartment FROM parcels WHERE state = "
+                                "'pickup_pending' AND opened_ts IS NOT NULL ORDER BY id")
+        if not rows:
+            return 0
+        doors: dict[str, list[int]] = {}
+        for r in rows:
+            doors.setdefault(r["compartment"], []).append(r["id"])
+        settled = 0
+        compartments = [self._compartment(c) for c in doors]
+        try:
+            still_open = {c.id for c in self.open_doors(compartments)}
+        except BoardError:
+            return 0
+        for c in compartments:
+            if c.id not in still_open:
+                self._settle_door(c, doors[c.id])
+                settled += 1
+        return settled
+
+    def _settle_door(self, c: Compartment, ids: list[int]) -> bool:
+        """True when the parcel is still inside after its door shut."""
+        occupied = self.rules.occupancy_sensors and self._occupied(c)
+        with self.store.step() as db:
+            rows = [p for p in (db.table("parcels").get(i) for i in ids)
+                    if p["state"] == ParcelState.PICKUP_PENDING and p["opened_ts"]]
+            for p in rows:
+                if occupied:
+                    self._set_parcel(db, p["id"], _resting_state(p), collector=None,
+                                     opened_ts=None)
+                    self.doors.something_inside(db, c.id, LEFT_INSIDE)
+                    self.outbox.append(db, "parcel.left_inside", {
+                        "parcel": p["id"], "compartment": c.id,
+                        "household": db.table("households").get(p["household"])["pseudonym"]})
+                else:
+                    self._release(db, p, self._collector(db, p))
+            if rows and not occupied:
+                self.doors.emptied(db, c.id, LEFT_INSIDE)
+        states = [self.parcel(i)["state"] for i in ids]
+        return any(s in (ParcelState.STORED, ParcelState.OUTGOING) for s in states)
+
     def _release(self, db: sqlite_utils.Database, p: dict, courier: Courier | None,
                  reconciled: bool = False) -> None:
-        returned = courier is not None and not p["outgoing"]
-        state = ParcelState.RETURNED if returned else ParcelState.COLLECTED
+        desk = self.rules.after_last_reminder == "desk"
+        if courier is not None:
+            kind, state = (("parcel.outgoing_collected", ParcelState.COLLECTED) if p["outgoing"]
+                           else ("parcel.to_desk", ParcelState.AT_DESK) if desk
+                           else ("parcel.returned", ParcelState.RETURNED))
+        else:
+            kind, state = (("parcel.send_cancelled", ParcelState.CANCELLED) if p["outgoing"]
+                           else ("parcel.collected", ParcelState.COLLECTED))
         self._set_parcel(db, p["id"], state, done_ts=self._now())
         household = db.table("households").get(p["household"])
         data = {"parcel": p["id"], "compartment": p["compartment"], "size": p["size"],
+                "compartment_size": _compartment_size(db, p["compartment"]),
                 "household": household["pseudonym"],
                 "waited_s": self._waited_s(p["stored_ts"])}
         if courier is not None:
             data["courier"] = courier.pseudonym
         if reconciled:
             data["reconciled"] = True
-        kind = "parcel.returned" if returned else (
-            "parcel.outgoing_collected" if p["outgoing"] else "parcel.collected")
         self.outbox.append(db, kind, data)
+        if courier is not None:
+            # The household hears where its parcel went (its private topic, no code).
+            note = {"outgoing_collected": PARCEL_LEFT, "to_desk": "at_desk",
+                    "returned": "returned"}[kind.removeprefix("parcel.")]
+            self.outbox.notify(db, household["unit"], note, {
+                "parcel": p["id"], "waybill": p["waybill"], "destination": p["destination"],
+                "ts": self._now(), "community": self.config.community_id,
+                "kiosk": self.config.kiosk_id})
+        if not p["outgoing"]:
+            left = db.execute("SELECT COUNT(*) FROM parcels WHERE household = ? AND state IN "
+                              "('stored', 'pickup_pending') AND code_held = 0",
+                              (p["household"],)).fetchone()[0]
+            if not left:  # codes are spent once nothing of the household waits
+                db.execute("UPDATE codes SET used_ts = ? WHERE household = ? AND "
+                           "used_ts IS NULL", (self._now(), p["household"]))
 
     def _waited_s(self, stored_ts: str | None) -> int | None:
         if not stored_ts:
@@ -423,16 +735,19 @@ class LockerService:
     # --- reminders ----------------------------------------------------------------------
 
     def remind_overdue(self) -> int:
-        """Remind households of parcels waiting too long. Reminders never cost anything."""
+        """Remind households of parcels waiting too long, at most ``max_reminders`` times
+        a parcel; what happens after the last one is ``after_last_reminder``. Reminders
+        never cost anything, and nothing the kiosk does ever does."""
         now = self.clock()
         due = iso(now - timedelta(days=self.rules.overdue_days))
         again = iso(now - timedelta(hours=self.rules.reminder_every_hours))
         sent = 0
         with self.store.step() as db:
             rows = list(db.query(
-                "SELECT * FROM parcels WHERE state = 'stored' AND stored_ts < ? AND "
+                "SELECT * FROM parcels WHERE state = 'stored' AND code_held = 0 AND "
+                "stored_ts < ? AND reminders < ? AND "
                 "(last_reminder_ts IS NULL OR last_reminder_ts < ?) ORDER BY household, id",
-                (due, again)))
+                (due, self.rules.max_reminders, again)))
             households = sorted({r["household"] for r in rows})
             for r in rows:
                 db.execute("UPDATE parcels SET reminders = reminders + 1, last_reminder_ts = ? "
@@ -499,10 +814,14 @@ class LockerService:
             self._release(db, p, self._collector(db, p), reconciled=True)
             return "taken"
         if sensors and locked:
-            self._set_parcel(db, p["id"], _resting_state(p), collector=None)
+            self._set_parcel(db, p["id"], _resting_state(p), collector=None, opened_ts=None)
             return str(_resting_state(p))
-        return self._review(db, p, "door open with the parcel inside after restart"
-                            if sensors else "pickup interrupted; no occupancy sensor")
+        if sensors:
+            # Opened for this pickup before the stop, the parcel still inside: the person
+            # may be taking it right now. Settled when the door shuts (settle_unattended).
+            db.table("parcels").update(p["id"], {"opened_ts": p["opened_ts"] or self._now()})
+            return "door open, settled when shut"
+        return self._review(db, p, "pickup interrupted; no occupancy sensor")
 
     def _collector(self, db: sqlite_utils.Database, p: dict) -> Courier | None:
         row = db.table("couriers").get(p["collector"]) if p["collector"] else None
@@ -532,6 +851,27 @@ class LockerService:
             + _HOLDING + " ORDER BY id", (unit,))
 
 
+def _unit(unit: str) -> str:
+    return unit.strip().upper()[:UNIT_MAX]
+
+
+def clean_waybill(text: str) -> str:
+    """A waybill number as typed or scanned (a scanner ends it with Enter), or ``BadText``."""
+    text = "".join(text.split()).upper()
+    if len(text) > WAYBILL_MAX or not set(text) <= _WAYBILL_CHARS:
+        raise BadText(f"a waybill number is at most {WAYBILL_MAX} letters and digits",
+                      field="waybill")
+    return text
+
+
+def clean_destination(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) > DESTINATION_MAX or not text.isprintable():
+        raise BadText(f"a destination is at most {DESTINATION_MAX} characters",
+                      field="destination")
+    return text
+
+
 def _resting_state(parcel: dict) -> ParcelState:
     """Where a parcel goes back to when a door did not open for it."""
     return ParcelState.OUTGOING if parcel["outgoing"] else ParcelState.STORED
@@ -541,3 +881,11 @@ def _compartment(row: dict) -> Compartment:
     return Compartment(row["id"], row["board"], row["lock"], row["size"],
                        bool(row["in_service"]), row["fault"], row["parcel_state"])
 
+
+def _compartment_size(db: sqlite_utils.Database, compartment: str | None) -> str | None:
+    """The size of the compartment a parcel took (an S parcel may take an M): the plan
+    counts occupancy by compartment, not by parcel."""
+    if compartment is None:
+        return None
+    row = db.execute("SELECT size FROM compartments WHERE id = ?", (compartment,)).fetchone()
+    return row[0] if row else None

@@ -44,8 +44,17 @@ from kiosk.rotation import draw_seed as draw_seed
 from kiosk.rotation import tiebreak_key as tiebreak_key
 
 # The rotation's rule inside this module's round (accessible first, lending, keeping last
-# round's spot): a change to either is a new version.
-ALGORITHM_VERSION = "least-served-first/1"
+# round's spot, the accessible fallback): a change to either is a new version. /1 had no
+# fallback; its records are still recomputed as they were drawn.
+ALGORITHM_VERSION = "least-served-first/2"
+VERSIONS = ("least-served-first/1", ALGORITHM_VERSION)
+# The tie-break seed is taken over the ranking rule's version (the rotation's), which the
+# fallback did not change: a round's ties fall as they did under /1.
+SEED_VERSION = rotation.VERSION
+
+
+def has_fallback(version: str) -> bool:
+    return version != "least-served-first/1"
 
 # Ranks the askers of one type, best placed first.
 Order = Callable[[str, list[Ask]], list[Ask]]
@@ -64,8 +73,10 @@ def eligible_hash(asks: list[Ask]) -> str:
 
 
 def run_round(asks: list[Ask], spots: list[Spot], order: Order, lend_accessible: bool = True,
-              previous_spot: PreviousSpot | None = None) -> Outcome:
-    """One round under any ranking: accessible first, then every other type."""
+              previous_spot: PreviousSpot | None = None, fallback: bool = True) -> Outcome:
+    """One round under any ranking: accessible first, then every other type. With
+    ``fallback``, accessible requests refused take the standard spots nobody was given,
+    in their accessible rank order (a need is not a reason to get less)."""
     check_asks(asks)
     check_spots(spots)
     askers: dict[str, list[Ask]] = {}
@@ -77,6 +88,7 @@ def run_round(asks: list[Ask], spots: list[Spot], order: Order, lend_accessible:
 
     outcome = Outcome()
     lent: list[Spot] = []
+    refused_accessible: list[Ask] = []
     for spot_type in (ACCESSIBLE, *[t for t in SPOT_TYPES if t != ACCESSIBLE]):
         wanting = askers.get(spot_type, [])
         pool = pools.get(spot_type, [])
@@ -92,9 +104,19 @@ def run_round(asks: list[Ask], spots: list[Spot], order: Order, lend_accessible:
         outcome.refused.extend(ranked[len(pool):])
         summary.allocated = len(placed)
         outcome.summary[spot_type] = summary
-        if spot_type == ACCESSIBLE and lend_accessible:
+        if spot_type == ACCESSIBLE:
+            refused_accessible = ranked[len(pool):]
+            if lend_accessible:
+                taken = {s.id for s in placed.values()}
+                lent = [s for s in pool if s.id not in taken]
+        if spot_type == STANDARD and fallback and refused_accessible:
             taken = {s.id for s in placed.values()}
-            lent = [s for s in pool if s.id not in taken]
+            free = [s for s in pool if s.id not in taken]
+            moved = refused_accessible[:len(free)]
+            for ask, spot in zip(moved, free, strict=False):
+                outcome.assignments[ask.member] = spot
+            outcome.refused = [a for a in outcome.refused if a not in moved]
+            summary.fallback = len(moved)
     return outcome
 
 
@@ -120,7 +142,7 @@ def _place(chosen: list[Ask], pool: list[Spot], spot_type: str,
 
 
 def allocate(asks: list[Ask], spots: list[Spot], memory: Memory, seed: bytes,
-             lend_accessible: bool = True) -> tuple[Outcome, Memory]:
+             lend_accessible: bool = True, fallback: bool = True) -> tuple[Outcome, Memory]:
     """One round of least-served-first. Returns the outcome and the new memory; the memory
     passed in is left as it was."""
     turn = Turn(memory, seed)
@@ -134,7 +156,7 @@ def allocate(asks: list[Ask], spots: list[Spot], memory: Memory, seed: bytes,
     def previous(member: str, spot_type: str) -> str | None:
         return turn.previous_place(spot_type, member)
 
-    outcome = run_round(asks, spots, order, lend_accessible, previous)
+    outcome = run_round(asks, spots, order, lend_accessible, previous, fallback)
     for spot_type, wanting in asking.items():
         members = [a.member for a in wanting]
         turn.settle(spot_type, members, outcome.summary[spot_type].spots,

@@ -64,10 +64,14 @@ class TypeSummary:
     askers: int = 0
     allocated: int = 0
     lent: int = 0  # spots of another type added to this pool for the round
+    # Spots of this (standard) pool left free and given to refused accessible requests.
+    fallback: int = 0
 
     def to_json(self) -> dict[str, int]:
-        return {"spots": self.spots, "askers": self.askers, "allocated": self.allocated,
-                "lent": self.lent}
+        counts = {"spots": self.spots, "askers": self.askers, "allocated": self.allocated,
+                  "lent": self.lent}
+        # Only when it happened: records of the first algorithm have no such field.
+        return {**counts, "fallback": self.fallback} if self.fallback else counts
 
 
 @dataclass

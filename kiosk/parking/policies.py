@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kiosk.parking.allocation import (
-    ALGORITHM_VERSION,
+    SEED_VERSION,
     Memory,
     allocate,
     draw_seed,
@@ -55,7 +55,7 @@ class LeastServedFirst:
         self.memory = Memory()
 
     def allocate(self, round_: RoundInput) -> Outcome:
-        seed = draw_seed(eligible_hash(round_.asks), ALGORITHM_VERSION, round_.public_random)
+        seed = draw_seed(eligible_hash(round_.asks), SEED_VERSION, round_.public_random)
         outcome, self.memory = allocate(round_.asks, round_.spots, self.memory, seed,
                                         round_.lend_accessible)
         return outcome

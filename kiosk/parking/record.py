@@ -12,19 +12,22 @@ from typing import Any
 
 from kiosk.parking.allocation import (
     ALGORITHM_VERSION,
+    SEED_VERSION,
+    VERSIONS,
     Memory,
     allocate,
     draw_seed,
     eligible_list,
+    has_fallback,
 )
 from kiosk.parking.model import ACCESSIBLE, SPOT_TYPES, Ask, Spot, sha256_hex
 
 COMMITMENT_FORMAT = "kiosk-parking-commitment/1"
 RECORD_FORMAT = "kiosk-parking-draw/1"
 
-INPUT_KEYS = ("round", "round_no", "algorithm", "public_random", "closed_at", "committed_at",
-              "lend_accessible", "eligible", "eligible_hash", "spots", "prior_state",
-              "prior_state_hash")
+INPUT_KEYS = ("round", "round_no", "algorithm", "public_random", "random_source",
+              "announced_at", "closed_at", "committed_at", "lend_accessible", "eligible",
+              "eligible_hash", "spots", "prior_state", "prior_state_hash")
 RESULT_KEYS = ("seed", "assignments", "refused", "summary", "posterior_state_hash",
                "drawn_at")
 RECORD_KEYS = ("format", "inputs", "inputs_hash", "results", "results_hash")
@@ -34,17 +37,23 @@ SHOW = 10
 
 def make_inputs(round_id: str, asks: list[Ask], spots: list[Spot], memory: Memory,
                 public_random: str, committed_at: str, lend_accessible: bool = True,
-                version: str = ALGORITHM_VERSION, closed_at: str | None = None
+                version: str = ALGORITHM_VERSION, closed_at: str | None = None,
+                random_source: str = "", announced_at: str | None = None
                 ) -> dict[str, Any]:
-    """The draw's inputs. ``closed_at``: when requests stopped (default: at commit)."""
+    """The draw's inputs. ``closed_at``: when requests stopped (default: at commit);
+    ``random_source``/``announced_at``: where the public random value was announced to
+    come from, and when (default: at the close)."""
     eligible = eligible_list(asks)
     prior = memory.to_json()
+    closed = closed_at or committed_at
     return {
         "round": round_id,
         "round_no": memory.round_no + 1,
         "algorithm": version,
         "public_random": public_random,
-        "closed_at": closed_at or committed_at,
+        "random_source": random_source,
+        "announced_at": announced_at or closed,
+        "closed_at": closed,
         "committed_at": committed_at,
         "lend_accessible": lend_accessible,
         "eligible": eligible,
@@ -62,9 +71,9 @@ def make_commitment(inputs: dict[str, Any]) -> dict[str, Any]:
 
 def parse_inputs(inputs: dict[str, Any]) -> tuple[list[Ask], list[Spot], Memory]:
     """The algorithm's inputs from a record; ValueError naming what is malformed."""
-    if inputs.get("algorithm") != ALGORITHM_VERSION:
+    if inputs.get("algorithm") not in VERSIONS:
         raise ValueError(f"unknown algorithm version {inputs.get('algorithm')!r} "
-                         f"(this kiosk runs {ALGORITHM_VERSION})")
+                         f"(this kiosk runs {ALGORITHM_VERSION}, checks {', '.join(VERSIONS)})")
     asks, spots = [], []
     for i, e in enumerate(_list(inputs, "eligible")):
         if not (isinstance(e, dict) and set(e) == {"member", "type"}
@@ -96,9 +105,10 @@ def _list(inputs: dict[str, Any], key: str) -> list[Any]:
 def compute_results(inputs: dict[str, Any], drawn_at: str) -> tuple[dict[str, Any], Memory]:
     """Run the draw on committed inputs. Raises ValueError on malformed inputs."""
     asks, spots, memory = parse_inputs(inputs)
-    seed = draw_seed(sha256_hex(inputs["eligible"]), inputs["algorithm"],
+    seed = draw_seed(sha256_hex(inputs["eligible"]), SEED_VERSION,
                      inputs["public_random"])
-    outcome, after = allocate(asks, spots, memory, seed, inputs["lend_accessible"])
+    outcome, after = allocate(asks, spots, memory, seed, inputs["lend_accessible"],
+                              has_fallback(inputs["algorithm"]))
     asked = {a.member: a.type for a in asks}
     results = {
         "seed": seed.hex(),
@@ -158,13 +168,16 @@ def verify(record: Any, commitment: Any = None, previous: Any = None) -> list[st
         problems.append("results_hash: does not match the results (a result was changed, "
                         "or the hash)")
     closed, committed = inputs.get("closed_at"), inputs.get("committed_at")
-    drawn = results.get("drawn_at")
-    if not (isinstance(closed, str) and isinstance(committed, str) and isinstance(drawn, str)):
-        problems.append("inputs.closed_at, inputs.committed_at or results.drawn_at: "
-                        "missing or malformed")
-    elif not closed <= committed <= drawn:
-        problems.append("times out of order: requests closed, then inputs committed, then "
-                        "the draw")
+    announced, drawn = inputs.get("announced_at"), results.get("drawn_at")
+    if not all(isinstance(t, str) for t in (announced, closed, committed, drawn)):
+        problems.append("inputs.announced_at, inputs.closed_at, inputs.committed_at or "
+                        "results.drawn_at: missing or malformed")
+    elif not announced <= closed <= committed <= drawn:  # type: ignore[operator]
+        problems.append("times out of order: the random source announced, requests "
+                        "closed, inputs committed, then the draw")
+    if not isinstance(inputs.get("random_source"), str):
+        problems.append("inputs.random_source: malformed")
+    problems += _canonical_order(inputs)
 
     try:
         expected, _ = compute_results(inputs, drawn if isinstance(drawn, str) else "")
@@ -177,6 +190,25 @@ def verify(record: Any, commitment: Any = None, previous: Any = None) -> list[st
         problems += _against_commitment(inputs, record.get("inputs_hash"), commitment)
     if previous is not None:
         problems += _against_previous(inputs, previous)
+    return problems
+
+
+def _canonical_order(inputs: dict[str, Any]) -> list[str]:
+    """The eligible list by member and the spots by spot, each once (docs/parking.md):
+    any other order would be a second list with another hash, and so another seed."""
+    problems = []
+    for key, field in (("eligible", "member"), ("spots", "spot")):
+        rows = inputs.get(key)
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            continue
+        names = [r.get(field) for r in rows]
+        if not all(isinstance(n, str) for n in names):
+            continue
+        if len(set(names)) != len(names):
+            problems.append(f"inputs.{key}: a {field} appears more than once")
+        elif names != sorted(names):
+            problems.append(f"inputs.{key}: not in canonical order (by {field}, as the "
+                            "code points of its UTF-8 text)")
     return problems
 
 

@@ -23,7 +23,8 @@ these ``reason`` codes (details in brackets), which the screen words:
 - maintainers: ``no_member``, ``member_exists``, ``unit_taken``, ``invalid_member``,
   ``no_spot``, ``spot_exists``, ``invalid_spot`` [problems], ``csv`` [problems]
   (``CsvImportError``), ``round_state`` [round_id, status] (a step out of order),
-  ``bad_public_random``, ``memory_changed``.
+  ``bad_public_random``, ``memory_changed``, ``not_announced`` (a round closes only once
+  the source of its public random value is announced), ``announced`` (already).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 import sqlite_utils
 
 from kiosk import backoff
-from kiosk.audit import AuditLog
+from kiosk.audit import AuditLog, HashChain
 from kiosk.codes import keyed_hash
 from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
 from kiosk.parking.allocation import ALGORITHM_VERSION, Memory, eligible_list
@@ -67,9 +68,21 @@ from kiosk.store import Store, insert_with_id
 LIVE = ("held", "booked", "checked_in")
 # The back-off scope of wrong member PINs at the kiosk.
 LOGIN_SCOPE = "parking-login"
+LOGIN_CAP = backoff.RateCap(burst=10, gap_s=10.0)
 LIVE_SQL = "(" + ", ".join(f"'{status}'" for status in LIVE) + ")"
 RESERVATION_KINDS = ("visitor", "moving")
 _ROUND_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+class DrawChain(HashChain):
+    """Every step of every round, whole: ``parking.announced`` (the source of the public
+    random value), ``parking.closed`` (the eligible list and spots), ``parking.committed``
+    (the commitment) and ``parking.drawn`` (the record). Published entry by entry
+    (``parking.draw_entry``); a witness holding it sees a second commitment for a round,
+    or any entry changed or gone."""
+
+    table = "parking_draw_chain"
+    event = "parking.draw_entry"
 
 
 @dataclass(frozen=True)
@@ -140,6 +153,7 @@ class ParkingRegister:
         self.clock = clock
         self.settings = settings or ParkingSettings()
         self.audit = audit or AuditLog(store, outbox, clock)
+        self.chain = DrawChain(store, outbox, clock)
         self.login_backoff = login_backoff or backoff.BackoffPolicy()
         self._secret = store.scalar("SELECT value FROM meta WHERE key = 'secret'")
 
@@ -258,16 +272,21 @@ class ParkingRegister:
         """Member login at the kiosk: unit and PIN. Wrong tries make the next ones wait:
         while a wait runs, ``backoff.TooManyAttempts`` says how long."""
         scope = LOGIN_SCOPE
+        # Counted per unit, under a small kiosk-wide cap (kiosk/backoff.py): wrong PINs
+        # typed for one household never lock out another.
+        key = f"{scope}:{normalize_unit(unit)[:16]}"
         pin_hash = keyed_hash(self._secret, "parking-pin", pin.strip())
         with self.store.step() as db:
-            backoff.check(db, scope, self.login_backoff, self._now())
+            backoff.check_cap(db, scope, LOGIN_CAP, self._now())
+            backoff.check(db, key, self.login_backoff, self._now())
             rows = list(db.query(
                 "SELECT * FROM parking_members WHERE unit = ? AND pin_hash = ? AND active = 1",
                 (normalize_unit(unit), pin_hash)))
             if rows:
-                backoff.record_success(db, scope)
+                backoff.record_success(db, key)
                 return _member(rows[0])
-            failures, wait_s = backoff.record_failure(db, scope, self.login_backoff,
+            backoff.spend_cap(db, scope, LOGIN_CAP, self._now())
+            failures, wait_s = backoff.record_failure(db, key, self.login_backoff,
                                                       self._now())
             self.outbox.append(db, "security.wrong_pin",
                                {"scope": scope, "failures": failures, "wait_s": wait_s})
@@ -423,15 +442,49 @@ class ParkingRegister:
             "JOIN parking_members m USING (member) WHERE q.round = ? ORDER BY q.member",
             (round_id,))]
 
-    def close(self, round_id: str) -> dict[str, Any]:
+    def announce(self, round_id: str, source: str, actor: str = "kiosk",
+                 reason: str = "random source announced") -> dict[str, Any]:
+        """Name, in public and before requests close, where the round's public random
+        value will come from (e.g. a named lottery's draw of a given date). A round closes
+        only once it is announced, so nobody can choose the source to suit the list."""
+        _check_round_id(round_id)
+        source = source.strip()
+        if not source or len(source) > 256 or "\n" in source:
+            raise ParkingError("the source must be one line of 1-256 characters",
+                               reason="bad_public_random")
+        now = iso(self._now())
+        with self.store.step() as db:
+            status = self._round_status(db, round_id)
+            if status not in (None, "open"):
+                raise ParkingError(f"round {round_id} is already {status}",
+                                   reason="round_state", round_id=round_id, status=status)
+            if status is None:
+                db.table("parking_rounds").insert({"round": round_id, "status": "open",
+                                                "opened_ts": now})
+            elif db.execute("SELECT announced FROM parking_rounds WHERE round = ?",
+                            (round_id,)).fetchone()[0] is not None:
+                raise ParkingError(f"round {round_id}'s random source is announced already",
+                                   reason="announced", round_id=round_id)
+            announced = {"random_source": source, "announced_at": now}
+            db.execute("UPDATE parking_rounds SET announced = ? WHERE round = ?",
+                       (json.dumps(announced), round_id))
+            self.chain.append(db, actor, "parking.announced", round_id, reason, announced)
+            self.audit.append(db, actor, "parking.random_announced", round_id, reason,
+                              announced)
+            self.outbox.append(db, "parking.random_announced", {"round": round_id,
+                                                                **announced})
+        return announced
+
+    def close(self, round_id: str, actor: str = "kiosk",
+              reason: str = "requests closed") -> dict[str, Any]:
         """Stop taking requests and fix who asked and which spots are drawn. Close before
         the public random value is known, so nobody can pick the eligible list to suit it."""
         _check_round_id(round_id)
         with self.store.step() as db:
-            return self._close(db, round_id, self._now())
+            return self._close(db, round_id, self._now(), actor, reason)
 
     def _close(self, db: sqlite_utils.Database, round_id: str,
-               now: datetime) -> dict[str, Any]:
+               now: datetime, actor: str, reason: str) -> dict[str, Any]:
         status = self._round_status(db, round_id)
         if status not in (None, "open"):
             raise ParkingError(f"round {round_id} is already {status}", reason="round_state",
@@ -441,9 +494,12 @@ class ParkingRegister:
         if pending:
             raise ParkingError(f"round {pending[0]} is {pending[1]} but not drawn yet",
                                reason="round_busy", round_id=pending[0])
-        if status is None:
-            db.table("parking_rounds").insert({"round": round_id, "status": "open",
-                                            "opened_ts": iso(now)})
+        announced = db.execute("SELECT announced FROM parking_rounds WHERE round = ?",
+                               (round_id,)).fetchone()
+        if announced is None or announced[0] is None:
+            raise ParkingError(f"announce where round {round_id}'s public random value will "
+                               "come from before closing it", reason="not_announced",
+                               round_id=round_id)
         # Members who left, or lost a declared need, since asking are not eligible.
         asks = [Ask(r["member"], r["type"], bool(r["need"])) for r in db.query(
             "SELECT q.member, q.type, m.need FROM parking_requests q "
@@ -455,6 +511,10 @@ class ParkingRegister:
         closed = {"closed_at": iso(now), "eligible": eligible_list(asks), "spots": spots}
         db.execute("UPDATE parking_rounds SET status = 'closed', closed = ? WHERE round = ?",
                    (json.dumps(closed), round_id))
+        self.chain.append(db, actor, "parking.closed", round_id, reason, closed)
+        self.audit.append(db, actor, "parking.round_closed", round_id, reason,
+                          {"eligible_hash": sha256_hex(closed["eligible"]),
+                           "requests": len(closed["eligible"]), "spots": len(spots)})
         self.outbox.append(db, "parking.round_closed", {
             "round": round_id, "closed_at": closed["closed_at"],
             "eligible_hash": sha256_hex(closed["eligible"]),
@@ -462,10 +522,10 @@ class ParkingRegister:
             "spots": _count(s["type"] for s in spots)})
         return closed
 
-    def commit(self, round_id: str, public_random: str) -> dict[str, Any]:
+    def commit(self, round_id: str, public_random: str, actor: str = "kiosk",
+               reason: str = "draw inputs committed") -> dict[str, Any]:
         """Fix the draw's inputs with the public random value; they are published before
-        the draw. An open round is closed first (then closing and committing coincide,
-        which the record shows)."""
+        the draw. Only a closed round is committed: an open one is refused."""
         _check_round_id(round_id)
         public_random = public_random.strip()
         if not public_random or len(public_random) > 256 or "\n" in public_random:
@@ -475,10 +535,14 @@ class ParkingRegister:
         with self.store.step() as db:
             status = self._round_status(db, round_id)
             if status in (None, "open"):
-                closed = self._close(db, round_id, now)
-            elif status == "closed":
-                closed = json.loads(db.execute("SELECT closed FROM parking_rounds WHERE "
-                                               "round = ?", (round_id,)).fetchone()[0])
+                # The list must be fixed before the value can be known: never both at once.
+                raise ParkingError(f"round {round_id} is still open: close it before the "
+                                   "public random value is known", reason="round_state",
+                                   round_id=round_id, status=status or "open")
+            if status == "closed":
+                row = db.execute("SELECT closed, announced FROM parking_rounds WHERE "
+                                 "round = ?", (round_id,)).fetchone()
+                closed, announced = json.loads(row[0]), json.loads(row[1])
             else:
                 raise ParkingError(f"round {round_id} is already {status}",
                                    reason="round_state", round_id=round_id, status=status)
@@ -488,10 +552,16 @@ class ParkingRegister:
             memory = self._memory(db)
             inputs = make_inputs(round_id, asks, spots, memory, public_random, iso(now),
                                  self.settings.lend_accessible, ALGORITHM_VERSION,
-                                 closed_at=closed["closed_at"])
+                                 closed_at=closed["closed_at"],
+                                 random_source=announced["random_source"],
+                                 announced_at=announced["announced_at"])
             commitment = make_commitment(inputs)
             db.execute("UPDATE parking_rounds SET status = 'committed', commitment = ? "
                        "WHERE round = ?", (json.dumps(commitment), round_id))
+            self.chain.append(db, actor, "parking.committed", round_id, reason, commitment)
+            self.audit.append(db, actor, "parking.round_committed", round_id, reason,
+                              {"inputs_hash": commitment["inputs_hash"],
+                               "public_random": public_random})
             self.outbox.append(db, "parking.draw_committed", {
                 "round": round_id, "round_no": inputs["round_no"],
                 "algorithm": inputs["algorithm"], "public_random": public_random,
@@ -502,7 +572,8 @@ class ParkingRegister:
                 "askers": _count(a.type for a in asks), "spots": _count(s.type for s in spots)})
         return commitment
 
-    def draw(self, round_id: str) -> dict[str, Any]:
+    def draw(self, round_id: str, actor: str = "kiosk",
+             reason: str = "committed draw run") -> dict[str, Any]:
         """Run the committed draw, store and publish its record and the allocations."""
         now = self._now()
         with self.store.step() as db:
@@ -526,6 +597,10 @@ class ParkingRegister:
                        (commitment["inputs"]["round_no"], json.dumps(record), round_id))
             db.execute("INSERT OR REPLACE INTO parking_state (id, state, state_hash) "
                        "VALUES (1, ?, ?)", (json.dumps(after.to_json()), after.hash()))
+            self.chain.append(db, actor, "parking.drawn", round_id, reason, record)
+            self.audit.append(db, actor, "parking.round_drawn", round_id, reason,
+                              {"inputs_hash": record["inputs_hash"],
+                               "results_hash": record["results_hash"]})
             for row in results["assignments"]:
                 db.table("parking_allocations").insert(
                     {"round": round_id, "member": row["member"], "spot": row["spot"],
@@ -577,8 +652,10 @@ class ParkingRegister:
         return (row[0], row[1]) if row else None
 
     def may_open_gate(self, member: str) -> bool:
-        """The gate opens for a member who holds a spot this round or is checked in now."""
-        if self.allocation(member) is not None:
+        """The gate opens for a member who holds a spot this round or is checked in now.
+        The round's spot is taken from the draw chain's record, not from the allocations
+        table: an edited table opens the gate for nobody it should not."""
+        if self.recorded_spot(member) is not None:
             return True
         now = self._now()
         return any(r.status == "checked_in" and self.check_in_opens(r) <= now < r.end
@@ -589,6 +666,96 @@ class ParkingRegister:
         if not self.may_open_gate(member):
             raise ParkingError("the gate opens for a spot this round or a check-in now",
                                reason="gate")
+
+    def recorded_spot(self, member: str) -> str | None:
+        """The spot the newest drawn record gives ``member``, unless they released it."""
+        with self.store.read() as db:
+            drawn = self._newest_drawn(db)
+            if drawn is None:
+                return None
+            round_id, record = drawn
+            for row in record["results"]["assignments"]:
+                if row["member"] == member:
+                    released = db.execute(
+                        "SELECT 1 FROM parking_allocations WHERE round = ? AND member = ? "
+                        "AND spot = ? AND released_ts IS NOT NULL",
+                        (round_id, member, row["spot"])).fetchone()
+                    return None if released else row["spot"]
+        return None
+
+    def _newest_drawn(self, db: sqlite_utils.Database) -> tuple[str, dict[str, Any]] | None:
+        row = db.execute("SELECT subject, data FROM parking_draw_chain WHERE action = "
+                         "'parking.drawn' ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def check_against_record(self) -> list[str]:
+        """Every way the live state (the allocations that drive "my spot" and the board,
+        the stored record, which round is current) differs from the draw chain's newest
+        record. [] when they agree."""
+        with self.store.read() as db:
+            drawn = self._newest_drawn(db)
+            current = self._current_round(db)
+            if drawn is None:
+                rows = db.execute("SELECT COUNT(*) FROM parking_allocations").fetchone()[0]
+                return [f"allocations: {rows} row(s) but no draw in the draw chain"] if rows \
+                    else []
+            round_id, record = drawn
+            problems = []
+            if current != round_id:
+                problems.append(f"round: the register's current round is {current!r}, the "
+                                f"draw chain's newest draw is {round_id!r}")
+            stored = db.execute("SELECT record FROM parking_rounds WHERE round = ?",
+                                (round_id,)).fetchone()
+            if stored is None or stored[0] is None or json.loads(stored[0]) != record:
+                problems.append(f"round {round_id}: the stored record differs from the "
+                                "draw chain's")
+            want = {r["member"]: (r["spot"], r["type"])
+                    for r in record["results"]["assignments"]}
+            got: dict[str, tuple[str, str]] = {}
+            for r in db.query("SELECT member, spot, type FROM parking_allocations "
+                              "WHERE round = ?", (round_id,)):
+                got[r["member"]] = (r["spot"], r["type"])
+        for member in sorted(set(want) | set(got)):
+            if member not in got:
+                problems.append(f"round {round_id}: member {member}: the record gives spot "
+                                f"{want[member][0]}, the allocations none")
+            elif member not in want:
+                problems.append(f"round {round_id}: member {member}: the allocations give "
+                                f"spot {got[member][0]}, the record none")
+            elif got[member] != want[member]:
+                problems.append(f"round {round_id}: member {member}: the allocations give "
+                                f"spot {got[member][0]}, the record {want[member][0]}")
+        return problems
+
+    def verify_draw_chain(self) -> list[str]:
+        """The draw chain alone: intact, one commitment and one draw per round, each record
+        verifying against its round's commitment and the one before."""
+        from kiosk.audit import verify as verify_chain_hashes
+        from kiosk.parking.record import verify as verify_record
+
+        entries = self.chain.entries()
+        problems = [f"draw chain: {p}" for p in verify_chain_hashes(entries)]
+        committed: dict[str, dict[str, Any]] = {}
+        drawn: dict[str, int] = {}
+        previous: dict[str, Any] | None = None
+        for e in entries:
+            if e.action == "parking.committed":
+                if e.subject in committed:
+                    problems.append(f"draw chain: entry {e.seq}: a second commitment for "
+                                    f"round {e.subject}")
+                committed.setdefault(e.subject, e.data)
+            elif e.action == "parking.drawn":
+                if e.subject in drawn:
+                    problems.append(f"draw chain: entry {e.seq}: a second draw of round "
+                                    f"{e.subject} (first: entry {drawn[e.subject]})")
+                drawn.setdefault(e.subject, e.seq)
+                problems += [f"round {e.subject}: {p}" for p in verify_record(
+                    e.data, commitment=committed.get(e.subject), previous=previous)]
+                if e.subject not in committed:
+                    problems.append(f"round {e.subject}: drawn without a commitment in the "
+                                    "draw chain")
+                previous = e.data
+        return problems
 
     def current_round(self) -> str | None:
         with self.store.read() as db:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from kiosk.audit import create_chain_table
 from kiosk.store import Migration
 
 
@@ -99,4 +100,12 @@ def _v1(db: sqlite_utils.Database) -> None:
                "WHERE status IN ('held', 'booked', 'checked_in')")
 
 
-MIGRATIONS: list[Migration] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    # The draw chain: every announcement, close, commitment and record, whole, hash-chained
+    # (kiosk/parking/register.py, DrawChain); its head is signed and witnessed.
+    create_chain_table(db, "parking_draw_chain")
+    # The announced source of the round's public random value, before the list closes.
+    db.execute("ALTER TABLE parking_rounds ADD COLUMN announced TEXT")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2]

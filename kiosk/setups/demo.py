@@ -5,8 +5,12 @@ gpiozero's mock pins (spot sensors and the car-park barrier too). Everything els
 production kiosk. The car park starts with two drawn rounds, an open one with requests,
 and a visitor's booking about to start.
 
-Pickup codes only ever go out as private notifications. The demo keeps a copy of each
-one as it is queued — that copy is the residents' phones — and shows it on F1.
+Pickup codes only ever go out as private notifications. With a broker (``--broker``) the
+demo runs the community notifier in-process (notify/), each household's contact on a
+simulated inbox, and F1 shows that inbox: a code takes the real path, outbox, broker,
+notifier, Apprise, receipt. Household 304 has no contact: its code goes onto a slip from
+the simulated receipt printer. Without a broker the demo keeps a copy of each code as it
+is queued and shows that.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ WAITING = [("101", "S"), ("101", "M"), ("202", "S"), ("303", "L"), ("304", "M")]
 VOLUNTEERS = [("v-amber", "246810"), ("v-birch", "135791"), ("v-cedar", "975310")]
 SETUP = "demo-setup"  # the actor of the demo's own administrative changes
 TAMPER_PIN = 27
+NO_CONTACT_UNIT = "304"  # a household without any contact: its codes go onto slips
 BARRIER_PIN = 26
 # The car park: (spot, type, pool, state) and the sensor pin of each spot that has one.
 SPOTS = [("S1", "standard", "rounds", "in_service"), ("S2", "standard", "rounds", "in_service"),
@@ -98,6 +103,10 @@ def demo_config(data: Path, port: str, broker: tuple[str, int] | None) -> Config
     config.mqtt.enabled = broker is not None
     if broker is not None:
         config.mqtt.host, config.mqtt.port = broker
+        # The demo's notifier starts with the kiosk: a code it missed comes again soon.
+        config.notify.receipt_timeout_s = 5.0
+        config.notify.receipt_timeout_max_s = 60.0
+        config.notify.printer = "simulated"
     config.source = "<demo>"
     return config
 
@@ -114,6 +123,7 @@ class SimulatedWorld:
         self._spot_pins = {spot: pin_factory.pin(n)
                            for spot, n in config.gpio.spot_sensors.items()}
         self._jammed: set[tuple[int, int]] = set()
+        self.inbox: Any = None  # the notifier's simulated inbox, with a broker
 
     def doors(self) -> list:
         from tui.demo import DoorView
@@ -173,14 +183,21 @@ class SimulatedWorld:
         from tui.demo import DemoHelp
 
         store = self.kiosk.store
+        inbox = self.inbox
+        slips = getattr(self.kiosk, "slips", None)
+        slip_codes = dict(slips.printed_for) if slips is not None else {}
         codes = []
         for unit in UNITS:
             waiting = store.scalar("SELECT COUNT(*) FROM parcels WHERE household = ? AND "
                                    "state = 'stored'", (unit,))
             if not waiting:
                 continue
-            code = store.scalar("SELECT code FROM demo_phone WHERE unit = ? "
-                                "ORDER BY id DESC LIMIT 1", (unit,))
+            if inbox is not None:
+                # Only what reached the household: its inbox, or the slip in its letterbox.
+                code = inbox.latest_code(unit) or slip_codes.get(unit)
+            else:
+                code = store.scalar("SELECT code FROM demo_phone WHERE unit = ? "
+                                    "ORDER BY id DESC LIMIT 1", (unit,))
             if code:
                 codes.append((unit, code, waiting))
         parking = self.kiosk.parking
@@ -192,9 +209,13 @@ class SimulatedWorld:
         shift = self.kiosk.duty.on_duty()
         pins = dict(VOLUNTEERS)
         on_duty = [(v, pins[v]) for v in (shift.maintainers if shift else ()) if v in pins]
+        received = [] if inbox is None else [(m.unit, m.title)
+                                              for m in reversed(inbox.messages())]
         return DemoHelp(couriers=list(COURIERS),
                         households=[(u, household_pin(u)) for u in UNITS], codes=codes,
-                        parking=members, duty=on_duty)
+                        parking=members, duty=on_duty, inbox=received,
+                        slips=list(dict.fromkeys(u for u, _ in slip_codes.items())),
+                        live=inbox is not None)
 
 
 def seed(kiosk: Any, sim: Any) -> None:
@@ -225,10 +246,13 @@ def seed_parking(kiosk: Any) -> None:
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     for month in (last_month, this_month):
         round_id = month.strftime("%Y-%m")
+        parking.announce(round_id, f"the demo lottery drawn after round {round_id} closes",
+                         SETUP)
         for member, *_ in PARKING_MEMBERS:
             parking.request(member, round_id, PARKING_ASKS.get(member, "standard"))
-        parking.commit(round_id, f"demo lottery {round_id}: 04 11 23 35 41 + 07")
-        parking.draw(round_id)
+        parking.close(round_id, SETUP)
+        parking.commit(round_id, f"demo lottery {round_id}: 04 11 23 35 41 + 07", SETUP)
+        parking.draw(round_id, SETUP)
     from kiosk.parking.desk import next_round_id
 
     open_round = next_round_id(now, {last_month.strftime("%Y-%m"),
@@ -248,8 +272,8 @@ def seed_duty(kiosk: Any, now: datetime) -> None:
     # The others are away for the first shift, so the draw gives it to the first one;
     # the shifts after it are drawn fairly among all three.
     for pseudonym, _ in VOLUNTEERS[1:]:
-        duty.unavailable(pseudonym, start)
-    duty.plan(start, 4)
+        duty.unavailable(pseudonym, start, SETUP)
+    duty.plan(start, 4, actor=SETUP)
 
 
 def keep_roster_current(kiosk: Any, now: datetime) -> None:
@@ -258,7 +282,7 @@ def keep_roster_current(kiosk: Any, now: datetime) -> None:
     for _ in range(1000):
         if kiosk.duty.on_duty(now) is not None:
             return
-        kiosk.duty.plan(now, 1)
+        kiosk.duty.plan(now, 1, actor=SETUP)
 
 
 def restore(kiosk: Any, sim: Any) -> None:
@@ -296,6 +320,9 @@ class DemoKiosk:
             raise
         self.pin_factory = MockFactory()
         self.kiosk: Any = None
+        self.notifier: Any = None
+        self.inbox: Any = None
+        self._notifier_store: Any = None
         self.language = language
         self._app_options = app_options
         self._app: Any = None
@@ -305,6 +332,8 @@ class DemoKiosk:
             if speech is not None:  # a kiosk.config.SpeechConfig: spoken prompts on
                 self.config.speech = speech
             # The same board driver and GPIO classes as ``kiosk run``, on simulated parts.
+            if broker is not None:
+                self._start_notifier(data)
             devices = open_devices(self.config, self.pin_factory)
             # The tamper switch starts closed: the cabinet is shut.
             self.pin_factory.pin(TAMPER_PIN).drive_low()
@@ -325,9 +354,36 @@ class DemoKiosk:
                 seed_duty(kiosk, now)
             keep_roster_current(kiosk, now)
             self.world = SimulatedWorld(self.sim, self.config, self.pin_factory, kiosk)
+            self.world.inbox = self.inbox
         except BaseException:
             self.close()
             raise
+
+    def _start_notifier(self, data: Path) -> None:
+        """The community notifier, in-process, with every household but one on the
+        simulated inbox. Started before the kiosk, so its session is there for the codes."""
+        import uuid
+
+        from notify.contacts import ContactsDirectory
+        from notify.inbox import SimulatedInbox
+        from notify.service import Notifier, NotifierSettings
+        from notify.store import open_notifier_store
+
+        store = self._notifier_store = open_notifier_store(data / "notifier")
+        self.inbox = SimulatedInbox(f"demo-{uuid.uuid4().hex[:8]}")
+        directory = ContactsDirectory(store, actor=SETUP)
+        # The inbox is new at every start: the contacts follow it.
+        for contact in directory.all():
+            directory.remove(contact.household, contact.id)
+        for unit in UNITS:
+            if unit != NO_CONTACT_UNIT:
+                directory.add(unit, self.inbox.url(unit), self.language)
+        settings = NotifierSettings(self.config.community_id, name="demo-notifier",
+                                    retry_first_s=1.0, retry_max_s=30.0)
+        self.notifier = Notifier(store, self.config.mqtt, settings)
+        self.notifier.start()
+        if not self.notifier.ready.wait(10):
+            log.warning("the demo's notifier has not subscribed yet; codes follow later")
 
     def parts_for(self, app: Any) -> Any:
         """Connect a running screen to this demo's parts (its devices call it back)."""
@@ -349,6 +405,12 @@ class DemoKiosk:
         if self.kiosk is not None:
             self.kiosk.close()
             self.kiosk = None
+        if self.notifier is not None:
+            self.notifier.stop()
+            self.notifier = None
+        if self._notifier_store is not None:
+            self._notifier_store.close()
+            self._notifier_store = None
         self.pin_factory.close()
         self.sim.close()
         self._instance.release()

@@ -35,7 +35,33 @@ def parts(kiosk: Kiosk, demo: Any = None) -> KioskParts:
                       maintenance=MaintenanceParts(kiosk.maintenance, kiosk.duty,
                                                    kiosk.health, kiosk.parking),
                       worker_failed=lambda where, error: worker_failed(kiosk, where, error),
-                      speech=kiosk.speech)
+                      speech=kiosk.speech,
+                      needs=getattr(kiosk, "needs", None),
+                      practice=getattr(kiosk, "practice", None),
+                      practice_cabinet=practice_cabinet)
+
+
+def practice_cabinet() -> Any:
+    """A cabinet for practice: the pty board simulator behind the same serial driver as
+    the kiosk's own board, but its own port, so practice never moves a real lock."""
+    from devices.board_sim import BoardSimulator
+    from devices.serial_board import open_board
+    from kiosk.practice import PracticeCabinet
+
+    simulator = BoardSimulator(boards=(0,)).start()
+    try:
+        board = open_board(simulator.port, timeout_s=0.3)
+    except BaseException:
+        simulator.close()
+        raise
+
+    def close() -> None:
+        try:
+            board.close()
+        finally:
+            simulator.close()
+
+    return PracticeCabinet(board, close, simulator)
 
 
 def worker_failed(kiosk: Kiosk, where: str, error: str) -> None:

@@ -3,7 +3,8 @@
 One thread of simulated people drives the real services, as the touchscreen would: a
 courier deposits (the simulated hand puts the parcel in and shuts the door), residents
 come with the codes their phones received and take their parcels. The publisher and the
-notifier run on their own threads, like on a kiosk.
+community's notifier (notify/, delivering to the simulated phones through Apprise) run
+on their own threads, as they would beside a kiosk.
 
 After a crash the physical world has moved on without the kiosk: a parcel whose deposit
 was under way is in its compartment, one being picked up has been taken. The simulated
@@ -14,7 +15,6 @@ those steps, as it would on a real kiosk.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import random
 import signal
@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import paho.mqtt.client as mqtt
 import sqlite_utils
 
 from devices.board_sim import BoardSimulator
@@ -40,8 +39,6 @@ from kiosk.lockers.service import LockerService
 from kiosk.schema import open_kiosk_store
 from kiosk.setups.production import open_board
 from kiosk.store import Store
-from mqtt import topics
-from mqtt.connection import make_client
 
 if TYPE_CHECKING:
     from kiosk.composition import Kiosk
@@ -130,49 +127,34 @@ class Phones:
         return [r["code"] for r in self.store.query("SELECT code FROM codes")]
 
 
-class Notifier:
-    """The community's notifier, simulated: reads the private notify topic with a persistent
-    session and puts each code on its household's phone before acknowledging it."""
+def start_notifier(config: MqttConfig, community: str, data: Path, phones: Phones,
+                   units: list[str]) -> Any:
+    """The community's notifier (notify/), for real, with every household's contact on
+    its simulated phone: an Apprise plugin that puts the delivered code into phones.db."""
+    from notify.contacts import ContactsDirectory
+    from notify.inbox import Delivered, SimulatedInbox
+    from notify.messages import kind_of
+    from notify.service import Notifier, NotifierSettings
+    from notify.store import open_notifier_store
 
-    def __init__(self, config: MqttConfig, community: str, kiosk: str, phones: Phones):
-        self.phones = phones
-        self.topic = topics.notify_of(community, kiosk)
-        self.ready = threading.Event()
-        self.received = 0
-        self._client = make_client(config, f"sim-notifier-{community}-{kiosk}",
-                                   clean_session=False)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=config.reconnect_max_s)
-        self._client.on_connect = self._on_connect
-        self._client.on_subscribe = self._on_subscribe
-        self._client.on_message = self._on_message
-        self._config = config
+    class PhoneInbox(SimulatedInbox):
+        def add(self, message: Delivered) -> None:
+            super().add(message)
+            if message.code:
+                phones.add(message.unit, message.code, kind_of(message.title),
+                           time.monotonic_ns())
 
-    def start(self) -> None:
-        self._client.connect_async(self._config.host, self._config.port, self._config.keepalive)
-        self._client.loop_start()
-
-    def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
-                    properties: Any) -> None:
-        if not reason_code.is_failure:
-            client.subscribe(self.topic, qos=1)
-
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
-                      properties: Any) -> None:
-        self.ready.set()
-
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        # paho acknowledges after this returns: the code is on disk first.
-        try:
-            note = json.loads(message.payload)
-            self.phones.add(str(note["household"]), str(note["data"]["code"]),
-                            str(note.get("kind", "")), int(note["id"]))
-            self.received += 1
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("notification not understood: %s", exc)
+    inbox = PhoneInbox(f"sim-{community}")
+    store = open_notifier_store(data / "notifier")
+    directory = ContactsDirectory(store, actor="simulate")
+    have = {c.household for c in directory.all()}
+    for unit in units:
+        if unit not in have:
+            directory.add(unit, inbox.url(unit), "en")
+    notifier = Notifier(store, config, NotifierSettings(community, name="sim-notifier",
+                                                        retry_first_s=0.5, retry_max_s=5.0))
+    notifier.start()
+    return notifier
 
 
 # -- the simulation -------------------------------------------------------------------------
@@ -195,6 +177,8 @@ class Simulation:
             "lockers": {"free_attempts": 10, "backoff_base_s": 0.2, "backoff_max_s": 1.0},
             "mqtt": {"host": self.o.host, "port": self.o.port,
                      "reconnect_max_s": self.o.reconnect_max_s},
+            # The notifier runs beside the kiosk: a code it missed comes again soon.
+            "notify": {"receipt_timeout_s": 5.0, "receipt_timeout_max_s": 30.0},
         }, "<simulate>")
 
     def run(self) -> int:
@@ -230,7 +214,7 @@ class Simulation:
         # Codes go out only once the notifier is listening for them.
         notifier_listening = threading.Event()
         kiosk = self.compose(config, cabinet, store, notifier_listening)
-        notifier = Notifier(config.mqtt, self.o.community, self.o.kiosk, phones)
+        notifier: Any = None
         done = False
         try:
             pending = store.scalar("SELECT COUNT(*) FROM parcels WHERE state IN "
@@ -243,10 +227,13 @@ class Simulation:
             courier = service.add_courier("sim-courier", COURIER_PIN, pseudonym="c-sim")
             for unit in self.units:
                 service.add_household(unit, pseudonym=pseudonym(unit))
-            notifier.start()
+            notifier = start_notifier(config.mqtt, self.o.community, self.data, phones,
+                                      self.units)
             done = self._loop(kiosk, courier, cabinet, notifier, notifier_listening, phones)
         finally:
-            notifier.stop()
+            if notifier is not None:
+                notifier.stop()
+                notifier.store.close()
             kiosk.close()
             phones.store.close()
         return 0 if done else 130
@@ -264,7 +251,7 @@ class Simulation:
             "SELECT state, COUNT(*) AS n FROM parcels GROUP BY state")}
 
     def _loop(self, kiosk: Kiosk, courier: Any, cabinet: BoardSimulator,
-              notifier: Notifier, notifier_listening: threading.Event,
+              notifier: Any, notifier_listening: threading.Event,
               phones: Phones) -> bool:
         service, outbox, publisher = kiosk.lockers, kiosk.outbox, publisher_of(kiosk)
         n = self.o.parcels
@@ -333,13 +320,14 @@ class Simulation:
                 continue
             came = True
             try:
-                result = service.pickup(code)
+                result = service.pickup(code, unit)
             except WrongCode:
                 phones.used(unit, code)
                 continue
             for c in result.opened:
                 cabinet.take_item(c.board, c.lock)
                 cabinet.shut(c.board, c.lock)
+            service.settle_shut(result)
             if not any(p["state"] == "stored" for p in service.waiting(unit)):
                 phones.used(unit)
         return came

@@ -1,4 +1,4 @@
-"""The demo's two panels: the resident's phone and PINs (F1), the simulated hardware (F2).
+"""The demo's two panels: the residents' inbox and PINs (F1), the simulated hardware (F2).
 
 Only ``kiosk demo`` opens them; a real kiosk has no such keys.
 """
@@ -51,7 +51,8 @@ class DemoHelpScreen(InKiosk, ModalScreen[None]):
     def on_help_loaded(self, message: HelpLoaded) -> None:
         t = self.app.t
         info = message.help
-        phone = Table(title=t("demo.phone"), box=None, padding=(0, 1), title_justify="left")
+        phone = Table(title=t("demo.inbox") if info.live else t("demo.phone"), box=None,
+                      padding=(0, 1), title_justify="left")
         phone.add_column(t("demo.unit"))
         phone.add_column(t("demo.code"))
         phone.add_column(t("demo.parcels"), justify="right")
@@ -74,6 +75,16 @@ class DemoHelpScreen(InKiosk, ModalScreen[None]):
         grid.add_row(phone, people)
         body = Table.grid()
         body.add_row(grid)
+        if info.live:
+            # The inbox the real notifier delivered to (kiosk demo --broker): the path a
+            # code took is outbox, broker, notifier, Apprise, receipt.
+            body.add_row(Text(t("demo.inbox_title"), style="bold"))
+            for unit, title in info.inbox[:4]:
+                body.add_row(Text(f"{t('demo.household', unit=unit)}  {title}"))
+            if not info.inbox:
+                body.add_row(Text(t("demo.inbox_empty")))
+            if info.slips:
+                body.add_row(Text(t("demo.slips", units=", ".join(info.slips))))
         if info.parking:
             body.add_row(Text(t("demo.parking_title"), style="bold"))
             body.add_row(Text(" · ".join(self._parking_entries(info))))

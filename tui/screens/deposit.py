@@ -1,22 +1,32 @@
-"""Deposit, for couriers: PIN once, then unit → size → door → shut → next, counted."""
+"""Deposit, for couriers: PIN once, then unit → size → door (scan the waybill) → shut →
+next, counted; a wrong unit corrected right after the door shut (the code waits for it);
+the parcels to take away (Collect); a summary of the round at the end."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, ContentSwitcher
+from textual.widgets import Button, ContentSwitcher, Static
 
 from kiosk.backoff import TooManyAttempts
-from kiosk.lockers.model import Courier, Slot, WrongPin
+from kiosk.lockers.model import SIZES, Courier, LockerError, Slot, WrongPin
+from kiosk.lockers.service import WAYBILL_MAX
 from tui.refusals import refusal_text
+from tui.screens.base import KioskScreen
 from tui.screens.slot_flow import SlotFlowScreen, SlotRefused, SlotSettled
 from tui.widgets.entry import DIGITS, UNIT_CHARACTERS, Countdown, EntryPane, PaneButton
+from tui.widgets.keyboard import KeyboardScreen
 from tui.widgets.keypad import KeyButton
 from tui.widgets.size_chooser import size_name
+
+# What a waybill may hold, as the keyboard offers it.
+WAYBILL_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/."
 
 MAX_MATCHES = 6
 
@@ -30,6 +40,31 @@ class CourierAnswered(Message):
 @dataclass
 class UnitsLoaded(Message):
     units: list[str]
+
+
+@dataclass
+class CollectableCounted(Message):
+    n: int
+
+
+@dataclass
+class UnitCorrected(Message):
+    slot: Slot
+    unit: str
+    error: LockerError | None = None
+
+
+@dataclass
+class WaybillRecorded(Message):
+    waybill: str
+    error: LockerError | None = None
+
+
+def ask_text(screen: KioskScreen, prompt: str, allowed: str, max_len: int,
+             done: Callable[[str | None], None]) -> None:
+    """Text by the on-screen keyboard (a scanner types into it too, then Enter)."""
+    screen.app.push_screen(KeyboardScreen(prompt, allowed=allowed, max_len=max_len,
+                                          layer="digits"), callback=done)
 
 
 class UnitPane(EntryPane):
@@ -47,6 +82,12 @@ class DepositScreen(SlotFlowScreen):
         self.courier: Courier | None = None
         self.count = 0
         self.units: list[str] = []
+        # The round so far: (size, unit) of each parcel stored; the last one's code held
+        # until the courier moves on, so its unit can still be corrected.
+        self.round: list[tuple[str, str]] = []
+        self.held: Slot | None = None
+        self.correcting = False
+        self.scan = ""  # what a barcode scanner typed on the door pane, until Enter
         self.countdown = Countdown(self, self.t,
                               lambda text: self.query_one("#pin-pane", EntryPane).say(text),
                               showing=lambda: self.courier is None)
@@ -58,14 +99,28 @@ class DepositScreen(SlotFlowScreen):
                             length=8, masked=True, back=True, id="pin-pane")
             yield UnitPane(t("deposit.unit_prompt"), allowed=UNIT_CHARACTERS,
                            keys="123456789", length=8, id="unit-pane",
-                           buttons=[PaneButton(t("deposit.finish"), "deposit-finish",
+                           buttons=[PaneButton(t("deposit.correct"), "deposit-correct",
+                                               "warning"),
+                                    PaneButton(t("deposit.collect"), "deposit-collect"),
+                                    PaneButton(t("deposit.finish"), "deposit-finish",
                                                "success")])
             yield from self.compose_size_pane()
             yield from self.compose_door_pane()
+            with Vertical(id="round-pane"):
+                yield Static("", id="round-summary", classes="doors")
+                with Horizontal(classes="pane-buttons"):
+                    yield KeyButton(t("nav.done"), id="round-done", classes="nav",
+                                    variant="success")
+
+    def compose_door_extra(self) -> ComposeResult:
+        with Horizontal(classes="pane-buttons"):
+            yield Static(self.t("deposit.waybill_hint"), id="door-waybill")
+            yield KeyButton(self.t("deposit.waybill"), id="door-waybill-type", classes="nav")
 
     def on_mount(self) -> None:
         self.countdown.run()
         self.load_units()
+        self.query_one("#deposit-correct").display = False
 
     @work(thread=True, group="units", exit_on_error=False)
     def load_units(self) -> None:
@@ -114,6 +169,22 @@ class DepositScreen(SlotFlowScreen):
         self.courier = message.courier
         self._note()
         self.show_pane("unit-pane")
+        self.count_collectable()
+
+    # --- what waits to be taken away ----------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="collectable", exit_on_error=False)
+    def count_collectable(self) -> None:
+        self.post_message(CollectableCounted(len(self.app.lockers.collectable())))
+
+    def on_collectable_counted(self, message: CollectableCounted) -> None:
+        self.query_one("#deposit-collect", Button).label = self.t("deposit.collect_n",
+                                                                  n=message.n)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        if self.courier is not None:  # back from the collection
+            self.count_collectable()
 
     # --- unit ---------------------------------------------------------------------------
 
@@ -132,13 +203,114 @@ class DepositScreen(SlotFlowScreen):
     def choose_unit(self, unit: str) -> None:
         pane = self.query_one("#unit-pane", EntryPane)
         unit = unit.strip().upper()
-        if not unit:
+        if not unit or self._busy:
             return
         if self.units and unit not in self.units:
             pane.say(self.t("deposit.unknown_unit", unit=unit))
             return
+        if self.correcting and self.held is not None:
+            self._busy = True
+            self.correct(self.held, unit)
+            return
+        self.release_held()
         self.unit = unit
         self.ask_size(self.t("deposit.size_prompt", unit=unit))
+
+    # --- a wrong unit, corrected; the held code -----------------------------------------
+
+    def release_held(self) -> None:
+        """The courier moved on: the last parcel's code goes to its household now."""
+        if self.held is not None:
+            self.confirm(self.held)
+        self.held = None
+        self.correcting = False
+        self.query_one("#deposit-correct").display = False
+
+    @work(thread=True, group="confirm", exit_on_error=False)
+    def confirm(self, slot: Slot) -> None:
+        self.app.lockers.confirm(slot.parcel_id)
+
+    def on_unmount(self) -> None:
+        # Gone (home, the idle reset): nobody is left to correct the unit, so the held code
+        # goes now, on a thread of its own (the screen's workers end with it).
+        if self.held is not None:
+            threading.Thread(target=self.app.lockers.confirm, args=(self.held.parcel_id,),
+                             name="confirm-held-code", daemon=True).start()
+            self.held = None
+
+    @work(thread=True, exclusive=True, group="correct", exit_on_error=False)
+    def correct(self, slot: Slot, unit: str) -> None:
+        try:
+            self.app.lockers.correct_unit(slot.parcel_id, unit)
+            answer = UnitCorrected(slot, unit)
+        except LockerError as refusal:  # too late: the code went out already
+            answer = UnitCorrected(slot, unit, refusal)
+        self.post_message(answer)
+
+    def on_unit_corrected(self, message: UnitCorrected) -> None:
+        self._busy = False
+        self.held = None
+        self.correcting = False
+        self.query_one("#deposit-correct").display = False
+        door = message.slot.compartment.id
+        if message.error is None:
+            self.round[-1] = (self.round[-1][0], message.unit)
+            self.next_parcel(self.t("deposit.corrected", door=door, unit=message.unit))
+        else:
+            self.next_parcel(self.t("deposit.too_late", door=door))
+
+    # --- the waybill, scanned or typed while the door is open ----------------------------
+
+    def _key(self, event: events.Key) -> bool:
+        if self.pane == "door-pane" and self.slot is not None:
+            # A USB scanner types like a keyboard, then Enter.
+            if event.key == "enter" and self.scan:
+                self.waybill(self.slot, self.scan)
+                self.scan = ""
+                return True
+            ch = event.character or ""
+            if len(ch) == 1 and ch.isprintable() and ch != " ":
+                self.scan = (self.scan + ch)[:WAYBILL_MAX + 1]
+                return True
+            return False
+        return super()._key(event)
+
+    def type_waybill(self) -> None:
+        slot = self.slot
+        if slot is None:
+            return
+
+        def got(value: str | None) -> None:
+            if value:
+                self.waybill(slot, value)
+
+        ask_text(self, self.t("deposit.waybill_prompt"), WAYBILL_CHARACTERS, WAYBILL_MAX, got)
+
+    @work(thread=True, group="waybill", exit_on_error=False)
+    def waybill(self, slot: Slot, text: str) -> None:
+        try:
+            answer = WaybillRecorded(self.app.lockers.record_waybill(slot.parcel_id, text))
+        except LockerError as refusal:
+            answer = WaybillRecorded(text, refusal)
+        self.post_message(answer)
+
+    def on_waybill_recorded(self, message: WaybillRecorded) -> None:
+        self.query_one("#door-waybill", Static).update(
+            self.t("deposit.waybill_bad") if message.error is not None
+            else self.t("deposit.waybill_seen", waybill=message.waybill))
+
+    # --- the end of the round -----------------------------------------------------------
+
+    def finish_round(self) -> None:
+        self.release_held()
+        t = self.t
+        by_size = {s: sum(1 for size, _ in self.round if size == s) for s in SIZES}
+        units = sorted({u for _, u in self.round})
+        lines = [t("deposit.round", n=len(self.round)),
+                 "  ".join(f"{size_name(t, s)} {n}" for s, n in by_size.items()),
+                 t("deposit.round_units", units=" ".join(units) if units else "–")]
+        self.query_one("#round-summary", Static).update("\n".join(lines))
+        self.show_pane("round-pane")
 
     def step_back(self) -> None:
         pane = self.pane
@@ -162,7 +334,7 @@ class DepositScreen(SlotFlowScreen):
 
     def make_slot(self, size: str) -> Slot:
         assert self.courier is not None
-        return self.app.lockers.deposit(self.courier, self.unit, size)
+        return self.app.lockers.deposit(self.courier, self.unit, size, hold_code=True)
 
     def door_instructions(self, slot: Slot) -> str:
         return self.t("deposit.put_and_shut", unit=slot.unit,
@@ -181,9 +353,14 @@ class DepositScreen(SlotFlowScreen):
 
     def after_slot(self, message: SlotSettled) -> None:
         door = message.slot.compartment.id
+        self.scan = ""
+        self.query_one("#door-waybill", Static).update(self.t("deposit.waybill_hint"))
         if message.outcome == "stored":
             self.count += 1
             self._note()
+            self.round.append((message.slot.compartment.size, message.slot.unit))
+            self.held = message.slot
+            self.query_one("#deposit-correct").display = True
             self.next_parcel(self.t("deposit.stored", door=door, unit=message.slot.unit))
         elif message.outcome == "empty":
             self.next_parcel(self.t("slot.empty", door=door))
@@ -197,6 +374,21 @@ class DepositScreen(SlotFlowScreen):
             event.stop()
             self.choose_unit(event.button.name)
         elif event.button.id == "deposit-finish":
+            self.finish_round()
+        elif event.button.id == "round-done":
             self.go_home()
+        elif event.button.id == "deposit-correct" and self.held is not None:
+            self.correcting = True
+            pane = self.query_one("#unit-pane", EntryPane)
+            pane.clear()
+            self._show_matches("")
+            pane.say(self.t("deposit.correct_prompt", door=self.held.compartment.id))
+        elif event.button.id == "deposit-collect" and self.courier is not None:
+            from tui.screens.collect import CollectScreen
+
+            self.release_held()
+            self.app.push_screen(CollectScreen(self.courier))
+        elif event.button.id == "door-waybill-type":
+            self.type_waybill()
         else:
             super().on_button_pressed(event)

@@ -28,6 +28,7 @@ class HomeScreen(KioskScreen):
         Binding("5", "open('maintenance')", show=False),
         Binding("6", "open('language')", show=False),
         Binding("7", "open('large_text')", show=False),
+        Binding("8", "open('needs')", show=False),
     ]
 
     def on_mount(self) -> None:
@@ -52,6 +53,7 @@ class HomeScreen(KioskScreen):
                 ("parking", t("home.parking"), t("home.parking_hint")),
                 ("maintenance", t("home.maintenance"), t("home.maintenance_hint")),
                 ("language", t("home.language"), t("home.language_hint")),
+                ("needs", t("home.needs"), t("home.needs_hint")),
             ):
                 yield HomeButton(f"{title}\n{hint}", name=name, id=f"home-{name}",
                                  classes="home-button")
@@ -68,6 +70,7 @@ class HomeScreen(KioskScreen):
     def action_open(self, name: str) -> None:
         from tui.screens.deposit import DepositScreen
         from tui.screens.maintenance import MaintenanceScreen
+        from tui.screens.needs import NeedsScreen
         from tui.screens.parking import ParkingScreen
         from tui.screens.pickup import PickupScreen
         from tui.screens.send import SendScreen
@@ -85,7 +88,8 @@ class HomeScreen(KioskScreen):
             self.query_one("#home-welcome", Static).update(self.t("home.starting"))
             return
         screens = {"pickup": PickupScreen, "deposit": DepositScreen, "send": SendScreen,
-                   "parking": ParkingScreen, "maintenance": MaintenanceScreen}
+                   "parking": ParkingScreen, "maintenance": MaintenanceScreen,
+                   "needs": NeedsScreen}
         self.app.push_screen(screens[name]())
         # The screens' modules load on the first open, which may take longer than a
         # short idle reset (tests use 0.3 s): the person is not idle meanwhile.

@@ -69,6 +69,10 @@ def runbook(t: Translate, fault: FaultView) -> Runbook:
     if kind == "uplink.backlog":
         return Runbook(t("runbook.uplink_backlog.title", n=d.get("backlog", "")),
                        t("runbook.uplink_backlog.check"), t("runbook.uplink_backlog.fix"))
+    if kind == "notify.undelivered":
+        return Runbook(t("runbook.notify_undelivered.title", n=d.get("n", "")),
+                       t("runbook.notify_undelivered.check"),
+                       t("runbook.notify_undelivered.fix"))
     if kind == "locker.full":
         return Runbook(t("runbook.locker_full.title", size=size_name(t, str(d["size"]))),
                        t("runbook.locker_full.check"), t("runbook.locker_full.fix"))

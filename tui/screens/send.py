@@ -1,4 +1,6 @@
-"""Send: a resident puts an outgoing parcel in; a courier collects it later."""
+"""Send: a resident says where the parcel goes (a destination, or a waybill number typed
+or scanned), puts it in; a courier collects it later. Until then the sender can take it
+back ("My sent parcels")."""
 
 from __future__ import annotations
 
@@ -6,15 +8,21 @@ from dataclasses import dataclass
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import Button, ContentSwitcher, Static
 
 from kiosk.backoff import TooManyAttempts
-from kiosk.lockers.model import Household, Slot, WrongPin
+from kiosk.hardware import BoardError
+from kiosk.lockers.model import Household, LockerError, OpenResult, Slot, WrongPin
+from kiosk.lockers.service import DESTINATION_MAX, WAYBILL_MAX
 from tui.refusals import refusal_text
+from tui.screens.base import DoorsChanged, door_place
+from tui.screens.deposit import WAYBILL_CHARACTERS
 from tui.screens.slot_flow import SlotFlowScreen, SlotRefused, SlotSettled
 from tui.widgets.entry import DIGITS, UNIT_CHARACTERS, Countdown, EntryPane
+from tui.widgets.keyboard import KeyboardScreen
+from tui.widgets.keypad import KeyButton
 from tui.widgets.size_chooser import size_name
 
 
@@ -24,12 +32,32 @@ class ResidentAnswered(Message):
     refusal: WrongPin | TooManyAttempts | None = None
 
 
+@dataclass
+class SentLoaded(Message):
+    parcels: list[dict]
+
+
+@dataclass
+class TakeBackOpened(Message):
+    result: OpenResult | None = None
+    error: str | None = None
+
+
+@dataclass
+class TakeBackSettled(Message):
+    left: bool
+
+
 class SendScreen(SlotFlowScreen):
     TITLE_KEY = "send.title"
 
     def __init__(self) -> None:
         super().__init__()
         self.household: Household | None = None
+        self.destination = ""
+        self.waybill = ""
+        self.sent: list[dict] = []
+        self.taking_back: OpenResult | None = None
         self.countdown = Countdown(
             self, self.t, lambda text: self.query_one("#send-unit-pane", EntryPane).say(text),
             showing=lambda: self.household is None)
@@ -44,6 +72,24 @@ class SendScreen(SlotFlowScreen):
                             keys="123456789", length=8, back=True, id="send-unit-pane")
             yield EntryPane(t("send.pin_prompt"), allowed=DIGITS, keys="123456789",
                             length=8, masked=True, back=True, id="send-pin-pane")
+            with Vertical(id="send-what-pane"):
+                yield Static(t("send.what_prompt"), classes="prompt")
+                yield Static("", id="send-what", classes="doors")
+                yield Static("", id="send-what-message", classes="message")
+                with Horizontal(classes="pane-buttons"):
+                    yield KeyButton(t("send.destination"), id="send-destination",
+                                    classes="nav")
+                    yield KeyButton(t("send.waybill"), id="send-waybill", classes="nav")
+                    yield KeyButton(t("send.continue"), id="send-continue", classes="nav",
+                                    variant="primary")
+                with Horizontal(classes="pane-buttons"):
+                    yield KeyButton(t("send.mine"), id="send-mine", classes="nav")
+            with Vertical(id="send-mine-pane"):
+                yield Static("", id="send-mine-heading", classes="prompt")
+                yield Horizontal(id="send-mine-list", classes="matches")
+                yield Static("", id="send-mine-message", classes="message")
+                with Horizontal(classes="pane-buttons"):
+                    yield KeyButton(t("nav.back"), id="send-mine-back", classes="nav")
             yield from self.compose_size_pane()
             yield from self.compose_door_pane()
             with Vertical(id="send-done-pane"):
@@ -85,13 +131,127 @@ class SendScreen(SlotFlowScreen):
                 unit_pane.say(wrong)
             return
         self.household = message.household
+        self.ask_what()
+
+    # --- where it goes ------------------------------------------------------------------
+
+    def ask_what(self, message: str = "") -> None:
+        t = self.t
+        lines = [t("send.destination_is", text=self.destination or "–"),
+                 t("send.waybill_is", text=self.waybill or "–")]
+        self.query_one("#send-what", Static).update("\n".join(lines))
+        self.query_one("#send-what-message", Static).update(message)
+        self.show_pane("send-what-pane")
+
+    def ask_text(self, which: str) -> None:
+        t = self.t
+        if which == "destination":
+            screen = KeyboardScreen(t("send.destination_prompt"), value=self.destination,
+                                    upper=False, max_len=DESTINATION_MAX)
+        else:
+            screen = KeyboardScreen(t("send.waybill_prompt"), value=self.waybill,
+                                    allowed=WAYBILL_CHARACTERS, max_len=WAYBILL_MAX,
+                                    layer="digits")
+
+        def got(value: str | None) -> None:
+            if value is not None:
+                setattr(self, which, value.strip())
+            self.ask_what()
+
+        self.app.push_screen(screen, callback=got)
+
+    def go_on(self) -> None:
+        if not (self.destination or self.waybill):
+            self.ask_what(self.t("send.what_needed"))
+            return
         self.ask_size(self.t("send.size_prompt"))
+
+    # --- taking a sent parcel back ------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="sent", exit_on_error=False)
+    def load_sent(self, unit: str) -> None:
+        self.post_message(SentLoaded(self.app.lockers.sent_by(unit)))
+
+    def on_sent_loaded(self, message: SentLoaded) -> None:
+        self.sent = message.parcels
+        box = self.query_one("#send-mine-list", Horizontal)
+        box.remove_children()
+        self.query_one("#send-mine-heading", Static).update(
+            self.t("send.mine_heading") if self.sent else self.t("send.mine_none"))
+        box.mount_all(KeyButton(f"{p['compartment']} {p['destination'] or p['waybill'] or ''}"
+                                .strip(), name=str(p["id"]), classes="match take-back")
+                      for p in self.sent)
+        self.show_pane("send-mine-pane")
+
+    @work(thread=True, exclusive=True, group="sent", exit_on_error=False)
+    def take_back(self, household: Household, parcel_id: int) -> None:
+        try:
+            answer = TakeBackOpened(self.app.lockers.cancel_send(household, parcel_id))
+        except (LockerError, BoardError) as exc:
+            answer = TakeBackOpened(error=str(exc))
+        self.post_message(answer)
+
+    def on_take_back_opened(self, message: TakeBackOpened) -> None:
+        self._busy = False
+        say = self.query_one("#send-mine-message", Static).update
+        if message.result is None or not message.result.opened:
+            say(self.t("send.take_back_failed"))
+            return
+        self.taking_back = message.result
+        say(self.t("send.take_back_open",
+                   place=door_place(self.t, message.result.opened[0])))
+        self.follow_doors(message.result.opened)
+
+    def on_doors_changed(self, message: DoorsChanged) -> None:
+        if self.taking_back is not None:
+            if not message.still_open:
+                self.settle_take_back(self.taking_back)
+            return
+        super().on_doors_changed(message)
+
+    @work(thread=True, exclusive=True, group="sent", exit_on_error=False)
+    def settle_take_back(self, result: OpenResult) -> None:
+        try:
+            left = bool(self.app.lockers.settle_shut(result))
+        except BoardError:
+            left = False  # settled by the kiosk once the board answers
+        self.post_message(TakeBackSettled(left))
+
+    def on_take_back_settled(self, message: TakeBackSettled) -> None:
+        self.taking_back = None
+        self.query_one("#send-mine-message", Static).update(
+            self.t("send.take_back_left") if message.left else self.t("send.taken_back"))
+        if self.household is not None:
+            self.load_sent(self.household.unit)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id
+        if bid == "send-destination":
+            self.ask_text("destination")
+        elif bid == "send-waybill":
+            self.ask_text("waybill")
+        elif bid == "send-continue":
+            self.go_on()
+        elif bid == "send-mine" and self.household is not None:
+            self.load_sent(self.household.unit)
+        elif bid == "send-mine-back":
+            self.ask_what()
+        elif event.button.has_class("take-back") and event.button.name \
+                and self.household is not None and not self._busy \
+                and self.taking_back is None:
+            event.stop()
+            self._busy = True
+            self.take_back(self.household, int(event.button.name))
+        else:
+            super().on_button_pressed(event)
 
     def step_back(self) -> None:
         pane = self.pane
         if pane == "send-pin-pane":
             self.query_one("#send-pin-pane", EntryPane).clear()
             self.show_pane("send-unit-pane")
+        elif pane == "size-pane" or pane == "send-mine-pane":
+            self.ask_what()
         elif pane == "send-unit-pane" and self.query_one("#send-unit-pane",
                                                         EntryPane).buffer.value:
             self.query_one("#send-unit-pane", EntryPane).clear()
@@ -100,7 +260,8 @@ class SendScreen(SlotFlowScreen):
 
     def make_slot(self, size: str) -> Slot:
         assert self.household is not None
-        return self.app.lockers.send(self.household, size)
+        return self.app.lockers.send(self.household, size, destination=self.destination,
+                                     waybill=self.waybill)
 
     def door_instructions(self, slot: Slot) -> str:
         return self.t("send.put_and_shut", size=size_name(self.t, slot.compartment.size))
@@ -109,7 +270,11 @@ class SendScreen(SlotFlowScreen):
         t = self.t
         text = self.refused_text(message, {
             "no_free_compartment": t("send.full", size=size_name(t, message.size)),
-            "out_of_order": t("send.out_of_order", size=size_name(t, message.size))})
+            "out_of_order": t("send.out_of_order", size=size_name(t, message.size)),
+            "bad_text": t("send.bad_text")})
+        if message.reason == "bad_text":
+            self.ask_what(text)
+            return
         self.ask_size(t("send.size_prompt"), text)
 
     def after_slot(self, message: SlotSettled) -> None:

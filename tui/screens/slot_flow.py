@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Static
+from textual.worker import get_current_worker
 
 from kiosk.hardware import BoardError
 from kiosk.lockers.model import (
@@ -18,6 +19,7 @@ from kiosk.lockers.model import (
     NothingInside,
     Slot,
 )
+from kiosk.refusals import Refusal
 from tui.refusals import refusal_text
 from tui.screens.base import DoorsChanged, DoorsUnreadable, KioskScreen, door_place
 from tui.widgets.entry import EntryPane
@@ -46,6 +48,12 @@ class SlotRefused(Message):
     @property
     def reason(self) -> str:
         return self.refusal.reason if self.refusal is not None else "board"
+
+
+@dataclass
+class SlotWaiting(Message):
+    """The database is busy (another writer): the parcel's step is tried again until it
+    answers; the person is told to wait."""
 
 
 @dataclass
@@ -80,9 +88,14 @@ class SlotFlowScreen(KioskScreen):
         with Vertical(id="door-pane"):
             yield Static("", id="door-where", classes="doors")
             yield Static("", id="door-message", classes="message")
+            yield from self.compose_door_extra()
             with Horizontal(classes="pane-buttons"):
                 yield KeyButton(self.t("slot.cancel"), id="door-cancel", classes="nav",
                                 variant="warning")
+
+    def compose_door_extra(self) -> ComposeResult:
+        """More of the door pane, for a subclass (a courier's waybill)."""
+        yield from ()
 
     @property
     def pane(self) -> str:
@@ -213,9 +226,12 @@ class SlotFlowScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="slot", exit_on_error=False)
     def settle(self, slot: Slot, cancel: bool) -> None:
+        worker = get_current_worker()
         lockers = self.app.lockers
         outcome = "unconfirmed"
-        for _ in range(3):
+        board_tries = 0
+        told = False
+        while board_tries < 3:
             try:
                 if cancel:
                     lockers.cancel(slot)
@@ -227,10 +243,26 @@ class SlotFlowScreen(KioskScreen):
             except NothingInside:
                 outcome = "empty"
                 break
+            except Refusal as refusal:
+                # The store busy (kiosk/store.py, StoreBusy; not imported before the first
+                # frame): nothing was written, the step never began. The same step again,
+                # each try after the store's busy timeout, so the parcel is recorded once.
+                if refusal.reason != "store_busy":
+                    raise
+                if worker.is_cancelled:
+                    return  # left deposit_pending: settled at the next start (reconcile)
+                if not told:
+                    told = True
+                    self.post_message(SlotWaiting())
+                time.sleep(0.1)
             except BoardError:
                 # Left deposit_pending, the step is settled at the next start (reconcile).
+                board_tries += 1
                 time.sleep(0.3)
         self.post_message(SlotSettled(slot, outcome))
+
+    def on_slot_waiting(self, message: SlotWaiting) -> None:
+        self.query_one("#door-message", Static).update(self.t("slot.store_busy"))
 
     def on_slot_settled(self, message: SlotSettled) -> None:
         self.slot = None

@@ -11,7 +11,9 @@ PIN_LENGTH = 12
 def duty_pin_entry(t: Translate) -> EntryPane:
     return EntryPane(t("maintenance.pin_prompt"), allowed=DIGITS, keys="123456789",
                      length=PIN_LENGTH, masked=True, back=True,
-                     buttons=[PaneButton(t("maintenance.roster"), "pin-roster")], id="pin-pane")
+                     buttons=[PaneButton(t("maintenance.roster"), "pin-roster"),
+                              PaneButton(t("maintenance.practice"), "pin-practice")],
+                     id="pin-pane")
 
 
 def refused_text(t: Translate, refusal: Refusal, on_duty: tuple[str, ...]) -> str:

@@ -419,6 +419,9 @@ class MaintenanceScreen(KioskScreen):
             self.go_home()
         elif bid == "pin-roster" or bid == "to-roster":
             self.open_roster()
+        elif bid == "pin-practice":
+            from tui.screens.maintenance.practice import PracticeScreen
+            self.app.push_screen(PracticeScreen())
         elif button.has_class("to-overview"):
             self.step_back()
         elif bid == "logout":

@@ -1,0 +1,176 @@
+"""How long a guesser needs to open any parcel: the real ``LockerService`` and its real
+back-off (per unit, plus the kiosk-wide cap), with 500 codes live.
+
+A guesser types unit + code at the screen as fast as the kiosk lets them. The service
+runs on a clock the bench moves (nothing else is simulated: the store, the back-off
+tables, the pty board behind the real driver are the kiosk's), so days of guessing take
+seconds. Two strategies are measured:
+
+- spread: every household in turn, each as soon as its own wait and the kiosk-wide cap
+  allow (500 households, one live code each);
+- one household: all guesses at one unit (the bound below puts all 500 codes there).
+
+Expected time to the first success, for a code space of N = 31^code_length:
+``E = N / Σ (guesses per second at unit u × codes live at u)``. The baseline is the same
+service answering wrong codes with every wait already over (the raw speed of a guess, no
+back-off), measured in the same run. Goal: E ≥ 10 years for either strategy.
+
+    python bench/bench_guessing.py [--hours 6] [--codes 500] [--config kiosk.toml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from devices.board_sim import BoardSimulator
+from devices.serial_board import open_board
+from kiosk.backoff import TooManyAttempts
+from kiosk.codes import ALPHABET
+from kiosk.config import config_from_dict, load_config
+from kiosk.events import Outbox
+from kiosk.lockers.model import WrongCode
+from kiosk.lockers.service import LockerService
+from kiosk.schema import open_kiosk_store
+
+YEAR_S = 365.25 * 86400
+WRONG = "Z" * 12  # never a live code here: every guess is refused (measured as wrong)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def service(tmp: Path, port: str, bus, lockers: dict, codes: int, clock: Clock):
+    config = config_from_dict({
+        "board": {"port": port, "timeout_s": 0.3},
+        "compartments": [{"board": 0, "locks": "1-16", "size": "M"}],
+        "lockers": lockers})
+    store = open_kiosk_store(tmp / "kiosk.db")
+    s = LockerService(store, Outbox(store, clock), bus, config, clock=clock)
+    units = [f"U{i:04d}" for i in range(codes)]
+    with store.step() as db:
+        for unit in units:
+            db.table("households").insert({"unit": unit, "pseudonym": "h-" + unit})
+            s._issue_code(db, unit, "pickup_code")  # one live code a household
+    return s, units
+
+
+def guess(s: LockerService, unit: str, code: str) -> float | None:
+    """None if the guess was looked at (and wrong); else the wait the kiosk imposed."""
+    try:
+        s.pickup(code, unit)
+    except WrongCode:
+        return None
+    except TooManyAttempts as wait:
+        return wait.wait_s
+    raise AssertionError("a guess opened a door")
+
+
+def attack(s: LockerService, units: list[str], clock: Clock, seconds: float,
+           code: str) -> dict[str, int]:
+    """Guess for ``seconds`` of kiosk time; each unit as soon as it is allowed. Returns the
+    guesses looked at, by unit."""
+    start = clock.now
+    end = start + timedelta(seconds=seconds)
+    ready = [(start, unit) for unit in units]
+    heapq.heapify(ready)
+    looked: dict[str, int] = dict.fromkeys(units, 0)
+    while True:
+        at, unit = heapq.heappop(ready)
+        if at > clock.now:
+            clock.now = at
+        if clock.now >= end:
+            return looked
+        wait = guess(s, unit, code)
+        if wait is None:
+            looked[unit] += 1
+            # The unit's next try waits as long as the back-off now says.
+            failures = s.store.scalar("SELECT failures FROM attempts WHERE scope = ?",
+                                      (f"pickup:{unit}",)) or 0
+            heapq.heappush(ready, (clock.now + timedelta(
+                seconds=s.backoff.wait_after(int(failures))), unit))
+        else:
+            # Only the kiosk-wide cap refuses a unit whose own wait is over: every unit
+            # waits for it alike.
+            clock.advance(max(wait, 0.001))
+            heapq.heappush(ready, (clock.now, unit))
+
+
+def raw_rate(s: LockerService, unit: str, clock: Clock, n: int, code: str) -> float:
+    """Wrong guesses a second of wall time with every wait already over (the baseline)."""
+    started = time.perf_counter()
+    for _ in range(n):
+        clock.advance(10 * 86400)  # past any wait
+        assert guess(s, unit, code) is None
+    return n / (time.perf_counter() - started)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--hours", type=float, default=6.0, help="kiosk time guessed (6)")
+    ap.add_argument("--codes", type=int, default=500, help="codes live (500)")
+    ap.add_argument("--config", help="a kiosk.toml whose [lockers] to measure")
+    args = ap.parse_args()
+    lockers = {} if not args.config else {
+        k: getattr(load_config(args.config).lockers, k)
+        for k in ("code_length", "free_attempts", "backoff_base_s", "backoff_max_s",
+                  "kiosk_burst", "kiosk_gap_s")}
+    with tempfile.TemporaryDirectory() as tmp, BoardSimulator(boards=(0,)) as sim, \
+            open_board(sim.port, timeout_s=0.3) as bus:
+        clock = Clock()
+        s, units = service(Path(tmp), sim.port, bus, lockers, args.codes, clock)
+        rules = s.rules
+        code = WRONG[:rules.code_length]
+        space = len(ALPHABET) ** rules.code_length
+        seconds = args.hours * 3600
+
+        baseline = raw_rate(s, units[-1], clock, 300, code)
+        wall = time.perf_counter()
+        spread = attack(s, units[:-2], clock, seconds, code)
+        clock.advance(10 * 86400)  # the kiosk-wide cap full again
+        one = attack(s, [units[-2]], clock, seconds, code)  # a household not guessed yet
+        wall = time.perf_counter() - wall
+
+    spread_rate = sum(spread.values()) / seconds  # each unit has 1 live code
+    one_rate = sum(one.values()) / seconds
+    rows = [
+        ("baseline: no back-off (raw service speed)", baseline,
+         space / (baseline * args.codes)),
+        (f"spread over {len(spread)} households", spread_rate, space / spread_rate),
+        (f"one household, all {args.codes} codes at it (bound)", one_rate,
+         space / (one_rate * args.codes)),
+    ]
+    print(f"code space 31^{rules.code_length} = {space:,}; {args.codes} codes live; "
+          f"free_attempts {rules.free_attempts}, backoff {rules.backoff_base_s:g}–"
+          f"{rules.backoff_max_s:g} s a unit, kiosk cap {rules.kiosk_burst} then one "
+          f"each {rules.kiosk_gap_s:g} s; {args.hours:g} h of kiosk time each "
+          f"({wall:.1f} s of wall time)\n")
+    print("| guesser | guesses/s allowed | expected time to open any parcel |")
+    print("|---|---|---|")
+    for name, rate, expected_s in rows:
+        years = expected_s / YEAR_S
+        shown = f"{years:,.1f} years" if years >= 1 else f"{expected_s / 86400:,.2f} days"
+        print(f"| {name} | {rate:.5f} | {shown} |")
+    worst = min(space / spread_rate, space / (one_rate * args.codes)) / YEAR_S
+    print(f"\ngoal ≥ 10 years: {'met' if worst >= 10 else 'NOT met'} ({worst:,.1f} years)")
+    if worst < 10:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,497 @@
+"""Nobody rewrites history unseen (issue 14): a resident with root tampers with a real
+kiosk database using sqlite3 while the kiosk is stopped; when it runs again, a witness
+listening on a real Mosquitto names what was done, and so does the kiosk's self-check.
+
+The history is made once (module fixture): a kiosk composed as ``kiosk run`` composes it
+(real driver on the pty board simulator, real broker), members and spots imported, a
+round requested, closed, committed and drawn, a roster planned, with a witness reading it
+all. Each test starts from a copy of that kiosk's data directory and the witness's.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kiosk.audit import GENESIS, entry_hash
+from kiosk.cli.main import main
+from kiosk.composition import Devices, Kiosk, compose
+from kiosk.config import config_from_dict
+from kiosk.events import Outbox
+from kiosk.parking.register import ParkingRegister
+from kiosk.schema import open_kiosk_store
+from tests.mqtt_broker import Mosquitto, mosquitto_binary, wait_until
+from tests.parking_support import MEMBERS_CSV, SPOTS_CSV
+from witness.core import WITNESS_DB, Witness
+from witness.service import WitnessService
+
+COMMUNITY, KIOSK = "maple-court", "gate-east"
+ROUND = "2026-04"
+
+pytestmark = pytest.mark.skipif(mosquitto_binary() is None,
+                                reason="mosquitto is not installed")
+
+
+def kiosk_config(data: Path, port: str, broker: int):
+    return config_from_dict({
+        "community_id": COMMUNITY, "kiosk_id": KIOSK, "data_dir": str(data),
+        "board": {"port": port, "timeout_s": 0.1, "heartbeat_s": 0.5},
+        "compartments": [{"board": 0, "locks": "1-2", "size": "S"}],
+        "mqtt": {"host": "127.0.0.1", "port": broker}}, "<test>")
+
+
+def start_kiosk(data: Path, sim_port: str, broker: int) -> Kiosk:
+    from devices.serial_board import open_board
+
+    bus = open_board(sim_port, timeout_s=0.1, retries=1)
+    kiosk = compose(kiosk_config(data, sim_port, broker), Devices(bus, closers=[bus.close]))
+    kiosk.start()
+    return kiosk
+
+
+def start_witness(directory: Path, broker: int) -> WitnessService:
+    from kiosk.config import MqttConfig
+
+    directory.mkdir(parents=True, exist_ok=True)
+    # A head read just before an entry was added may arrive after it: the kiosk's next head
+    # follows within a second; a truncated history's never comes.
+    service = WitnessService(Witness(directory / WITNESS_DB, grace_s=3.0),
+                             MqttConfig(host="127.0.0.1", port=broker), "resident",
+                             reconnect_min_s=0.1)
+    service.start()
+    assert service.connected.wait(10)
+    return service
+
+
+def settled(kiosk: Kiosk, service: WitnessService, since: str = "") -> bool:
+    """The witness holds every entry of both chains and has checked both signed heads,
+    as presented ``since`` then (by this run of the kiosk, not an earlier one)."""
+    w = service.witness
+    audit_n, draws_n = kiosk.audit.head()[0], kiosk.parking.chain.head()[0]
+    heads = {r["chain"]: json.loads(r["body"])["seq"] for r in
+             w.store.query("SELECT chain, body FROM heads WHERE seen >= ?", (since,))}
+    return (kiosk.outbox.pending_count() == 0
+            and len(w.held(COMMUNITY, KIOSK, "audit")) == audit_n
+            and len(w.held(COMMUNITY, KIOSK, "draws")) == draws_n
+            and heads == {"audit": audit_n, "draws": draws_n}
+            and bool(w.store.query("SELECT 1 FROM keys")))
+
+
+@dataclass
+class History:
+    data: Path
+    witness: Path
+    sim_port: str
+    audit_n: int
+    draws_n: int
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> Iterator[History]:
+    from devices.board_sim import BoardSimulator
+
+    root = tmp_path_factory.mktemp("history")
+    with BoardSimulator(boards=(0,), seed=1) as sim:
+        broker = Mosquitto(root / "broker").start()
+        service = start_witness(root / "witness", broker.port)
+        kiosk = start_kiosk(root / "kiosk", sim.port, broker.port)
+        try:
+            p = kiosk.parking
+            p.import_spots(SPOTS_CSV, "v-ana", "spots of the car park")
+            p.import_members(MEMBERS_CSV, "v-ana", "members of the register")
+            p.announce(ROUND, "the national lottery of 2026-03-31", "v-ana")
+            for member, kind in (("h-1", "standard"), ("h-2", "accessible"),
+                                 ("h-3", "standard"), ("w-1", "standard")):
+                p.request(member, ROUND, kind)
+            p.close(ROUND, "v-ana")
+            p.commit(ROUND, "lottery 2026-03-31: 04 11 23 35 41", "v-ana")
+            p.draw(ROUND, "v-ana")
+            kiosk.duty.register("assembly", "v-ana", "900001", "volunteered")
+            assert wait_until(lambda: settled(kiosk, service), 20), "the witness lags"
+            assert service.raised == []  # control: an honest history raises nothing
+            made = History(root / "kiosk", root / "witness", sim.port,
+                           kiosk.audit.head()[0], kiosk.parking.chain.head()[0])
+        finally:
+            kiosk.close()
+            service.stop()
+            service.witness.close()
+            broker.stop()
+        yield made
+
+
+@dataclass
+class Scene:
+    data: Path
+    witness_dir: Path
+    broker: Mosquitto
+    sim_port: str
+
+    @property
+    def db(self) -> Path:
+        return self.data / "kiosk.db"
+
+    def sql(self, *statements: str | tuple[str, tuple]) -> None:
+        """What a resident with root does: sqlite3 on the stopped kiosk's database."""
+        conn = sqlite3.connect(self.db)
+        with conn:
+            for s in statements:
+                conn.execute(*(s if isinstance(s, tuple) else (s,)))
+        conn.close()
+
+
+@pytest.fixture
+def scene(history, tmp_path) -> Iterator[Scene]:
+    from devices.board_sim import BoardSimulator
+
+    shutil.copytree(history.data, tmp_path / "kiosk")
+    shutil.copytree(history.witness, tmp_path / "witness")
+    broker = Mosquitto(tmp_path / "broker").start()
+    with BoardSimulator(boards=(0,), seed=1) as sim:
+        yield Scene(tmp_path / "kiosk", tmp_path / "witness", broker, sim.port)
+    broker.stop()
+
+
+def run_and_watch(scene: Scene, kind: str | None, during=None) -> tuple[list, Kiosk | None]:
+    """Start the witness and the (tampered) kiosk; wait for an alarm of ``kind``, or, with
+    None, until the witness has checked both heads the kiosk presents (the control)."""
+    from kiosk.events import iso, utc_now
+
+    since = iso(utc_now())
+    service = start_witness(scene.witness_dir, scene.broker.port)
+    kiosk = start_kiosk(scene.data, scene.sim_port, scene.broker.port)
+    try:
+        if during is not None:
+            during(kiosk)
+        if kind is None:
+            assert wait_until(lambda: settled(kiosk, service, since), 20)
+        else:
+            assert wait_until(lambda: any(a.kind == kind for a in service.raised), 20), \
+                f"no {kind} alarm; raised: {service.raised}"
+        return list(service.raised), kiosk
+    finally:
+        kiosk.close()
+        service.stop()
+        service.witness.close()
+
+
+def cli(capsys, *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+# --- the control ------------------------------------------------------------------------
+
+
+def test_an_untampered_kiosk_raises_no_alarm_and_every_check_passes(scene, capsys):
+    raised, _ = run_and_watch(scene, None)
+    assert raised == []
+    d, w = str(scene.data), str(scene.witness_dir)
+    code, out = cli(capsys, "audit", "verify", "--data", d, "--witness", w)
+    assert code == 0, out
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", d, "--witness", w)
+    assert code == 0, out
+    assert "allocations match the newest record" in out
+
+    # Everything needed to re-check is on the broker, retained: nothing from the disk.
+    from mqtt import topics
+    from tests.mqtt_broker import Collector
+
+    public = Collector(scene.broker.port, [topics.publics_of(COMMUNITY)])
+    try:
+        names = {"key", "head-audit", "head-draws", "allocations", "draw-record", "roster",
+                 "duty-load"}
+        assert wait_until(lambda: {m.topic.rsplit("/", 1)[1] for m in public.messages()}
+                          >= names, 10)
+        record = next(m.json() for m in public.messages("/draw-record"))
+        from kiosk.parking.record import verify
+
+        assert record["inputs"]["round"] == ROUND and verify(record) == []
+        roster = next(m.json() for m in public.messages("/roster"))
+        assert roster["format"] == "kiosk-duty-roster/1"
+    finally:
+        public.stop()
+
+
+# --- each tampering of the issue ----------------------------------------------------------
+
+
+def test_a_spot_given_to_another_member_is_caught_and_the_gate_follows_the_record(
+        scene, capsys):
+    holder, other = _holder_of_a_standard_spot(scene), _refused_member(scene)
+    scene.sql(("UPDATE parking_allocations SET member = ? WHERE member = ?", (other, holder)))
+    alarmed: dict[str, list[str]] = {}
+
+    def during(kiosk: Kiosk) -> None:
+        # The kiosk's own live check, on its scheduler: a public event within a minute.
+        assert wait_until(lambda: any(
+            e.type == "parking.record_mismatch" for e in kiosk.outbox.events(limit=10_000)),
+            10)
+        event = next(e for e in kiosk.outbox.events(limit=10_000)
+                     if e.type == "parking.record_mismatch")
+        alarmed["problems"] = event.data["problems"]
+        assert kiosk.parking.may_open_gate(holder)  # the record's holder: still opens
+        assert not kiosk.parking.may_open_gate(other)  # the table's new holder: does not
+
+    raised, _ = run_and_watch(scene, "allocations", during)
+    assert any("kiosk" in a.detail and "record" in a.detail for a in raised)
+    assert any("the allocations give spot" in p for p in alarmed["problems"])
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data))
+    assert code == 1 and "the allocations give spot" in out
+
+
+def test_a_second_commitment_for_a_round_is_caught(scene, capsys):
+    # Reset the round so the kiosk takes another commitment, with another random value.
+    scene.sql(f"UPDATE parking_rounds SET status = 'closed' WHERE round = '{ROUND}'")
+
+    def during(kiosk: Kiosk) -> None:
+        kiosk.parking.commit(ROUND, "a value that suits someone better")
+
+    raised, _ = run_and_watch(scene, "second_commitment", during)
+    assert any(f"a second commitment for round {ROUND}" in a.detail for a in raised)
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data))
+    assert code == 1 and f"a second commitment for round {ROUND}" in out
+
+
+def test_deleting_the_newest_audit_entry_with_its_outbox_copy_is_caught(scene, history,
+                                                                       capsys):
+    n = history.audit_n
+    scene.sql(f"DELETE FROM audit WHERE seq = {n}",
+              f"DELETE FROM events WHERE type = 'audit.entry' AND "
+              f"json_extract(data, '$.seq') = {n}")
+    d = str(scene.data)
+    code, out = cli(capsys, "audit", "verify", "--data", d)
+    assert code == 0  # the database alone cannot tell: this is why witnesses exist
+    raised, _ = run_and_watch(scene, "truncated")
+    assert any(a.chain == "audit" and f"presents {n - 1} entries, the witness holds {n}"
+               in a.detail for a in raised)
+    code, out = cli(capsys, "audit", "verify", "--data", d, "--witness",
+                    str(scene.witness_dir))
+    assert code == 1
+    assert f"audit entry {n} " in out and "the database does not (removed)" in out
+    # Or from the broker: the witnesses' retained alarms about this kiosk.
+    code, out = cli(capsys, "audit", "verify", "--data", d, "--witness-broker",
+                    f"127.0.0.1:{scene.broker.port}", "--kiosk", f"{COMMUNITY}/{KIOSK}")
+    assert code == 1 and "witness resident alarm: audit: truncated" in out
+
+
+def test_rewriting_the_whole_chain_with_its_copies_is_caught(scene, capsys):
+    _rewrite_audit_chain(scene, actor="someone-else")
+    d = str(scene.data)
+    code, _ = cli(capsys, "audit", "verify", "--data", d)
+    assert code == 0  # consistent in itself
+    raised, _ = run_and_watch(scene, "rewritten")
+    assert any(a.chain == "audit" and "history rewritten" in a.detail for a in raised)
+    code, out = cli(capsys, "audit", "verify", "--data", d, "--witness",
+                    str(scene.witness_dir))
+    assert code == 1 and "audit entry 1 " in out and "differs from the witness's copy" in out
+
+
+def test_deleting_everything_is_caught(scene, history, capsys):
+    scene.sql("DELETE FROM audit", "DELETE FROM parking_draw_chain", "DELETE FROM events",
+              "DELETE FROM parking_allocations", "DELETE FROM parking_rounds "
+              "WHERE round NOT IN (SELECT round FROM parking_requests)")
+    d = str(scene.data)
+    code, out = cli(capsys, "audit", "verify", "--data", d)
+    assert code == 0 and "ok: 0 entries" in out
+    raised, _ = run_and_watch(scene, "truncated")
+    kinds = {(a.chain, a.kind) for a in raised}
+    assert ("audit", "truncated") in kinds
+    assert wait_until(lambda: ("draws", "truncated") in {
+        (a.chain, a.kind) for a in Witness(scene.witness_dir / WITNESS_DB).alarms()}, 1)
+    code, out = cli(capsys, "audit", "verify", "--data", d, "--witness",
+                    str(scene.witness_dir))
+    assert code == 1
+    assert f"the database has 0 entries, the witness holds {history.audit_n}" in out
+
+
+def test_a_new_key_for_a_known_kiosk_is_caught(scene):
+    (scene.data / "kiosk.key").unlink()  # the kiosk makes another at its next start
+    raised, _ = run_and_watch(scene, "key_changed")
+    assert any(a.kind == "key_changed" for a in raised)
+
+
+def test_a_head_forged_without_the_key_is_caught(scene):
+    """Someone else on the broker publishes a head that is not signed by the kiosk."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from mqtt import topics
+
+    service = start_witness(scene.witness_dir, scene.broker.port)
+    try:
+        forger = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="forger")
+        forger.connect("127.0.0.1", scene.broker.port)
+        forger.loop_start()
+        head = {"format": "kiosk-chain-head/1", "community": COMMUNITY, "kiosk": KIOSK,
+                "chain": "audit", "seq": 1, "hash": "ab" * 32, "sig": "00" * 64}
+        forger.publish(topics.public_topic(COMMUNITY, KIOSK, "head-audit"),
+                       json.dumps(head), qos=1).wait_for_publish(5)
+        assert wait_until(lambda: any(a.kind == "forged" for a in service.raised), 10)
+        forger.loop_stop()
+        forger.disconnect()
+    finally:
+        service.stop()
+        service.witness.close()
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _holder_of_a_standard_spot(scene: Scene) -> str:
+    conn = sqlite3.connect(scene.db)
+    chain = conn.execute("SELECT data FROM parking_draw_chain WHERE action = "
+                         "'parking.drawn'").fetchone()[0]
+    conn.close()
+    rows = json.loads(chain)["results"]["assignments"]
+    return next(r["member"] for r in rows if r["type"] == "standard")
+
+
+def _refused_member(scene: Scene) -> str:
+    conn = sqlite3.connect(scene.db)
+    chain = conn.execute("SELECT data FROM parking_draw_chain WHERE action = "
+                         "'parking.drawn'").fetchone()[0]
+    conn.close()
+    return json.loads(chain)["results"]["refused"][0]["member"]
+
+
+def _rewrite_audit_chain(scene: Scene, actor: str) -> None:
+    """Every entry recomputed under another actor, the outbox copies too."""
+    conn = sqlite3.connect(scene.db)
+    with conn:
+        prev = GENESIS
+        for seq, ts, _, action, subject, reason, data in conn.execute(
+                "SELECT seq, ts, actor, action, subject, reason, data FROM audit "
+                "ORDER BY seq").fetchall():
+            body = json.loads(data)
+            digest = entry_hash(seq, ts, actor, action, subject, reason, body, prev)
+            conn.execute("UPDATE audit SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                         (actor, prev, digest, seq))
+            copy = {"seq": seq, "ts": ts, "actor": actor, "action": action,
+                    "subject": subject, "reason": reason, "data": body, "prev_hash": prev,
+                    "hash": digest}
+            conn.execute("UPDATE events SET data = ? WHERE type = 'audit.entry' AND "
+                         "json_extract(data, '$.seq') = ?", (json.dumps(copy), seq))
+            prev = digest
+    conn.close()
+
+
+def test_the_register_alone_names_a_changed_record(tmp_path):
+    """Without a broker: the stored record edited is a difference from the draw chain."""
+    store = open_kiosk_store(tmp_path / "kiosk.db")
+    clock = lambda: datetime(2026, 3, 1, tzinfo=UTC)  # noqa: E731
+    register = ParkingRegister(store, Outbox(store, clock), clock=clock)
+    register.import_spots(SPOTS_CSV, "v-ana")
+    register.import_members(MEMBERS_CSV, "v-ana")
+    register.announce(ROUND, "a lottery")
+    register.request("h-1", ROUND, "standard")
+    register.close(ROUND)
+    register.commit(ROUND, "x")
+    register.draw(ROUND)
+    assert register.check_against_record() == [] and register.verify_draw_chain() == []
+    store.db.execute("UPDATE parking_rounds SET record = '{}' WHERE round = ?", (ROUND,))
+    assert register.check_against_record() == [
+        f"round {ROUND}: the stored record differs from the draw chain's"]
+    store.close()
+
+
+def test_the_key_is_private_and_the_export_carries_it_with_a_signed_head(history, tmp_path,
+                                                                          capsys):
+    import stat
+
+    key_file = history.data / "kiosk.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    data = tmp_path / "kiosk"
+    shutil.copytree(history.data, data)
+    signed = tmp_path / "signed.json"
+    code, out = cli(capsys, "audit", "export", "--data", str(data), "--signed", str(signed))
+    assert code == 0
+    copy = tmp_path / "audit.jsonl"
+    copy.write_text(out)
+    assert json.loads(signed.read_text())["key"]["public_key"]
+    code, out = cli(capsys, "audit", "verify", "--file", str(copy), "--signed", str(signed))
+    assert code == 0, out  # control: the whole copy ends at the signed head
+    copy.write_text("".join(out_line + "\n" for out_line in
+                            copy.read_text().splitlines()[:-1]))
+    code, out = cli(capsys, "audit", "verify", "--file", str(copy), "--signed", str(signed))
+    assert code == 1 and f"the kiosk signed {history.audit_n} entries" in out
+    # A head changed without the key no longer verifies.
+    forged = json.loads(signed.read_text())
+    forged["head"]["seq"] -= 1
+    signed.write_text(json.dumps(forged))
+    code, out = cli(capsys, "audit", "verify", "--file", str(copy), "--signed", str(signed))
+    assert code == 1 and "signature does not verify" in out
+
+
+def test_the_kiosk_witness_command_keeps_up_across_its_own_restart(scene):
+    """``kiosk witness`` as systemd runs it: stopped while the kiosk goes on, it catches up
+    from its persistent session without a false alarm, then names a forged head."""
+    import signal
+    import subprocess
+    import sys
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from mqtt import topics
+    from tests.mqtt_broker import Collector
+
+    root = Path(__file__).resolve().parent.parent
+    wdir = scene.witness_dir
+
+    def witness() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "kiosk", "witness", "--broker",
+                                 f"127.0.0.1:{scene.broker.port}", "--data", str(wdir),
+                                 "--grace", "3"], cwd=root, stderr=subprocess.PIPE,
+                                text=True)
+
+    def held(chain: str) -> int:
+        w = Witness(wdir / WITNESS_DB)
+        try:
+            return len(w.held(COMMUNITY, KIOSK, chain))
+        finally:
+            w.close()
+
+    alarms = Collector(scene.broker.port, [topics.witness_alarms_of(COMMUNITY)])
+    proc = witness()
+    kiosk = start_kiosk(scene.data, scene.sim_port, scene.broker.port)
+    try:
+        assert proc.stderr is not None and "reading" in proc.stderr.readline()
+        n = kiosk.audit.head()[0]
+        assert wait_until(lambda: held("audit") == n, 15)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        kiosk.parking.add_spot("v-ana", "a new spot painted", "S9", "standard")
+        assert kiosk.audit.head()[0] == n + 1
+        proc = witness()  # the entry published meanwhile waits in its session
+        assert wait_until(lambda: held("audit") == n + 1, 15)
+        assert alarms.messages() == []  # control: catching up is no alarm
+        forger = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="forger")
+        forger.connect("127.0.0.1", scene.broker.port)
+        forger.loop_start()
+        head = {"format": "kiosk-chain-head/1", "community": COMMUNITY, "kiosk": KIOSK,
+                "chain": "draws", "seq": 1, "hash": "cd" * 32, "sig": "00" * 64}
+        forger.publish(topics.public_topic(COMMUNITY, KIOSK, "head-draws"),
+                       json.dumps(head), qos=1).wait_for_publish(5)
+        forger.loop_stop()
+        forger.disconnect()
+        assert wait_until(lambda: alarms.messages(), 15)
+        alarm = alarms.messages()[0].json()
+        assert (alarm["kind"], alarm["kiosk"], alarm["witness"]) == ("forged", KIOSK,
+                                                                      "resident")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+        kiosk.close()
+        alarms.stop()
+    out = subprocess.run([sys.executable, "-m", "kiosk", "witness", "alarms", "--data",
+                          str(wdir)], cwd=root, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "draws: forged: head signature" in out.stdout

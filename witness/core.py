@@ -1,0 +1,362 @@
+"""A witness: its own copy of every kiosk's audit chain and draw chain, and the alarm the
+moment a kiosk presents a history that does not extend it.
+
+Plain Python over SQLite (no paho): ``witness/service.py`` feeds it from MQTT, the plan
+aggregator can feed it the events it stores (``Witness.event``), and ``kiosk audit verify``
+/ ``kiosk parking verify`` compare a kiosk's database with it (``Witness.compare``).
+
+What it is shown, per kiosk: the public key (first one seen is kept), every chain entry
+(``audit.entry``, ``parking.draw_entry`` events), the signed chain heads and the live
+allocations (retained). An alarm names its kind:
+
+- ``edited``: an entry arrived for a seq the witness holds, with other content;
+- ``reordered``: the next entry does not follow the one held before it;
+- ``gap``: an entry arrived past the next one (one was removed before it was published);
+- ``truncated``: the kiosk's signed head stays shorter than the chain the witness holds
+  (``grace_s``: a head read just before an entry was added may arrive after it);
+- ``rewritten``: the head's hash at a length the witness holds is not the held entry's;
+- ``second_commitment`` / ``second_draw``: a round committed or drawn twice;
+- ``forged``: a head whose signature fails the kiosk's key, an entry whose own hash fails;
+- ``key_changed``: another public key for a kiosk the witness knows;
+- ``allocations``: the published allocations are not the newest held record's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from kiosk.audit import GENESIS, AuditEntry, entry_hash
+from kiosk.events import Clock, iso, utc_now
+from kiosk.signing import AUDIT, CHAINS, DRAWS, KEY_FORMAT, check_head
+from kiosk.store import Store
+
+ALARM_FORMAT = "kiosk-witness-alarm/1"
+# The event types that carry chain entries, and their chains.
+CHAIN_EVENTS = {"audit.entry": AUDIT, "parking.draw_entry": DRAWS}
+ENTRY_KEYS = {"seq", "ts", "actor", "action", "subject", "reason", "data", "prev_hash", "hash"}
+
+
+@dataclass(frozen=True)
+class Alarm:
+    community: str
+    kiosk: str
+    chain: str
+    kind: str
+    detail: str
+
+    def to_json(self, witness: str, ts: str) -> dict[str, Any]:
+        return {"format": ALARM_FORMAT, "witness": witness, "ts": ts, **asdict(self)}
+
+    def __str__(self) -> str:
+        return f"{self.community}/{self.kiosk} {self.chain}: {self.kind}: {self.detail}"
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute("""CREATE TABLE keys (community TEXT NOT NULL, kiosk TEXT NOT NULL,
+                  public_key TEXT NOT NULL, first_seen TEXT NOT NULL,
+                  PRIMARY KEY (community, kiosk))""")
+    db.execute("""CREATE TABLE entries (community TEXT NOT NULL, kiosk TEXT NOT NULL,
+                  chain TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL,
+                  body TEXT NOT NULL, PRIMARY KEY (community, kiosk, chain, seq))""")
+    # Entries past a gap: kept, but not part of the held chain.
+    db.execute("""CREATE TABLE pending (community TEXT NOT NULL, kiosk TEXT NOT NULL,
+                  chain TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+                  PRIMARY KEY (community, kiosk, chain, seq))""")
+    # The newest head each kiosk presented (checked once its key is known).
+    # short_since: when the head was first seen shorter than the chain held (a head read
+    # just before an entry was added can arrive after that entry; the kiosk's next head
+    # supersedes it within a second, a truncated history's never does).
+    db.execute("""CREATE TABLE heads (community TEXT NOT NULL, kiosk TEXT NOT NULL,
+                  chain TEXT NOT NULL, body TEXT NOT NULL, seen TEXT NOT NULL,
+                  short_since REAL, PRIMARY KEY (community, kiosk, chain))""")
+    db.execute("""CREATE TABLE alarms (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  community TEXT NOT NULL, kiosk TEXT NOT NULL, chain TEXT NOT NULL,
+                  kind TEXT NOT NULL, detail TEXT NOT NULL, ts TEXT NOT NULL,
+                  UNIQUE (community, kiosk, chain, kind, detail))""")
+
+
+WITNESS_DB = "witness.db"
+
+
+# How long a head may stay shorter than the chain held before it is a truncation.
+GRACE_S = 30.0
+
+
+class Witness:
+    def __init__(self, path: str | Path, clock: Clock = utc_now, grace_s: float = GRACE_S):
+        self.store = Store(path, {"witness": [_v1]})
+        self.clock = clock
+        self.grace_s = grace_s
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- what a kiosk shows -------------------------------------------------------------
+
+    def event(self, community: str, kiosk: str, event_type: str,
+              data: dict[str, Any]) -> list[Alarm]:
+        """A kiosk event; only chain entries concern the witness."""
+        chain = CHAIN_EVENTS.get(event_type)
+        return self.entry(community, kiosk, chain, data) if chain else []
+
+    def key(self, community: str, kiosk: str, announcement: Any) -> list[Alarm]:
+        if not (isinstance(announcement, dict) and announcement.get("format") == KEY_FORMAT
+                and isinstance(announcement.get("public_key"), str)):
+            return self._raise([Alarm(community, kiosk, "key", "forged",
+                                      "a published key that is not a kiosk key")])
+        public = announcement["public_key"]
+        with self.store.step() as db:
+            row = db.execute("SELECT public_key FROM keys WHERE community = ? AND kiosk = ?",
+                             (community, kiosk)).fetchone()
+            if row is None:
+                db.execute("INSERT INTO keys VALUES (?, ?, ?, ?)",
+                           (community, kiosk, public, iso(self.clock())))
+            elif row[0] != public:
+                return self._raise([Alarm(community, kiosk, "key", "key_changed",
+                                          f"the kiosk now presents key {public[:16]}…, the "
+                                          f"witness holds {row[0][:16]}…")], db)
+        alarms: list[Alarm] = []
+        for chain in CHAINS:
+            alarms += self._check_head(community, kiosk, chain)
+        return alarms
+
+    def entry(self, community: str, kiosk: str, chain: str, body: Any) -> list[Alarm]:
+        if not _entry_shape(body):
+            return self._raise([Alarm(community, kiosk, chain, "forged",
+                                      "a published entry that is not a chain entry")])
+        seq = body["seq"]
+        if entry_hash(seq, body["ts"], body["actor"], body["action"], body["subject"],
+                      body["reason"], body["data"], body["prev_hash"]) != body["hash"]:
+            return self._raise([Alarm(community, kiosk, chain, "forged",
+                                      f"entry {seq}: its hash does not match its content")])
+        alarms: list[Alarm] = []
+        with self.store.step() as db:
+            held = self._held_hash(db, community, kiosk, chain, seq)
+            if held is not None:
+                if held != body["hash"]:
+                    alarms.append(Alarm(community, kiosk, chain, "edited",
+                                        f"entry {seq} ({body['action']} {body['subject']}) "
+                                        "differs from the copy the witness holds"))
+                return self._raise(alarms, db)
+            length = self._length(db, community, kiosk, chain)
+            if seq > length + 1:
+                db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?, ?)",
+                           (community, kiosk, chain, seq, json.dumps(body)))
+                alarms.append(Alarm(community, kiosk, chain, "gap",
+                                    f"entry {seq} arrived after entry {length}: entries "
+                                    f"{length + 1}–{seq - 1} were never published"))
+                return self._raise(alarms, db)
+            alarms += self._accept(db, community, kiosk, chain, body)
+            # Entries held back behind a gap that this one closed.
+            while True:
+                nxt = self._length(db, community, kiosk, chain) + 1
+                row = db.execute("SELECT body FROM pending WHERE community = ? AND kiosk = ? "
+                                 "AND chain = ? AND seq = ?",
+                                 (community, kiosk, chain, nxt)).fetchone()
+                if row is None:
+                    break
+                db.execute("DELETE FROM pending WHERE community = ? AND kiosk = ? AND "
+                           "chain = ? AND seq = ?", (community, kiosk, chain, nxt))
+                alarms += self._accept(db, community, kiosk, chain, json.loads(row[0]))
+            new = self._raise(alarms, db)
+        return new + self._check_head(community, kiosk, chain)
+
+    def head(self, community: str, kiosk: str, chain: str, head: Any) -> list[Alarm]:
+        with self.store.step() as db:
+            db.execute("INSERT OR REPLACE INTO heads VALUES (?, ?, ?, ?, ?, NULL)",
+                       (community, kiosk, chain, json.dumps(head), iso(self.clock())))
+        return self._check_head(community, kiosk, chain)
+
+    def sweep(self) -> list[Alarm]:
+        """Check every head again: a head still shorter than the chain held once the grace
+        has passed is a truncation. The service calls this every second."""
+        alarms: list[Alarm] = []
+        for r in self.store.query("SELECT community, kiosk, chain FROM heads "
+                                  "WHERE short_since IS NOT NULL"):
+            alarms += self._check_head(r["community"], r["kiosk"], r["chain"])
+        return alarms
+
+    def allocations(self, community: str, kiosk: str, payload: Any) -> list[Alarm]:
+        """The allocations a kiosk acts on, against the newest draw record held."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("allocations"), list):
+            return []
+        with self.store.read() as db:
+            row = db.execute("SELECT body FROM entries WHERE community = ? AND kiosk = ? "
+                             "AND chain = ? AND json_extract(body, '$.action') = "
+                             "'parking.drawn' ORDER BY seq DESC LIMIT 1",
+                             (community, kiosk, DRAWS)).fetchone()
+        if row is None:
+            return []
+        entry = json.loads(row[0])
+        round_id = entry["subject"]
+        try:
+            want = {a["member"]: a["spot"] for a in entry["data"]["results"]["assignments"]}
+            got = {a["member"]: a["spot"] for a in payload["allocations"]}
+        except (KeyError, TypeError):
+            return self._raise([Alarm(community, kiosk, DRAWS, "allocations",
+                                      "published allocations are malformed")])
+        if payload.get("round") != round_id:
+            return self._raise([Alarm(community, kiosk, DRAWS, "allocations",
+                                      f"the kiosk acts on round {payload.get('round')!r}, "
+                                      f"the newest draw held is {round_id}")])
+        differ = [f"member {m}: kiosk {got.get(m)}, record {want.get(m)}"
+                  for m in sorted(set(want) | set(got)) if want.get(m) != got.get(m)]
+        if not differ:
+            return []
+        return self._raise([Alarm(community, kiosk, DRAWS, "allocations",
+                                  f"round {round_id}: " + "; ".join(differ[:10]))])
+
+    # --- what a verifier asks -----------------------------------------------------------
+
+    def held(self, community: str, kiosk: str, chain: str) -> list[dict[str, Any]]:
+        return [json.loads(r["body"]) for r in self.store.query(
+            "SELECT body FROM entries WHERE community = ? AND kiosk = ? AND chain = ? "
+            "ORDER BY seq", (community, kiosk, chain))]
+
+    def kiosks(self) -> list[tuple[str, str]]:
+        return [(r["community"], r["kiosk"]) for r in self.store.query(
+            "SELECT community, kiosk FROM keys UNION SELECT community, kiosk FROM entries "
+            "ORDER BY 1, 2")]
+
+    def alarms(self, community: str | None = None,
+               kiosk: str | None = None) -> list[Alarm]:
+        rows = self.store.query("SELECT * FROM alarms ORDER BY id")
+        return [Alarm(r["community"], r["kiosk"], r["chain"], r["kind"], r["detail"])
+                for r in rows if (community is None or r["community"] == community)
+                and (kiosk is None or r["kiosk"] == kiosk)]
+
+    def compare(self, community: str, kiosk: str, chain: str,
+                entries: list[dict[str, Any]]) -> list[str]:
+        """How a kiosk's chain (from its database) fails to extend what the witness holds."""
+        held = self.held(community, kiosk, chain)
+        if not held and not self.kiosks():
+            return ["the witness holds nothing yet"]
+        problems = []
+        mine = {e["seq"]: e for e in entries}
+        for h in held:
+            e = mine.get(h["seq"])
+            if e is None:
+                problems.append(f"{chain} entry {h['seq']} ({h['action']} {h['subject']}): "
+                                "the witness holds it, the database does not (removed)")
+            elif e["hash"] != h["hash"]:
+                problems.append(f"{chain} entry {h['seq']} ({h['action']} {h['subject']}): "
+                                "differs from the witness's copy")
+        if len(held) > len(entries):
+            problems.append(f"{chain}: the database has {len(entries)} entries, the witness "
+                            f"holds {len(held)} (truncated)")
+        return problems
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _accept(self, db: sqlite_utils.Database, community: str, kiosk: str, chain: str,
+                body: dict[str, Any]) -> list[Alarm]:
+        seq = body["seq"]
+        prev = self._held_hash(db, community, kiosk, chain, seq - 1) if seq > 1 else GENESIS
+        alarms = []
+        if body["prev_hash"] != prev:
+            alarms.append(Alarm(community, kiosk, chain, "reordered",
+                                f"entry {seq} does not follow entry {seq - 1} the witness "
+                                "holds"))
+        if chain == DRAWS and body["action"] in ("parking.committed", "parking.drawn"):
+            first = db.execute(
+                "SELECT seq FROM entries WHERE community = ? AND kiosk = ? AND chain = ? AND "
+                "json_extract(body, '$.action') = ? AND json_extract(body, '$.subject') = ?",
+                (community, kiosk, chain, body["action"], body["subject"])).fetchone()
+            if first is not None:
+                kind = ("second_commitment" if body["action"] == "parking.committed"
+                        else "second_draw")
+                what = "commitment" if kind == "second_commitment" else "draw"
+                alarms.append(Alarm(community, kiosk, chain, kind,
+                                    f"entry {seq}: a second {what} for round "
+                                    f"{body['subject']} (first: entry {first[0]})"))
+        db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
+                   (community, kiosk, chain, seq, body["hash"], json.dumps(body)))
+        return alarms
+
+    def _check_head(self, community: str, kiosk: str, chain: str) -> list[Alarm]:
+        with self.store.step() as db:
+            row = db.execute("SELECT body, short_since FROM heads WHERE community = ? AND "
+                             "kiosk = ? AND chain = ?", (community, kiosk, chain)).fetchone()
+            key = db.execute("SELECT public_key FROM keys WHERE community = ? AND kiosk = ?",
+                             (community, kiosk)).fetchone()
+            if row is None or key is None:
+                return []  # checked once both are here
+            head = json.loads(row[0])
+            why = check_head(key[0], head)
+            if why is None and (head.get("community"), head.get("kiosk"),
+                                head.get("chain")) != (community, kiosk, chain):
+                why = "a head of another kiosk or chain"
+            if why is not None:
+                return self._raise([Alarm(community, kiosk, chain, "forged", why)], db)
+            length = self._length(db, community, kiosk, chain)
+            seq = head["seq"]
+            if seq < length:
+                now = self.clock().timestamp()
+                if row[1] is None:
+                    db.execute("UPDATE heads SET short_since = ? WHERE community = ? AND "
+                               "kiosk = ? AND chain = ?", (now, community, kiosk, chain))
+                if row[1] is None or now - row[1] < self.grace_s:
+                    return []
+                return self._raise([Alarm(community, kiosk, chain, "truncated",
+                                          f"the kiosk presents {seq} entries, the witness "
+                                          f"holds {length}")], db)
+            if row[1] is not None:
+                db.execute("UPDATE heads SET short_since = NULL WHERE community = ? AND "
+                           "kiosk = ? AND chain = ?", (community, kiosk, chain))
+            if seq == 0 or seq > length:
+                return []  # nothing to compare yet, or its entries are still on their way
+            held = self._held_hash(db, community, kiosk, chain, seq)
+            if held != head["hash"]:
+                return self._raise([Alarm(community, kiosk, chain, "rewritten",
+                                          f"the kiosk's signed head at entry {seq} is not "
+                                          "the entry the witness holds (history "
+                                          "rewritten)")], db)
+        return []
+
+    def _held_hash(self, db: sqlite_utils.Database, community: str, kiosk: str, chain: str,
+                   seq: int) -> str | None:
+        row = db.execute("SELECT hash FROM entries WHERE community = ? AND kiosk = ? AND "
+                         "chain = ? AND seq = ?", (community, kiosk, chain, seq)).fetchone()
+        return row[0] if row else None
+
+    def _length(self, db: sqlite_utils.Database, community: str, kiosk: str,
+                chain: str) -> int:
+        row = db.execute("SELECT MAX(seq) FROM entries WHERE community = ? AND kiosk = ? AND "
+                         "chain = ?", (community, kiosk, chain)).fetchone()
+        return row[0] or 0
+
+    def _raise(self, alarms: list[Alarm],
+               db: sqlite_utils.Database | None = None) -> list[Alarm]:
+        """Keep each alarm once; return those not raised before."""
+        if not alarms:
+            return []
+        if db is None:
+            with self.store.step() as writing:
+                return self._raise(alarms, writing)
+        new = []
+        for a in alarms:
+            cur = db.execute("INSERT OR IGNORE INTO alarms (community, kiosk, chain, kind, "
+                             "detail, ts) VALUES (?, ?, ?, ?, ?, ?)",
+                             (a.community, a.kiosk, a.chain, a.kind, a.detail,
+                              iso(self.clock())))
+            if cur.rowcount:
+                new.append(a)
+        return new
+
+
+def _entry_shape(body: Any) -> bool:
+    if not isinstance(body, dict) or set(body) != ENTRY_KEYS:
+        return False
+    seq = body["seq"]
+    return (isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1
+            and isinstance(body["data"], dict)
+            and all(isinstance(body[k], str) for k in ENTRY_KEYS - {"seq", "data"}))
+
+
+def entry_of(e: AuditEntry | dict[str, Any]) -> dict[str, Any]:
+    return e.to_dict() if isinstance(e, AuditEntry) else e

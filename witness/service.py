@@ -1,0 +1,146 @@
+"""``kiosk witness``: the witness (``witness/core.py``) fed from MQTT, its alarms published.
+
+A persistent session (the broker keeps chain entries while the witness is away), each
+message acknowledged only once the witness has committed it. Reads every kiosk's
+``audit.entry`` and ``parking.draw_entry`` events and its retained public record (key,
+heads, allocations); raises each new alarm on
+``community/{c}/witness/{id}/alarm/{kiosk}``, retained (the latest) and QoS 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from kiosk.config import MqttConfig
+from kiosk.events import iso, utc_now
+from mqtt import topics
+from mqtt.connection import make_client, set_reconnect_delay
+from mqtt.contract import MAX_PAYLOAD, Refused, check_event_body, load_json
+from witness.core import CHAIN_EVENTS, Alarm, Witness
+
+log = logging.getLogger(__name__)
+
+# A draw record or roster is larger than an event; still bounded.
+MAX_PUBLIC = 4 * 1024 * 1024
+# How often heads shorter than the chain held are looked at again.
+SWEEP_S = 0.5
+
+
+def handle(witness: Witness, topic: str, payload: bytes) -> list[Alarm]:
+    """One message of a kiosk's public topics; the alarms it raised (new ones only)."""
+    where = topics.parse(topic)
+    if where is None:
+        return []
+    try:
+        if where.kind == "event":
+            # A draw chain entry carries a whole record: larger than other events.
+            chain_entry = where.name in {topics.type_segment(t) for t in CHAIN_EVENTS}
+            if len(payload) > (MAX_PUBLIC if chain_entry else MAX_PAYLOAD):
+                log.error("an event of %d bytes on %s was not kept", len(payload), topic)
+                return []
+            event = check_event_body(where.community, where.kiosk, where.name,
+                                     load_json(payload))
+            if isinstance(event, Refused):
+                return []
+            return witness.event(where.community, where.kiosk, event.type, event.data)
+        if where.kind == "public":
+            if not payload or len(payload) > MAX_PUBLIC:
+                return []
+            body = load_json(payload)
+            if where.name == topics.PUBLIC_KEY:
+                return witness.key(where.community, where.kiosk, body)
+            if where.name == topics.PUBLIC_ALLOCATIONS:
+                return witness.allocations(where.community, where.kiosk, body)
+            chain = topics.chain_of_head(where.name)
+            if chain is not None:
+                return witness.head(where.community, where.kiosk, chain, body)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        log.warning("unreadable message on %s", topic)
+    return []
+
+
+class WitnessService:
+    def __init__(self, witness: Witness, config: MqttConfig, name: str,
+                 communities: list[str] | None = None, *, reconnect_min_s: float = 1.0):
+        self.witness = witness
+        self.name = name
+        self.communities = list(communities or [topics.ANY])
+        client = make_client(config, f"kiosk-witness-{name}", clean_session=False,
+                             manual_ack=True)
+        set_reconnect_delay(client, reconnect_min_s, config.reconnect_max_s)
+        client.on_connect = self._on_connect
+        client.on_message = self._on_message
+        self.config = config
+        self._client = client
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+        self.raised: list[Alarm] = []
+        self.handled = 0
+        self._stopping = threading.Event()
+        self._sweeper = threading.Thread()
+
+    def subscriptions(self) -> list[str]:
+        subs = []
+        for c in self.communities:
+            subs += [topics.event_of(c, t) for t in CHAIN_EVENTS]
+            subs.append(topics.publics_of(c))
+        return subs
+
+    def start(self) -> None:
+        self._client.connect_async(self.config.host, self.config.port, self.config.keepalive)
+        self._client.loop_start()
+        self._sweeper = threading.Thread(target=self._sweep, name="witness-sweep",
+                                         daemon=True)
+        self._sweeper.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._sweeper.is_alive():
+            self._sweeper.join(5)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _sweep(self) -> None:
+        while not self._stopping.wait(SWEEP_S):
+            try:
+                self._publish(self.witness.sweep())
+            except Exception:
+                log.exception("the witness's sweep failed")
+
+    def _publish(self, alarms: list[Alarm]) -> None:
+        for alarm in alarms:
+            log.error("ALARM %s", alarm)
+            payload = json.dumps(alarm.to_json(self.name, iso(utc_now())),
+                                 ensure_ascii=False, sort_keys=True)
+            self._client.publish(topics.witness_alarm_topic(alarm.community, self.name,
+                                                            alarm.kiosk), payload, qos=1,
+                                 retain=True)
+        with self._lock:
+            self.raised += alarms
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
+                    properties: Any) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the witness: %s", reason_code)
+            return
+        client.subscribe([(t, 1) for t in self.subscriptions()])
+        self.connected.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any,
+                    message: mqtt.MQTTMessage) -> None:
+        try:
+            alarms = handle(self.witness, message.topic, bytes(message.payload))
+        except Exception:
+            # The witness's own database is unwell: no ack, the broker redelivers.
+            log.exception("could not keep a message of %s", message.topic)
+            return
+        self._publish(alarms)
+        with self._lock:
+            self.handled += 1
+        if message.qos > 0:
+            client.ack(message.mid, message.qos)
