@@ -45,6 +45,7 @@ from kiosk.features import (
     public_record,
     reminders,
     slips,
+    speech,
     uplink,
 )
 from kiosk.hardware import LockBoard, Peripherals
@@ -55,6 +56,7 @@ from kiosk.store import Store
 if TYPE_CHECKING:
     import threading
 
+    from devices.speech import Speaker
     from kiosk.doors import DoorController
     from kiosk.duty import DutyRoster
     from kiosk.health import HealthMonitor
@@ -88,6 +90,7 @@ FEATURES: tuple[Feature, ...] = (
     needs.FEATURE,          # households' needs and proposals, and their support
     practice.FEATURE,       # maintenance runbooks practised on a simulated cabinet
     public_record.FEATURE,  # signed chain heads, the live state checked against the record
+    speech.FEATURE,         # spoken prompts (espeak-ng, ALSA), when switched on
 )
 
 
@@ -119,6 +122,7 @@ class Kiosk:
     slips: Slips  # only with [notify] printer
     key: KioskKey
     public_record: PublicRecord
+    speech: Speaker | None = None  # None: no spoken prompts
 
     def __init__(self, config: Config, devices: Devices, store: Store, outbox: Outbox,
                  clock: Clock):

@@ -291,6 +291,28 @@ class NotifyConfig:
 
 
 @dataclass
+class SpeechConfig:
+    """Spoken prompts at each step (espeak-ng through ALSA: devices/speech.py). Off unless
+    switched on: a kiosk without a loudspeaker says everything on its screen anyway."""
+
+    enabled: bool = False
+    # The ALSA device aplay plays to: "default", "plughw:1,0", "sysdefault:CARD=Headphones".
+    device: str = "default"
+    # espeak-ng's speed (words a minute) and loudness (its amplitude, 100 = normal).
+    rate: int = field(default=150, metadata=between(80, 400, "words/min"))
+    volume: int = field(default=100, metadata=between(0, 200))
+    # Write each prompt's WAV here instead of playing it (tests; checking the prompts).
+    save_dir: str = ""
+
+    def check(self) -> list[tuple[str, str]]:
+        bad = []
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_:,.=-]{0,99}", self.device):
+            bad.append(("device", "must be an ALSA device name like 'default' or "
+                                  "'plughw:1,0'"))
+        return bad
+
+
+@dataclass
 class Config:
     community_id: str = "demo-community"
     kiosk_id: str = "kiosk-1"
@@ -302,6 +324,7 @@ class Config:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     lockers: LockerConfig = field(default_factory=LockerConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    speech: SpeechConfig = field(default_factory=SpeechConfig)
     # Sections owned by other features (parking, duty) are kept as plain tables and
     # checked by those features; see ``extra_sections``.
     parking: dict[str, Any] = field(default_factory=dict)

@@ -28,8 +28,9 @@ FEATURE_DIR = ROOT / "kiosk" / "features"
 EVERY_FEATURE = {f.name for f in FEATURES}
 # What each command starts, with an uplink configured.
 RUN = EVERY_FEATURE
-DEMO = EVERY_FEATURE - {"config_record"}  # the demo has no config file to record
-SIMULATE = EVERY_FEATURE - {"config_record"}
+# The demo has no config file to record; speech is off unless a config switches it on.
+DEMO = EVERY_FEATURE - {"config_record", "speech"}
+SIMULATE = EVERY_FEATURE - {"config_record", "speech"}
 
 
 def feature_modules() -> set[str]:
@@ -62,6 +63,9 @@ tamper = 27
 [mqtt]
 host = "127.0.0.1"
 port = {broker_port}
+[speech]
+enabled = true
+save_dir = "{tmp_path / 'spoken'}"
 [lockers]
 {lockers_toml}""", encoding="utf-8")
     return path

@@ -28,6 +28,7 @@ from kiosk.config import (
     LockerConfig,
     MqttConfig,
     NotifyConfig,
+    SpeechConfig,
     config_from_dict,
     range_of,
 )
@@ -240,7 +241,8 @@ def test_kiosk_run_refuses_a_config_without_compartments(tmp_path):
 # --- every numeric field, in process --------------------------------------------------------
 
 SECTIONS: dict[str, type] = {"board": BoardConfig, "gpio": GpioConfig, "mqtt": MqttConfig,
-                             "lockers": LockerConfig, "notify": NotifyConfig}
+                             "lockers": LockerConfig, "notify": NotifyConfig,
+                             "speech": SpeechConfig}
 
 
 def numeric_fields(cls: type) -> list[dataclasses.Field[Any]]:

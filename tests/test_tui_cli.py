@@ -66,7 +66,7 @@ def households(data: Path) -> list[str]:
 def test_demo_seeds_once_keeps_its_state_and_resets(tmp_path):
     data = tmp_path / "demo"
     # The status line speaks once the demo's parts are open and have been probed.
-    ready = "待发送".encode()
+    ready = "柜门正常".encode()
     assert run_on_terminal(["demo", "--data", str(data)], ready) == 0
     units = households(data)
     assert len(units) == 12
@@ -76,7 +76,7 @@ def test_demo_seeds_once_keeps_its_state_and_resets(tmp_path):
     db.close()
 
     assert run_on_terminal(["demo", "--data", str(data), "--language", "en"],
-                           b"queued") == 0
+                           b"all doors working") == 0
     assert "999" in households(data)
 
     assert run_on_terminal(["demo", "--data", str(data), "--reset"], ready) == 0
@@ -115,7 +115,7 @@ def test_run_opens_the_screen_on_the_configured_board(tmp_path, sim):
         '[mqtt]\nenabled = false\n'
         '[[compartments]]\nboard = 0\nlocks = "1-8"\nsize = "S"\n')
     # The status line speaks once the first health round (a board poll) is done.
-    assert run_on_terminal(["run", "--config", str(config)], b"not set up") == 0
+    assert run_on_terminal(["run", "--config", str(config)], b"all doors working") == 0
     db = sqlite_utils.Database(tmp_path / "kiosk.db")
     assert db.execute("SELECT COUNT(*) FROM compartments").fetchone()[0] == 8
     # The configuration it started with is in the public audit chain.
@@ -130,7 +130,7 @@ def test_quitting_while_the_demo_starts_leaves_it_whole(tmp_path):
     data = tmp_path / "demo"
     # Ctrl+Q as soon as the home screen shows, perhaps before the parts are open: the
     # start either never began or finished; the next run finds a whole community.
-    for marker in ("取件".encode(), "待发送".encode()):
+    for marker in ("取件".encode(), "柜门正常".encode()):
         assert run_on_terminal(["demo", "--data", str(data)], marker) == 0
         if (data / "kiosk.db").exists():
             assert len(households(data)) == 12

@@ -316,15 +316,16 @@ async def test_idle_reset_goes_home_clears_input_and_language(tmp_path):
             await until(pilot, lambda: app.language == "en")
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            # What was typed so far (the unit comes first) is held until the reset.
             await type_text(pilot, "K7PX")
-            # Masked as it is typed (tests/test_tui_touch.py): the entry holds the code.
-            assert app.screen.query_one("#code", EntryDisplay).value == "K7PX"
+            assert app.screen.query_one("#pickup-unit", EntryPane).buffer.value == "K7PX"
             await until(pilot, lambda: isinstance(app.screen, HomeScreen), timeout_s=5,
                         what="idle reset")
             assert app.language == "zh"
             await until(pilot, lambda: app.t("home.pickup") in screen_text(pilot))
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            assert app.screen.query_one("#pickup-unit", EntryPane).buffer.value == ""
             assert app.screen.query_one("#code", EntryDisplay).value == ""
 
 

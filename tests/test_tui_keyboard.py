@@ -34,29 +34,26 @@ async def open_keyboard(pilot, **options) -> tuple[KeyboardScreen, list]:
     return screen, answers
 
 
-async def test_taps_alone_type_letters_digits_and_symbols(tmp_path):
+async def test_taps_a_keyboard_a_scanner_and_refusals_in_one_session(tmp_path):
     with demo_kiosk(tmp_path / "demo", "en") as demo:
         async with demo.app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: demo.app.ready)
+
+            # Taps alone type letters, digits, symbols, spaces; ⌫ takes one back.
             screen, answers = await open_keyboard(pilot, allowed=None, upper=False)
             await tap_text(pilot, "#keyboard-entry", "Door A10 stuck-x⌫")
             assert screen.entry.value == "Door A10 stuck-"
             await pilot.click("#kb-ok")
             await until(pilot, lambda: answers == ["Door A10 stuck-"])
 
-
-async def test_keys_keep_their_place_when_the_layer_changes(tmp_path):
-    with demo_kiosk(tmp_path / "demo", "en") as demo:
-        async with demo.app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: demo.app.ready)
-            screen, _ = await open_keyboard(pilot, allowed=UNIT_CHARACTERS)
+            # The keys keep their places when the layer changes.
+            screen, _ = await open_keyboard(pilot, allowed=UNIT_CHARACTERS, max_len=20)
             entry = screen.entry
             before = {w.id: w.region for w in screen.query(".key")}
             letters = list(entry.query_one("Keyboard").characters)
             await pilot.click("#kb-layer-digits")
             await pilot.pause()
-            after = {w.id: w.region for w in screen.query(".key")}
-            assert after == before
+            assert {w.id: w.region for w in screen.query(".key")} == before
             # Control: the labels did change, so the comparison above could fail.
             assert entry.query_one("Keyboard").characters != letters
             # What the field refuses is shown, but cannot be typed.
@@ -64,15 +61,11 @@ async def test_keys_keep_their_place_when_the_layer_changes(tmp_path):
             assert screen.query_one(f"#kb-cell-{slash}").disabled
             await pilot.click(f"#kb-cell-{slash}")
             assert entry.value == ""
+            await pilot.press("escape")
 
-
-async def test_the_physical_keyboard_and_a_scanner_type_too(tmp_path):
-    with demo_kiosk(tmp_path / "demo", "en") as demo:
-        async with demo.app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: demo.app.ready)
-            _, answers = await open_keyboard(pilot, allowed=UNIT_CHARACTERS, max_len=20)
             # A tap first: it must not take the focus, or the scanner's Enter would
             # press the tapped key instead of OK.
+            _, answers = await open_keyboard(pilot, allowed=UNIT_CHARACTERS, max_len=20)
             await tap_text(pilot, "#keyboard-entry", "S")
             assert demo.app.focused is None
             # The scanner types like a keyboard, then Enter.
@@ -85,11 +78,7 @@ async def test_the_physical_keyboard_and_a_scanner_type_too(tmp_path):
             await pilot.press("escape")
             await until(pilot, lambda: answers == [None])
 
-
-async def test_a_refused_value_says_why_and_stays(tmp_path):
-    with demo_kiosk(tmp_path / "demo", "en") as demo:
-        async with demo.app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: demo.app.ready)
+            # A refused value says why and stays.
             screen, answers = await open_keyboard(
                 pilot, validate=lambda v: None if len(v) >= 3 else "three at least")
             await type_text(pilot, "AB")

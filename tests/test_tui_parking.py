@@ -239,7 +239,7 @@ async def test_requests_wait_while_a_round_is_being_drawn(tmp_path, clock):
             screen = await open_parking(pilot)
             await log_in(pilot, "101", "1010")
             assert app.t("parking.round_busy", round="2026-12") in screen_text(pilot)
-            assert not screen.query_one("#act-request").display
+            assert screen.query_one("#act-request").disabled
 
 
 # --- the public board -----------------------------------------------------------------------
@@ -300,18 +300,28 @@ async def test_reserve_a_slot_then_check_in_at_the_kiosk(tmp_path, clock):
                                             span=app.t("parking.today_at", hm="05:00")
                                             + "–07:00")
             await fresh_view(pilot, screen, lambda v: v.reservations)
-            assert not screen.query_one("#act-checkin").display  # not before 04:30
+            assert screen.query_one("#act-checkin").disabled  # not before 04:30
 
             # Back at the kiosk when check-in is open.
             clock.advance(hours=2, minutes=35)
             await pilot.click("#act-logout")
             await log_in(pilot, "103", "1030")
-            assert screen.query_one("#act-checkin").display
+            checkin, cancel = screen.query_one("#act-checkin"), screen.query_one("#act-cancel")
+            assert not checkin.disabled
+            places = (checkin.region, cancel.region)
             await press(pilot, "act-checkin")
             assert register.reservation(booking.id).status == "checked_in"
             assert events(demo, "parking.checked_in")[-1] == {
                 "reservation": booking.id, "member": "cedar", "spot": "V1", "via": "kiosk"}
             assert message(screen) == app.t("parking.done_checkin", spot="V1")
+            # The buttons keep their places: a second tap where 签到 was lands on nothing
+            # (check-in is done), never on "cancel", which slid there before.
+            await fresh_view(pilot, screen, lambda v: v.checkable is None)
+            assert checkin.disabled and checkin.display
+            assert (checkin.region, cancel.region) == places
+            await pilot.click("#act-checkin")
+            assert register.reservation(booking.id).status == "checked_in"
+            assert not screen._confirm
 
 
 async def test_a_full_slot_puts_you_on_the_waitlist_and_a_freed_spot_is_offered_in_turn(
@@ -415,11 +425,12 @@ async def test_release_my_spot_and_the_gate_opens_only_for_a_holder(tmp_path, cl
             screen = await open_parking(pilot)
             screen.gate_open_s = 0.2
             await log_in(pilot, "101", "1010")
-            assert screen.query_one("#act-gate").display
+            assert not screen.query_one("#act-gate").disabled
             await pilot.click("#act-gate")
             await until(pilot, lambda: barrier.state, what="barrier up")
             await until(pilot, lambda: not barrier.state, what="barrier down")
-            assert message(screen) == app.t("parking.gate_down")
+            # The pin drops before the screen hears of it (GateMoved): wait for the words.
+            await until(pilot, lambda: message(screen) == app.t("parking.gate_down"))
 
             await pilot.click("#act-release")
             assert register.allocation("ash") == "S4"  # not before the second press
@@ -432,7 +443,7 @@ async def test_release_my_spot_and_the_gate_opens_only_for_a_holder(tmp_path, cl
             await fresh_view(pilot, screen, lambda v: v.holding is None)
             assert app.t("parking.no_spot") in screen_text(pilot)
             # No spot and no checked-in booking: no gate.
-            assert not screen.query_one("#act-gate").display
+            assert screen.query_one("#act-gate").disabled
             assert not demo.kiosk.parking.spot("S4").occupied
 
 
@@ -480,3 +491,60 @@ class TestParkingSnapshots:
 
         with parking_demo(tmp_path, Clock(), language) as demo:
             assert snap_compare(demo.app, run_before=run_before)
+
+
+async def test_a_cancel_names_the_booking_by_its_time(tmp_path, clock):
+    with parking_demo(tmp_path, clock) as demo:
+        app = demo.app
+        register = demo.kiosk.parking
+        # ash has V1 at 03:00-05:00 (the sample); a second booking of V1, 06:00-08:00.
+        start = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+        second = register.reserve("ash", "standard", start, start + timedelta(hours=2))
+        assert second.reservation is not None and second.reservation.spot == "V1"
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_parking(pilot)
+            await log_in(pilot, "101", "1010")
+            first_span = app.t("parking.today_at", hm="03:00") + "–05:00"
+            await press(pilot, "act-cancel")
+            assert message(screen) == app.t("parking.confirm_cancel", spot="V1",
+                                            span=first_span)
+            await press(pilot, "act-cancel")
+            assert message(screen) == app.t("parking.done_cancel", spot="V1",
+                                            span=first_span)
+            assert [r.start.hour for r in register.reservations("ash")
+                    if r.status == "booked"] == [6]
+            await fresh_view(pilot, screen, lambda v: v.cancellable is not None
+                             and v.cancellable.start.hour == 6)
+            await press(pilot, "act-cancel")
+            assert message(screen) == app.t(
+                "parking.confirm_cancel", spot="V1",
+                span=app.t("parking.today_at", hm="06:00") + "–08:00")
+
+
+async def test_a_member_leaves_the_waitlist_also_after_a_restart(tmp_path, clock):
+    start = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+    with parking_demo(tmp_path, clock) as demo:
+        register = demo.kiosk.parking
+        # V1 is ash's from 03:00; fir takes V2: cedar can only wait for 03:00-05:00.
+        register.reserve("fir", "standard", start, start + timedelta(hours=2))
+        waiting = register.reserve("cedar", "standard", start, start + timedelta(hours=2))
+        assert waiting.waitlist_id is not None
+    # The kiosk restarts; the place on the waitlist is still there, and can be left.
+    with parking_demo(tmp_path, clock) as demo:
+        app = demo.app
+        register = demo.kiosk.parking
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_parking(pilot)
+            await log_in(pilot, "103", "1030")
+            assert screen.view is not None and [w.id for w in screen.view.waiting] == [
+                waiting.waitlist_id]
+            span = app.t("parking.today_at", hm="03:00") + "–05:00"
+            standard = app.t("parking.type_standard")
+            await press(pilot, "act-leave")
+            assert message(screen) == app.t("parking.confirm_leave", type=standard, span=span)
+            assert [r["member"] for r in register.waitlist("standard")] == ["cedar"]
+            await press(pilot, "act-leave")
+            assert message(screen) == app.t("parking.done_leave", type=standard, span=span)
+            assert register.waitlist("standard") == []
+            await fresh_view(pilot, screen, lambda v: not v.waiting)
+            assert screen.query_one("#act-leave").disabled

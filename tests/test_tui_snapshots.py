@@ -12,14 +12,17 @@ import pytest
 from tests.tui_setup import demo_kiosk, latest_code, type_text, type_unit, until
 from tui.screens.deposit import DepositScreen
 from tui.screens.pickup import PickupScreen
+from tui.widgets.entry import EntryDisplay
 
 LANGUAGES = ["zh", "en"]
 
 
 async def settled(pilot) -> None:
-    """The status worker has reported and the screen has drawn it."""
+    """The status worker has reported and the screen has drawn it; a masked entry shows
+    dots only (the last character typed shows for a moment first)."""
     await until(pilot, lambda: pilot.app.status_updates > 0 and not any(
-        w.is_running for w in pilot.app.workers if w.group in ("status", "free", "units")))
+        w.is_running for w in pilot.app.workers if w.group in ("status", "free", "units"))
+        and not any(d.revealing for d in pilot.app.screen.query(EntryDisplay)))
     await pilot.pause(0.1)
 
 
@@ -38,8 +41,6 @@ class TestPickup:
             await until(pilot, lambda: isinstance(pilot.app.screen, PickupScreen))
             await type_unit(pilot, "101")
             await type_text(pilot, "K7P")
-            # The last character shows for a moment, then it is masked like the others.
-            await until(pilot, lambda: not pilot.app.screen.query_one("#code").revealing)
             await settled(pilot)
 
         with demo_kiosk(tmp_path / "demo", language) as demo:

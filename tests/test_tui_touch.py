@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.widgets import Button
 
-from tests.tui_setup import demo_kiosk, tap_text, type_text, until
+from tests.tui_setup import demo_kiosk, tap_text, type_text, type_unit, until
 from tui.screens.deposit import DepositScreen
 from tui.screens.home import HomeScreen
 from tui.screens.maintenance import MaintenanceScreen
@@ -221,6 +221,7 @@ async def test_a_typed_code_shows_its_last_character_a_moment_then_dots(tmp_path
             await pilot.press("1")
             await until(pilot, lambda: isinstance(app.screen, PickupScreen))
             code = app.screen.query_one("#code", EntryDisplay)
+            await type_unit(pilot, "101")
             await type_text(pilot, "K7")
             assert str(code.render()).startswith("•  7")  # the finger sees what it hit
             await until(pilot, lambda: not code.revealing, what="masked")

@@ -44,6 +44,7 @@ from tui.messages import (
 from tui.parts import KioskParts
 from tui.screens.demo_panels import DemoHelpScreen, HardwareScreen
 from tui.screens.home import HomeScreen
+from tui.screens.prompts import prompt
 from tui.widgets.idle_warning import IdleWarning
 from tui.widgets.status_line import StatusLine
 
@@ -139,6 +140,15 @@ class KioskApp(App[None]):
 
     def t(self, key: str, **values: object) -> str:
         return translate(self.language, key, **values)
+
+    def speak(self, screen: DOMNode, step: str) -> None:
+        """Say the prompt for ``step`` on ``screen`` (tui/screens/prompts.py) aloud in the screen's
+        language, if this kiosk speaks (``[speech] enabled``); the screen shows the same
+        words anyway."""
+        speech = self.parts.speech if self.parts is not None else None
+        text = prompt(self.t, type(screen).__name__, step)
+        if speech is not None and text:
+            speech.say(text, self.language)
 
     # Large, high-contrast text (a class on the app: tui/kiosk.tcss, ".large-text").
     large_text = False
@@ -330,6 +340,8 @@ class KioskApp(App[None]):
             return
         for warning in self.screen.query(IdleWarning):
             if warning.seconds != seconds:
+                if warning.seconds is None:
+                    self.speak(self.screen, "idle")
                 warning.show(seconds)
 
     def reset_to_home(self) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from devices.speech import Speaker
     from kiosk.hardware import Peripherals
     from kiosk.lockers.service import LockerService
     from kiosk.maintenance_view import MaintenanceParts
@@ -37,3 +38,5 @@ class KioskParts:
     # cabinet of its own (never the kiosk's boards).
     practice: PracticeLog | None = None
     practice_cabinet: Callable[[], PracticeCabinet] | None = None
+    # Spoken prompts (devices/speech.py, ``say(text, language)``); None: a silent kiosk.
+    speech: Speaker | None = None

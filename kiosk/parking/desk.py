@@ -209,6 +209,9 @@ class ParkingDesk:
     def decline(self, member: str, waitlist_id: int) -> None:
         self._call(self.register.decline_offer, waitlist_id, member)
 
+    def leave_waitlist(self, member: str, waitlist_id: int) -> None:
+        self._call(self.register.leave_waitlist, waitlist_id, member)
+
     def may_open_gate(self, member: str) -> bool:
         """The gate opens for a member who holds a spot this round or is checked in now."""
         return self.register.may_open_gate(member)

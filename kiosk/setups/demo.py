@@ -302,7 +302,7 @@ class DemoKiosk:
 
     def __init__(self, data: Path, broker: tuple[str, int] | None = None,
                  language: str = "zh", *, core_clock: Clock = utc_now,
-                 parking_sample: bool = True, **app_options: Any):
+                 parking_sample: bool = True, speech: Any = None, **app_options: Any):
         from gpiozero.pins.mock import MockFactory
 
         from devices.board_sim import BoardSimulator
@@ -329,6 +329,8 @@ class DemoKiosk:
         try:
             self.config = demo_config(data, self.sim.port, broker)
             self.config.language = language
+            if speech is not None:  # a kiosk.config.SpeechConfig: spoken prompts on
+                self.config.speech = speech
             # The same board driver and GPIO classes as ``kiosk run``, on simulated parts.
             if broker is not None:
                 self._start_notifier(data)

@@ -35,6 +35,7 @@ def parts(kiosk: Kiosk, demo: Any = None) -> KioskParts:
                       maintenance=MaintenanceParts(kiosk.maintenance, kiosk.duty,
                                                    kiosk.health, kiosk.parking),
                       worker_failed=lambda where, error: worker_failed(kiosk, where, error),
+                      speech=kiosk.speech,
                       needs=getattr(kiosk, "needs", None),
                       practice=getattr(kiosk, "practice", None),
                       practice_cabinet=practice_cabinet)

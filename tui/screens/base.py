@@ -71,10 +71,27 @@ class KioskScreen(InKiosk, Screen):
         # The answer will not come: let the person try again (the app said why).
         self._busy = False
 
+    # Whether this screen has said its opening prompt, and that its doors are open.
+    _greeted = False
+    _doors_said_open = False
+
     def on_screen_resume(self) -> None:
         # A screen just came up for someone (it may have taken a while to mount): the
         # idle reset counts from here.
         self.app.note_activity()
+        if not self._greeted:
+            self._greeted = True
+            self.app.speak(self, "opened")
+
+    def on_doors_changed(self, message: DoorsChanged) -> None:
+        # Runs beside a subclass's own handler (Textual calls each class's): the spoken
+        # prompts of the door steps, for every screen that opens doors.
+        if message.still_open and not self._doors_said_open:
+            self._doors_said_open = True
+            self.app.speak(self, "doors_open")
+        elif not message.still_open and self._doors_said_open:
+            self._doors_said_open = False
+            self.app.speak(self, "doors_shut")
 
     def go_home(self) -> None:
         if self.holds_door:

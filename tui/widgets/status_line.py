@@ -88,8 +88,9 @@ class StatusLine(InKiosk, Widget):
             left = "  ".join([clock, uplink, t("status.queued", n=self.status.backlog)])
             faults = "  ".join(fault_texts(t, self.status.faults))
         else:
-            left = clock
             faults = "  ".join(residents_texts(t, self.status.residents_faults))
+            # Checked and nothing wrong for them: say so, in as few words.
+            left = clock if faults else f"{clock}  {t('status.all_well')}"
         if faults:
             faults = "⚠ " + faults
         width = self.content_region.width or self.size.width

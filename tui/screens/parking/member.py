@@ -25,8 +25,10 @@ from tui.screens.parking.words import (
 )
 from tui.widgets.keypad import KeyButton
 
+# Each action has its place in the grid for good: one not open now is disabled, never
+# removed, so the grid does not reflow and a second tap lands where the first did.
 MEMBER_ACTIONS = ("request", "withdraw", "release", "reserve", "checkin", "cancel", "accept",
-                  "decline", "gate", "logout")
+                  "decline", "leave", "gate", "logout")
 
 
 class MemberPage(InKiosk, Vertical):
@@ -125,31 +127,43 @@ class MemberPage(InKiosk, Vertical):
             "cancel": view.cancellable is not None,
             "accept": view.offer is not None,
             "decline": view.offer is not None,
+            "leave": leavable(view) is not None,
             "gate": view.may_open_gate and has_barrier,
             "logout": True,
         }
-        for action, visible in shown.items():
+        for action, open_now in shown.items():
             button = self.query_one(f"#act-{action}", KeyButton)
-            button.display = visible
             label = action_label(t, action)
             if action == "request" and view.asked is not None:
                 label = t("parking.act_change")
             if action == "gate" and gate_raised:
                 label = t("parking.gate_up")
             button.label = label
-            button.disabled = action == "gate" and gate_raised
+            button.disabled = not open_now or (action == "gate" and gate_raised)
             button.variant = "warning" if confirm == action else (
                 "primary" if action == "reserve" else "default")
 
 
+def leavable(view: MemberView) -> WaitPlace | None:
+    """The waitlist place "leave" takes the member off: the first one without an offer
+    (an offer is declined with its own button)."""
+    return next((w for w in view.waiting if w.offer is None), None)
+
+
 def confirm_text(t: Translate, action: str, view: MemberView) -> str:
-    """What a second press of ``action`` would do."""
+    """What a second press of ``action`` would do, naming what it acts on (two bookings
+    of one spot differ by their time)."""
     if action == "release" and view.holding is not None:
         return t("parking.confirm_release", spot=view.holding.spot)
     if action == "withdraw":
         return t("parking.confirm_withdraw", round=view.open_round or "")
     if action == "cancel" and view.cancellable is not None:
-        return t("parking.confirm_cancel", spot=view.cancellable.spot)
+        r = view.cancellable
+        return t("parking.confirm_cancel", spot=r.spot, span=span(t, r.start, r.end, view.now))
+    place = leavable(view)
+    if action == "leave" and place is not None:
+        return t("parking.confirm_leave", type=type_name(t, place.type),
+                 span=span(t, place.start, place.end, view.now))
     if action == "decline" and view.offer is not None and view.offer.offer is not None:
         return t("parking.confirm_decline", spot=view.offer.offer.spot)
     return t("parking.confirm_again")
@@ -168,7 +182,12 @@ def done_text(t: Translate, action: str, result: Any, now: datetime,
     if action == "checkin":
         return t("parking.done_checkin", spot=result.spot)
     if action == "cancel":
-        return t("parking.done_cancel")
+        r = result
+        return t("parking.done_cancel", spot=r.spot, span=span(t, r.start, r.end, now))
+    if action == "leave":
+        place = result
+        return t("parking.done_leave", type=type_name(t, place.type),
+                 span=span(t, place.start, place.end, now))
     if action == "accept":
         return t("parking.done_accept", spot=result.spot,
                  span=span(t, result.start, result.end, now))

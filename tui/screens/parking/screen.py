@@ -22,7 +22,7 @@ from tui.messages import LanguageChanged, ParkingChanged
 from tui.screens.base import KioskScreen
 from tui.screens.parking.board import BoardPane
 from tui.screens.parking.login import ask_pin, pin_entry, unit_entry
-from tui.screens.parking.member import MemberPage, confirm_text, done_text
+from tui.screens.parking.member import MemberPage, confirm_text, done_text, leavable
 from tui.screens.parking.menu import ParkingMenu
 from tui.screens.parking.messages import (
     ActionDone,
@@ -37,7 +37,14 @@ from tui.screens.parking.words import why
 from tui.widgets.entry import Countdown, EntryPane
 
 # Actions that lose something on a slip of the finger: a second press confirms.
-CONFIRMED = ("release", "withdraw", "cancel", "decline")
+CONFIRMED = ("release", "withdraw", "cancel", "decline", "leave")
+
+
+def returning(value: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, then ``value``: for a desk call that answers nothing, so the screen
+    can say what it acted on."""
+    fn(*args)
+    return value
 
 
 class ParkingScreen(KioskScreen):
@@ -314,7 +321,12 @@ class ParkingScreen(KioskScreen):
         elif action == "checkin" and view.checkable is not None:
             self.start_action("checkin", desk.check_in, member, view.checkable.id)
         elif action == "cancel" and view.cancellable is not None:
-            self.start_action("cancel", desk.cancel, member, view.cancellable.id)
+            # The answer names the booking cancelled, as the question did.
+            booking = view.cancellable
+            self.start_action("cancel", returning, booking, desk.cancel, member, booking.id)
+        elif action == "leave" and (place := leavable(view)) is not None:
+            self.start_action("leave", returning, place, desk.leave_waitlist, member,
+                              place.id)
         elif action == "accept" and view.offer is not None:
             self.start_action("accept", desk.accept, member, view.offer.id)
         elif action == "decline" and view.offer is not None:

@@ -42,7 +42,8 @@ def action_label(t: Translate, action: str) -> str:
             "release": t("parking.act_release"), "reserve": t("parking.act_reserve"),
             "checkin": t("parking.act_checkin"), "cancel": t("parking.act_cancel"),
             "accept": t("parking.act_accept"), "decline": t("parking.act_decline"),
-            "gate": t("parking.act_gate"), "logout": t("parking.act_logout")}[action]
+            "gate": t("parking.act_gate"), "logout": t("parking.act_logout"),
+            "leave": t("parking.act_leave")}[action]
 
 
 def when(t: Translate, ts: datetime, now: datetime) -> str:
