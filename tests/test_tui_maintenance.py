@@ -512,6 +512,10 @@ class TestMaintenanceSnapshots:
                 await until(pilot, lambda: not any(
                     w.is_running for w in pilot.app.workers
                     if w.group in ("status", "overview")))
+                # The line's queue is the outbox's as it is now, not a probe's from before
+                # the last event (the health poll's, say) was written.
+                await until(pilot, lambda: pilot.app.status.backlog
+                            == demo.kiosk.outbox.pending_count(), what="queue settled")
                 await pilot.pause(0.1)
 
             assert snap_compare(demo.app, terminal_size=SIZE, run_before=run_before)
