@@ -107,6 +107,9 @@ class Notifier:
         self.failure: BaseException | None = None
         self.refused = 0  # notify messages that were not one (counted, never logged)
         self.delivered = 0
+        # When the worker last turned (its loop, or one send): `kiosk notify` pings the
+        # systemd watchdog only while this keeps moving (notify/run.py).
+        self.turned_at = time.monotonic()
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -202,6 +205,7 @@ class Notifier:
     def _work(self) -> None:
         pruned = 0.0
         while not self._stopping.is_set():
+            self.turned_at = time.monotonic()
             if time.monotonic() - pruned > 3600:
                 pruned = time.monotonic()
                 self._prune()
@@ -243,6 +247,7 @@ class Notifier:
         for contact in contacts:
             if contact.id in have:
                 continue
+            self.turned_at = time.monotonic()
             if self._send(contact.url, render(note, contact.language), picture):
                 with self.store.step() as db:
                     db.execute("INSERT OR IGNORE INTO sent (uid, contact, ts) VALUES (?, ?, ?)",

@@ -167,15 +167,9 @@ def checklist(name: str, text: str | None = None) -> list[str]:
     return wrong
 
 
-# Units that still lack one item of the checklist, and which: such a unit must lack exactly
-# that, and the test fails once it is fixed, so that the entry goes too.
-_NO_WATCHDOG = "Type=notify with WatchdogSec= (a long-running service pings it)"
-PENDING = {"kiosk-notify.service": _NO_WATCHDOG, "kiosk-witness.service": _NO_WATCHDOG}
-
-
 @pytest.mark.parametrize("name", UNIT_FILES)
 def test_every_unit_passes_the_hardening_checklist(name):
-    assert checklist(name) == ([PENDING[name]] if name in PENDING else [])
+    assert checklist(name) == []
 
 
 def test_the_checklist_can_fail():

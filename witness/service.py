@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -74,15 +75,27 @@ class WitnessService:
                              manual_ack=True)
         set_reconnect_delay(client, reconnect_min_s, config.reconnect_max_s)
         client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         self.config = config
         self._client = client
         self._lock = threading.Lock()
         self.connected = threading.Event()
+        self.subscribed = threading.Event()
         self.raised: list[Alarm] = []
         self.handled = 0
         self._stopping = threading.Event()
         self._sweeper = threading.Thread()
+        self._swept_at = time.monotonic()
+        self._ingest_since: float | None = None  # a message being kept, since when
+
+    @property
+    def turned_at(self) -> float:
+        """When the witness last showed it was moving: the sweeper's last turn, or the
+        start of the message being kept if that is older (a stuck ingest counts as not
+        turning). ``kiosk witness`` pings the systemd watchdog only while this moves."""
+        since = self._ingest_since
+        return self._swept_at if since is None else min(since, self._swept_at)
 
     def subscriptions(self) -> list[str]:
         subs = []
@@ -107,6 +120,7 @@ class WitnessService:
 
     def _sweep(self) -> None:
         while not self._stopping.wait(SWEEP_S):
+            self._swept_at = time.monotonic()
             try:
                 self._publish(self.witness.sweep())
             except Exception:
@@ -131,14 +145,24 @@ class WitnessService:
         client.subscribe([(t, 1) for t in self.subscriptions()])
         self.connected.set()
 
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
+                      properties: Any) -> None:
+        if any(getattr(rc, "is_failure", False) for rc in reason_codes):
+            log.error("the broker refused the witness's subscriptions (check its ACL)")
+            return
+        self.subscribed.set()
+
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
+        self._ingest_since = time.monotonic()
         try:
             alarms = handle(self.witness, message.topic, bytes(message.payload))
         except Exception:
             # The witness's own database is unwell: no ack, the broker redelivers.
             log.exception("could not keep a message of %s", message.topic)
             return
+        finally:
+            self._ingest_since = None
         self._publish(alarms)
         with self._lock:
             self.handled += 1

@@ -8,12 +8,18 @@ import signal
 import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from kiosk.cli.common import CommandError, add_broker_login_options, broker_login
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+# A witness whose sweeper has not turned, or whose message has not gone into witness.db,
+# for this long is stuck: no more watchdog pings, so systemd restarts `kiosk witness`
+# (WatchdogSec=120 in systemd/kiosk-witness.service). Shorter when the watchdog is (half
+# of WatchdogSec=). A turn is half a second; a write waits at most the busy timeout (10 s).
+STALLED_S = 60.0
 
 
 def register(subparsers: Any) -> None:
@@ -82,13 +88,28 @@ def run_witness(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    from kiosk.sdnotify import Notifier, Watchdog
+
+    notifier = Notifier.from_env()
+    watchdog = Watchdog(notifier)
+    stalled_s = min(STALLED_S, watchdog.interval or STALLED_S)
     service.start()
     print(f"kiosk witness {args.name}: reading {', '.join(service.subscriptions())} from "
           f"{broker}", file=sys.stderr, flush=True)
+    ready = False
     try:
-        while not done.wait(1.0):
-            pass
+        while True:
+            if not ready and service.subscribed.is_set():
+                notifier.ready(f"subscribed on {broker}")
+                ready = True
+            # The sweeper's turns and the ingest feed the watchdog, not this loop: a
+            # message stuck on its way into witness.db stops the pings.
+            if ready and time.monotonic() - service.turned_at < stalled_s:
+                watchdog.tick()
+            if done.wait(watchdog.poll_every if ready else 0.1):
+                break
     finally:
+        notifier.stopping()
         service.stop()
         witness.close()
     print(f"kiosk witness: stopped; {service.handled} messages, {len(service.raised)} "
