@@ -258,3 +258,64 @@ def parse_status(payload: bytes) -> tuple[bool, str] | None:
     if not isinstance(version, str) or (version and not _VERSION.match(version)):
         return None
     return body["state"] == "online", version
+
+
+# --- witnesses' alarms ---------------------------------------------------------------------
+
+# What ``kiosk witness`` publishes (witness/core.py, ``Alarm.to_json``) under
+# ``community/{c}/witness/{name}/alarm/{kiosk}``. An alarm is a few hundred bytes.
+WITNESS_ALARM_FORMAT = "kiosk-witness-alarm/1"
+MAX_ALARM_PAYLOAD = 4 * 1024
+# Witness names as ``kiosk witness --name`` allows them.
+WITNESS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+_ALARM_WORD = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+MAX_ALARM_DETAIL = 500
+
+
+@dataclass(frozen=True)
+class WitnessAlarm:
+    community: str
+    witness: str
+    kiosk: str
+    chain: str
+    kind: str
+    detail: str
+    ts: str
+
+
+def check_witness_alarm(topic: str, payload: bytes) -> WitnessAlarm | Refused:
+    """A witness's alarm, checked: the payload must say what its topic says (no witness
+    speaks for another, nor about another kiosk), its words are short codes, its detail
+    is cleaned text."""
+    if len(payload) > MAX_ALARM_PAYLOAD:
+        return Refused("too_large")
+    where = topics.parse_witness_alarm(topic)
+    if (where is None or not valid_id(where[0]) or WITNESS_ID.match(where[1]) is None
+            or not valid_id(where[2])):
+        return Refused("bad_topic")
+    community, witness, kiosk = where
+    try:
+        body = load_json(payload)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return Refused("bad_json")
+    if not isinstance(body, dict) or body.get("format") != WITNESS_ALARM_FORMAT:
+        return Refused("bad_alarm", "not a witness alarm")
+    if (body.get("community"), body.get("witness"), body.get("kiosk")) != where:
+        return Refused("topic_mismatch")
+    chain, kind, detail, ts = (body.get(k) for k in ("chain", "kind", "detail", "ts"))
+    if not isinstance(chain, str) or _ALARM_WORD.match(chain) is None:
+        return Refused("bad_alarm", "chain: expected a short name")
+    if not isinstance(kind, str) or _ALARM_WORD.match(kind) is None:
+        return Refused("bad_alarm", "kind: expected a short name")
+    if not isinstance(detail, str) or len(detail) > 2 * MAX_ALARM_DETAIL:
+        return Refused("bad_alarm", "detail: expected text")
+    if not isinstance(ts, str) or len(ts) > 40:
+        return Refused("bad_ts")
+    try:
+        moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return Refused("bad_ts")
+    if moment.tzinfo is None:
+        return Refused("bad_ts")
+    return WitnessAlarm(community, witness, kiosk, chain, kind,
+                        clean_text(detail, MAX_ALARM_DETAIL), iso(moment))

@@ -77,6 +77,8 @@ class PlanAggregator:
         for c in self.communities or [topics.ANY]:
             subs.append(topics.events_of(c))
             subs.extend(topics.states_of(c, d) for d in STATE_DEVICES)
+            # The witnesses' alarms (witness/service.py), for the public page.
+            subs.append(topics.witness_alarms_of(c))
         return subs
 
     def start(self) -> None:
@@ -175,7 +177,7 @@ class PlanAggregator:
         for reason, n in result.refused.items():
             self.totals.refused[reason] = self.totals.refused.get(reason, 0) + n
             log.warning("refused %d message(s): %s", n, reason)
-        if result.stored or result.held or result.states:
+        if result.stored or result.held or result.states or result.alarms:
             self._dirty = True
         with self._lock:
             session = self._session

@@ -165,15 +165,8 @@ def draws_of(store: PlanStore, community: str) -> list[dict[str, Any]]:
 
 
 def alarms_of(store: PlanStore, community: str, limit: int = 50) -> list[dict[str, Any]]:
-    """The witnesses' alarms the plan stores (``witness.*`` events), newest first."""
-    out = []
-    for e in events_of(store, community, "witness"):
-        data = e["data"]
-        what = data.get("what") or data.get("reason") or data.get("kind") or ""
-        out.append({"kiosk": e["kiosk"], "ts": e["ts"], "type": e["type"],
-                    "what": clean_text(str(what), 200)})
-    out.sort(key=lambda a: a["ts"], reverse=True)
-    return out[:limit]
+    """The witnesses' alarms the aggregator stored (``plan/store.py``), newest first."""
+    return store.witness_alarms(community, limit)
 
 
 def _short(value: Any, limit: int) -> str:

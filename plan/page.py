@@ -199,9 +199,20 @@ class _Page:
     def alarms(self, data: dict[str, Any]) -> str:
         if not data["alarms"]:
             return f'<p class="empty">{self.t("alarms_none")}</p>'
-        return '<ul class="alarms">' + "".join(
-            f'<li><time>{_e(_when(a["ts"], data["report"].timezone))}</time> {_e(a["kiosk"])} '
-            f'{_e(a["type"])} {_e(a["what"])}</li>' for a in data["alarms"]) + "</ul>"
+        head = "".join(f"<th>{self.t(k)}</th>" for k in
+                       ("alarm.when", "alarm.witness", "alarm.kiosk", "alarm.kind",
+                        "alarm.detail"))
+        rows = []
+        for a in data["alarms"]:
+            # The kind is a short code the contract checked; a known one is explained.
+            label = f"alarm.kind.{a['kind']}"
+            kind = (f'{self.t(label)} (<code>{_e(a["kind"])}</code>)' if label in self.words
+                    else f'<code>{_e(a["kind"])}</code>')
+            rows.append(
+                f'<tr><td><time>{_e(_when(a["ts"], data["report"].timezone))}</time></td>'
+                f'<td>{_e(a["witness"])}</td><td>{_e(a["kiosk"])}</td>'
+                f'<td>{kind} · {_e(a["chain"])}</td><td>{_e(a["detail"])}</td></tr>')
+        return f'<table class="alarms"><tr>{head}</tr>{"".join(rows)}</table>'
 
     def repairs(self, r: CommunityReport) -> str:
         rows = [r_ for r_ in r.repairs if r_.repaired or r_.open_now][:30]

@@ -35,8 +35,10 @@ from mqtt.contract import (
     SEQ_SLACK,
     CleanEvent,
     Refused,
+    WitnessAlarm,
     check_event_body,
     check_state,
+    check_witness_alarm,
     load_json,
     valid_id,
 )
@@ -139,6 +141,21 @@ def _v2(tx: Tx, d: Any) -> None:
         PRIMARY KEY (community, kiosk, round, member)){d.key_only}""")
 
 
+def _v3(tx: Tx, d: Any) -> None:
+    """The witnesses' alarms (``community/{c}/witness/{name}/alarm/{kiosk}``): each one
+    once, however often the broker hands the retained one again."""
+    tx.execute(f"""CREATE TABLE witness_alarms (community TEXT NOT NULL,
+        witness TEXT NOT NULL, kiosk TEXT NOT NULL, chain TEXT NOT NULL, kind TEXT NOT NULL,
+        detail TEXT NOT NULL, ts TEXT NOT NULL, received_at TEXT NOT NULL,
+        PRIMARY KEY (community, witness, kiosk, chain, kind, detail)){d.key_only}""")
+
+
+# Bounds on what witnesses can make the plan keep: a real community has a few witnesses;
+# a kiosk that keeps alarming is seen from its newest alarms.
+MAX_WITNESSES_PER_COMMUNITY = 32
+MAX_ALARMS_PER_WITNESS_KIOSK = 100
+
+
 def _sqlite(step: Any) -> Any:
     from plan.db import _SqliteTx
 
@@ -147,8 +164,8 @@ def _sqlite(step: Any) -> Any:
     return migrate
 
 
-PLAN_MIGRATIONS = {"plan": [_v1, _sqlite(_v2)]}
-PG_MIGRATIONS = {"plan": [_v1_portable, _v2]}
+PLAN_MIGRATIONS = {"plan": [_v1, _sqlite(_v2), _sqlite(_v3)]}
+PG_MIGRATIONS = {"plan": [_v1_portable, _v2, _v3]}
 
 
 @dataclass(frozen=True)
@@ -159,10 +176,13 @@ class CleanState:
     payload: dict[str, Any]
 
 
-def check_message(topic: str, payload: bytes) -> CleanEvent | CleanState | Refused | None:
+def check_message(topic: str,
+                  payload: bytes) -> CleanEvent | CleanState | WitnessAlarm | Refused | None:
     """Take one incoming message apart. None: a state snapshot the plan does not read."""
     if len(payload) > MAX_PAYLOAD:
         return Refused("too_large")
+    if topics.parse_witness_alarm(topic) is not None:
+        return check_witness_alarm(topic, payload)
     where = topics.parse(topic)
     if where is None or not valid_id(where.community) or not valid_id(where.kiosk):
         return Refused("bad_topic")
@@ -189,6 +209,7 @@ class IngestResult:
     held: int = 0
     released: int = 0
     states: int = 0
+    alarms: int = 0
     refused: dict[str, int] = field(default_factory=dict)
 
     def refuse(self, reason: str) -> None:
@@ -310,6 +331,7 @@ class PlanStore:
             result.held += one.held
             result.released += one.released
             result.states += one.states
+            result.alarms += one.alarms
             for reason, n in one.refused.items():
                 result.refused[reason] = result.refused.get(reason, 0) + n
         return result
@@ -328,6 +350,8 @@ class PlanStore:
                             result.refuse(checked.reason)
                         elif isinstance(checked, CleanState):
                             self._store_state(tx, checked, now, result)
+                        elif isinstance(checked, WitnessAlarm):
+                            self._store_alarm(tx, checked, now, result)
                         else:
                             self._take_event(tx, checked, now, result)
                     except Exception as exc:
@@ -389,6 +413,54 @@ class PlanStore:
             known = _Kiosk(0, 0, None, 0)
         self._kiosks[key] = known
         return known
+
+    @staticmethod
+    def _store_alarm(tx: Tx, a: WitnessAlarm, now: str, result: IngestResult) -> None:
+        where = (a.community, a.witness, a.kiosk)
+        kept = int(tx.query("SELECT COUNT(*) AS n FROM witness_alarms WHERE community = ? "
+                            "AND witness = ? AND kiosk = ?", where)[0]["n"])
+        if not kept:
+            # A new (witness, kiosk): within the bounds on communities, witnesses, kiosks.
+            if not tx.query("SELECT 1 AS x FROM witness_alarms WHERE community = ? LIMIT 1",
+                            (a.community,)):
+                if int(tx.query("SELECT COUNT(DISTINCT community) AS n "
+                                "FROM witness_alarms")[0]["n"]) >= MAX_COMMUNITIES:
+                    result.refuse("too_many_witnesses")
+                    return
+            elif not tx.query("SELECT 1 AS x FROM witness_alarms WHERE community = ? AND "
+                              "witness = ? LIMIT 1", (a.community, a.witness)):
+                if int(tx.query("SELECT COUNT(DISTINCT witness) AS n FROM witness_alarms "
+                                "WHERE community = ?", (a.community,))[0]["n"]
+                       ) >= MAX_WITNESSES_PER_COMMUNITY:
+                    result.refuse("too_many_witnesses")
+                    return
+            elif int(tx.query("SELECT COUNT(DISTINCT kiosk) AS n FROM witness_alarms WHERE "
+                              "community = ? AND witness = ?", (a.community, a.witness)
+                              )[0]["n"]) >= MAX_KIOSKS_PER_COMMUNITY:
+                result.refuse("too_many_witnesses")
+                return
+        cursor = tx.execute(
+            "INSERT INTO witness_alarms (community, witness, kiosk, chain, kind, detail, ts, "
+            "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (*where, a.chain, a.kind, a.detail, a.ts, now))
+        if not cursor.rowcount:
+            result.duplicates += 1
+            return
+        result.alarms += 1
+        if kept + 1 > MAX_ALARMS_PER_WITNESS_KIOSK:
+            oldest = tx.query("SELECT chain, kind, detail FROM witness_alarms WHERE "
+                              "community = ? AND witness = ? AND kiosk = ? "
+                              "ORDER BY ts, chain, kind, detail LIMIT 1", where)[0]
+            tx.execute("DELETE FROM witness_alarms WHERE community = ? AND witness = ? AND "
+                       "kiosk = ? AND chain = ? AND kind = ? AND detail = ?",
+                       (*where, oldest["chain"], oldest["kind"], oldest["detail"]))
+
+    def witness_alarms(self, community: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The witnesses' alarms about a community's kiosks, newest first."""
+        return self.db.query(
+            "SELECT witness, kiosk, chain, kind, detail, ts FROM witness_alarms "
+            "WHERE community = ? ORDER BY ts DESC, witness, kiosk LIMIT ?",
+            (community, limit))
 
     def _take_event(self, tx: Tx, e: CleanEvent, now: str, result: IngestResult) -> None:
         k = self._kiosk(tx, e, now)

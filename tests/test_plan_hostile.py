@@ -12,7 +12,7 @@ import pytest
 
 from kiosk.config import MqttConfig
 from mqtt import topics
-from mqtt.contract import SEQ_SLACK, clean_text
+from mqtt.contract import SEQ_SLACK, Refused, clean_text
 from mqtt.publisher import Publisher
 from plan import indicators
 from plan import report as plan_report
@@ -188,3 +188,51 @@ def service_run(broker, tmp_path, store: PlanStore) -> None:
         pub.stop()
         agg.stop()
         store.close()
+
+
+# --- the witnesses' alarms (community/{c}/witness/{name}/alarm/{kiosk}) -------------------
+
+def alarm(kiosk: str = "k1", witness: str = "w1", detail: str = "seq 3 edited",
+          ts: str = "2026-11-30T08:00:00Z",
+          changes: dict[str, object] | None = None) -> tuple[str, bytes]:
+    from witness.core import Alarm
+
+    body = Alarm("c1", kiosk, "audit", "edited", detail).to_json(witness, ts)
+    body.update(changes or {})
+    return topics.witness_alarm_topic("c1", witness, kiosk), json.dumps(body).encode()
+
+
+@pytest.mark.parametrize("changes,reason", [
+    ({"witness": "w2"}, "topic_mismatch"),  # speaks for another witness
+    ({"kiosk": "k2"}, "topic_mismatch"),
+    ({"format": "kiosk-witness-alarm/9"}, "bad_alarm"),
+    ({"kind": "edited\u202e"}, "bad_alarm"),
+    ({"chain": ""}, "bad_alarm"),
+    ({"detail": "x" * 2000}, "bad_alarm"),
+    ({"detail": ["x"]}, "bad_alarm"),
+    ({"ts": "yesterday"}, "bad_ts"),
+    ({"ts": "2026-11-30T08:00:00"}, "bad_ts"),  # no time zone
+    ({"pad": "x" * 5000}, "too_large"),
+])
+def test_malformed_witness_alarms_are_refused(changes, reason):
+    topic, payload = alarm(changes=changes)
+    assert check_message(topic, payload) == Refused(reason)
+    # Control: the same alarm untouched is taken.
+    assert not isinstance(check_message(*alarm()), Refused)
+
+
+def test_witness_alarms_are_stored_once_cleaned_and_bounded(plan, monkeypatch):
+    monkeypatch.setattr("plan.store.MAX_ALARMS_PER_WITNESS_KIOSK", 3)
+    monkeypatch.setattr("plan.store.MAX_WITNESSES_PER_COMMUNITY", 2)
+    result = plan.ingest([alarm(detail="held 9\u202e"), alarm(detail="held 9\u202e")])
+    assert (result.alarms, result.duplicates) == (1, 1)  # the retained one handed again
+    assert [a["detail"] for a in plan.witness_alarms("c1")] == ["held 9\ufffd"]
+    plan.ingest([alarm(detail=f"seq {i}", ts=f"2026-11-30T09:0{i}:00Z") for i in range(5)])
+    assert [a["detail"] for a in plan.witness_alarms("c1")] == ["seq 4", "seq 3", "seq 2"]
+    result = plan.ingest([alarm(witness="w2"), alarm(witness="w3")])
+    assert result.alarms == 1 and result.refused == {"too_many_witnesses": 1}
+    # Control: another kiosk of a known witness has room of its own.
+    assert plan.ingest([alarm(kiosk="k2", witness="w3")]).refused == {"too_many_witnesses": 1}
+    assert plan.ingest([alarm(kiosk="k2", witness="w2")]).alarms == 1
+    assert {(a["witness"], a["kiosk"]) for a in plan.witness_alarms("c1")} == {
+        ("w1", "k1"), ("w2", "k1"), ("w2", "k2")}
