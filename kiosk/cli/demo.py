@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="forget the state, start fresh (not while another demo runs on it)")
     parser.add_argument("--language", choices=("zh", "en"), default="zh")
     parser.add_argument("--broker", metavar="HOST:PORT", type=parse_broker,
-                        help="publish events to this MQTT broker (default: no uplink)")
+                        help="publish events to this MQTT broker (default: a private "
+                             "mosquitto of the demo's own, if installed)")
     parser.add_argument("--idle", metavar="SECONDS", type=float, default=60.0,
                         help="return home after this long without input (default: 60)")
     parser.set_defaults(handler=run_demo)

@@ -9,8 +9,10 @@ Pickup codes only ever go out as private notifications. With a broker (``--broke
 demo runs the community notifier in-process (notify/), each household's contact on a
 simulated inbox, and F1 shows that inbox: a code takes the real path, outbox, broker,
 notifier, Apprise, receipt. Household 304 has no contact: its code goes onto a slip from
-the simulated receipt printer. Without a broker the demo keeps a copy of each code as it
-is queued and shows that.
+the simulated receipt printer. Without ``--broker``, ``kiosk demo`` starts a private
+Mosquitto of its own (``kiosk/setups/demo_broker.py``) and takes the same path through
+it; only on a machine without a mosquitto binary does the demo keep a copy of each code
+as it is queued and show that, and F1 says so.
 """
 
 from __future__ import annotations
@@ -302,7 +304,9 @@ class DemoKiosk:
 
     def __init__(self, data: Path, broker: tuple[str, int] | None = None,
                  language: str = "zh", *, core_clock: Clock = utc_now,
-                 parking_sample: bool = True, speech: Any = None, **app_options: Any):
+                 parking_sample: bool = True, speech: Any = None,
+                 private_broker: bool = False, mosquitto_search: str | None = None,
+                 **app_options: Any):
         from gpiozero.pins.mock import MockFactory
 
         from devices.board_sim import BoardSimulator
@@ -323,10 +327,15 @@ class DemoKiosk:
         self.notifier: Any = None
         self.inbox: Any = None
         self._notifier_store: Any = None
+        # ``private_broker`` (``kiosk demo``): without ``broker``, a Mosquitto of the
+        # demo's own, found on ``mosquitto_search`` (default the PATH and /usr/sbin).
+        self.private_broker: Any = None
         self.language = language
         self._app_options = app_options
         self._app: Any = None
         try:
+            if broker is None and private_broker:
+                broker = self._start_private_broker(data, mosquitto_search)
             self.config = demo_config(data, self.sim.port, broker)
             self.config.language = language
             if speech is not None:  # a kiosk.config.SpeechConfig: spoken prompts on
@@ -358,6 +367,19 @@ class DemoKiosk:
         except BaseException:
             self.close()
             raise
+
+    def _start_private_broker(self, data: Path,
+                              search: str | None) -> tuple[str, int] | None:
+        from kiosk.setups.demo_broker import PrivateBroker, find_mosquitto
+
+        binary = find_mosquitto(search)
+        if binary is None:
+            log.info("no mosquitto binary: the demo shows codes as the kiosk queues them")
+            return None
+        self.private_broker = PrivateBroker(binary, data / "broker").start()
+        log.info("the demo's private broker listens on 127.0.0.1:%d",
+                 self.private_broker.port)
+        return self.private_broker.address
 
     def _start_notifier(self, data: Path) -> None:
         """The community notifier, in-process, with every household but one on the
@@ -411,6 +433,9 @@ class DemoKiosk:
         if self._notifier_store is not None:
             self._notifier_store.close()
             self._notifier_store = None
+        if self.private_broker is not None:
+            self.private_broker.close()
+            self.private_broker = None
         self.pin_factory.close()
         self.sim.close()
         self._instance.release()

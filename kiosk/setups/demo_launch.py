@@ -34,7 +34,9 @@ def run_demo(data: Path, broker: tuple[str, int] | None, language: str, idle_s: 
         try:
             from kiosk.setups.demo import DemoKiosk
 
-            demo = DemoKiosk(data, broker, language)
+            # Without --broker, a private Mosquitto (if installed) started here, behind
+            # the first frame: the codes still take the real path.
+            demo = DemoKiosk(data, broker, language, private_broker=True)
             opened.append(demo)
             return demo.parts_for(app)
         finally:

@@ -76,8 +76,8 @@ class DemoHelpScreen(InKiosk, ModalScreen[None]):
         body = Table.grid()
         body.add_row(grid)
         if info.live:
-            # The inbox the real notifier delivered to (kiosk demo --broker): the path a
-            # code took is outbox, broker, notifier, Apprise, receipt.
+            # The inbox the real notifier delivered to (through the demo's own broker or
+            # --broker): the path a code took is outbox, broker, notifier, Apprise, receipt.
             body.add_row(Text(t("demo.inbox_title"), style="bold"))
             for unit, title in info.inbox[:4]:
                 body.add_row(Text(f"{t('demo.household', unit=unit)}  {title}"))
@@ -85,6 +85,9 @@ class DemoHelpScreen(InKiosk, ModalScreen[None]):
                 body.add_row(Text(t("demo.inbox_empty")))
             if info.slips:
                 body.add_row(Text(t("demo.slips", units=", ".join(info.slips))))
+        else:
+            # Say plainly that these codes skipped the notifier (no mosquitto here).
+            body.add_row(Text(t("demo.no_broker")))
         if info.parking:
             body.add_row(Text(t("demo.parking_title"), style="bold"))
             body.add_row(Text(" · ".join(self._parking_entries(info))))
