@@ -104,7 +104,7 @@ def test_an_unhandled_error_stops_kiosk_run_non_zero_and_is_logged(tmp_path, sim
     code = (BUG[bug] + "\nfrom kiosk.cli.main import main\n"
             f"raise SystemExit(main(['run', '--config', {str(config)!r}]))\n")
     # Without a bug (the control) the screen runs until Ctrl+Q; with one it ends itself.
-    status, drawn = on_terminal(["-c", code], b"not set up" if bug == "none" else None)
+    status, drawn = on_terminal(["-c", code], b"all doors working" if bug == "none" else None)
     log = (tmp_path / "state" / "kiosk.log").read_text(encoding="utf-8")
     if bug == "none":
         assert status == 0, drawn[-400:]
