@@ -139,7 +139,8 @@ async def test_wrong_codes_are_explained_with_the_wait(demo):
         # Look-alike characters are explained rather than silently dropped.
         await pilot.press("delete")
         await pilot.press("o")
-        assert app.t("pickup.no_lookalikes") in shown(message)
+        await until(pilot, lambda: app.t("pickup.no_lookalikes") in shown(message),
+                    what="look-alikes explained")
 
 
 async def test_a_jammed_door_is_explained_and_the_code_stays_valid(demo):
