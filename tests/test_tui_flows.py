@@ -12,6 +12,7 @@ from kiosk.lockers.model import ParcelState
 from tests.mqtt_broker import wait_until
 from tests.tui_setup import (
     FROZEN,
+    courier_id_typed,
     demo_kiosk,
     latest_code,
     screen_text,
@@ -60,6 +61,7 @@ async def says_where_it_goes(pilot) -> None:
 async def courier_logs_in(pilot, pin: str = "2468") -> None:
     await pilot.press("2")
     await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
+    await courier_id_typed(pilot)
     await type_text(pilot, pin)
     await pilot.press("enter")
     await until(pilot, lambda: pilot.app.screen.pane == "unit-pane", what="unit pane")
@@ -299,6 +301,7 @@ async def test_wrong_courier_pin_is_refused(demo):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
         await until(pilot, lambda: isinstance(app.screen, DepositScreen))
+        await courier_id_typed(pilot)
         await type_text(pilot, "9999")
         await pilot.press("enter")
         pane = app.screen.query_one("#pin-pane", EntryPane)
