@@ -309,6 +309,9 @@ async def test_wrong_courier_pin_is_refused(demo):
             pane.query_one(".message", Static)))
         assert app.screen.pane == "pin-pane"
         assert pane.buffer.value == ""
+        # Back: the id again, to type another one.
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen.pane == "courier-pane", what="id pane")
 
 
 async def test_idle_reset_goes_home_clears_input_and_language(tmp_path):
