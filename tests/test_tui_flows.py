@@ -424,6 +424,8 @@ async def test_demo_panels_open_and_act_on_the_simulator(demo):
         await pilot.press("f1")
         await until(pilot, lambda: latest_code(demo, "101") in screen_text(pilot),
                     what="phone codes")
+        # A courier signs in with id and PIN: the panel shows both.
+        assert "courier-a" in screen_text(pilot) and "2468" in screen_text(pilot)
         await pilot.press("escape")
         await pilot.press("f2")
         await until(pilot, lambda: app.screen.query("#door-grid"))
