@@ -15,7 +15,7 @@ from kiosk.lockers.model import WrongCode
 from kiosk.setups.production import production_kiosk
 from kiosk.setups.screen import build_app
 from tests.mqtt_broker import Collector, wait_until
-from tests.tui_setup import shown, type_text, type_unit, until
+from tests.tui_setup import courier_id_typed, shown, type_text, type_unit, until
 from tui.screens.collect import CollectScreen
 from tui.screens.deposit import DepositScreen
 from tui.screens.home import HomeScreen
@@ -125,6 +125,7 @@ def stored_for(run, sim, unit: str, waybill: str = "") -> tuple[int, str, object
 async def courier_in(pilot, pin: str = COURIER_PIN) -> None:
     await pilot.press("2")
     await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
+    await courier_id_typed(pilot, "c-1")
     await type_text(pilot, pin)
     await pilot.press("enter")
     await until(pilot, lambda: pilot.app.screen.pane == "unit-pane", what="unit pane")
