@@ -35,7 +35,7 @@ def test_households_and_couriers_are_audited_without_units_or_pins(admin):
     assert "A101" not in public and "2468" not in public and "courier-7" not in public
     assert verify(entries) == []
     with pytest.raises(LockerError):
-        admin.lockers.courier_login("4321")
+        admin.lockers.courier_login("courier-7", "4321")
 
 
 def test_bad_changes_leave_nothing_behind(admin):

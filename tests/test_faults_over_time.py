@@ -157,7 +157,7 @@ def test_a_reversed_lock_bit_takes_the_board_out_of_service_until_the_setting_is
         assert len(events(kiosk, "board.polarity_suspect")) == 1
         # Not offered to couriers: out of order, not full, and no door pulsed.
         unlocks = sim.unlock_count()
-        courier = kiosk.lockers.courier_login("1234")
+        courier = kiosk.lockers.courier_login("c-1", "1234")
         with pytest.raises(LockersOutOfOrder):
             kiosk.lockers.deposit(courier, "A102", "S")
         assert events(kiosk, "locker.unavailable")[-1]["causes"] == {

@@ -15,7 +15,7 @@ from kiosk.lockers.model import WrongCode
 from kiosk.setups.production import production_kiosk
 from kiosk.setups.screen import build_app
 from tests.mqtt_broker import Collector, wait_until
-from tests.tui_setup import shown, type_text, type_unit, until
+from tests.tui_setup import courier_id_typed, shown, type_text, type_unit, until
 from tui.screens.collect import CollectScreen
 from tui.screens.deposit import DepositScreen
 from tui.screens.home import HomeScreen
@@ -114,7 +114,7 @@ def stored_for(run, sim, unit: str, waybill: str = "") -> tuple[int, str, object
     """A courier's parcel, put in as a hand on the simulator: (id, code, compartment)."""
     lockers = run.kiosk.lockers
     before = len(run.notes(unit, "pickup_code"))
-    slot = lockers.deposit(lockers.courier_login(COURIER_PIN), unit, "S", waybill=waybill)
+    slot = lockers.deposit(lockers.courier_login("c-1", COURIER_PIN), unit, "S", waybill=waybill)
     c = slot.compartment
     sim.put_item(c.board, c.lock)
     sim.shut(c.board, c.lock)
@@ -125,6 +125,7 @@ def stored_for(run, sim, unit: str, waybill: str = "") -> tuple[int, str, object
 async def courier_in(pilot, pin: str = COURIER_PIN) -> None:
     await pilot.press("2")
     await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
+    await courier_id_typed(pilot, "c-1")
     await type_text(pilot, pin)
     await pilot.press("enter")
     await until(pilot, lambda: pilot.app.screen.pane == "unit-pane", what="unit pane")
@@ -255,7 +256,7 @@ async def test_a_parcel_left_inside_stays_its_households_and_its_door_is_offered
         assert ("sensor.item_inside", {"compartment": c.id, "fault": "left_inside"}) \
             in kiosk.health.faults()
         # A courier is never given that compartment meanwhile.
-        other = kiosk.lockers.deposit(kiosk.lockers.courier_login(COURIER_PIN), "303", "S")
+        other = kiosk.lockers.deposit(kiosk.lockers.courier_login("c-1", COURIER_PIN), "303", "S")
         assert other.compartment.id != c.id
         kiosk.lockers.cancel(other)
         sim.shut(other.compartment.board, other.compartment.lock)
@@ -279,7 +280,7 @@ def test_an_item_found_in_a_free_compartment_is_never_offered(run, sim):
     sim.force_open(first.board, first.lock)  # a forced door; something put in
     sim.put_item(first.board, first.lock)
     sim.shut(first.board, first.lock)
-    slot = kiosk.lockers.deposit(kiosk.lockers.courier_login(COURIER_PIN), "301", "S")
+    slot = kiosk.lockers.deposit(kiosk.lockers.courier_login("c-1", COURIER_PIN), "301", "S")
     assert slot.compartment.id != first.id
     assert next(c for c in kiosk.lockers.compartments() if c.id == first.id).fault \
         == "item_inside"
@@ -290,7 +291,7 @@ def test_an_item_found_in_a_free_compartment_is_never_offered(run, sim):
     sim.take_item(first.board, first.lock)
     with kiosk.store.step() as db:
         kiosk.doors.clear_fault(db, first.id)
-    again = kiosk.lockers.deposit(kiosk.lockers.courier_login(COURIER_PIN), "301", "S")
+    again = kiosk.lockers.deposit(kiosk.lockers.courier_login("c-1", COURIER_PIN), "301", "S")
     assert again.compartment.id == first.id
 
 
@@ -458,7 +459,7 @@ async def test_a_round_with_a_scanned_waybill_a_corrected_unit_and_a_summary(run
 
 def test_a_code_held_for_a_correction_goes_out_after_a_restart(run, sim):
     lockers = run.kiosk.lockers
-    slot = lockers.deposit(lockers.courier_login(COURIER_PIN), "301", "S", hold_code=True)
+    slot = lockers.deposit(lockers.courier_login("c-1", COURIER_PIN), "301", "S", hold_code=True)
     sim.put_item(slot.compartment.board, slot.compartment.lock)
     sim.shut(slot.compartment.board, slot.compartment.lock)
     lockers.finish(slot)

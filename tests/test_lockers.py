@@ -4,8 +4,10 @@ import contextlib
 
 import pytest
 
+from kiosk import backoff
 from kiosk.backoff import TooManyAttempts
 from kiosk.codes import ALPHABET
+from kiosk.events import Outbox
 from kiosk.lockers.model import (
     DoorDidNotOpen,
     LockerError,
@@ -16,7 +18,9 @@ from kiosk.lockers.model import (
     WrongCode,
     WrongPin,
 )
-from tests.lockers_setup import build_lockers
+from kiosk.lockers.service import LockerService
+from kiosk.schema import open_kiosk_store
+from tests.lockers_setup import build_lockers, locker_config
 
 
 @pytest.fixture
@@ -31,7 +35,7 @@ def k(tmp_path, sim, bus):
 
 def deposit(k, sim, unit="A101", size="S"):
     """A courier puts a parcel in and shuts the door, as a hand on the simulator."""
-    courier = k.service.courier_login("1234")
+    courier = k.service.courier_login("courier-1", "1234")
     slot = k.service.deposit(courier, unit, size)
     c = slot.compartment
     assert sim.door_open(c.board, c.lock)
@@ -60,14 +64,14 @@ def test_many_deposits_in_a_row_take_best_fit_then_larger(k, sim):
     ids = [deposit(k, sim, size="M").compartment.id for _ in range(3)]
     assert ids == ["A05", "A06", "A07"]
     with pytest.raises(NoFreeCompartment):
-        k.service.deposit(k.service.courier_login("1234"), "A101", "M")
+        k.service.deposit(k.service.courier_login("courier-1", "1234"), "A101", "M")
     full = [e for e in k.outbox.events() if e.type == "locker.full"][-1]
     assert full.data["size"] == "M" and full.data["courier"] == "c-one"
     assert full.data["free"] == {"S": 6, "M": 0, "L": 0}
 
 
 def test_no_door_for_a_fault_is_out_of_order_not_full(k, sim):
-    courier = k.service.courier_login("1234")
+    courier = k.service.courier_login("courier-1", "1234")
     sim.jam(0, 7)  # A07, the only L
     with pytest.raises(DoorDidNotOpen):
         k.service.deposit(courier, "A101", "L")
@@ -173,7 +177,7 @@ def test_a_jammed_door_keeps_the_parcel_and_the_code(k, sim):
 
 def test_a_jammed_door_at_deposit_is_not_offered_again(k, sim):
     sim.jam(0, 1)
-    courier = k.service.courier_login("1234")
+    courier = k.service.courier_login("courier-1", "1234")
     with pytest.raises(DoorDidNotOpen) as jam:
         k.service.deposit(courier, "A101", "S")
     assert jam.value.compartment.id == "A01"
@@ -182,7 +186,7 @@ def test_a_jammed_door_at_deposit_is_not_offered_again(k, sim):
 
 
 def test_shut_door_with_nothing_inside_cancels_the_deposit(k, sim):
-    slot = k.service.deposit(k.service.courier_login("1234"), "A101", "S")
+    slot = k.service.deposit(k.service.courier_login("courier-1", "1234"), "A101", "S")
     sim.shut(0, 1)
     with pytest.raises(NothingInside):
         k.service.finish(slot)
@@ -193,8 +197,8 @@ def test_shut_door_with_nothing_inside_cancels_the_deposit(k, sim):
 
 def test_wrong_pin_unknown_unit_and_bad_size_change_nothing(k, sim):
     with pytest.raises(WrongPin):
-        k.service.courier_login("9999")
-    courier = k.service.courier_login("1234")
+        k.service.courier_login("courier-1", "9999")
+    courier = k.service.courier_login("courier-1", "1234")
     with pytest.raises(UnknownUnit):
         k.service.deposit(courier, "Z999", "S")
     with pytest.raises(LockerError):
@@ -214,7 +218,7 @@ def test_send_then_a_courier_collects_outgoing_and_long_waiting_parcels(k, sim):
     assert k.codes_for("A101") == []  # nothing to pick up for the sender
     old = deposit(k, sim, unit="B202")
     k.clock.advance(days=15)
-    result = k.service.collect(k.service.courier_login("1234"))
+    result = k.service.collect(k.service.courier_login("courier-1", "1234"))
     assert {c.id for c in result.opened} == {"A07", old.compartment.id}
     for c in result.opened:
         sim.take_item(c.board, c.lock)
@@ -258,7 +262,7 @@ def test_waited_time_is_measured_from_storage(k, sim):
 
 def test_a_silent_board_fails_the_open_without_blaming_the_lock(k, sim):
     sim.set_silent(0, True)
-    courier = k.service.courier_login("1234")
+    courier = k.service.courier_login("courier-1", "1234")
     with pytest.raises(DoorDidNotOpen):
         k.service.deposit(courier, "A101", "S")
     assert "door.not_opened" in k.event_types()
@@ -310,6 +314,51 @@ def test_wrong_codes_for_one_unit_cost_another_at_most_the_kiosk_cap(k, sim):
     assert scopes["pickup:B202"] >= 1 and "pickup:A101" not in scopes
 
 
+def test_a_flood_of_wrong_pins_for_one_courier_id_keeps_only_that_id_waiting(
+        k, sim, bus, tmp_path):
+    k.service.add_courier("courier-2", "5678")
+    for _ in range(120):  # a prankster, one wrong PIN each time the kiosk-wide cap allows
+        with contextlib.suppress(WrongPin, TooManyAttempts):
+            k.service.courier_login("courier-1", "0000")
+        k.clock.advance(seconds=k.service.rules.kiosk_gap_s)
+    # A restart in the middle forgives nothing.
+    k.service.store.close()
+    store = open_kiosk_store(tmp_path / "kiosk.db")
+    k.service = LockerService(store, Outbox(store, k.clock), bus,
+                              locker_config(sim.port), clock=k.clock)
+    failures = backoff.failures(store.db, "courier:courier-1")
+    assert failures >= 10
+    # The targeted id is held out, even with its right PIN ...
+    with pytest.raises(TooManyAttempts) as held:
+        k.service.courier_login("COURIER-1", "1234")
+    assert held.value.wait_s > k.service.rules.kiosk_gap_s
+    # ... which is the wait the old kiosk-wide count would have put on every courier
+    # (control), while another courier is in after at most the kiosk-wide cap.
+    assert k.service.backoff.wait_after(failures) > k.service.rules.kiosk_gap_s
+    try:
+        courier = k.service.courier_login("courier-2", "5678")
+    except TooManyAttempts as capped:
+        assert 0 < capped.wait_s <= k.service.rules.kiosk_gap_s <= 10
+        k.clock.advance(seconds=capped.wait_s)
+        courier = k.service.courier_login("courier-2", "5678")
+    assert courier.id == "courier-2"
+
+
+def test_an_unknown_courier_id_reads_like_a_wrong_pin(k, sim):
+    k.clock.advance(seconds=60)
+    answers = []
+    for courier_id, pin in [("nobody", "1234"), ("courier-1", "0000")]:
+        with pytest.raises(WrongPin) as wrong:
+            k.service.courier_login(courier_id, pin)
+        answers.append((type(wrong.value), wrong.value.wait_s, str(wrong.value)))
+    assert answers[0] == answers[1]
+    scopes = {r["scope"] for r in k.service.store.query("SELECT scope FROM attempts")}
+    assert scopes == {"courier:nobody", "courier:courier-1"}
+    with pytest.raises(LockerError):  # bad input: refused before anything is counted
+        k.service.courier_login("x" * 40, "1234")
+    assert k.service.courier_login("courier-1", "1234").id == "courier-1"
+
+
 @pytest.mark.parametrize("rule", ["keep", "return", "desk"])
 def test_reminders_stop_after_the_last_and_the_community_rule_decides(tmp_path, sim, bus,
                                                                       rule):
@@ -330,7 +379,7 @@ def test_reminders_stop_after_the_last_and_the_community_rule_decides(tmp_path, 
         assert waiting == []  # it waits for its household, for as long as it takes
         return
     assert [(p["id"], p["why"]) for p in waiting] == [(slot.parcel_id, rule)]
-    result = k.service.collect(k.service.courier_login("1234"))
+    result = k.service.collect(k.service.courier_login("courier-1", "1234"))
     sim.take_item(0, 1)
     sim.shut(0, 1)
     k.service.settle_shut(result)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Static
 
-from tests.tui_setup import demo_kiosk, shown, type_text, until
+from tests.tui_setup import courier_id_typed, demo_kiosk, shown, type_text, until
 from tui.screens.deposit import DepositScreen
 from tui.screens.send import SendScreen
 from tui.widgets.entry import EntryPane
@@ -56,6 +56,7 @@ async def test_the_couriers_pin_wait_counts_down(demo):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
         await until(pilot, lambda: isinstance(app.screen, DepositScreen))
+        await courier_id_typed(pilot)
         for attempt in range(3):
             await type_text(pilot, "9999")
             await pilot.press("enter")

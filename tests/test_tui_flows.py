@@ -12,6 +12,7 @@ from kiosk.lockers.model import ParcelState
 from tests.mqtt_broker import wait_until
 from tests.tui_setup import (
     FROZEN,
+    courier_id_typed,
     demo_kiosk,
     latest_code,
     screen_text,
@@ -60,6 +61,7 @@ async def says_where_it_goes(pilot) -> None:
 async def courier_logs_in(pilot, pin: str = "2468") -> None:
     await pilot.press("2")
     await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
+    await courier_id_typed(pilot)
     await type_text(pilot, pin)
     await pilot.press("enter")
     await until(pilot, lambda: pilot.app.screen.pane == "unit-pane", what="unit pane")
@@ -300,6 +302,7 @@ async def test_wrong_courier_pin_is_refused(demo):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
         await until(pilot, lambda: isinstance(app.screen, DepositScreen))
+        await courier_id_typed(pilot)
         await type_text(pilot, "9999")
         await pilot.press("enter")
         pane = app.screen.query_one("#pin-pane", EntryPane)
@@ -307,6 +310,9 @@ async def test_wrong_courier_pin_is_refused(demo):
             pane.query_one(".message", Static)))
         assert app.screen.pane == "pin-pane"
         assert pane.buffer.value == ""
+        # Back: the id again, to type another one.
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen.pane == "courier-pane", what="id pane")
 
 
 async def test_idle_reset_goes_home_clears_input_and_language(tmp_path):
@@ -419,6 +425,8 @@ async def test_demo_panels_open_and_act_on_the_simulator(demo):
         await pilot.press("f1")
         await until(pilot, lambda: latest_code(demo, "101") in screen_text(pilot),
                     what="phone codes")
+        # A courier signs in with id and PIN: the panel shows both.
+        assert "courier-a" in screen_text(pilot) and "2468" in screen_text(pilot)
         await pilot.press("escape")
         await pilot.press("f2")
         await until(pilot, lambda: app.screen.query("#door-grid"))

@@ -39,7 +39,7 @@ def jam_a_door(demo) -> Compartment:
     c = first_free(demo)
     demo.sim.jam(c.board, c.lock)
     with pytest.raises(DoorDidNotOpen):
-        lockers.deposit(lockers.courier_login("2468"), "104", "S")
+        lockers.deposit(lockers.courier_login("courier-a", "2468"), "104", "S")
     return c
 
 
@@ -47,7 +47,7 @@ def parcel_in_review(demo) -> tuple[int, Compartment]:
     """A deposit cut short by a restart with the door still open: the kiosk cannot tell
     whether the parcel went in, so a maintainer must decide."""
     lockers = demo.kiosk.lockers
-    slot = lockers.deposit(lockers.courier_login("2468"), "203", "M")
+    slot = lockers.deposit(lockers.courier_login("courier-a", "2468"), "203", "M")
     c = slot.compartment
     demo.sim.put_item(c.board, c.lock)
     report = lockers.reconcile()  # as at the next start-up

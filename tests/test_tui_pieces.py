@@ -54,13 +54,13 @@ def test_wrong_pin_carries_the_wait_the_screen_shows(tmp_path, sim, bus):
     k = build_lockers(tmp_path / "kiosk.db", bus, sim.port)  # free_attempts=2, base 5 s
     k.service.add_courier("c1", "1234")
     with pytest.raises(WrongPin) as first:
-        k.service.courier_login("0000")
+        k.service.courier_login("c1", "0000")
     assert first.value.wait_s == 0
     with pytest.raises(WrongPin) as second:
-        k.service.courier_login("0000")
+        k.service.courier_login("c1", "0000")
     assert second.value.wait_s == 5
     with pytest.raises(TooManyAttempts):
-        k.service.courier_login("1234")
+        k.service.courier_login("c1", "1234")
     k.service.store.close()
 
 

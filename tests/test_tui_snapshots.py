@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui_setup import demo_kiosk, latest_code, type_text, type_unit, until
+from tests.tui_setup import (
+    courier_id_typed,
+    demo_kiosk,
+    latest_code,
+    type_text,
+    type_unit,
+    until,
+)
 from tui.screens.deposit import DepositScreen
 from tui.screens.pickup import PickupScreen
 from tui.widgets.entry import EntryDisplay
@@ -73,6 +80,7 @@ class TestDeposit:
         async def run_before(pilot):
             await pilot.press("2")
             await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
+            await courier_id_typed(pilot)
             await type_text(pilot, "24")
             await settled(pilot)
 
@@ -84,6 +92,7 @@ class TestDeposit:
         async def run_before(pilot):
             await pilot.press("2")
             await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
+            await courier_id_typed(pilot)
             await type_text(pilot, "2468")
             await pilot.press("enter")
             await until(pilot, lambda: pilot.app.screen.pane == "unit-pane")
@@ -102,6 +111,7 @@ class TestDeposit:
         async def run_before(pilot):
             await pilot.press("2")
             await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
+            await courier_id_typed(pilot)
             await type_text(pilot, "2468")
             await pilot.press("enter")
             await until(pilot, lambda: pilot.app.screen.pane == "unit-pane")

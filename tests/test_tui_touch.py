@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.widgets import Button
 
-from tests.tui_setup import demo_kiosk, tap_text, type_text, type_unit, until
+from tests.tui_setup import courier_id_typed, demo_kiosk, tap_text, type_text, type_unit, until
 from tui.screens.deposit import DepositScreen
 from tui.screens.home import HomeScreen
 from tui.screens.maintenance import MaintenanceScreen
@@ -73,7 +73,11 @@ async def test_every_button_on_every_screen_is_reachable_by_tab(tmp_path):
             await until(pilot, lambda: isinstance(app.screen, HomeScreen))
             await pilot.press("2")
             await until(pilot, lambda: isinstance(app.screen, DepositScreen))
+            await walk(pilot, "deposit courier id", missed)
+            await courier_id_typed(pilot)
             await walk(pilot, "deposit pin", missed)
+            await pilot.press("escape")  # back to the id, then home
+            await until(pilot, lambda: app.screen.pane == "courier-pane")
             await pilot.press("escape")
 
             await until(pilot, lambda: isinstance(app.screen, HomeScreen))

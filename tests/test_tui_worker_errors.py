@@ -11,7 +11,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from tests.tui_setup import demo_kiosk, until
+from tests.tui_setup import courier_id_typed, demo_kiosk, until
 from tui.screens.base import KioskScreen
 from tui.screens.home import HomeScreen
 from tui.screens.pickup import PickupScreen
@@ -116,6 +116,7 @@ async def test_a_broken_database_under_a_real_screen_becomes_a_maintainers_fault
         demo.kiosk.store.db.execute("ALTER TABLE couriers RENAME TO couriers_gone")
         await pilot.press("2")
         await until(pilot, lambda: isinstance(app.screen, DepositScreen))
+        await courier_id_typed(pilot)
         for key in "2468":
             await pilot.press(key)
         await pilot.press("enter")

@@ -52,6 +52,14 @@ async def type_text(pilot: Pilot, text: str) -> None:
         await pilot.press(ch.lower() if ch.isalpha() else ch)
 
 
+async def courier_id_typed(pilot: Pilot, courier_id: str = "courier-a") -> None:
+    """On the deposit screen: the courier's id (kiosk/setups/demo.py), then the PIN pane."""
+    await type_text(pilot, courier_id)
+    await pilot.press("enter")
+    await until(pilot, lambda: getattr(pilot.app.screen, "pane", "") == "pin-pane",
+                what="PIN pane")
+
+
 def latest_code(demo: DemoKiosk, unit: str) -> str:
     """The code the household's phone got last (from the real outbox's notifications)."""
     notes = [n for n in demo.kiosk.outbox.pending_notifications(limit=1000)

@@ -6,6 +6,7 @@ with its event. Methods block on the board; the screen calls them from worker th
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -54,6 +55,10 @@ WAYBILL_MAX = 40
 # A waybill is what a barcode scanner types: letters, digits and a few separators.
 _WAYBILL_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/.")
 UNIT_MAX = 16
+# A courier types their id on the screen before the PIN: short, and only what the
+# screen's unit keys can type (letters, digits, "-"; case does not count).
+MAX_COURIER_ID = 16
+_COURIER_ID = re.compile(r"[a-z0-9-]{1,16}")
 # A code still in the outbox this long after it was queued has not reached its household
 # for an uplink outage (with the broker up a code leaves within milliseconds).
 CODE_LATE_S = 60
@@ -112,6 +117,9 @@ class LockerService:
     def add_courier(self, courier_id: str, pin: str, pseudonym: str | None = None) -> Courier:
         if not pin.isdigit() or len(pin) < 4:
             raise LockerError("a courier PIN is at least 4 digits")
+        courier_id = courier_id.strip()
+        if not _COURIER_ID.fullmatch(courier_id.lower()):
+            raise LockerError(f"a courier id is 1-{MAX_COURIER_ID} letters, digits or -")
         pseudonym = pseudonym or "c-" + secrets.token_hex(3)
         with self.store.step() as db:
             db.table("couriers").upsert(
@@ -132,12 +140,19 @@ class LockerService:
         return [r["unit"] for r in self.store.query(
             "SELECT unit FROM households WHERE active = 1 ORDER BY unit")]
 
-    def courier_login(self, pin: str) -> Courier:
-        """A courier's PIN opens a session for many deposits in a row."""
+    def courier_login(self, courier_id: str, pin: str) -> Courier:
+        """A courier's id and PIN open a session for many deposits in a row. Wrong PINs
+        are counted for the id typed (known or not: an unknown id reads like a wrong PIN)
+        and under the kiosk-wide cap, so a flood against one id never keeps another
+        courier waiting longer than ``kiosk_gap_s``."""
+        typed = courier_id.strip().lower()
+        if not _COURIER_ID.fullmatch(typed):
+            raise LockerError(f"a courier id is 1-{MAX_COURIER_ID} letters, digits or -")
         pin_hash = keyed_hash(self._secret, "courier-pin", pin.strip())
         return self._login("courier", "SELECT id, pseudonym FROM couriers "
-                           "WHERE pin_hash = ? AND active = 1", (pin_hash,),
-                           lambda r: Courier(r["id"], r["pseudonym"]))
+                           "WHERE lower(id) = ? AND pin_hash = ? AND active = 1",
+                           (typed, pin_hash),
+                           lambda r: Courier(r["id"], r["pseudonym"]), identity=typed)
 
     def resident_login(self, unit: str, pin: str) -> Household:
         """A household's PIN, counted per unit (see ``pickup``): wrong PINs typed for one
@@ -149,23 +164,19 @@ class LockerService:
                            (unit, pin_hash),
                            lambda r: Household(r["unit"], r["pseudonym"]), identity=unit)
 
-    def _login(self, scope: str, sql: str, params: tuple, make: Callable,
-               identity: str | None = None):
-        """A PIN: with ``identity`` (the unit typed with it) the wrong tries are counted
-        for that identity and under the kiosk-wide cap; without one (a courier's PIN
-        alone) for the whole kiosk."""
-        key = f"{scope}:{identity}" if identity else scope
+    def _login(self, scope: str, sql: str, params: tuple, make: Callable, identity: str):
+        """A PIN typed with who it is for (a unit, a courier id): the wrong tries are
+        counted for that identity and under the kiosk-wide cap of the scope."""
+        key = f"{scope}:{identity}"
         now = self.clock()
         with self.store.step() as db:
-            if identity:
-                backoff.check_cap(db, scope, self.kiosk_cap, now)
+            backoff.check_cap(db, scope, self.kiosk_cap, now)
             backoff.check(db, key, self.backoff, now)
             rows = list(db.query(sql, params))
             if rows:
                 backoff.record_success(db, key)
                 return make(rows[0])
-            if identity:
-                backoff.spend_cap(db, scope, self.kiosk_cap, now)
+            backoff.spend_cap(db, scope, self.kiosk_cap, now)
             failures, wait_s = backoff.record_failure(db, key, self.backoff, now)
             self.outbox.append(db, "security.wrong_pin",
                                {"scope": scope, "failures": failures, "wait_s": wait_s})

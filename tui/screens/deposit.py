@@ -16,7 +16,7 @@ from textual.widgets import Button, ContentSwitcher, Static
 
 from kiosk.backoff import TooManyAttempts
 from kiosk.lockers.model import SIZES, Courier, LockerError, Slot, WrongPin
-from kiosk.lockers.service import WAYBILL_MAX
+from kiosk.lockers.service import MAX_COURIER_ID, WAYBILL_MAX
 from tui.refusals import refusal_text
 from tui.screens.base import KioskScreen
 from tui.screens.slot_flow import SlotFlowScreen, SlotRefused, SlotSettled
@@ -34,7 +34,7 @@ MAX_MATCHES = 6
 @dataclass
 class CourierAnswered(Message):
     courier: Courier | None = None
-    refusal: WrongPin | TooManyAttempts | None = None
+    refusal: WrongPin | TooManyAttempts | LockerError | None = None
 
 
 @dataclass
@@ -80,6 +80,7 @@ class DepositScreen(SlotFlowScreen):
     def __init__(self) -> None:
         super().__init__()
         self.courier: Courier | None = None
+        self.courier_id = ""  # as typed: an unknown one reads like a wrong PIN
         self.count = 0
         self.units: list[str] = []
         # The round so far: (size, unit) of each parcel stored; the last one's code held
@@ -94,7 +95,12 @@ class DepositScreen(SlotFlowScreen):
 
     def compose_body(self) -> ComposeResult:
         t = self.t
-        with ContentSwitcher(initial="pin-pane"):
+        with ContentSwitcher(initial="courier-pane"):
+            # The id first: wrong PINs are counted for it, so a prankster typing PINs
+            # for one id never locks the other couriers out (LockerService.courier_login).
+            yield EntryPane(t("deposit.courier_prompt"), allowed=UNIT_CHARACTERS,
+                            keys="123456789", length=MAX_COURIER_ID, back=True,
+                            keyboard=True, id="courier-pane")
             yield EntryPane(t("deposit.pin_prompt"), allowed=DIGITS, keys="123456789",
                             length=8, masked=True, back=True, id="pin-pane")
             yield UnitPane(t("deposit.unit_prompt"), allowed=UNIT_CHARACTERS,
@@ -135,21 +141,29 @@ class DepositScreen(SlotFlowScreen):
     # --- PIN ----------------------------------------------------------------------------
 
     def on_entry_pane_submitted(self, message: EntryPane.Submitted) -> None:
-        if message.pane.id == "pin-pane":
+        if message.pane.id == "courier-pane":
+            if not message.value:
+                return
+            self.courier_id = message.value
+            pin = self.query_one("#pin-pane", EntryPane)
+            pin.clear()
+            pin.set_prompt(self.t("deposit.pin_prompt_id", id=self.courier_id))
+            self.show_pane("pin-pane")
+        elif message.pane.id == "pin-pane":
             if len(message.value) < 4:
                 message.pane.say(self.t("deposit.pin_short"))
                 return
             self._busy = True
             message.pane.say(self.t("deposit.pin_checking"))
-            self.login(message.value)
+            self.login(self.courier_id, message.value)
         elif message.pane.id == "unit-pane":
             self.choose_unit(message.value)
 
     @work(thread=True, exclusive=True, group="login", exit_on_error=False)
-    def login(self, pin: str) -> None:
+    def login(self, courier_id: str, pin: str) -> None:
         try:
-            answer = CourierAnswered(courier=self.app.lockers.courier_login(pin))
-        except (WrongPin, TooManyAttempts) as refusal:
+            answer = CourierAnswered(courier=self.app.lockers.courier_login(courier_id, pin))
+        except (WrongPin, TooManyAttempts, LockerError) as refusal:
             answer = CourierAnswered(refusal=refusal)
         self.post_message(answer)
 
@@ -316,6 +330,9 @@ class DepositScreen(SlotFlowScreen):
         pane = self.pane
         if pane == "size-pane":
             self.show_pane("unit-pane")
+        elif pane == "pin-pane" and self.courier is None:
+            self.query_one("#pin-pane", EntryPane).clear()
+            self.show_pane("courier-pane")
         elif pane == "unit-pane" and self.query_one("#unit-pane", EntryPane).buffer.value:
             self.query_one("#unit-pane", EntryPane).clear()
             self._show_matches("")
