@@ -126,7 +126,14 @@ class DepositScreen(SlotFlowScreen):
     def on_mount(self) -> None:
         self.countdown.run()
         self.load_units()
-        self.query_one("#deposit-correct").display = False
+        self._offer_correction(False)
+
+    def _offer_correction(self, offered: bool) -> None:
+        # Hidden, not removed: the buttons beside it keep their places, so a tap meant for
+        # "finish" never lands on another action when this one comes or goes.
+        button = self.query_one("#deposit-correct")
+        button.visible = offered
+        button.disabled = not offered
 
     @work(thread=True, group="units", exit_on_error=False)
     def load_units(self) -> None:
@@ -238,7 +245,7 @@ class DepositScreen(SlotFlowScreen):
             self.confirm(self.held)
         self.held = None
         self.correcting = False
-        self.query_one("#deposit-correct").display = False
+        self._offer_correction(False)
 
     @work(thread=True, group="confirm", exit_on_error=False)
     def confirm(self, slot: Slot) -> None:
@@ -265,7 +272,7 @@ class DepositScreen(SlotFlowScreen):
         self._busy = False
         self.held = None
         self.correcting = False
-        self.query_one("#deposit-correct").display = False
+        self._offer_correction(False)
         door = message.slot.compartment.id
         if message.error is None:
             self.round[-1] = (self.round[-1][0], message.unit)
@@ -377,7 +384,7 @@ class DepositScreen(SlotFlowScreen):
             self._note()
             self.round.append((message.slot.compartment.size, message.slot.unit))
             self.held = message.slot
-            self.query_one("#deposit-correct").display = True
+            self._offer_correction(True)
             self.next_parcel(self.t("deposit.stored", door=door, unit=message.slot.unit))
         elif message.outcome == "empty":
             self.next_parcel(self.t("slot.empty", door=door))
