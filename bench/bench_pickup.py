@@ -82,9 +82,9 @@ def run(history: int, runs: int) -> dict[str, list[float]]:
             sim.put_item(c.board, c.lock)
             sim.shut(c.board, c.lock)
             service.finish(slot)
-            # As the publisher would: the code leaves the kiosk's disk once delivered.
+            # As the notifier's receipt would: the code leaves the kiosk's disk once delivered.
             [note] = outbox.pending_notifications()
-            outbox.forget_notifications([note.id])
+            outbox.delivered([note.uid])
             code = note.data["code"]
             seen = len(sim.log())
             start = time.monotonic()

@@ -77,21 +77,6 @@ def is_shut(board: LockBoard, board_no: int, lock: int) -> bool:
     return board.status(board_no).is_locked(lock)
 
 
-def wait_shut(board: LockBoard, board_no: int, lock: int, timeout_s: float,
-              poll_s: float = 0.1, *, clock: Callable[[], float] = time.monotonic,
-              sleep: Callable[[float], None] = time.sleep) -> bool:
-    """Poll until the door is shut; False if it is still open after ``timeout_s``.
-
-    A board that stops answering raises ``BoardError``: an unknown door is not a shut one.
-    """
-    deadline = clock() + timeout_s
-    while not is_shut(board, board_no, lock):
-        if clock() >= deadline:
-            return False
-        sleep(poll_s)
-    return True
-
-
 # Parcel states in which the occupancy sensor is not expected to agree with the database
 # yet: a door is being used for it right now, or a maintainer is to decide.
 SENSOR_UNSETTLED = ("deposit_pending", "pickup_pending", "in_review")

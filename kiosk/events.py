@@ -261,11 +261,3 @@ class Outbox:
                                          row[5]))
         return done
 
-    def forget_notifications(self, ids: Iterable[int]) -> None:
-        """Delete notifications by row id (a maintainer's clean-up; receipts use
-        ``delivered``)."""
-        ids = list(ids)
-        if not ids:
-            return
-        with self.store.step() as db:
-            db.conn.executemany("DELETE FROM notifications WHERE id = ?", [(i,) for i in ids])

@@ -69,12 +69,6 @@ class Receipt:
     outcome: str
 
 
-def new_uid() -> str:
-    import uuid
-
-    return uuid.uuid4().hex
-
-
 def wire_payload(*, uid: str, seq: int, ts: str, kind: str, household: str, community: str,
                  kiosk: str, data: dict[str, Any]) -> dict[str, Any]:
     """The notification as published. ``data`` is what the locker service queued:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.doors import JAMMED, DoorResult, is_shut, open_door, wait_shut
+from kiosk.doors import JAMMED, DoorResult, is_shut, open_door
 from kiosk.hardware import BoardTimeout
 
 
@@ -32,16 +32,14 @@ def test_a_silent_board_is_not_jammed_but_says_why(sim, bus):
     assert result.attempts == 2
 
 
-def test_door_shut_is_seen_and_waited_for(sim, bus):
+def test_door_shut_is_seen(sim, bus):
     open_door(bus, 0, 9, confirm_s=0.5, poll_s=0.01)
     assert not is_shut(bus, 0, 9)
-    assert wait_shut(bus, 0, 9, timeout_s=0.02, poll_s=0.01) is False
     sim.shut(0, 9)
     assert is_shut(bus, 0, 9)
-    assert wait_shut(bus, 0, 9, timeout_s=0.02, poll_s=0.01) is True
 
 
-def test_wait_shut_does_not_take_a_dead_board_for_a_shut_door(sim, bus):
+def test_a_dead_board_is_not_taken_for_a_shut_door(sim, bus):
     sim.set_silent(0, True)
     with pytest.raises(BoardTimeout):
-        wait_shut(bus, 0, 1, timeout_s=0.02, poll_s=0.01)
+        is_shut(bus, 0, 1)
