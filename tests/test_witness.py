@@ -453,11 +453,15 @@ def test_the_kiosk_witness_command_keeps_up_across_its_own_restart(scene):
                                 text=True)
 
     def held(chain: str) -> int:
-        w = Witness(wdir / WITNESS_DB)
+        # Read-only: opening a Witness here would check its migrations under a write lock
+        # and could make the running witness's own write fail at that moment.
+        db = sqlite3.connect(f"file:{wdir / WITNESS_DB}?mode=ro", uri=True, timeout=10)
         try:
-            return len(w.held(COMMUNITY, KIOSK, chain))
+            return int(db.execute(
+                "SELECT COUNT(*) FROM entries WHERE community = ? AND kiosk = ? AND chain = ?",
+                (COMMUNITY, KIOSK, chain)).fetchone()[0])
         finally:
-            w.close()
+            db.close()
 
     alarms = Collector(scene.broker.port, [topics.witness_alarms_of(COMMUNITY)])
     proc = witness()
