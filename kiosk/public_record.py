@@ -82,13 +82,20 @@ class PublicRecord:
     def allocations(self) -> dict[str, Any]:
         """What "my spot", the board and the gate show: the allocations table as it is."""
         assert self.parking is not None
-        current = self.parking.current_round()
-        rows = self.parking.store.query(
-            "SELECT member, spot, type, released_ts FROM parking_allocations WHERE round = ? "
-            "ORDER BY member", (current,)) if current else []
-        return {"format": ALLOCATIONS_FORMAT, "round": current,
-                "allocations": [{"member": r["member"], "spot": r["spot"], "type": r["type"],
-                                 "released": r["released_ts"] is not None} for r in rows]}
+        parking = self.parking
+        # One read: the round, its rows and the draw chain's length it reflects. A witness
+        # can be handed this snapshot after a newer draw entry; ``draws_seq`` tells it
+        # which record to hold it against.
+        with parking.store.read() as db:
+            current = parking.current_round(db)
+            rows = db.execute(
+                "SELECT member, spot, type, released_ts FROM parking_allocations WHERE "
+                "round = ? ORDER BY member", (current,)).fetchall() if current else []
+            draws_seq = parking.chain.head(db)[0]
+        return {"format": ALLOCATIONS_FORMAT, "round": current, "draws_seq": draws_seq,
+                "allocations": [{"member": m, "spot": spot, "type": kind,
+                                 "released": released is not None}
+                                for m, spot, kind, released in rows]}
 
     def roster(self) -> dict[str, Any]:
         assert self.duty is not None

@@ -468,6 +468,8 @@ def test_the_kiosk_witness_command_keeps_up_across_its_own_restart(scene):
     kiosk = start_kiosk(scene.data, scene.sim_port, scene.broker.port)
     try:
         assert proc.stderr is not None and "reading" in proc.stderr.readline()
+        # Stopped before it has subscribed, its session would keep nothing for it.
+        assert "subscribed" in proc.stderr.readline()
         n = kiosk.audit.head()[0]
         assert wait_until(lambda: held("audit") == n, 15)
         proc.send_signal(signal.SIGTERM)
@@ -499,3 +501,76 @@ def test_the_kiosk_witness_command_keeps_up_across_its_own_restart(scene):
     out = subprocess.run([sys.executable, "-m", "kiosk", "witness", "alarms", "--data",
                           str(wdir)], cwd=root, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "draws: forged: head signature" in out.stdout
+
+
+def test_allocations_are_held_against_the_draw_they_reflect(history, tmp_path):
+    """Retained allocations and draw entries take different paths to a witness: a
+    snapshot read just before a draw can arrive after the draw's entry. It is held against
+    the record of its own time, and is an alarm only if it stays behind past the grace."""
+    from datetime import timedelta
+
+    shutil.copytree(history.witness, tmp_path / "w")
+    now = [datetime(2026, 12, 1, tzinfo=UTC)]
+    w = Witness(tmp_path / "w" / WITNESS_DB, clock=lambda: now[0], grace_s=30)
+    try:
+        drawn = next(e for e in reversed(w.held(COMMUNITY, KIOSK, "draws"))
+                     if e["action"] == "parking.drawn")
+        current = {"format": "kiosk-parking-allocations/1", "round": ROUND,
+                   "draws_seq": history.draws_n,
+                   "allocations": [{"member": a["member"], "spot": a["spot"]}
+                                   for a in drawn["data"]["results"]["assignments"]]}
+        before_draw = {"format": "kiosk-parking-allocations/1", "round": None,
+                       "draws_seq": drawn["seq"] - 1, "allocations": []}
+
+        def late(payload, seconds: float) -> list:
+            now[0] += timedelta(seconds=seconds)
+            return w.allocations(COMMUNITY, KIOSK, payload) + w.sweep()
+
+        # The old snapshot arrives after the draw; the new one follows: no alarm.
+        assert late(before_draw, 0) == [] and late(current, 5) == []
+        assert late({**before_draw}, 1) == []  # older than the one held: not taken
+        now[0] += timedelta(seconds=60)
+        assert w.sweep() == []
+        # Control: a kiosk that keeps acting on the old round is named once the grace ends.
+        with w.store.step() as db:
+            db.execute("DELETE FROM allocations")
+        assert late(before_draw, 0) == [] and late(before_draw, 29) == []
+        raised = late(before_draw, 2)
+        assert [(a.kind, a.detail) for a in raised] == [
+            ("allocations", f"the kiosk acts on round None, the newest draw held is {ROUND}")]
+        # Allocations of the draw they name that differ from its record: at once.
+        first = current["allocations"][0]["member"]
+        wrong = {**current, "allocations": [
+            {**a, "spot": "nowhere"} if a["member"] == first else a
+            for a in current["allocations"]]}
+        raised = late(wrong, 0)
+        assert [a.kind for a in raised] == ["allocations"]
+        assert f"member {first}: kiosk nowhere" in raised[0].detail
+    finally:
+        w.close()
+
+
+def test_allocations_ahead_of_the_entries_held_are_checked_as_those_arrive(history,
+                                                                          tmp_path):
+    shutil.copytree(history.witness, tmp_path / "w")
+    w = Witness(tmp_path / "w" / WITNESS_DB)
+    try:
+        entries = w.held(COMMUNITY, KIOSK, "draws")
+        drawn = next(e for e in reversed(entries) if e["action"] == "parking.drawn")
+        with w.store.step() as db:
+            db.execute("DELETE FROM entries WHERE chain = 'draws' AND seq >= ?",
+                       (drawn["seq"],))
+        first = drawn["data"]["results"]["assignments"][0]["member"]
+        wrong = {"format": "kiosk-parking-allocations/1", "round": ROUND,
+                 "draws_seq": history.draws_n,
+                 "allocations": [{"member": a["member"],
+                                  "spot": "nowhere" if a["member"] == first else a["spot"]}
+                                 for a in drawn["data"]["results"]["assignments"]]}
+        assert w.allocations(COMMUNITY, KIOSK, wrong) == []  # its draw is not held yet
+        raised = []
+        for e in entries[drawn["seq"] - 1:]:
+            raised += w.entry(COMMUNITY, KIOSK, "draws", e)
+        assert [a.kind for a in raised] == ["allocations"]
+        assert f"member {first}: kiosk nowhere" in raised[0].detail
+    finally:
+        w.close()

@@ -83,13 +83,23 @@ def _v1(db: sqlite_utils.Database) -> None:
 WITNESS_DB = "witness.db"
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    # The newest allocations each kiosk published and the draw chain length they reflect.
+    # behind_since: when they were first seen older than a draw the witness holds.
+    db.execute("""CREATE TABLE allocations (community TEXT NOT NULL, kiosk TEXT NOT NULL,
+                  body TEXT NOT NULL, draws_seq INTEGER, behind_since REAL,
+                  PRIMARY KEY (community, kiosk))""")
+
+
+# A chain's length read from outside: bounded.
+MAX_SEQ = 2**53
 # How long a head may stay shorter than the chain held before it is a truncation.
 GRACE_S = 30.0
 
 
 class Witness:
     def __init__(self, path: str | Path, clock: Clock = utc_now, grace_s: float = GRACE_S):
-        self.store = Store(path, {"witness": [_v1]})
+        self.store = Store(path, {"witness": [_v1, _v2]})
         self.clock = clock
         self.grace_s = grace_s
 
@@ -164,7 +174,8 @@ class Witness:
                            "chain = ? AND seq = ?", (community, kiosk, chain, nxt))
                 alarms += self._accept(db, community, kiosk, chain, json.loads(row[0]))
             new = self._raise(alarms, db)
-        return new + self._check_head(community, kiosk, chain)
+        new += self._check_head(community, kiosk, chain)
+        return new + (self._check_allocations(community, kiosk) if chain == DRAWS else [])
 
     def head(self, community: str, kiosk: str, chain: str, head: Any) -> list[Alarm]:
         with self.store.step() as db:
@@ -179,37 +190,101 @@ class Witness:
         for r in self.store.query("SELECT community, kiosk, chain FROM heads "
                                   "WHERE short_since IS NOT NULL"):
             alarms += self._check_head(r["community"], r["kiosk"], r["chain"])
+        for r in self.store.query("SELECT community, kiosk FROM allocations "
+                                  "WHERE behind_since IS NOT NULL"):
+            alarms += self._check_allocations(r["community"], r["kiosk"])
         return alarms
 
     def allocations(self, community: str, kiosk: str, payload: Any) -> list[Alarm]:
-        """The allocations a kiosk acts on, against the newest draw record held."""
+        """The allocations a kiosk acts on, against the draw record they say they reflect
+        (``draws_seq``, the draw chain's length when they were read)."""
         if not isinstance(payload, dict) or not isinstance(payload.get("allocations"), list):
             return []
-        with self.store.read() as db:
-            row = db.execute("SELECT body FROM entries WHERE community = ? AND kiosk = ? "
-                             "AND chain = ? AND json_extract(body, '$.action') = "
-                             "'parking.drawn' ORDER BY seq DESC LIMIT 1",
-                             (community, kiosk, DRAWS)).fetchone()
-        if row is None:
+        draws_seq = payload.get("draws_seq")
+        if draws_seq is not None and not (isinstance(draws_seq, int)
+                                          and not isinstance(draws_seq, bool)
+                                          and 0 <= draws_seq <= MAX_SEQ):
+            return self._raise([Alarm(community, kiosk, DRAWS, "allocations",
+                                      "published allocations are malformed")])
+        with self.store.step() as db:
+            row = db.execute("SELECT draws_seq FROM allocations WHERE community = ? AND "
+                             "kiosk = ?", (community, kiosk)).fetchone()
+            # Retained snapshots can arrive out of order: an older one does not replace a
+            # newer one already held.
+            if (row is not None and draws_seq is not None and row[0] is not None
+                    and draws_seq < row[0]):
+                return []
+            # The same draws_seq again keeps the time it was first seen behind.
+            db.execute("INSERT INTO allocations VALUES (?, ?, ?, ?, NULL) "
+                       "ON CONFLICT (community, kiosk) DO UPDATE SET body = excluded.body, "
+                       "behind_since = CASE WHEN draws_seq IS excluded.draws_seq "
+                       "THEN behind_since END, draws_seq = excluded.draws_seq",
+                       (community, kiosk, json.dumps(payload), draws_seq))
+        return self._check_allocations(community, kiosk)
+
+    def _check_allocations(self, community: str, kiosk: str) -> list[Alarm]:
+        with self.store.step() as db:
+            row = db.execute("SELECT body, draws_seq, behind_since FROM allocations WHERE "
+                             "community = ? AND kiosk = ?", (community, kiosk)).fetchone()
+            if row is None:
+                return []
+            payload, behind_since = json.loads(row[0]), row[2]
+            length = self._length(db, community, kiosk, DRAWS)
+            upto = length if row[1] is None else row[1]
+            if upto > length:
+                return []  # checked again as the entries it reflects arrive
+            drawn = "AND json_extract(body, '$.action') = 'parking.drawn'"
+            before = db.execute(
+                f"SELECT body FROM entries WHERE community = ? AND kiosk = ? AND chain = ? "
+                f"{drawn} AND seq <= ? ORDER BY seq DESC LIMIT 1",
+                (community, kiosk, DRAWS, upto)).fetchone()
+            alarms = self._allocations_against(community, kiosk, payload,
+                                               json.loads(before[0]) if before else None)
+            newer = db.execute(
+                f"SELECT json_extract(body, '$.subject') FROM entries WHERE community = ? "
+                f"AND kiosk = ? AND chain = ? {drawn} AND seq > ? ORDER BY seq DESC LIMIT 1",
+                (community, kiosk, DRAWS, upto)).fetchone()
+            if newer is None:
+                if behind_since is not None:
+                    db.execute("UPDATE allocations SET behind_since = NULL WHERE "
+                               "community = ? AND kiosk = ?", (community, kiosk))
+                return self._raise(alarms, db)
+            # A snapshot read just before a draw can arrive after the draw's entry; the
+            # kiosk publishes the new allocations at once. One that stays behind past the
+            # grace is a kiosk acting on an older round.
+            now = self.clock().timestamp()
+            if behind_since is None:
+                db.execute("UPDATE allocations SET behind_since = ? WHERE community = ? AND "
+                           "kiosk = ?", (now, community, kiosk))
+            elif now - behind_since >= self.grace_s:
+                alarms.append(Alarm(community, kiosk, DRAWS, "allocations",
+                                    f"the kiosk acts on round {payload.get('round')!r}, the "
+                                    f"newest draw held is {newer[0]}"))
+            return self._raise(alarms, db)
+
+    def _allocations_against(self, community: str, kiosk: str, payload: dict[str, Any],
+                             entry: dict[str, Any] | None) -> list[Alarm]:
+        """Published allocations against the draw entry they reflect (none: nothing to
+        hold them against yet)."""
+        if entry is None:
             return []
-        entry = json.loads(row[0])
         round_id = entry["subject"]
         try:
             want = {a["member"]: a["spot"] for a in entry["data"]["results"]["assignments"]}
             got = {a["member"]: a["spot"] for a in payload["allocations"]}
         except (KeyError, TypeError):
-            return self._raise([Alarm(community, kiosk, DRAWS, "allocations",
-                                      "published allocations are malformed")])
+            return [Alarm(community, kiosk, DRAWS, "allocations",
+                          "published allocations are malformed")]
         if payload.get("round") != round_id:
-            return self._raise([Alarm(community, kiosk, DRAWS, "allocations",
-                                      f"the kiosk acts on round {payload.get('round')!r}, "
-                                      f"the newest draw held is {round_id}")])
+            return [Alarm(community, kiosk, DRAWS, "allocations",
+                          f"the kiosk acts on round {payload.get('round')!r}, the draw "
+                          f"record it names is {round_id}")]
         differ = [f"member {m}: kiosk {got.get(m)}, record {want.get(m)}"
                   for m in sorted(set(want) | set(got)) if want.get(m) != got.get(m)]
         if not differ:
             return []
-        return self._raise([Alarm(community, kiosk, DRAWS, "allocations",
-                                  f"round {round_id}: " + "; ".join(differ[:10]))])
+        return [Alarm(community, kiosk, DRAWS, "allocations",
+                      f"round {round_id}: " + "; ".join(differ[:10]))]
 
     # --- what a verifier asks -----------------------------------------------------------
 

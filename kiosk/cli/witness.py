@@ -101,6 +101,8 @@ def run_witness(args: argparse.Namespace) -> int:
         while True:
             if not ready and service.subscribed.is_set():
                 notifier.ready(f"subscribed on {broker}")
+                # From here the broker keeps what is published for this witness's session.
+                print(f"kiosk witness {args.name}: subscribed", file=sys.stderr, flush=True)
                 ready = True
             # The sweeper's turns and the ingest feed the watchdog, not this loop: a
             # message stuck on its way into witness.db stops the pings.

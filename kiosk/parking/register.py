@@ -757,9 +757,12 @@ class ParkingRegister:
                 previous = e.data
         return problems
 
-    def current_round(self) -> str | None:
-        with self.store.read() as db:
+    def current_round(self, db: sqlite_utils.Database | None = None) -> str | None:
+        """The newest drawn round; inside ``db``'s transaction when given."""
+        if db is not None:
             return self._current_round(db)
+        with self.store.read() as reading:
+            return self._current_round(reading)
 
     def round_status(self, round_id: str) -> str | None:
         with self.store.read() as db:
