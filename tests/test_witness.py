@@ -574,3 +574,33 @@ def test_allocations_ahead_of_the_entries_held_are_checked_as_those_arrive(histo
         assert f"member {first}: kiosk nowhere" in raised[0].detail
     finally:
         w.close()
+
+
+def test_a_message_its_database_refused_goes_in_once_the_database_is_free(tmp_path, caplog):
+    """No wait for a reconnect: the witness tries the same message again, and acks it
+    only once it is kept."""
+    import logging
+
+    from mqtt import topics
+    from tests.mqtt_broker import close, publish, publisher
+
+    broker = Mosquitto(tmp_path / "broker").start()
+    service = start_witness(tmp_path / "w", broker.port)
+    service.witness.store.busy_timeout_s = 0.1
+    other = sqlite3.connect(tmp_path / "w" / WITNESS_DB, isolation_level=None)
+    try:
+        assert service.subscribed.wait(10)
+        other.execute("BEGIN EXCLUSIVE")
+        with caplog.at_level(logging.ERROR, logger="witness.service"):
+            client = publisher(broker)
+            publish(client, topics.public_topic(COMMUNITY, KIOSK, topics.PUBLIC_KEY), "{}")
+            close(client)
+            assert wait_until(lambda: "could not keep a message" in caplog.text, 10)
+        assert service.raised == []  # control: not kept while the database is held
+        other.rollback()
+        assert wait_until(lambda: [a.kind for a in service.raised] == ["forged"], 10)
+    finally:
+        other.close()
+        service.stop()
+        service.witness.close()
+        broker.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from typing import Any
@@ -19,6 +20,7 @@ import paho.mqtt.client as mqtt
 
 from kiosk.config import MqttConfig
 from kiosk.events import iso, utc_now
+from kiosk.store import DiskFull, StoreBusy
 from mqtt import topics
 from mqtt.connection import make_client, set_reconnect_delay
 from mqtt.contract import MAX_PAYLOAD, Refused, check_event_body, load_json
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # A draw record or roster is larger than an event; still bounded.
 MAX_PUBLIC = 4 * 1024 * 1024
+# A message witness.db refused is tried again after this long, doubling up to the max.
+RETRY_MIN_S, RETRY_MAX_S = 0.1, 5.0
 # How often heads shorter than the chain held are looked at again.
 SWEEP_S = 0.5
 
@@ -155,12 +159,28 @@ class WitnessService:
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
         self._ingest_since = time.monotonic()
+        delay = RETRY_MIN_S
         try:
-            alarms = handle(self.witness, message.topic, bytes(message.payload))
-        except Exception:
-            # The witness's own database is unwell: no ack, the broker redelivers.
-            log.exception("could not keep a message of %s", message.topic)
-            return
+            while True:
+                try:
+                    alarms = handle(self.witness, message.topic, bytes(message.payload))
+                    break
+                except (sqlite3.Error, StoreBusy, DiskFull):
+                    # witness.db is locked, full or failing: try the same message again
+                    # (the broker would redeliver it only after a reconnect). No ack until
+                    # it is in; the watchdog sees the ingest stuck meanwhile.
+                    log.exception("could not keep a message of %s; trying again",
+                                  message.topic)
+                    if self._stopping.wait(delay):
+                        return
+                    delay = min(delay * 2, RETRY_MAX_S)
+                except Exception:
+                    # A message this witness cannot handle: named, and not taken again and
+                    # again (a chain entry lost this way is a gap at the next one).
+                    log.exception("a message of %s the witness could not handle",
+                                  message.topic)
+                    alarms = []
+                    break
         finally:
             self._ingest_since = None
         self._publish(alarms)
