@@ -355,3 +355,34 @@ def test_the_untampered_export_is_taken_whole(exported, history, tmp_path):
     finally:
         w.close()
 
+
+
+def test_a_witness_checks_an_entry_as_the_kiosk_hashed_it_not_as_cleaned(tmp_path):
+    """A reason typed with a line break is cleaned for display (U+FFFD) but the witness
+    checks the entry as published: no false ``forged``."""
+    from kiosk.audit import GENESIS
+    from witness.core import Witness
+    from witness.service import handle
+
+    body = {"seq": 1, "ts": "2026-12-01T00:00:00Z", "actor": "role:chair",
+            "action": "spot.added", "subject": "S9", "reason": "painted\nby the gate",
+            "data": {}, "prev_hash": GENESIS}
+    body["hash"] = entry_hash(*(body[k] for k in ("seq", "ts", "actor", "action", "subject",
+                                                  "reason", "data", "prev_hash")))
+    event = {"seq": 1, "id": "e1", "ts": body["ts"], "type": "audit.entry",
+             "community": COMMUNITY, "kiosk": KIOSK, "data": body}
+    w = Witness(tmp_path / WITNESS_DB)
+    try:
+        alarms = handle(w, topics.event_topic(COMMUNITY, KIOSK, "audit.entry"),
+                        json.dumps(event).encode())
+        assert alarms == [] and w.held(COMMUNITY, KIOSK, "audit") == [body]
+        # Control: the cleaned copy is what a consumer shows, and its hash fails.
+        from mqtt.contract import CleanEvent, check_event_body
+
+        cleaned = check_event_body(COMMUNITY, KIOSK, topics.type_segment("audit.entry"),
+                                   event)
+        assert isinstance(cleaned, CleanEvent) and "\ufffd" in cleaned.data["reason"]
+        assert [a.kind for a in w.entry(COMMUNITY, KIOSK, "audit",
+                                        {**cleaned.data, "seq": 2})] == ["forged"]
+    finally:
+        w.close()
