@@ -17,6 +17,11 @@ from kiosk.events import iso
 from mqtt import topics
 
 MAX_PAYLOAD = 64 * 1024
+# Chain entries (docs/witness.md) are kept whole: a draw record of 10,000 members is about
+# 1.2 MB. Their own bound, as the witnesses use it; every other event stays at 64 KiB.
+CHAIN_EVENT_TYPES = frozenset({"audit.entry", "parking.draw_entry"})
+MAX_CHAIN_PAYLOAD = 4 * 1024 * 1024
+_CHAIN_SEGMENTS = frozenset(topics.type_segment(t) for t in CHAIN_EVENT_TYPES)
 # A device snapshot is a few hundred bytes (docs/mqtt.md); a kiosk of 500 compartments
 # with every door open stays under 16 KiB.
 MAX_STATE_PAYLOAD = 16 * 1024
@@ -62,21 +67,30 @@ def clean_text(value: str, limit: int = MAX_TEXT) -> str:
                    for ch in value[:limit])
 
 
-def clean_value(value: Any, depth: int = 0) -> Any:
+def clean_value(value: Any, depth: int = 0, *, whole: bool = False) -> Any:
     """Event data as a consumer keeps it: every string (keys too) through ``clean_text``,
-    nesting and lengths bounded; numbers, booleans and null unchanged."""
+    nesting and lengths bounded; numbers, booleans and null unchanged. ``whole``: a chain
+    entry, whose hash covers all of it: strings are cleaned but nothing is cut (its
+    payload's bound, ``MAX_CHAIN_PAYLOAD``, bounds it)."""
+    text, items = (MAX_CHAIN_PAYLOAD, MAX_CHAIN_PAYLOAD) if whole else (MAX_TEXT, MAX_ITEMS)
     if isinstance(value, str):
-        return clean_text(value)
+        return clean_text(value, text)
     if isinstance(value, dict):
         if depth >= MAX_DEPTH:
             return {}
-        return {clean_text(str(k), 64): clean_value(v, depth + 1)
-                for k, v in list(value.items())[:MAX_ITEMS]}
+        return {clean_text(str(k), text if whole else 64): clean_value(v, depth + 1,
+                                                                       whole=whole)
+                for k, v in list(value.items())[:items]}
     if isinstance(value, list):
         if depth >= MAX_DEPTH:
             return []
-        return [clean_value(v, depth + 1) for v in value[:MAX_ITEMS]]
+        return [clean_value(v, depth + 1, whole=whole) for v in value[:items]]
     return value
+
+
+def max_event_payload(type_segment: str) -> int:
+    """The largest event a consumer takes on a topic of this type segment."""
+    return MAX_CHAIN_PAYLOAD if type_segment in _CHAIN_SEGMENTS else MAX_PAYLOAD
 
 
 @dataclass(frozen=True)
@@ -135,7 +149,7 @@ def check_event_body(community: str, kiosk: str, type_segment: str,
             or topics.type_segment(type_) != type_segment):
         return Refused("topic_mismatch")
     return CleanEvent(community, kiosk, seq, clean_text(event_id), iso(moment), type_,
-                      clean_value(data))
+                      clean_value(data, whole=type_ in CHAIN_EVENT_TYPES))
 
 
 # --- device snapshots ----------------------------------------------------------------------

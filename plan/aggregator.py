@@ -7,6 +7,12 @@ a crash between the two means a redelivery, which the (community, kiosk, seq) ke
 absorbs. The indicators' aggregates are updated in the transaction that stores each
 event (``plan/indicators.py``), so publishing them reads only those, however long the
 history; they are published retained under ``community/{id}/plan/{indicator}``.
+
+It can hold a witness (``witness/core.py``) of its own: fed every chain entry it receives
+and every kiosk's retained public record (key, signed heads, allocations), it raises its
+alarms as ``kiosk witness`` does (retained, QoS 1, under its name, "plan") and keeps them
+with the other witnesses' for the public page. A message is acked only once both plan.db
+and the witness hold it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from mqtt import discovery, topics
 from mqtt.connection import make_client, set_reconnect_delay
 from plan import indicators
 from plan.store import STATE_DEVICES, IngestResult, PlanStore
+from witness.core import Alarm, Witness
+from witness.service import SWEEP_S, alarm_message, for_witness, keep
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +50,14 @@ class _Incoming:
 class PlanAggregator:
     def __init__(self, store: PlanStore, config: MqttConfig, communities: list[str] | None = None,
                  *, interval_s: float = 60.0, client_id: str | None = None,
-                 reconnect_min_s: float = 1.0, batch: int = 500):
+                 reconnect_min_s: float = 1.0, batch: int = 500,
+                 witness: Witness | None = None, witness_name: str = "plan"):
         self.store = store
+        self.witness = witness
+        self.witness_name = witness_name
+        # The alarms its own witness raised (new ones only), this run.
+        self.raised: list[Alarm] = []
+        self._swept_at = time.monotonic()
         self.config = config
         self.communities = list(communities or [])
         self.interval_s = interval_s
@@ -53,7 +67,10 @@ class PlanAggregator:
         set_reconnect_delay(client, reconnect_min_s, config.reconnect_max_s)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        # From here the broker keeps what arrives for this aggregator's session.
+        self.subscribed = threading.Event()
         self._client = client
         self._inbox: queue.Queue[_Incoming] = queue.Queue()
         self._lock = threading.Lock()
@@ -79,6 +96,9 @@ class PlanAggregator:
             subs.extend(topics.states_of(c, d) for d in STATE_DEVICES)
             # The witnesses' alarms (witness/service.py), for the public page.
             subs.append(topics.witness_alarms_of(c))
+            if self.witness is not None:
+                # Its own witness reads the kiosks' keys, signed heads and allocations.
+                subs.append(topics.publics_of(c))
         return subs
 
     def start(self) -> None:
@@ -116,6 +136,14 @@ class PlanAggregator:
         client.subscribe([(t, 1) for t in self.subscriptions()])
         self._dirty = True
 
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
+                      properties: Any) -> None:
+        if any(getattr(rc, "is_failure", False) for rc in reason_codes):
+            self.last_error = "the broker refused a subscription (check its ACL)"
+            log.error("the broker refused the plan's subscriptions (check its ACL)")
+            return
+        self.subscribed.set()
+
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:
         with self._lock:
@@ -141,6 +169,13 @@ class PlanAggregator:
             batch = self._take()
             if batch:
                 self._ingest(batch)
+            if self.witness is not None and time.monotonic() - self._swept_at >= SWEEP_S:
+                # A head still shorter than the chain held once the grace has passed.
+                self._swept_at = time.monotonic()
+                try:
+                    self._raise(self.witness.sweep())
+                except Exception:
+                    log.exception("the plan's witness's sweep failed")
             if time.monotonic() - self.published_at >= self.interval_s and self.connected:
                 try:
                     self.publish_indicators()
@@ -164,8 +199,12 @@ class PlanAggregator:
         return items
 
     def _ingest(self, batch: list[_Incoming]) -> None:
+        # The kiosks' public record is for the witness only: the plan keeps events,
+        # snapshots and alarms.
+        for_plan = [m for m in batch if self.witness is None or not _public(m.topic)]
         try:
-            result = self.store.ingest((m.topic, m.payload) for m in batch)
+            result = (self.store.ingest((m.topic, m.payload) for m in for_plan)
+                      if for_plan else IngestResult())
         except Exception as exc:
             # The database is unwell (disk full?): ack nothing, the broker will redeliver.
             log.exception("could not store a batch")
@@ -179,6 +218,8 @@ class PlanAggregator:
             log.warning("refused %d message(s): %s", n, reason)
         if result.stored or result.held or result.states or result.alarms:
             self._dirty = True
+        if self.witness is not None and not self._witness_takes(batch):
+            return  # stopping before the witness held it: not acked, the broker keeps it
         with self._lock:
             session = self._session
         for m in batch:
@@ -186,6 +227,41 @@ class PlanAggregator:
             # by the broker, and the dedupe key takes it in again.
             if m.qos > 0 and m.session == session:
                 self._client.ack(m.mid, m.qos)
+
+    def _witness_takes(self, batch: list[_Incoming]) -> bool:
+        """The witness takes the chain entries and public items of a batch, in order;
+        False if stopped before it held them all."""
+        assert self.witness is not None
+        alarms: list[Alarm] = []
+        try:
+            for m in batch:
+                if not for_witness(m.topic):
+                    continue
+                kept = keep(self.witness, m.topic, m.payload, self._stopping)
+                if kept is None:
+                    return False
+                alarms += kept
+        finally:
+            self._raise(alarms)
+        return True
+
+    def _raise(self, alarms: list[Alarm]) -> None:
+        """Its witness's new alarms: kept in plan.db as any witness's are (the same
+        checks; the copy the broker hands back is a duplicate), and published."""
+        if not alarms:
+            return
+        messages = [alarm_message(a, self.witness_name) for a in alarms]
+        for alarm in alarms:
+            log.error("ALARM %s", alarm)
+        try:
+            self.store.ingest((topic, payload.encode()) for topic, payload in messages)
+        except Exception:
+            # Published all the same: the copy the broker hands back is kept then.
+            log.exception("could not keep the witness's alarms in the plan")
+        for topic, payload in messages:
+            self._client.publish(topic, payload, qos=1, retain=True)
+        self.raised += alarms
+        self._dirty = True
 
     def publish_indicators(self) -> int:
         """Compute and publish every indicator of every community; returns messages sent."""
@@ -212,3 +288,8 @@ class PlanAggregator:
                 log.warning("community %s: %d event(s) missing, %d not yet received",
                             community, gaps["missing"], gaps["behind"])
         return sent
+
+
+def _public(topic: str) -> bool:
+    where = topics.parse(topic)
+    return where is not None and where.kind == "public"

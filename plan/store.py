@@ -27,6 +27,7 @@ import sqlite_utils
 from kiosk.events import iso, utc_now
 from mqtt import topics
 from mqtt.contract import (
+    MAX_CHAIN_PAYLOAD,
     MAX_COMMUNITIES,
     MAX_HELD_PER_KIOSK,
     MAX_KIOSKS_PER_COMMUNITY,
@@ -40,6 +41,7 @@ from mqtt.contract import (
     check_state,
     check_witness_alarm,
     load_json,
+    max_event_payload,
     valid_id,
 )
 from plan.db import PlanDB, PostgresPlanDB, SqlitePlanDB, Tx, is_dsn
@@ -179,11 +181,17 @@ class CleanState:
 def check_message(topic: str,
                   payload: bytes) -> CleanEvent | CleanState | WitnessAlarm | Refused | None:
     """Take one incoming message apart. None: a state snapshot the plan does not read."""
-    if len(payload) > MAX_PAYLOAD:
+    if len(payload) > MAX_CHAIN_PAYLOAD:
         return Refused("too_large")
     if topics.parse_witness_alarm(topic) is not None:
-        return check_witness_alarm(topic, payload)
+        return check_witness_alarm(topic, payload) if len(payload) <= MAX_PAYLOAD \
+            else Refused("too_large")
     where = topics.parse(topic)
+    # Chain entries are kept whole up to their own bound (a draw record is large); every
+    # other message up to 64 KiB.
+    limit = max_event_payload(where.name) if where and where.kind == "event" else MAX_PAYLOAD
+    if len(payload) > limit:
+        return Refused("too_large")
     if where is None or not valid_id(where.community) or not valid_id(where.kiosk):
         return Refused("bad_topic")
     if where.kind == "state":

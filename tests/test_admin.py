@@ -56,17 +56,48 @@ def test_a_changed_config_is_audited_once(admin):
     assert [e.action for e in admin.audit.entries()] == ["config.changed", "config.changed"]
 
 
-def test_cli_adds_a_courier_who_can_then_log_in(tmp_path):
-    def kiosk(*args):
-        return subprocess.run([sys.executable, "-m", "kiosk", "people", *args,
-                               "--data", str(tmp_path)], cwd=ROOT, capture_output=True,
-                              text=True, timeout=60)
+def test_cli_adds_a_courier_who_can_then_log_in(tmp_path, monkeypatch):
+    """``kiosk people`` acts as the authenticated actor its PIN names, never free text."""
+    import os
 
-    out = kiosk("courier", "courier-9", "--pin", "8642", "--by", "m-ana", "--reason", "hired")
+    def kiosk(*args, pin=None):
+        env = {k: v for k, v in os.environ.items() if k != "KIOSK_PIN"}
+        if pin is not None:
+            env["KIOSK_PIN"] = pin
+        return subprocess.run([sys.executable, "-m", "kiosk", *args, "--data",
+                               str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=60, env=env, stdin=subprocess.DEVNULL)
+
+    def entries() -> list[dict]:
+        out = kiosk("audit", "export")
+        assert out.returncode == 0, out.stderr
+        return [json.loads(line) for line in out.stdout.splitlines()]
+
+    assert kiosk("duty", "role", "chair", "--pin", "700001", "--reason",
+                 "assembly of 2026-02-01").returncode == 0
+    hire = ("people", "courier", "courier-9", "--pin", "8642", "--reason", "hired")
+    # Free text is gone, and so is acting without a PIN or with one nobody holds.
+    gone = kiosk(*hire, "--by", "literally anyone", pin="700001")
+    assert gone.returncode == 2 and "--by" in gone.stderr
+    anonymous = kiosk(*hire)
+    assert anonymous.returncode == 2 and "KIOSK_PIN" in anonymous.stderr
+    wrong = kiosk(*hire, pin="123456")
+    assert wrong.returncode == 2 and "not authenticated" in wrong.stderr
+    assert "Traceback" not in anonymous.stderr + wrong.stderr
+    assert [e["action"] for e in entries()] == ["duty.role_added"]  # nothing changed
+    # Control: the chair's PIN acts, and every change is in the chain under its name.
+    out = kiosk(*hire, pin="700001")
     assert out.returncode == 0, out.stderr
-    bad = kiosk("courier", "courier-10", "--pin", "1", "--by", "m-ana", "--reason", "hired")
+    bad = kiosk("people", "courier", "courier-10", "--pin", "1", "--reason", "hired",
+                pin="700001")
     assert bad.returncode == 2 and "at least 4 digits" in bad.stderr
     assert "Traceback" not in bad.stderr
-    verified = subprocess.run([sys.executable, "-m", "kiosk", "audit", "verify", "--data",
-                               str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
-    assert verified.returncode == 0 and "1 entries" in verified.stdout
+    assert kiosk("people", "household", "B-202", "--pin", "2468", "--reason", "moved in",
+                 pin="700001").returncode == 0
+    assert kiosk("people", "retire-courier", "courier-9", "--reason", "left",
+                 pin="700001").returncode == 0
+    changes = [(e["actor"], e["action"]) for e in entries()][1:]
+    assert changes == [("role:chair", "courier.added"), ("role:chair", "household.added"),
+                       ("role:chair", "courier.retired")]
+    verified = kiosk("audit", "verify")
+    assert verified.returncode == 0 and "4 entries" in verified.stdout

@@ -56,6 +56,19 @@ class Alarm:
         return f"{self.community}/{self.kiosk} {self.chain}: {self.kind}: {self.detail}"
 
 
+class BackfillRefused(ValueError):
+    """A chain offered from its beginning that is not whole or not the kiosk's signed one."""
+
+
+@dataclass(frozen=True)
+class Backfilled:
+    community: str
+    kiosk: str
+    chain: str
+    entries: int
+    alarms: list[Alarm]
+
+
 def _v1(db: sqlite_utils.Database) -> None:
     db.execute("""CREATE TABLE keys (community TEXT NOT NULL, kiosk TEXT NOT NULL,
                   public_key TEXT NOT NULL, first_seen TEXT NOT NULL,
@@ -176,6 +189,60 @@ class Witness:
             new = self._raise(alarms, db)
         new += self._check_head(community, kiosk, chain)
         return new + (self._check_allocations(community, kiosk) if chain == DRAWS else [])
+
+    def backfill(self, key: Any, head: Any, entries: list[Any]) -> Backfilled:
+        """A chain from its beginning, e.g. a kiosk's export (``kiosk audit export
+        --signed``): a witness that starts after a kiosk has history holds nothing before
+        what it sees, so every later entry would be a gap. Taken only whole: every entry
+        its own hash, seq 1, 2, … each following the one before, the last one the head the
+        kiosk signed with ``key``, and that key the one the witness holds for the kiosk
+        (if any). Else ``BackfillRefused`` and nothing is taken. Entries the witness
+        already holds are compared as any arriving entry is (an alarm if they differ)."""
+        if not (isinstance(key, dict) and key.get("format") == KEY_FORMAT
+                and isinstance(key.get("public_key"), str)
+                and isinstance(key.get("community"), str)
+                and isinstance(key.get("kiosk"), str)):
+            raise BackfillRefused("not a kiosk's key announcement")
+        community, kiosk, public = key["community"], key["kiosk"], key["public_key"]
+        why = check_head(public, head)
+        if why is not None:
+            raise BackfillRefused(f"signed head: {why}")
+        if (head["community"], head["kiosk"]) != (community, kiosk):
+            raise BackfillRefused("the signed head is another kiosk's than the key")
+        chain = head["chain"]
+        prev = GENESIS
+        for position, body in enumerate(entries, start=1):
+            if not _entry_shape(body):
+                raise BackfillRefused(f"line {position}: not a chain entry")
+            if body["seq"] != position:
+                raise BackfillRefused(f"line {position}: entry {body['seq']}, expected "
+                                      f"entry {position}")
+            if body["prev_hash"] != prev:
+                raise BackfillRefused(f"entry {position} does not follow the entry before "
+                                      "it")
+            if entry_hash(body["seq"], body["ts"], body["actor"], body["action"],
+                          body["subject"], body["reason"], body["data"],
+                          body["prev_hash"]) != body["hash"]:
+                raise BackfillRefused(f"entry {position}: its hash does not match its "
+                                      "content")
+            prev = body["hash"]
+        if (head["seq"], head["hash"]) != (len(entries), prev):
+            raise BackfillRefused(f"the kiosk signed {head['seq']} entries ending in "
+                                  f"{head['hash'][:12]}…, the copy has {len(entries)} "
+                                  f"ending in {prev[:12]}…")
+        with self.store.step() as db:
+            row = db.execute("SELECT public_key FROM keys WHERE community = ? AND kiosk = ?",
+                             (community, kiosk)).fetchone()
+            if row is not None and row[0] != public:
+                raise BackfillRefused(f"signed with key {public[:16]}…, the witness holds "
+                                      f"{row[0][:16]}… for {community}/{kiosk}")
+            if row is None:
+                db.execute("INSERT INTO keys VALUES (?, ?, ?, ?)",
+                           (community, kiosk, public, iso(self.clock())))
+        alarms: list[Alarm] = []
+        for body in entries:
+            alarms += self.entry(community, kiosk, chain, body)
+        return Backfilled(community, kiosk, chain, len(entries), alarms)
 
     def head(self, community: str, kiosk: str, chain: str, head: Any) -> list[Alarm]:
         with self.store.step() as db:

@@ -23,13 +23,19 @@ from kiosk.events import iso, utc_now
 from kiosk.store import DiskFull, StoreBusy
 from mqtt import topics
 from mqtt.connection import make_client, set_reconnect_delay
-from mqtt.contract import MAX_PAYLOAD, Refused, check_event_body, load_json
+from mqtt.contract import (
+    MAX_CHAIN_PAYLOAD,
+    Refused,
+    check_event_body,
+    load_json,
+    max_event_payload,
+)
 from witness.core import CHAIN_EVENTS, Alarm, Witness
 
 log = logging.getLogger(__name__)
 
-# A draw record or roster is larger than an event; still bounded.
-MAX_PUBLIC = 4 * 1024 * 1024
+# A draw record or roster is larger than an event; still bounded (as chain entries are).
+MAX_PUBLIC = MAX_CHAIN_PAYLOAD
 # A message witness.db refused is tried again after this long, doubling up to the max.
 RETRY_MIN_S, RETRY_MAX_S = 0.1, 5.0
 # How often heads shorter than the chain held are looked at again.
@@ -44,15 +50,16 @@ def handle(witness: Witness, topic: str, payload: bytes) -> list[Alarm]:
     try:
         if where.kind == "event":
             # A draw chain entry carries a whole record: larger than other events.
-            chain_entry = where.name in {topics.type_segment(t) for t in CHAIN_EVENTS}
-            if len(payload) > (MAX_PUBLIC if chain_entry else MAX_PAYLOAD):
+            if len(payload) > max_event_payload(where.name):
                 log.error("an event of %d bytes on %s was not kept", len(payload), topic)
                 return []
-            event = check_event_body(where.community, where.kiosk, where.name,
-                                     load_json(payload))
-            if isinstance(event, Refused):
+            body = load_json(payload)
+            event = check_event_body(where.community, where.kiosk, where.name, body)
+            if isinstance(event, Refused) or event.type not in CHAIN_EVENTS:
                 return []
-            return witness.event(where.community, where.kiosk, event.type, event.data)
+            # The entry as the kiosk hashed it, not as a consumer cleans it for display:
+            # the witness checks its shape and hash itself.
+            return witness.event(where.community, where.kiosk, event.type, body["data"])
         if where.kind == "public":
             if not payload or len(payload) > MAX_PUBLIC:
                 return []
@@ -67,6 +74,43 @@ def handle(witness: Witness, topic: str, payload: bytes) -> list[Alarm]:
     except (UnicodeDecodeError, ValueError, RecursionError):
         log.warning("unreadable message on %s", topic)
     return []
+
+
+def keep(witness: Witness, topic: str, payload: bytes,
+         stopping: threading.Event) -> list[Alarm] | None:
+    """``handle``, tried again while witness.db refuses the message (locked, full,
+    failing): the broker would redeliver it only after a reconnect, so it is acked only
+    once kept. None: stopped before it was kept. A message the witness cannot handle is
+    named and not taken again and again (a chain entry lost so is a gap at the next)."""
+    delay = RETRY_MIN_S
+    while True:
+        try:
+            return handle(witness, topic, payload)
+        except (sqlite3.Error, StoreBusy, DiskFull):
+            log.exception("could not keep a message of %s; trying again", topic)
+            if stopping.wait(delay):
+                return None
+            delay = min(delay * 2, RETRY_MAX_S)
+        except Exception:
+            log.exception("a message of %s the witness could not handle", topic)
+            return []
+
+
+def for_witness(topic: str) -> bool:
+    """A message a witness reads: a chain entry or a kiosk's public record."""
+    where = topics.parse(topic)
+    return where is not None and (where.kind == "public" or (
+        where.kind == "event" and where.name in _CHAIN_SEGMENTS))
+
+
+def alarm_message(alarm: Alarm, witness: str) -> tuple[str, str]:
+    """(topic, payload) of an alarm as a witness publishes it, retained and QoS 1."""
+    payload = json.dumps(alarm.to_json(witness, iso(utc_now())), ensure_ascii=False,
+                         sort_keys=True)
+    return topics.witness_alarm_topic(alarm.community, witness, alarm.kiosk), payload
+
+
+_CHAIN_SEGMENTS = frozenset(topics.type_segment(t) for t in CHAIN_EVENTS)
 
 
 class WitnessService:
@@ -133,11 +177,7 @@ class WitnessService:
     def _publish(self, alarms: list[Alarm]) -> None:
         for alarm in alarms:
             log.error("ALARM %s", alarm)
-            payload = json.dumps(alarm.to_json(self.name, iso(utc_now())),
-                                 ensure_ascii=False, sort_keys=True)
-            self._client.publish(topics.witness_alarm_topic(alarm.community, self.name,
-                                                            alarm.kiosk), payload, qos=1,
-                                 retain=True)
+            self._client.publish(*alarm_message(alarm, self.name), qos=1, retain=True)
         with self._lock:
             self.raised += alarms
 
@@ -159,30 +199,13 @@ class WitnessService:
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
         self._ingest_since = time.monotonic()
-        delay = RETRY_MIN_S
         try:
-            while True:
-                try:
-                    alarms = handle(self.witness, message.topic, bytes(message.payload))
-                    break
-                except (sqlite3.Error, StoreBusy, DiskFull):
-                    # witness.db is locked, full or failing: try the same message again
-                    # (the broker would redeliver it only after a reconnect). No ack until
-                    # it is in; the watchdog sees the ingest stuck meanwhile.
-                    log.exception("could not keep a message of %s; trying again",
-                                  message.topic)
-                    if self._stopping.wait(delay):
-                        return
-                    delay = min(delay * 2, RETRY_MAX_S)
-                except Exception:
-                    # A message this witness cannot handle: named, and not taken again and
-                    # again (a chain entry lost this way is a gap at the next one).
-                    log.exception("a message of %s the witness could not handle",
-                                  message.topic)
-                    alarms = []
-                    break
+            kept = keep(self.witness, message.topic, bytes(message.payload), self._stopping)
         finally:
             self._ingest_since = None
+        if kept is None:
+            return  # stopping before witness.db took it: no ack, the broker keeps it
+        alarms = kept
         self._publish(alarms)
         with self._lock:
             self.handled += 1

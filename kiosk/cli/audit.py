@@ -37,8 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_alarm_broker_option(check)
     check.set_defaults(handler=_verify)
     export = commands.add_parser("export", help="print every entry as JSON lines")
+    export.add_argument("--chain", choices=("audit", "draws"), default="audit",
+                        help="the audit chain (default) or the parking draw chain")
     export.add_argument("--signed", metavar="FILE",
-                        help="also write the kiosk's public key and its signed chain head")
+                        help="also write the kiosk's public key and its signed chain head "
+                             "(kiosk witness --from takes both)")
     add_state_options(export)
     export.set_defaults(handler=_export)
 
@@ -129,10 +132,11 @@ def _export(args: argparse.Namespace) -> int:
     from kiosk.audit import AuditLog
     from kiosk.cli.common import data_dir
     from kiosk.events import Outbox
-    from kiosk.signing import AUDIT, KeyFileError, KioskKey
+    from kiosk.parking.register import DrawChain
+    from kiosk.signing import KeyFileError, KioskKey
 
     config, store = open_state(args)
-    log = AuditLog(store, Outbox(store))
+    log = (DrawChain if args.chain == "draws" else AuditLog)(store, Outbox(store))
     with store.read():
         entries = log.entries()
         seq, digest = log.head()
@@ -144,7 +148,8 @@ def _export(args: argparse.Namespace) -> int:
         except KeyFileError as exc:
             raise CommandError(str(exc)) from None
         signed = {"key": key.announcement(config.community_id, config.kiosk_id),
-                  "head": key.head(config.community_id, config.kiosk_id, AUDIT, seq, digest)}
+                  "head": key.head(config.community_id, config.kiosk_id, args.chain, seq,
+                                   digest)}
         Path(args.signed).write_text(json.dumps(signed, indent=1, sort_keys=True) + "\n",
                                      encoding="utf-8")
     return 0

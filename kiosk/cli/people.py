@@ -1,4 +1,5 @@
-"""``kiosk people``: households and couriers of the lockers. Every change is audited."""
+"""``kiosk people``: households and couriers of the lockers. Every change is audited,
+naming the authenticated actor (the maintainer on duty or a role, by their PIN)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from kiosk.cli.common import add_state_options
+    from kiosk.cli.duty import add_actor_note
 
     people = subparsers.add_parser("people", help="households and couriers (audited)")
     commands = people.add_subparsers(dest="people_command", metavar="ACTION", required=True)
@@ -22,23 +24,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     retire.add_argument("courier_id")
     retire.set_defaults(handler=_retire)
     for command in (household, courier, retire):
-        command.add_argument("--by", required=True, help="who makes the change (pseudonym)")
         command.add_argument("--reason", required=True)
         add_state_options(command)
+        add_actor_note(command)
 
 
-def _admin(args: argparse.Namespace):
+def _admin(args: argparse.Namespace):  # -> (kiosk.admin.Admin, the authenticated actor)
     from kiosk.admin import Admin
     from kiosk.audit import AuditLog
     from kiosk.cli.common import open_state
+    from kiosk.cli.duty import authenticated, roster_of_store
     from kiosk.events import Outbox
     from kiosk.lockers.service import LockerService
 
     config, store = open_state(args, must_exist=False)
+    try:
+        # Before anything changes: an actor the PIN does not name changes nothing.
+        actor = authenticated(roster_of_store(store, config))
+    except BaseException:
+        store.close()
+        raise
     outbox = Outbox(store)
     # No board: these changes never move a lock.
     lockers = LockerService(store, outbox, board=None, config=config)  # type: ignore[arg-type]
-    return Admin(lockers, AuditLog(store, outbox))
+    return Admin(lockers, AuditLog(store, outbox)), actor
 
 
 def _run(change) -> int:
@@ -53,18 +62,18 @@ def _run(change) -> int:
 
 
 def _household(args: argparse.Namespace) -> int:
-    admin = _admin(args)
+    admin, actor = _admin(args)
     return _run(lambda: "household " + admin.add_household(
-        args.by, args.reason, args.unit, args.pin).pseudonym)
+        actor, args.reason, args.unit, args.pin).pseudonym)
 
 
 def _courier(args: argparse.Namespace) -> int:
-    admin = _admin(args)
+    admin, actor = _admin(args)
     return _run(lambda: "courier " + admin.add_courier(
-        args.by, args.reason, args.courier_id, args.pin).pseudonym)
+        actor, args.reason, args.courier_id, args.pin).pseudonym)
 
 
 def _retire(args: argparse.Namespace) -> int:
-    admin = _admin(args)
-    return _run(lambda: admin.retire_courier(args.by, args.reason, args.courier_id)
+    admin, actor = _admin(args)
+    return _run(lambda: admin.retire_courier(actor, args.reason, args.courier_id)
                 or f"courier {args.courier_id} retired")

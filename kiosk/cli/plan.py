@@ -59,6 +59,14 @@ def register(subparsers: Any) -> None:
                       help="serve the public page (zh, en) here; HOST defaults to 127.0.0.1")
     plan.add_argument("--pages", metavar="DIR",
                       help="also write the page as static files (index.html, zh.html, en.html)")
+    plan.add_argument("--witness-data", metavar="DIR",
+                      help="the plan's own witness keeps its witness.db here (default: the "
+                           "--data DIR; with --database only and no such DIR, no witness)")
+    plan.add_argument("--witness-name", default="plan", metavar="NAME",
+                      help="its name in its alarm topics (default: plan)")
+    plan.add_argument("--witness-grace", type=float, default=30.0, metavar="SECONDS",
+                      help="how long a kiosk's head may lag the entries it published before "
+                           "a shorter head is a truncation (default 30)")
     plan.set_defaults(handler=run_plan)
 
     sub = plan.add_subparsers(dest="plan_command", metavar="")
@@ -162,7 +170,13 @@ def run_plan(args: argparse.Namespace) -> int:
         store = _open_store(args, where, fixed=False)
     except Exception as exc:
         raise _store_error(shown, exc) from None
-    aggregator = PlanAggregator(store, config, args.community, interval_s=args.interval)
+    try:
+        witness = _open_witness(args)
+    except BaseException:
+        store.close()
+        raise
+    aggregator = PlanAggregator(store, config, args.community, interval_s=args.interval,
+                                witness=witness, witness_name=args.witness_name)
     pages = server = None
     if args.http or args.pages:
         from plan.store import PlanStore
@@ -196,10 +210,18 @@ def run_plan(args: argparse.Namespace) -> int:
         http_host, http_port = server.address
         print(f"kiosk plan: the public page is at http://{http_host}:{http_port}/",
               file=sys.stderr, flush=True)
+    if witness is None:
+        print("kiosk plan: no witness of its own (give --witness-data DIR)", file=sys.stderr,
+              flush=True)
     notifier.ready(f"reading {host}:{port}")
     rendered_at = -args.interval
+    subscribed = False
     try:
         while True:
+            if not subscribed and aggregator.subscribed.is_set():
+                # From here the broker keeps what is published for the plan's session.
+                print("kiosk plan: subscribed", file=sys.stderr, flush=True)
+                subscribed = True
             if pages is not None and time.monotonic() - rendered_at >= args.interval:
                 rendered_at = time.monotonic()
                 try:
@@ -220,10 +242,30 @@ def run_plan(args: argparse.Namespace) -> int:
             pages.store.close()
         aggregator.stop()
         store.close()
+        if witness is not None:
+            witness.close()
     t = aggregator.totals
     print(f"kiosk plan: stopped; {t.stored} stored, {t.duplicates} duplicates, "
           f"{sum(t.refused.values())} refused", file=sys.stderr)
     return 0
+
+
+def _open_witness(args: argparse.Namespace) -> Any:  # -> witness.core.Witness | None
+    """The plan's own witness (docs/witness.md), in --witness-data or the --data DIR."""
+    from kiosk.cli.witness import _ID as WITNESS_ID
+    from kiosk.cli.witness import open_witness
+
+    if not WITNESS_ID.match(args.witness_name):
+        raise CommandError(f"--witness-name {args.witness_name!r}: letters, digits, '-' or "
+                           "'_' (1-63)")
+    if not 0 < args.witness_grace <= 3600:
+        raise CommandError("--witness-grace must be more than 0 and at most 3600 seconds")
+    where = args.witness_data or args.data
+    if not where:
+        return None
+    witness = open_witness(where)
+    witness.grace_s = args.witness_grace
+    return witness
 
 
 def _store_error(shown: Any, exc: Exception) -> Exception:

@@ -39,6 +39,13 @@ def register(subparsers: Any) -> None:
     w.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
                    help="how long a kiosk's head may lag the entries it published before "
                         "a shorter head is a truncation (default 30)")
+    w.add_argument("--from", dest="backfill", metavar="JSONL", action="append", default=[],
+                   help="before reading the broker, take a chain from its beginning: a "
+                        "kiosk's `kiosk audit export [--chain draws] --signed SIGNED` "
+                        "output, checked entry by entry against its signed head (repeat, "
+                        "each with its --signed)")
+    w.add_argument("--signed", metavar="JSON", action="append", default=[],
+                   help="the export's --signed file (key and signed head), one per --from")
     add_broker_login_options(w)
     w.set_defaults(handler=run_witness)
     sub = w.add_subparsers(dest="witness_command", metavar="")
@@ -78,8 +85,22 @@ def run_witness(args: argparse.Namespace) -> int:
 
     if not 0 < args.grace <= 3600:
         raise CommandError("--grace must be more than 0 and at most 3600 seconds")
+    if len(args.backfill) != len(args.signed):
+        raise CommandError("give each --from JSONL its --signed JSON (the export's)")
     witness = open_witness(args.data)
     witness.grace_s = args.grace
+    try:
+        for jsonl, signed in zip(args.backfill, args.signed, strict=True):
+            done = backfill(witness, Path(jsonl), Path(signed))
+            print(f"kiosk witness {args.name}: took {done.community}/{done.kiosk} "
+                  f"{done.chain}: {done.entries} entries from {jsonl}", file=sys.stderr,
+                  flush=True)
+            for alarm in done.alarms:
+                # Alarms a backfill raises go out with the service's first message.
+                print(f"ALARM {alarm}", file=sys.stderr, flush=True)
+    except BaseException:
+        witness.close()
+        raise
     service = WitnessService(witness, config, args.name, args.community)
     done = threading.Event()
 
@@ -117,6 +138,25 @@ def run_witness(args: argparse.Namespace) -> int:
     print(f"kiosk witness: stopped; {service.handled} messages, {len(service.raised)} "
           "alarm(s)", file=sys.stderr)
     return 0
+
+
+def backfill(witness: Any, jsonl: Path, signed: Path) -> Any:  # -> witness.core.Backfilled
+    """One exported chain into the witness (``Witness.backfill``), or a one-line refusal."""
+    import json
+
+    from kiosk.cli.audit import _read_jsonl
+    from witness.core import BackfillRefused
+
+    entries = [e.to_dict() for e in _read_jsonl(jsonl)]
+    try:
+        both = json.loads(signed.read_text(encoding="utf-8"))
+        key, head = both["key"], both["head"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CommandError(f"{signed}: not a signed head ({exc})") from None
+    try:
+        return witness.backfill(key, head, entries)
+    except BackfillRefused as exc:
+        raise CommandError(f"--from {jsonl}: refused, nothing taken: {exc}") from None
 
 
 def run_alarms(args: argparse.Namespace) -> int:
