@@ -105,7 +105,9 @@ def spot_problems(spot: str, spot_type: str, pool: str, state: str) -> list[str]
     return problems
 
 
-def parse_members(text: str) -> list[MemberRow]:
+def read_members(text: str) -> tuple[list[MemberRow], list[str]]:
+    """The rows that read well on their own, and the problems of the others (by line), so
+    the register can add what only it can check and report everything at once."""
     cells_by_line, problems = _read(text, MEMBER_COLUMNS, MEMBER_OPTIONAL, MEMBER_EMPTY_OK)
     rows = []
     seen_member: dict[str, int] = {}
@@ -127,10 +129,9 @@ def parse_members(text: str) -> list[MemberRow]:
         if unit:
             seen_unit.setdefault(unit, line)
         problems += [f"line {line}: {p}" for p in row_problems]
-        rows.append(MemberRow(line, member, unit, kind, need_text in _TRUE, pin))
-    if problems:
-        raise CsvImportError(problems)
-    return rows
+        if not row_problems:
+            rows.append(MemberRow(line, member, unit, kind, need_text in _TRUE, pin))
+    return rows, problems
 
 
 def parse_spots(text: str) -> list[SpotRow]:

@@ -47,7 +47,7 @@ from kiosk.parking.csvimport import (
     default_pool,
     member_problems,
     normalize_unit,
-    parse_members,
+    read_members,
     parse_spots,
     spot_problems,
 )
@@ -202,10 +202,10 @@ class ParkingRegister:
 
     def import_members(self, text: str, actor: str, reason: str = "CSV import") -> ImportReport:
         """Add or update every member listed; all rows or none. Raises ``CsvImportError``."""
-        rows = parse_members(text)
+        rows, read_problems = read_members(text)
         counts = {"added": 0, "changed": 0, "unchanged": 0}
         with self.store.step() as db:
-            problems: list[str] = []
+            problems = list(read_problems)
             checked: list[tuple[Any, str, str | None]] = []
             lines: dict[str, int] = {}
             for row in rows:
@@ -220,7 +220,7 @@ class ParkingRegister:
                 lines.setdefault(member, row.line)
                 checked.append((row, member, unit))
             if problems:
-                raise CsvImportError(problems)
+                raise CsvImportError(sorted(problems, key=_line_no))
             for row, member, unit in checked:
                 outcome = self._write_member(db, actor, reason, member, unit,
                                              row.kind, row.need, row.pin, True)
@@ -1291,6 +1291,11 @@ def _count(values: Any) -> dict[str, int]:
     for v in values:
         counts[v] = counts.get(v, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def _line_no(problem: str) -> int:
+    """The line a CSV problem names ("line 7: …"), to report them in file order."""
+    return int(problem.split(":", 1)[0].removeprefix("line "))
 
 
 def _member(row: dict[str, Any]) -> Member:
