@@ -78,7 +78,7 @@ def test_a_household_has_one_pseudonym_and_one_pin(kiosk):
 
 
 def test_a_worker_imported_without_a_unit_requests_and_gets_a_spot(kiosk):
-    lockers, parking, clock = kiosk
+    lockers, parking, _ = kiosk
     lockers.add_household("101", "h-1", pin="1111")
     parking.import_members("member,unit,kind,pin\n"
                            ",101,household,\n"

@@ -47,8 +47,8 @@ from kiosk.parking.csvimport import (
     default_pool,
     member_problems,
     normalize_unit,
-    read_members,
     parse_spots,
+    read_members,
     spot_problems,
 )
 from kiosk.parking.model import (
