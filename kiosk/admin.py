@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
+from kiosk import households
 from kiosk.audit import AuditLog
 from kiosk.lockers.model import Courier, Household, LockerError
 from kiosk.lockers.service import LockerService
@@ -21,8 +22,9 @@ class Admin:
 
     def add_household(self, actor: str, reason: str, unit: str,
                       pin: str | None = None) -> Household:
-        if pin is not None and (not pin.isdigit() or len(pin) < 4):
-            raise LockerError("a household PIN is at least 4 digits")
+        problem = households.pin_problem(pin) if pin is not None else None
+        if problem:
+            raise LockerError(problem)
         with self.store.step() as db:
             known = db.execute("SELECT pseudonym FROM households WHERE unit = ?",
                                (unit.strip().upper(),)).fetchone()

@@ -273,23 +273,37 @@ class Store:
             return None if row is None else row[0]
 
     def _migrate(self) -> None:
-        with self.step() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_versions "
-                "(feature TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-            )
-            for feature, migrations in self._migrations.items():
-                row = db.execute(
-                    "SELECT version FROM schema_versions WHERE feature = ?", (feature,)
-                ).fetchone()
-                current = row[0] if row else 0
-                for version, migration in enumerate(migrations, start=1):
-                    if version > current:
-                        migration(db)
+        # Foreign keys are off while migrating, so a migration can rebuild a table others
+        # refer to (SQLite's way to drop a UNIQUE or a NOT NULL: create, copy, drop,
+        # rename); the pragma does nothing inside a transaction, hence before the step.
+        # Every reference is checked before the migrations commit.
+        self.db.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with self.step() as db:
                 db.execute(
-                    "INSERT OR REPLACE INTO schema_versions (feature, version) VALUES (?, ?)",
-                    (feature, len(migrations)),
+                    "CREATE TABLE IF NOT EXISTS schema_versions "
+                    "(feature TEXT PRIMARY KEY, version INTEGER NOT NULL)"
                 )
+                ran = False
+                for feature, migrations in self._migrations.items():
+                    row = db.execute(
+                        "SELECT version FROM schema_versions WHERE feature = ?", (feature,)
+                    ).fetchone()
+                    current = row[0] if row else 0
+                    for version, migration in enumerate(migrations, start=1):
+                        if version > current:
+                            migration(db)
+                            ran = True
+                    db.execute(
+                        "INSERT OR REPLACE INTO schema_versions (feature, version) "
+                        "VALUES (?, ?)", (feature, len(migrations)),
+                    )
+                broken = db.execute("PRAGMA foreign_key_check").fetchall() if ran else []
+                if broken:
+                    raise sqlite3.IntegrityError(
+                        f"a migration left rows referring to nothing: {broken[:5]}")
+        finally:
+            self.db.execute("PRAGMA foreign_keys=ON")
 
     def schema_version(self, feature: str) -> int:
         return self.scalar("SELECT version FROM schema_versions WHERE feature = ?", (feature,)) or 0

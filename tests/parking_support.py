@@ -15,7 +15,7 @@ MEMBERS_CSV = """member,unit,kind,accessible_need,pin
 h-1,A-101,household,no,1111
 h-2,A-102,household,yes,2222
 h-3,A-103,household,no,3333
-w-1,STAFF-1,worker,no,4444
+w-1,,worker,no,4444
 """
 
 SPOTS_CSV = """spot,type,pool

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
+from kiosk.admin import Admin
 from kiosk.backoff import TooManyAttempts
 from kiosk.config import load_config
 from kiosk.lockers.model import WrongCode
@@ -19,6 +20,7 @@ from tests.tui_setup import courier_id_typed, shown, type_text, type_unit, until
 from tui.screens.collect import CollectScreen
 from tui.screens.deposit import DepositScreen
 from tui.screens.home import HomeScreen
+from tui.screens.parking import ParkingScreen
 from tui.screens.pickup import PickupScreen
 from tui.screens.send import SendScreen
 from tui.widgets.keyboard import KeyboardScreen
@@ -398,6 +400,60 @@ async def test_a_lost_code_household_opens_with_its_pin(run, sim):
         sim.take_item(c.board, c.lock)
         sim.shut(c.board, c.lock)
         await until(pilot, lambda: state(kiosk, parcel) == "collected", what="collected")
+
+
+async def test_one_household_pin_opens_a_lost_codes_parcels_and_logs_in_to_parking(run, sim):
+    """The household's one PIN (kiosk/households.py), set once like ``kiosk people
+    household --pin`` does: the lockers' second factor for a lost code and, after a
+    restart, the parking login, by touch and keys on the kiosk run builds."""
+    kiosk = run.kiosk
+    Admin(kiosk.lockers, kiosk.audit).add_household("m-duty", "forgot PIN", "303", pin="7531")
+    member = kiosk.parking.add_member("m-duty", "joined parking", "", "303", "household")
+    assert member.member == "h-303"  # the household's pseudonym, nothing made up
+    parcel, _, c = stored_for(run, sim, "303")
+    app = run.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+        await type_text(pilot, "303")
+        await pilot.click("#pickup-lost")
+        await until(pilot, lambda: app.screen.pane == "pickup-lost-pane")
+        await pilot.click("#pickup-with-pin")
+        await until(pilot, lambda: app.screen.pane == "pickup-pin")
+        await type_text(pilot, PINS["303"])  # the PIN before: replaced, refused
+        await pilot.press("enter")
+        await until(pilot, lambda: app.t("pickup.pin_wrong") in shown(
+            app.screen.query_one("#pickup-pin .message")), what="old PIN refused")
+        assert not sim.door_open(c.board, c.lock)
+        await type_text(pilot, "7531")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.result is not None, what="doors")
+        assert [d.id for d in app.screen.result.opened] == [c.id]
+        sim.take_item(c.board, c.lock)
+        sim.shut(c.board, c.lock)
+        await until(pilot, lambda: state(kiosk, parcel) == "collected", what="collected")
+    kiosk = run.restart()
+    app = run.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.ready, what="kiosk ready")
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, ParkingScreen), what="parking")
+        screen = app.screen
+        for pin in ("2463", "7531"):  # the old PIN first (control), then the one PIN
+            if screen.pane == "park-menu":
+                await pilot.press("1")
+            await until(pilot, lambda: screen.pane == "park-unit", what="unit pane")
+            await type_text(pilot, "303")
+            await pilot.press("enter")
+            await until(pilot, lambda: screen.pane == "park-pin", what="PIN pane")
+            await type_text(pilot, pin)
+            await pilot.press("enter")
+            await until(pilot, lambda: not screen._busy, what="login answered")
+        await until(pilot, lambda: screen.view is not None, what="member view")
+        assert screen.member.member == "h-303"
+        assert "h-303" in str(app.screen.query_one("#title-bar").note)
+    assert [e.data["scope"] for e in kiosk.outbox.events(limit=100_000)
+            if e.type == "security.wrong_pin"] == ["resident", "parking-login"]
 
 
 # --- 6. a courier's round ---------------------------------------------------------------

@@ -84,7 +84,8 @@ def test_a_row_clashing_with_the_register_stops_the_whole_file(loaded):
     text = "member,unit,kind\nh-7,B-1,household\nh-8,A-101,household\n"
     with pytest.raises(CsvImportError) as caught:
         loaded.import_members(text, "m-duty")
-    assert caught.value.problems == ["line 3: unit A-101 belongs to member h-1"]
+    assert caught.value.problems == ["line 3: unit A-101 is the household h-1: its member is "
+                                     "that pseudonym (write it, or leave member empty)"]
     assert "h-7" not in [m.member for m in loaded.members()]
     assert loaded.outbox.last_seq() == before
 
@@ -103,26 +104,30 @@ def test_header_problems_and_short_rows_are_reported(register):
 
 
 def test_reimport_changes_only_what_changed_and_keeps_pins(loaded):
-    text = MEMBERS_CSV.replace("w-1,STAFF-1,worker,no,4444", "w-1,STAFF-1,worker,yes,")
+    text = MEMBERS_CSV.replace("w-1,,worker,no,4444", "w-1,,worker,yes,")
     report = loaded.import_members(text, "m-duty")
     assert (report.added, report.changed, report.unchanged) == (0, 1, 3)
     assert loaded.member("w-1").need
-    assert loaded.authenticate("STAFF-1", "4444").member == "w-1"
+    assert loaded.authenticate("w-1", "4444").member == "w-1"
     entry = AuditLog(loaded.store, loaded.outbox).entries()[-1]
     assert (entry.action, entry.subject, entry.data["changed"]) == (
         "parking.member_changed", "w-1", ["accessible_need"])
 
 
 def test_a_maintainers_edit_is_audited_with_reason(loaded):
-    loaded.update_member("m-duty", "moved flats", "h-3", unit="B-201", pin="9999")
+    loaded.update_member("m-duty", "new need", "h-3", need=True, pin="9999")
     entry = AuditLog(loaded.store, loaded.outbox).entries()[-1]
-    assert (entry.actor, entry.reason, entry.data["changed"]) == ("m-duty", "moved flats",
-                                                                  ["pin", "unit"])
-    assert loaded.authenticate("B-201", "9999").member == "h-3"
-    with pytest.raises(ParkingError, match="belongs to member h-1"):
+    assert (entry.actor, entry.reason, entry.data["changed"]) == ("m-duty", "new need",
+                                                                  ["accessible_need", "pin"])
+    assert loaded.authenticate("A-103", "9999").member == "h-3"
+    with pytest.raises(ParkingError, match="is the household h-1"):
         loaded.update_member("m-duty", "typo", "h-3", unit="A-101")
     with pytest.raises(ValueError, match="reason"):
-        loaded.update_member("m-duty", " ", "h-3", kind="worker")
+        loaded.update_member("m-duty", " ", "h-3", need=False)
+    assert loaded.member("h-3").need
+    # A household's pseudonym is its identity: it does not become a worker's login.
+    with pytest.raises(ParkingError, match="a household's unit or pseudonym"):
+        loaded.update_member("m-duty", "typo", "h-3", kind="worker")
     assert loaded.member("h-3").kind == "household"
 
 

@@ -177,8 +177,8 @@ async def test_enter_presses_the_button_tab_reached_and_a_tap_takes_no_focus(tmp
             await pilot.click("#park-login")
             await until(pilot, lambda: parking.pane == "park-unit")
             assert app.focused is None
-            # The community worker's member id has a letter: typed by taps alone.
-            await tap_text(pilot, "#park-unit", "W1")
+            # The community worker logs in with their pseudonym: letters, typed by taps.
+            await tap_text(pilot, "#park-unit", "LINDEN")
             await pilot.click("#park-unit #kb-ok")
             await until(pilot, lambda: parking.pane == "park-pin")
             for key in "9090":

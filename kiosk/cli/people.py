@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = people.add_subparsers(dest="people_command", metavar="ACTION", required=True)
     household = commands.add_parser("household", help="add a household, or set its PIN")
     household.add_argument("unit")
-    household.add_argument("--pin", help="for sending parcels at the kiosk (4+ digits)")
+    household.add_argument("--pin", help="the household's one PIN, 4-8 digits: sending "
+                           "parcels, opening when a code is lost, parking login")
     household.set_defaults(handler=_household)
     courier = commands.add_parser("courier", help="add a courier, or set their PIN")
     courier.add_argument("courier_id")

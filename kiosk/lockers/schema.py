@@ -83,4 +83,26 @@ def _v2(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE parcels ADD COLUMN code_held INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # One identity per household, for the lockers and parking (kiosk/households.py). A PIN
+    # is checked only with its unit, so two households may choose the same one: the old
+    # UNIQUE made choosing a PIN another household had fail, telling that it exists.
+    # SQLite drops a UNIQUE only by rebuilding the table (foreign keys are off meanwhile,
+    # kiosk/store.py).
+    db.execute("""
+        CREATE TABLE households_v3 (
+            unit TEXT PRIMARY KEY,
+            pseudonym TEXT NOT NULL UNIQUE,
+            pin_hash TEXT,
+            active INTEGER NOT NULL DEFAULT 1
+        )""")
+    db.execute("INSERT INTO households_v3 (unit, pseudonym, pin_hash, active) "
+               "SELECT unit, pseudonym, pin_hash, active FROM households")
+    db.execute("DROP TABLE households")
+    db.execute("ALTER TABLE households_v3 RENAME TO households")
+    # What a household's parking member refers to: its unit and its pseudonym together
+    # (kiosk/parking/schema.py, _v3).
+    db.execute("CREATE UNIQUE INDEX households_identity ON households(unit, pseudonym)")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3]

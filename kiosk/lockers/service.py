@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import sqlite_utils
 
-from kiosk import backoff
+from kiosk import backoff, households
 from kiosk.codes import keyed_hash, new_code, normalize
 from kiosk.config import Config
 from kiosk.doors import DoorController
@@ -105,10 +105,16 @@ class LockerService:
 
     def add_household(self, unit: str, pseudonym: str | None = None,
                       pin: str | None = None) -> Household:
+        """Add a household, or set its PIN. Its pseudonym never changes once given (its
+        parking member refers to it), and without ``pin`` it keeps the PIN it has: the
+        same identity logs in at the lockers and at parking (kiosk/households.py)."""
         unit = unit.strip().upper()
-        pseudonym = pseudonym or "h-" + secrets.token_hex(3)
-        pin_hash = keyed_hash(self._secret, "household-pin", pin) if pin else None
         with self.store.step() as db:
+            old = db.execute("SELECT pseudonym, pin_hash FROM households WHERE unit = ?",
+                             (unit,)).fetchone()
+            pseudonym = pseudonym or (old[0] if old else "h-" + secrets.token_hex(3))
+            pin_hash = (households.pin_hash(self._secret, pin) if pin
+                        else old[1] if old else None)
             db.table("households").upsert(
                 {"unit": unit, "pseudonym": pseudonym, "pin_hash": pin_hash, "active": 1},
                 pk="unit")
@@ -149,22 +155,25 @@ class LockerService:
         if not _COURIER_ID.fullmatch(typed):
             raise LockerError(f"a courier id is 1-{MAX_COURIER_ID} letters, digits or -")
         pin_hash = keyed_hash(self._secret, "courier-pin", pin.strip())
-        return self._login("courier", "SELECT id, pseudonym FROM couriers "
-                           "WHERE lower(id) = ? AND pin_hash = ? AND active = 1",
-                           (typed, pin_hash),
-                           lambda r: Courier(r["id"], r["pseudonym"]), identity=typed)
+        def find(db: sqlite_utils.Database) -> dict | None:
+            rows = list(db.query("SELECT id, pseudonym FROM couriers WHERE lower(id) = ? "
+                                 "AND pin_hash = ? AND active = 1", (typed, pin_hash)))
+            return rows[0] if rows else None
+
+        return self._login("courier", find, lambda r: Courier(r["id"], r["pseudonym"]),
+                           identity=typed)
 
     def resident_login(self, unit: str, pin: str) -> Household:
         """A household's PIN, counted per unit (see ``pickup``): wrong PINs typed for one
-        household never make another wait longer than the kiosk-wide cap."""
-        pin_hash = keyed_hash(self._secret, "household-pin", pin.strip())
+        household never make another wait longer than the kiosk-wide cap. The same PIN
+        logs the household in to parking (kiosk/households.py)."""
         unit = _unit(unit)
-        return self._login("resident", "SELECT unit, pseudonym FROM households "
-                           "WHERE unit = ? AND pin_hash = ? AND active = 1",
-                           (unit, pin_hash),
+        return self._login("resident", lambda db: households.check_pin(
+                               db, self._secret, unit, pin),
                            lambda r: Household(r["unit"], r["pseudonym"]), identity=unit)
 
-    def _login(self, scope: str, sql: str, params: tuple, make: Callable, identity: str):
+    def _login(self, scope: str, find: Callable[[sqlite_utils.Database], dict | None],
+               make: Callable, identity: str):
         """A PIN typed with who it is for (a unit, a courier id): the wrong tries are
         counted for that identity and under the kiosk-wide cap of the scope."""
         key = f"{scope}:{identity}"
@@ -172,10 +181,10 @@ class LockerService:
         with self.store.step() as db:
             backoff.check_cap(db, scope, self.kiosk_cap, now)
             backoff.check(db, key, self.backoff, now)
-            rows = list(db.query(sql, params))
-            if rows:
+            row = find(db)
+            if row is not None:
                 backoff.record_success(db, key)
-                return make(rows[0])
+                return make(row)
             backoff.spend_cap(db, scope, self.kiosk_cap, now)
             failures, wait_s = backoff.record_failure(db, key, self.backoff, now)
             self.outbox.append(db, "security.wrong_pin",

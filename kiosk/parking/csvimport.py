@@ -12,6 +12,8 @@ from kiosk.parking.model import MEMBER_KINDS, SPOT_TYPES, ParkingError
 
 MEMBER_COLUMNS = ("member", "unit", "kind")
 MEMBER_OPTIONAL = ("accessible_need", "pin")
+# Cells that may be empty: a worker's unit, a household's member (its unit's pseudonym).
+MEMBER_EMPTY_OK = ("member", "unit")
 SPOT_COLUMNS = ("spot", "type")
 SPOT_OPTIONAL = ("pool", "state")
 POOLS = ("rounds", "short")
@@ -20,6 +22,8 @@ SPOT_STATES = ("in_service", "out_of_service")
 _PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 _UNIT = re.compile(r"^[A-Z0-9][A-Z0-9_./-]{0,19}$")
 _PIN = re.compile(r"^[0-9]{4,8}$")
+# What the kiosk's login pane types (tui/screens/parking/login.py): 8 of these.
+_WORKER_LOGIN = re.compile(r"^[A-Za-z0-9-]{1,8}$")
 _TRUE, _FALSE = {"yes", "y", "true", "1"}, {"no", "n", "false", "0", ""}
 
 
@@ -62,14 +66,27 @@ def normalize_unit(unit: str) -> str:
 
 
 def member_problems(member: str, unit: str, kind: str, pin: str | None) -> list[str]:
+    """A row on its own: a household has a unit (its member may be left empty, for the
+    unit's pseudonym); a worker has no unit and logs in at the kiosk with the member
+    name, so it must be typeable on the login pane."""
     problems = []
-    if not _PSEUDONYM.match(member):
-        problems.append(f"member {member!r}: a pseudonym is 1-40 letters, digits, '-', "
-                        "'_' or '.'")
-    if not _UNIT.match(unit):
-        problems.append(f"unit {unit!r}: 1-20 letters, digits, '-', '_', '.' or '/'")
     if kind not in MEMBER_KINDS:
         problems.append(f"kind {kind!r}: must be one of {', '.join(MEMBER_KINDS)}")
+    if member and not _PSEUDONYM.match(member):
+        problems.append(f"member {member!r}: a pseudonym is 1-40 letters, digits, '-', "
+                        "'_' or '.'")
+    if kind == "household" and not unit:
+        problems.append("a household needs its unit")
+    if kind == "worker" and unit:
+        problems.append(f"unit {unit}: a worker has no unit (leave it empty: they log in "
+                        "with their member name)")
+    if kind == "worker" and not member:
+        problems.append("a worker needs a member name")
+    elif kind == "worker" and member and not _WORKER_LOGIN.match(member):
+        problems.append(f"member {member!r}: a worker logs in with it at the kiosk: 1-8 "
+                        "letters, digits or '-'")
+    if unit and not _UNIT.match(unit):
+        problems.append(f"unit {unit!r}: 1-20 letters, digits, '-', '_', '.' or '/'")
     if pin is not None and not _PIN.match(pin):
         problems.append("pin: must be 4-8 digits")
     return problems
@@ -88,8 +105,10 @@ def spot_problems(spot: str, spot_type: str, pool: str, state: str) -> list[str]
     return problems
 
 
-def parse_members(text: str) -> list[MemberRow]:
-    cells_by_line, problems = _read(text, MEMBER_COLUMNS, MEMBER_OPTIONAL)
+def read_members(text: str) -> tuple[list[MemberRow], list[str]]:
+    """The rows that read well on their own, and the problems of the others (by line), so
+    the register can add what only it can check and report everything at once."""
+    cells_by_line, problems = _read(text, MEMBER_COLUMNS, MEMBER_OPTIONAL, MEMBER_EMPTY_OK)
     rows = []
     seen_member: dict[str, int] = {}
     seen_unit: dict[str, int] = {}
@@ -101,17 +120,18 @@ def parse_members(text: str) -> list[MemberRow]:
         need_text = (cells.get("accessible_need") or "").lower()
         if need_text not in _TRUE | _FALSE:
             row_problems.append(f"accessible_need {need_text!r}: must be yes or no")
-        if member in seen_member:
+        if member and member in seen_member:
             row_problems.append(f"member {member} is already on line {seen_member[member]}")
-        if unit in seen_unit:
+        if unit and unit in seen_unit:
             row_problems.append(f"unit {unit} is already on line {seen_unit[unit]}")
-        seen_member.setdefault(member, line)
-        seen_unit.setdefault(unit, line)
+        if member:
+            seen_member.setdefault(member, line)
+        if unit:
+            seen_unit.setdefault(unit, line)
         problems += [f"line {line}: {p}" for p in row_problems]
-        rows.append(MemberRow(line, member, unit, kind, need_text in _TRUE, pin))
-    if problems:
-        raise CsvImportError(problems)
-    return rows
+        if not row_problems:
+            rows.append(MemberRow(line, member, unit, kind, need_text in _TRUE, pin))
+    return rows, problems
 
 
 def parse_spots(text: str) -> list[SpotRow]:
@@ -133,8 +153,8 @@ def parse_spots(text: str) -> list[SpotRow]:
     return rows
 
 
-def _read(text: str, required: tuple[str, ...],
-          optional: tuple[str, ...]) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
+def _read(text: str, required: tuple[str, ...], optional: tuple[str, ...],
+          empty_ok: tuple[str, ...] = ()) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
     """(line number, cells) of every well-formed non-blank row, and the problems of the
     others. A bad header is reported at once: no row can be read without it."""
     text = text.removeprefix("\ufeff")  # a spreadsheet's byte-order mark
@@ -165,7 +185,7 @@ def _read(text: str, required: tuple[str, ...],
                                 f"{len(columns)}")
                 continue
             values = {c: v.strip() for c, v in zip(columns, cells, strict=True)}
-            missing = [c for c in required if not values[c]]
+            missing = [c for c in required if not values[c] and c not in empty_ok]
             if missing:
                 problems.append(f"line {line}: empty {', '.join(missing)}")
                 continue

@@ -20,7 +20,7 @@ these ``reason`` codes (details in brackets), which the screen words:
   place then), ``no_reservation``, ``not_yours``, ``reservation_state`` [status],
   ``check_in_later`` [at: when check-in opens], ``no_offer`` (none waiting, or lapsed),
   ``not_waiting``; ``gate`` (the gate opens for no one without a spot or a check-in now);
-- maintainers: ``no_member``, ``member_exists``, ``unit_taken``, ``invalid_member``,
+- maintainers: ``no_member``, ``member_exists``, ``invalid_member`` [problems],
   ``no_spot``, ``spot_exists``, ``invalid_spot`` [problems], ``csv`` [problems]
   (``CsvImportError``), ``round_state`` [round_id, status] (a step out of order),
   ``bad_public_random``, ``memory_changed``, ``not_announced`` (a round closes only once
@@ -37,7 +37,7 @@ from typing import Any
 
 import sqlite_utils
 
-from kiosk import backoff
+from kiosk import backoff, households
 from kiosk.audit import AuditLog, HashChain
 from kiosk.codes import keyed_hash
 from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
@@ -47,8 +47,8 @@ from kiosk.parking.csvimport import (
     default_pool,
     member_problems,
     normalize_unit,
-    parse_members,
     parse_spots,
+    read_members,
     spot_problems,
 )
 from kiosk.parking.model import (
@@ -85,10 +85,15 @@ class DrawChain(HashChain):
     event = "parking.draw_entry"
 
 
+MEMBER_SQL = ("SELECT m.member, m.unit, m.kind, m.need, m.active, "
+              "COALESCE(m.pin_hash, h.pin_hash) AS pin_hash FROM parking_members m "
+              "LEFT JOIN households h ON h.unit = m.unit")
+
+
 @dataclass(frozen=True)
 class Member:
     member: str
-    unit: str
+    unit: str | None  # a household's; a worker has none
     kind: str
     need: bool
     active: bool
@@ -161,71 +166,122 @@ class ParkingRegister:
         return self.clock().astimezone(UTC)
 
     # --- members ------------------------------------------------------------------------
+    # A household's member is its identity's pseudonym (kiosk/households.py: one
+    # pseudonym, one PIN for the lockers and parking); a worker has no unit and a PIN here.
 
-    def add_member(self, actor: str, reason: str, member: str, unit: str, kind: str,
+    def add_member(self, actor: str, reason: str, member: str, unit: str | None, kind: str,
                    need: bool = False, pin: str | None = None) -> Member:
-        unit = normalize_unit(unit)
-        problems = member_problems(member, unit, kind, pin)
-        if problems:
-            raise ParkingError("; ".join(problems), reason="invalid_member", problems=problems)
+        """``member`` may be empty for a household that exists: its pseudonym is taken."""
         with self.store.step() as db:
+            member, unit = self._checked(db, member, normalize_unit(unit or ""), kind, pin)
             if self._member_row(db, member) is not None:
                 raise ParkingError(f"member {member} exists already", reason="member_exists")
-            self._check_unit_free(db, unit, member)
             self._write_member(db, actor, reason, member, unit, kind, need, pin, True)
         return self.member(member)
 
     def update_member(self, actor: str, reason: str, member: str, *, unit: str | None = None,
                       kind: str | None = None, need: bool | None = None,
                       pin: str | None = None, active: bool | None = None) -> Member:
-        """A maintainer's edit at the kiosk; only the fields given change."""
+        """A maintainer's edit at the kiosk; only the fields given change (a worker has no
+        unit: becoming one drops it)."""
         with self.store.step() as db:
             row = self._member_row(db, member)
             if row is None:
                 raise ParkingError(f"no member {member}", reason="no_member")
-            new_unit = normalize_unit(unit) if unit is not None else row["unit"]
             new_kind = kind if kind is not None else row["kind"]
-            problems = member_problems(member, new_unit, new_kind, pin)
-            if problems:
-                raise ParkingError("; ".join(problems), reason="invalid_member",
-                                   problems=problems)
+            new_unit = (normalize_unit(unit) if unit is not None
+                        else None if new_kind == "worker" else row["unit"])
+            named, new_unit = self._checked(db, member, new_unit or "", new_kind, pin)
+            if named != member:
+                raise ParkingError(f"unit {new_unit} is the household {named}, not {member}",
+                                   reason="invalid_member", problems=[])
             new_active = bool(row["active"]) if active is None else active
-            if new_active:
-                self._check_unit_free(db, new_unit, member)
             self._write_member(db, actor, reason, member, new_unit, new_kind,
                                bool(row["need"]) if need is None else need, pin, new_active)
         return self.member(member)
 
     def import_members(self, text: str, actor: str, reason: str = "CSV import") -> ImportReport:
         """Add or update every member listed; all rows or none. Raises ``CsvImportError``."""
-        rows = parse_members(text)
+        rows, read_problems = read_members(text)
         counts = {"added": 0, "changed": 0, "unchanged": 0}
         with self.store.step() as db:
-            units = {r["member"]: r["unit"] for r in
-                     db.query("SELECT member, unit FROM parking_members WHERE active = 1")}
-            units.update({row.member: row.unit for row in rows})
-            owners: dict[str, list[str]] = {}
-            for member, unit in units.items():
-                owners.setdefault(unit, []).append(member)
-            problems = [f"line {row.line}: unit {row.unit} belongs to member "
-                        f"{', '.join(m for m in owners[row.unit] if m != row.member)}"
-                        for row in rows if len(owners[row.unit]) > 1]
-            if problems:
-                raise CsvImportError(problems)
+            problems = list(read_problems)
+            checked: list[tuple[Any, str, str | None]] = []
+            lines: dict[str, int] = {}
             for row in rows:
-                outcome = self._write_member(db, actor, reason, row.member, row.unit,
+                try:
+                    member, unit = self._checked(db, row.member, row.unit, row.kind, row.pin)
+                except ParkingError as exc:
+                    problems += [f"line {row.line}: {p}" for p in exc.details["problems"]]
+                    continue
+                if member in lines:
+                    problems.append(f"line {row.line}: member {member} is already on line "
+                                    f"{lines[member]}")
+                lines.setdefault(member, row.line)
+                checked.append((row, member, unit))
+            if problems:
+                raise CsvImportError(sorted(problems, key=_line_no))
+            for row, member, unit in checked:
+                outcome = self._write_member(db, actor, reason, member, unit,
                                              row.kind, row.need, row.pin, True)
                 counts[outcome] += 1
         return ImportReport(**counts)
 
+    def _checked(self, db: sqlite_utils.Database, member: str, unit: str, kind: str,
+                 pin: str | None) -> tuple[str, str | None]:
+        """(member, unit) a row stands for, or ``ParkingError`` (``invalid_member``) naming
+        every problem: a household's member is its unit's pseudonym; a worker has no unit
+        and logs in with the member name, so it may be no household's unit or pseudonym."""
+        problems = member_problems(member, unit, kind, pin)
+        if kind == "household" and unit and not problems:
+            row = db.execute("SELECT pseudonym FROM households WHERE unit = ?",
+                             (unit,)).fetchone()
+            if row is not None and member and member != row[0]:
+                problems.append(f"unit {unit} is the household {row[0]}: its member is "
+                                "that pseudonym (write it, or leave member empty)")
+            elif row is not None:
+                member = row[0]
+            elif not member:
+                problems.append(f"unit {unit} has no household yet: name its member")
+            elif db.execute("SELECT 1 FROM households WHERE pseudonym = ?",
+                            (member,)).fetchone():
+                problems.append(f"member {member}: another unit's household has it")
+        elif kind == "worker" and not problems and db.execute(
+                "SELECT 1 FROM households WHERE pseudonym = ? OR unit = ?",
+                (member, normalize_unit(member))).fetchone():
+            problems.append(f"member {member}: a household's unit or pseudonym (a worker "
+                            "logs in with the member name)")
+        if problems:
+            raise ParkingError("; ".join(problems), reason="invalid_member", problems=problems)
+        return member, unit or None
+
     def _write_member(self, db: sqlite_utils.Database, actor: str, reason: str, member: str,
-                      unit: str, kind: str, need: bool, pin: str | None, active: bool) -> str:
+                      unit: str | None, kind: str, need: bool, pin: str | None,
+                      active: bool) -> str:
         old = self._member_row(db, member)
-        new = {"member": member, "unit": unit, "kind": kind, "need": int(need),
-               "active": int(active)}
-        new["pin_hash"] = (keyed_hash(self._secret, "parking-pin", pin) if pin is not None
-                           else old["pin_hash"] if old else None)
-        if old is not None and all(old[k] == v for k, v in new.items()):
+        new: dict[str, Any] = {"member": member, "unit": unit, "kind": kind,
+                               "need": int(need), "active": int(active), "pin_hash": None}
+        pin_changed = False
+        if kind == "household":
+            # The household's one PIN, the lockers' too (kiosk/households.py).
+            before = db.execute("SELECT pin_hash FROM households WHERE unit = ?",
+                                (unit,)).fetchone()
+            after = (households.pin_hash(self._secret, pin) if pin is not None
+                     else before[0] if before else None)
+            if before is None:
+                db.execute("INSERT INTO households (unit, pseudonym, pin_hash) "
+                           "VALUES (?, ?, ?)", (unit, member, after))
+            elif after != before[0]:
+                db.execute("UPDATE households SET pin_hash = ? WHERE unit = ?", (after, unit))
+            pin_changed = before is not None and after != before[0]
+        else:
+            new["pin_hash"] = (keyed_hash(self._secret, "parking-pin", pin) if pin is not None
+                               else old["pin_hash"] if old else None)
+        changed = sorted({"need": "accessible_need", "pin_hash": "pin"}.get(k, k)
+                         for k, v in new.items() if old is not None and old[k] != v)
+        if pin_changed and "pin" not in changed:
+            changed = sorted([*changed, "pin"])
+        if old is not None and not changed:
             return "unchanged"
         db.table("parking_members").upsert(new, pk="member")
         # The audit names which fields changed; a PIN or a unit never leaves the kiosk.
@@ -233,8 +289,6 @@ class ParkingRegister:
         if old is None:
             self.audit.append(db, actor, "parking.member_added", member, reason, public)
             return "added"
-        changed = sorted({"need": "accessible_need", "pin_hash": "pin"}.get(k, k)
-                         for k, v in new.items() if old[k] != v)
         self.audit.append(db, actor, "parking.member_changed", member, reason,
                           {**public, "changed": changed})
         if not active:
@@ -252,39 +306,31 @@ class ParkingRegister:
         rows = list(db.query("SELECT * FROM parking_members WHERE member = ?", (member,)))
         return rows[0] if rows else None
 
-    def _check_unit_free(self, db: sqlite_utils.Database, unit: str, member: str) -> None:
-        other = db.execute("SELECT member FROM parking_members WHERE unit = ? AND active = 1 "
-                           "AND member != ?", (unit, member)).fetchone()
-        if other:
-            raise ParkingError(f"unit {unit} belongs to member {other[0]}", reason="unit_taken")
-
     def member(self, member: str) -> Member:
-        rows = self.store.query("SELECT * FROM parking_members WHERE member = ?", (member,))
+        rows = self.store.query(MEMBER_SQL + " WHERE m.member = ?", (member,))
         if not rows:
             raise ParkingError(f"no member {member}", reason="no_member")
         return _member(rows[0])
 
     def members(self) -> list[Member]:
-        return [_member(r) for r in
-                self.store.query("SELECT * FROM parking_members ORDER BY member")]
+        return [_member(r) for r in self.store.query(MEMBER_SQL + " ORDER BY m.member")]
 
-    def authenticate(self, unit: str, pin: str) -> Member:
-        """Member login at the kiosk: unit and PIN. Wrong tries make the next ones wait:
+    def authenticate(self, login: str, pin: str) -> Member:
+        """Member login at the kiosk: a household's unit and its PIN (the one the lockers
+        know), or a worker's member name and theirs. Wrong tries make the next ones wait:
         while a wait runs, ``backoff.TooManyAttempts`` says how long."""
         scope = LOGIN_SCOPE
-        # Counted per unit, under a small kiosk-wide cap (kiosk/backoff.py): wrong PINs
-        # typed for one household never lock out another.
-        key = f"{scope}:{normalize_unit(unit)[:16]}"
-        pin_hash = keyed_hash(self._secret, "parking-pin", pin.strip())
+        typed = normalize_unit(login)
+        # Counted per unit (or name), under a small kiosk-wide cap (kiosk/backoff.py):
+        # wrong PINs typed for one household never lock out another.
+        key = f"{scope}:{typed[:16]}"
         with self.store.step() as db:
             backoff.check_cap(db, scope, LOGIN_CAP, self._now())
             backoff.check(db, key, self.login_backoff, self._now())
-            rows = list(db.query(
-                "SELECT * FROM parking_members WHERE unit = ? AND pin_hash = ? AND active = 1",
-                (normalize_unit(unit), pin_hash)))
-            if rows:
+            member = self._login(db, typed, pin.strip())
+            if member is not None:
                 backoff.record_success(db, key)
-                return _member(rows[0])
+                return self._member_in(db, member)
             backoff.spend_cap(db, scope, LOGIN_CAP, self._now())
             failures, wait_s = backoff.record_failure(db, key, self.login_backoff,
                                                       self._now())
@@ -292,6 +338,20 @@ class ParkingRegister:
                                {"scope": scope, "failures": failures, "wait_s": wait_s})
         raise ParkingError(f"wrong unit or PIN; wait {wait_s:.0f} s" if wait_s
                            else "wrong unit or PIN", reason="wrong_login", wait_s=wait_s)
+
+    def _login(self, db: sqlite_utils.Database, typed: str, pin: str) -> str | None:
+        household = db.execute("SELECT member FROM parking_members WHERE unit = ? AND "
+                               "active = 1", (typed,)).fetchone()
+        if household is not None:
+            right = households.check_pin(db, self._secret, typed, pin)
+            return household[0] if right else None
+        worker = db.execute("SELECT member FROM parking_members WHERE kind = 'worker' AND "
+                            "active = 1 AND upper(member) = ? AND pin_hash = ?",
+                            (typed, keyed_hash(self._secret, "parking-pin", pin))).fetchone()
+        return worker[0] if worker else None
+
+    def _member_in(self, db: sqlite_utils.Database, member: str) -> Member:
+        return _member(next(iter(db.query(MEMBER_SQL + " WHERE m.member = ?", (member,)))))
 
     # --- spots --------------------------------------------------------------------------
 
@@ -1231,6 +1291,11 @@ def _count(values: Any) -> dict[str, int]:
     for v in values:
         counts[v] = counts.get(v, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def _line_no(problem: str) -> int:
+    """The line a CSV problem names ("line 7: …"), to report them in file order."""
+    return int(problem.split(":", 1)[0].removeprefix("line "))
 
 
 def _member(row: dict[str, Any]) -> Member:

@@ -58,13 +58,15 @@ SPOTS = [("S1", "standard", "rounds", "in_service"), ("S2", "standard", "rounds"
 SPOT_PINS = {"S1": 12, "S2": 13, "S3": 16, "S4": 19, "A1": 20, "E1": 21, "M1": 23, "V1": 24,
              "V2": 25, "L1": 18}
 # Parking members: pseudonyms say nothing about who or where. (pseudonym, unit, kind, need)
-PARKING_MEMBERS = [("ash", "101", "household", False), ("birch", "102", "household", True),
+# A worker has no unit: they log in with their pseudonym.
+PARKING_MEMBERS: list[tuple[str, str | None, str, bool]] = [
+                   ("ash", "101", "household", False), ("birch", "102", "household", True),
                    ("cedar", "103", "household", False), ("elm", "104", "household", False),
                    ("fir", "201", "household", False), ("hazel", "202", "household", False),
                    ("larch", "203", "household", False), ("maple", "204", "household", False),
                    ("oak", "301", "household", False), ("pine", "302", "household", False),
                    ("rowan", "303", "household", False), ("yew", "304", "household", False),
-                   ("linden", "W1", "worker", False)]
+                   ("linden", None, "worker", False)]
 WORKER_PIN = "9090"
 # What each asks for in the two drawn rounds, and who has asked in the open one.
 PARKING_ASKS = {"birch": "accessible", "oak": "ev", "pine": "ev", "yew": "motorcycle"}
@@ -78,9 +80,13 @@ def household_pin(unit: str) -> str:
     return unit + "0"
 
 
-def parking_pin(unit: str) -> str:
-    """The household's PIN serves parking too; the community worker has their own."""
-    return WORKER_PIN if unit == "W1" else household_pin(unit)
+def parking_pin(unit: str | None) -> str:
+    """The household's one PIN serves parking too; the community worker has their own."""
+    return WORKER_PIN if unit is None else household_pin(unit)
+
+
+# One identity a household: its parking member is its pseudonym (kiosk/households.py).
+PSEUDONYMS = {unit: member for member, unit, _, _ in PARKING_MEMBERS if unit}
 
 
 class PhoneOutbox(Outbox):
@@ -206,7 +212,7 @@ class SimulatedWorld:
         holders = {r["member"]: r["spot"] for r in store.query(
             "SELECT member, spot FROM parking_allocations WHERE round = ? AND "
             "released_ts IS NULL", (parking.current_round() or "",))}
-        members = [(m.unit, parking_pin(m.unit), holders.get(m.member, ""), m.need,
+        members = [(m.unit or m.member, parking_pin(m.unit), holders.get(m.member, ""), m.need,
                     m.kind == "worker") for m in parking.members() if m.active]
         shift = self.kiosk.duty.on_duty()
         pins = dict(VOLUNTEERS)
@@ -224,7 +230,7 @@ def seed(kiosk: Any, sim: Any) -> None:
     """A fresh community: households, couriers, and parcels already waiting."""
     lockers = kiosk.lockers
     for unit in UNITS:
-        lockers.add_household(unit, pin=household_pin(unit))
+        lockers.add_household(unit, PSEUDONYMS.get(unit), pin=household_pin(unit))
     couriers = [lockers.add_courier(name, pin) for name, pin in COURIERS]
     for unit, size in WAITING:
         slot = lockers.deposit(couriers[0], unit, size)
@@ -241,8 +247,9 @@ def seed_parking(kiosk: Any) -> None:
     for spot, spot_type, pool, state in SPOTS:
         parking.add_spot(SETUP, "demo car park", spot, spot_type, pool, state)
     for member, unit, kind, need in PARKING_MEMBERS:
+        # A household's PIN is its own already (seed); a worker's is set here.
         parking.add_member(SETUP, "demo community", member, unit, kind, need,
-                           pin=parking_pin(unit))
+                           pin=None if unit else WORKER_PIN)
     now = parking.clock()
     this_month = now.replace(day=1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)

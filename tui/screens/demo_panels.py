@@ -105,7 +105,9 @@ class DemoHelpScreen(InKiosk, ModalScreen[None]):
                 notes.append(t("demo.parking_need"))
             if worker:
                 notes.append(t("demo.parking_worker"))
-            entries.append(" ".join([t("demo.parking_login", unit=unit, pin=pin), *notes]))
+            login = (t("demo.parking_login_worker", name=unit, pin=pin) if worker
+                     else t("demo.parking_login", unit=unit, pin=pin))
+            entries.append(" ".join([login, *notes]))
         entries.append(t("demo.parking_more"))
         return entries
 
