@@ -361,3 +361,38 @@ def test_the_demo_shows_its_first_frame_before_loading_the_core():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert "sqlite_utils" in out.stdout
+
+
+def test_kiosk_run_loads_neither_cryptography_nor_the_notifier_or_plan(tmp_path, sim):
+    """What ``kiosk run`` composes stays out of ``cryptography`` (9.6 MB resident; the key
+    signs through libcrypto, kiosk/signing.py) and the notifier's and plan's libraries:
+    the footprint in bench/bench_tui.py. The kiosk is composed, started and signs."""
+    import subprocess
+    import sys
+
+    heavy = ["cryptography", "apprise", "segno", "plotext", "notify.service", "plan",
+             "witness"]
+    code = (
+        "import sys\n"
+        "from kiosk.config import config_from_dict\n"
+        "from kiosk.setups.production import production_kiosk\n"
+        f"c = config_from_dict({{'community_id': 'c', 'kiosk_id': 'k', 'data_dir': "
+        f"{str(tmp_path)!r}, 'board': {{'port': {sim.port!r}, 'timeout_s': 0.1}}, "
+        "'gpio': {'pin_factory': 'mock', 'tamper': 27}, 'mqtt': {'enabled': False}, "
+        "'compartments': [{'board': 0, 'locks': '1-2', 'size': 'S'}]}, '<test>')\n"
+        "k = production_kiosk(c)\n"
+        "from kiosk.signing import KioskKey\n"
+        f"KioskKey.load_or_create({str(tmp_path)!r}).head('c', 'k', 'audit', 1, '0' * 64)\n"
+        "EXTRA\n"
+        "k.close()\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))\n")
+    run = subprocess.run([sys.executable, "-c", code.replace("EXTRA", "pass")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ""
+    # Control: the same check sees cryptography once something does load it.
+    extra = "from kiosk.signing import CryptographyEd25519; CryptographyEd25519().public(b'1' * 32)"
+    run = subprocess.run([sys.executable, "-c", code.replace("EXTRA", extra)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "cryptography"
