@@ -481,6 +481,9 @@ async def test_a_round_with_a_scanned_waybill_a_corrected_unit_and_a_summary(run
         await until(pilot, lambda: screen.pane == "unit-pane" and screen.held is not None,
                     what="stored, code held")
         assert kiosk.outbox.pending_notifications() == []  # nobody told yet
+        correct = screen.query_one("#deposit-correct")
+        await until(pilot, lambda: correct.display and not correct.has_class("-active"),
+                    what="the correction offered")
         await pilot.click("#deposit-correct")
         await type_text(pilot, "302")
         await pilot.press("enter")

@@ -26,7 +26,8 @@ def demo_kiosk(data: Path, language: str = "zh", **options) -> DemoKiosk:
     return DemoKiosk(data, language=language, clock=lambda: FROZEN, **options)
 
 
-async def until(pilot: Pilot, condition: Callable[[], object], timeout_s: float = 5.0,
+# A bound, not a measure: generous, since the test files run in parallel workers.
+async def until(pilot: Pilot, condition: Callable[[], object], timeout_s: float = 15.0,
                 what: str = "condition") -> None:
     """Let the app run until ``condition()`` holds (workers and the board take a moment)."""
     deadline = time.monotonic() + timeout_s
