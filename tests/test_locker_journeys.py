@@ -348,6 +348,15 @@ async def test_a_flood_of_wrong_codes_for_others_keeps_a_resident_waiting_at_mos
     assert "pickup:302" not in {r["scope"] for r in rows}
 
 
+
+async def lost_code_pane(pilot, app, unit: str) -> None:
+    """Pickup, the unit typed, "lost code" tapped: the pane offering re-send or the PIN."""
+    await pilot.press("1")
+    await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+    await type_text(pilot, unit)
+    await pilot.click("#pickup-lost")
+    await until(pilot, lambda: app.screen.pane == "pickup-lost-pane")
+
 # --- 5. a lost code ---------------------------------------------------------------------
 
 async def test_a_lost_code_is_re_sent_and_the_old_one_stops_working(run, sim):
@@ -355,11 +364,7 @@ async def test_a_lost_code_is_re_sent_and_the_old_one_stops_working(run, sim):
     _, old, c = stored_for(run, sim, "301")
     app = run.app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("1")
-        await until(pilot, lambda: isinstance(app.screen, PickupScreen))
-        await type_text(pilot, "301")
-        await pilot.click("#pickup-lost")
-        await until(pilot, lambda: app.screen.pane == "pickup-lost-pane")
+        await lost_code_pane(pilot, app, "301")
         await pilot.click("#pickup-resend")
         await until(pilot, lambda: app.t("pickup.resent", unit="301") in shown(
             app.screen.query_one("#lost-message")), what="re-sent")
@@ -379,11 +384,7 @@ async def test_a_lost_code_household_opens_with_its_pin(run, sim):
     parcel, _, c = stored_for(run, sim, "303", waybill="SF-778")
     app = run.app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("1")
-        await until(pilot, lambda: isinstance(app.screen, PickupScreen))
-        await type_text(pilot, "303")
-        await pilot.click("#pickup-lost")
-        await until(pilot, lambda: app.screen.pane == "pickup-lost-pane")
+        await lost_code_pane(pilot, app, "303")
         await pilot.click("#pickup-with-pin")
         await until(pilot, lambda: app.screen.pane == "pickup-pin")
         await type_text(pilot, "1111")  # wrong first: refused, nothing opens
@@ -413,11 +414,7 @@ async def test_one_household_pin_opens_a_lost_codes_parcels_and_logs_in_to_parki
     parcel, _, c = stored_for(run, sim, "303")
     app = run.app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("1")
-        await until(pilot, lambda: isinstance(app.screen, PickupScreen))
-        await type_text(pilot, "303")
-        await pilot.click("#pickup-lost")
-        await until(pilot, lambda: app.screen.pane == "pickup-lost-pane")
+        await lost_code_pane(pilot, app, "303")
         await pilot.click("#pickup-with-pin")
         await until(pilot, lambda: app.screen.pane == "pickup-pin")
         await type_text(pilot, PINS["303"])  # the PIN before: replaced, refused
