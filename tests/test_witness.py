@@ -604,3 +604,85 @@ def test_a_message_its_database_refused_goes_in_once_the_database_is_free(tmp_pa
         service.stop()
         service.witness.close()
         broker.stop()
+
+
+def _audit_event(seq: int, prev: str) -> tuple[dict, str]:
+    """An honest audit chain entry as a kiosk publishes it: (event, the entry's hash)."""
+    body = {"seq": seq, "ts": f"2026-12-01T00:00:{seq:02d}.000000Z", "actor": "v-ana",
+            "action": "spot.added", "subject": f"S{seq}", "reason": "painted", "data": {},
+            "prev_hash": prev}
+    body["hash"] = entry_hash(*(body[k] for k in ("seq", "ts", "actor", "action", "subject",
+                                                  "reason", "data", "prev_hash")))
+    return ({"seq": seq, "id": f"e{seq}", "ts": body["ts"], "type": "audit.entry",
+             "community": COMMUNITY, "kiosk": KIOSK, "data": body}, body["hash"])
+
+
+def test_two_witnesses_of_one_name_each_keep_their_own_session(tmp_path):
+    """Two residents both run ``--name resident``: each witness has its own client id
+    (kept in its witness.db), so the broker never knocks one off for the other, both
+    take every entry, and a restarted witness takes up its own session again."""
+    from kiosk.config import MqttConfig
+    from mqtt import topics
+    from tests.mqtt_broker import close, publish, publisher
+
+    broker = Mosquitto(tmp_path / "broker").start()
+    config = MqttConfig(host="127.0.0.1", port=broker.port)
+    topic = topics.event_topic(COMMUNITY, KIOSK, "audit.entry")
+    client = publisher(broker)
+    prev, started = GENESIS, []
+
+    def witness(directory: Path) -> WitnessService:
+        directory.mkdir(parents=True, exist_ok=True)
+        service = WitnessService(Witness(directory / WITNESS_DB), config, "resident",
+                                 reconnect_min_s=0.1)
+        service.start()
+        started.append(service)
+        assert service.subscribed.wait(10)
+        return service
+
+    def send(seq: int) -> None:
+        nonlocal prev
+        event, prev = _audit_event(seq, prev)
+        publish(client, topic, json.dumps(event))
+
+    def holds(service: WitnessService, n: int) -> bool:
+        return len(service.witness.held(COMMUNITY, KIOSK, "audit")) == n
+
+    try:
+        a, b = witness(tmp_path / "a"), witness(tmp_path / "b")
+        assert a.name == b.name == "resident" and a.client_id != b.client_id
+        for seq in (1, 2, 3):
+            send(seq)
+        assert wait_until(lambda: holds(a, 3) and holds(b, 3), 15)
+        assert a._client.is_connected() and b._client.is_connected()
+        assert "already connected" not in broker.log()
+        assert broker.log().count(f" as {a.client_id} ") == 1
+        assert broker.log().count(f" as {b.client_id} ") == 1
+
+        # Restarted on its own data, a witness is the same client: the entry published
+        # while it was away waits in its session.
+        first_id = a.client_id
+        a.stop()
+        a.witness.close()
+        send(4)
+        assert wait_until(lambda: holds(b, 4), 15)
+        a = witness(tmp_path / "a")
+        assert a.client_id == first_id
+        assert wait_until(lambda: holds(a, 4), 15)
+        assert a.raised == [] and b.raised == []
+
+        # Control: two witnesses under one client id (as one name gave before, here a copy
+        # of a's witness.db) do knock each other off, and the checks above would see it.
+        a.stop()
+        a.witness.close()
+        shutil.copytree(tmp_path / "a", tmp_path / "a-copy")
+        a = witness(tmp_path / "a")
+        twin = witness(tmp_path / "a-copy")
+        assert twin.client_id == a.client_id
+        assert wait_until(lambda: "already connected" in broker.log(), 15)
+    finally:
+        close(client)
+        for service in started:
+            service.stop()
+            service.witness.close()
+        broker.stop()

@@ -24,6 +24,7 @@ allocations (retained). An alarm names its kind:
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,11 @@ def _v2(db: sqlite_utils.Database) -> None:
                   PRIMARY KEY (community, kiosk))""")
 
 
+def _v3(db: sqlite_utils.Database) -> None:
+    # What this witness is, kept with what it holds: its broker client id (``client_id``).
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 # A chain's length read from outside: bounded.
 MAX_SEQ = 2**53
 # How long a head may stay shorter than the chain held before it is a truncation.
@@ -112,12 +118,28 @@ GRACE_S = 30.0
 
 class Witness:
     def __init__(self, path: str | Path, clock: Clock = utc_now, grace_s: float = GRACE_S):
-        self.store = Store(path, {"witness": [_v1, _v2]})
+        self.store = Store(path, {"witness": [_v1, _v2, _v3]})
         self.clock = clock
         self.grace_s = grace_s
 
     def close(self) -> None:
         self.store.close()
+
+    def client_id(self) -> str:
+        """This witness's broker client id: made at random once and kept in witness.db.
+
+        The broker keeps a persistent session per client id (what is published while the
+        witness is away) and lets one connection hold an id: two witnesses under one id
+        (the same ``--name`` on two machines) would knock each other off in turn. The name
+        is for alarms and logs; the id follows the database, so a restarted witness takes
+        up its own session again and another witness never shares it."""
+        with self.store.step() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'client_id'").fetchone()
+            if row is not None:
+                return str(row[0])
+            value = f"kiosk-witness-{uuid.uuid4().hex[:16]}"
+            db.execute("INSERT INTO meta VALUES ('client_id', ?)", (value,))
+            return value
 
     # --- what a kiosk shows -------------------------------------------------------------
 

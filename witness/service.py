@@ -119,8 +119,9 @@ class WitnessService:
         self.witness = witness
         self.name = name
         self.communities = list(communities or [topics.ANY])
-        client = make_client(config, f"kiosk-witness-{name}", clean_session=False,
-                             manual_ack=True)
+        # Its own id, not its name: two witnesses of one name must not share a session.
+        self.client_id = witness.client_id()
+        client = make_client(config, self.client_id, clean_session=False, manual_ack=True)
         set_reconnect_delay(client, reconnect_min_s, config.reconnect_max_s)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe

@@ -116,7 +116,7 @@ def run_witness(args: argparse.Namespace) -> int:
     stalled_s = min(STALLED_S, watchdog.interval or STALLED_S)
     service.start()
     print(f"kiosk witness {args.name}: reading {', '.join(service.subscriptions())} from "
-          f"{broker}", file=sys.stderr, flush=True)
+          f"{broker} as client {service.client_id}", file=sys.stderr, flush=True)
     ready = False
     try:
         while True:
