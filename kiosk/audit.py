@@ -2,7 +2,8 @@
 
 Each entry's hash covers its content and the previous entry's hash, so editing, removing
 or reordering any entry breaks the chain from that point on, and ``verify`` names it.
-Entries are also published as events, so copies exist outside the kiosk.
+Entries are also published as events, so copies exist outside the kiosk: each one whole,
+so an entry that would not fit one event (``MAX_ENTRY_BYTES``) is refused, not committed.
 """
 
 from __future__ import annotations
@@ -16,9 +17,26 @@ from typing import Any
 import sqlite_utils
 
 from kiosk.events import Clock, Outbox, iso, utc_now
+from kiosk.refusals import Refusal
 from kiosk.store import Migration, Store
 
 GENESIS = "0" * 64
+
+# The largest chain event a witness or the plan takes (``mqtt.contract.MAX_CHAIN_PAYLOAD``
+# is this bound): an entry it refused would be a gap in every copy for good.
+MAX_CHAIN_EVENT = 4 * 1024 * 1024
+# The event around an entry (community and kiosk ids of at most 63 characters, the event's
+# id, seq, time and type: about 300 bytes) fits in this.
+ENVELOPE_BYTES = 1024
+# The largest entry, as the outbox keeps it (``entry_bytes``), that a chain commits.
+MAX_ENTRY_BYTES = MAX_CHAIN_EVENT - ENVELOPE_BYTES
+
+
+class EntryTooLarge(Refusal):
+    """An entry that could not be published whole: refused, so nothing of the step that
+    made it is committed (details: ``bytes``, ``limit``)."""
+
+    default_reason = "chain_entry_too_large"
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,12 @@ def entry_hash(seq: int, ts: str, actor: str, action: str, subject: str, reason:
     body = json.dumps([seq, ts, actor, action, subject, reason, data, prev_hash],
                       ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def entry_bytes(entry: AuditEntry | dict[str, Any]) -> int:
+    """An entry's size in UTF-8 as the outbox keeps it and its event carries it."""
+    body = entry.to_dict() if isinstance(entry, AuditEntry) else entry
+    return len(json.dumps(body, ensure_ascii=False, sort_keys=True).encode())
 
 
 def create_chain_table(db: sqlite_utils.Database, table: str) -> None:
@@ -103,6 +127,12 @@ class HashChain:
         ts = iso(self.clock())
         digest = entry_hash(seq, ts, actor, action, subject, reason, data, prev)
         entry = AuditEntry(seq, ts, actor, action, subject, reason, data, prev, digest)
+        size = entry_bytes(entry)
+        if size > MAX_ENTRY_BYTES:
+            raise EntryTooLarge(f"{action} {subject}: the {self.table} chain entry would be "
+                                f"{size} bytes, more than the {MAX_ENTRY_BYTES} one entry "
+                                "may take (it is published whole, as one event)",
+                                bytes=size, limit=MAX_ENTRY_BYTES)
         db.execute(
             f"INSERT INTO {self.table} (seq, ts, actor, action, subject, reason, data, "
             "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

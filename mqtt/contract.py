@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kiosk.audit import MAX_CHAIN_EVENT
 from kiosk.events import iso
 from mqtt import topics
 
 MAX_PAYLOAD = 64 * 1024
 # Chain entries (docs/witness.md) are kept whole: a draw record of 10,000 members is about
-# 1.2 MB. Their own bound, as the witnesses use it; every other event stays at 64 KiB.
+# 1.2 MB. Their own bound, as the witnesses use it; every other event stays at 64 KiB. The
+# kiosk commits no entry whose event would be larger (kiosk/audit.py, MAX_ENTRY_BYTES).
 CHAIN_EVENT_TYPES = frozenset({"audit.entry", "parking.draw_entry"})
-MAX_CHAIN_PAYLOAD = 4 * 1024 * 1024
+MAX_CHAIN_PAYLOAD = MAX_CHAIN_EVENT
 _CHAIN_SEGMENTS = frozenset(topics.type_segment(t) for t in CHAIN_EVENT_TYPES)
 # A device snapshot is a few hundred bytes (docs/mqtt.md); a kiosk of 500 compartments
 # with every door open stays under 16 KiB.

@@ -143,3 +143,58 @@ def test_cli_verify_a_published_copy(tmp_path):
 def test_cli_without_database_says_so(tmp_path):
     out = _kiosk("audit", "verify", "--data", str(tmp_path / "none"), cwd=tmp_path)
     assert out.returncode == 2 and "no kiosk database" in out.stderr
+
+
+def test_an_entry_that_could_not_be_published_whole_is_refused_and_nothing_committed(
+        tmp_path):
+    """Witnesses take a chain event of at most 4 MiB: the kiosk never commits an entry whose
+    event would be larger (it would be a gap in every copy for good). Counted in bytes of
+    UTF-8, reason and data alike; an entry of exactly the bound goes out whole."""
+    from datetime import UTC, datetime
+
+    from kiosk.audit import GENESIS, MAX_ENTRY_BYTES, AuditEntry, EntryTooLarge, entry_bytes
+    from kiosk.events import iso
+    from mqtt import topics
+    from mqtt.contract import MAX_CHAIN_PAYLOAD
+    from witness.core import Witness
+    from witness.service import handle
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    store = open_kiosk_store(tmp_path / "kiosk.db")
+    audit = AuditLog(store, Outbox(store, lambda: now), clock=lambda: now)
+    reason = "车位表" * 1000  # a reason's text counts as its UTF-8 bytes
+
+    def note(total: int) -> dict:
+        """Data that makes the entry exactly ``total`` bytes."""
+        bare = AuditEntry(1, iso(now), "m-1", "member.import", "register", reason,
+                          {"note": ""}, GENESIS, GENESIS)
+        wide, narrow = divmod(total - entry_bytes(bare), 3)
+        return {"note": "车" * wide + "a" * narrow}
+
+    try:
+        with pytest.raises(EntryTooLarge) as refused, store.step() as db:
+            audit.append(db, "m-1", "member.import", "register", reason,
+                         note(MAX_ENTRY_BYTES + 1))
+        assert refused.value.reason == "chain_entry_too_large"
+        assert refused.value.details == {"bytes": MAX_ENTRY_BYTES + 1,
+                                         "limit": MAX_ENTRY_BYTES}
+        assert audit.entries() == [] and audit.outbox.pending_count() == 0
+
+        # Control: at the bound it is committed, and its event, with the longest ids a
+        # kiosk can have, is one a witness takes whole.
+        with store.step() as db:
+            entry = audit.append(db, "m-1", "member.import", "register", reason,
+                                 note(MAX_ENTRY_BYTES))
+        assert entry_bytes(entry) == MAX_ENTRY_BYTES and len(audit.entries()) == 1
+        community, kiosk = "c" * 63, "k" * 63
+        [(_, _, payload)] = audit.outbox.pending_payloads(community, kiosk)
+        assert MAX_CHAIN_PAYLOAD - 1024 < len(payload.encode()) <= MAX_CHAIN_PAYLOAD
+        witness = Witness(tmp_path / "witness.db")
+        try:
+            assert handle(witness, topics.event_topic(community, kiosk, "audit.entry"),
+                          payload.encode()) == []
+            assert witness.held(community, kiosk, "audit") == [entry.to_dict()]
+        finally:
+            witness.close()
+    finally:
+        store.close()

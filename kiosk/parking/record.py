@@ -64,6 +64,34 @@ def make_inputs(round_id: str, asks: list[Ask], spots: list[Spot], memory: Memor
     }
 
 
+# A public random value is one line of at most this many characters (the register checks).
+MAX_PUBLIC_RANDOM = 256
+
+
+def largest_record(round_id: str, asks: list[Ask], spots: list[Spot], memory: Memory,
+                   lend_accessible: bool, *, closed_at: str, random_source: str,
+                   announced_at: str) -> dict[str, Any]:
+    """A record at least as large, written as JSON, as any draw of a round closed with
+    these asks and spots can give: committed with the widest public random value allowed,
+    and every asker given the spot with the longest name, as the type with the longest
+    name (a real draw refuses some, whose rows are shorter, and gives the others shorter
+    names at most). The memory is the draw's: nothing is drawn while a round is closed.
+    The register closes no round whose record could not be published whole."""
+    # Every character a control character: JSON writes each as six (\u00XX).
+    widest_random = "\x01" * MAX_PUBLIC_RANDOM
+    inputs = make_inputs(round_id, asks, spots, memory, widest_random, closed_at,
+                         lend_accessible, ALGORITHM_VERSION, closed_at=closed_at,
+                         random_source=random_source, announced_at=announced_at)
+    results, _ = compute_results(inputs, closed_at)
+    spot = max((s.id for s in spots), key=len, default="")
+    kind = max(SPOT_TYPES, key=len)
+    results["assignments"] = [{"member": a.member, "spot": spot, "type": kind,
+                               "asked": a.type} for a in asks]
+    results["refused"] = []
+    return {"format": RECORD_FORMAT, "inputs": inputs, "inputs_hash": sha256_hex(inputs),
+            "results": results, "results_hash": sha256_hex(results)}
+
+
 def make_commitment(inputs: dict[str, Any]) -> dict[str, Any]:
     """What is published before the draw: the inputs and their hash."""
     return {"format": COMMITMENT_FORMAT, "inputs": inputs, "inputs_hash": sha256_hex(inputs)}

@@ -14,7 +14,8 @@ these ``reason`` codes (details in brackets), which the screen words:
   spots are for a declared need), ``no_spot_type``;
 - rounds: ``round_busy`` [round_id] (that round is closed or committed but not drawn:
   no other takes requests or closes meanwhile), ``round_closed`` [round_id], ``no_request``,
-  ``not_held`` (no spot this round to release), ``bad_round_id``;
+  ``not_held`` (no spot this round to release), ``bad_round_id``, ``round_too_large``
+  [round_id, bytes, limit] (its draw record might not be published whole: it stays open);
 - reservations: ``bad_kind``, ``no_time_zone``, ``slot_order`` (ends before it starts),
   ``too_long`` [max_hours], ``slot_over``, ``overlap`` (another reservation or waitlist
   place then), ``no_reservation``, ``not_yours``, ``reservation_state`` [status],
@@ -38,7 +39,7 @@ from typing import Any
 import sqlite_utils
 
 from kiosk import backoff, households
-from kiosk.audit import AuditLog, HashChain
+from kiosk.audit import MAX_ENTRY_BYTES, AuditLog, HashChain
 from kiosk.codes import keyed_hash
 from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
 from kiosk.parking.allocation import ALGORITHM_VERSION, Memory, eligible_list
@@ -61,7 +62,13 @@ from kiosk.parking.model import (
     sha256_hex,
 )
 from kiosk.parking.policies import RoundInput
-from kiosk.parking.record import make_commitment, make_inputs, make_record
+from kiosk.parking.record import (
+    MAX_PUBLIC_RANDOM,
+    largest_record,
+    make_commitment,
+    make_inputs,
+    make_record,
+)
 from kiosk.parking.settings import ParkingSettings
 from kiosk.store import Store, insert_with_id
 
@@ -72,6 +79,10 @@ LOGIN_CAP = backoff.RateCap(burst=10, gap_s=10.0)
 LIVE_SQL = "(" + ", ".join(f"'{status}'" for status in LIVE) + ")"
 RESERVATION_KINDS = ("visitor", "moving")
 _ROUND_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+# Room in a round's draw entry, besides its record, for the entry's own fields and the
+# actor and reason the draw is given (a draw given a reason longer still is refused,
+# ``EntryTooLarge``, and can be given a shorter one).
+DRAW_ENTRY_ROOM = 64 * 1024
 
 
 class DrawChain(HashChain):
@@ -569,6 +580,7 @@ class ParkingRegister:
             "SELECT spot, type FROM parking_spots WHERE state = 'in_service' "
             "AND pool = 'rounds' ORDER BY spot")]
         closed = {"closed_at": iso(now), "eligible": eligible_list(asks), "spots": spots}
+        self._check_fits(db, round_id, closed, json.loads(announced[0]))
         db.execute("UPDATE parking_rounds SET status = 'closed', closed = ? WHERE round = ?",
                    (json.dumps(closed), round_id))
         self.chain.append(db, actor, "parking.closed", round_id, reason, closed)
@@ -582,13 +594,36 @@ class ParkingRegister:
             "spots": _count(s["type"] for s in spots)})
         return closed
 
+    def _check_fits(self, db: sqlite_utils.Database, round_id: str, closed: dict[str, Any],
+                    announced: dict[str, Any]) -> None:
+        """Refuse to close a round whose draw record might not be published whole: once
+        closed it must be committed and drawn, and a draw entry the chain refused would
+        leave the round closed for good (``largest_record``, docs/parking.md)."""
+        asks = [Ask(e["member"], e["type"], e["type"] == ACCESSIBLE)
+                for e in closed["eligible"]]
+        spots = [Spot(s["spot"], s["type"]) for s in closed["spots"]]
+        largest = largest_record(round_id, asks, spots, self._memory(db),
+                                 self.settings.lend_accessible,
+                                 closed_at=closed["closed_at"],
+                                 random_source=announced["random_source"],
+                                 announced_at=announced["announced_at"])
+        size = len(json.dumps(largest, ensure_ascii=False, sort_keys=True).encode())
+        if size + DRAW_ENTRY_ROOM > MAX_ENTRY_BYTES:
+            raise ParkingError(
+                f"round {round_id} cannot close: its draw record could take {size} bytes, "
+                f"more than the {MAX_ENTRY_BYTES - DRAW_ENTRY_ROOM} a record may take to be "
+                f"published whole ({len(asks)} requests, {len(spots)} spots); it stays "
+                "open", reason="round_too_large", round_id=round_id, bytes=size,
+                limit=MAX_ENTRY_BYTES - DRAW_ENTRY_ROOM)
+
     def commit(self, round_id: str, public_random: str, actor: str = "kiosk",
                reason: str = "draw inputs committed") -> dict[str, Any]:
         """Fix the draw's inputs with the public random value; they are published before
         the draw. Only a closed round is committed: an open one is refused."""
         _check_round_id(round_id)
         public_random = public_random.strip()
-        if not public_random or len(public_random) > 256 or "\n" in public_random:
+        if (not public_random or len(public_random) > MAX_PUBLIC_RANDOM
+                or "\n" in public_random):
             raise ParkingError("the public random value must be one line of 1-256 characters",
                                reason="bad_public_random")
         now = self._now()
