@@ -127,7 +127,9 @@ class HashChain:
         ts = iso(self.clock())
         digest = entry_hash(seq, ts, actor, action, subject, reason, data, prev)
         entry = AuditEntry(seq, ts, actor, action, subject, reason, data, prev, digest)
-        size = entry_bytes(entry)
+        # Shallow: ``to_dict`` would copy a draw record's data twice over.
+        body = dict(vars(entry))
+        size = entry_bytes(body)
         if size > MAX_ENTRY_BYTES:
             raise EntryTooLarge(f"{action} {subject}: the {self.table} chain entry would be "
                                 f"{size} bytes, more than the {MAX_ENTRY_BYTES} one entry "
@@ -138,7 +140,7 @@ class HashChain:
             "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (seq, ts, actor, action, subject, reason,
              json.dumps(data, ensure_ascii=False, sort_keys=True), prev, digest))
-        self.outbox.append(db, self.event, entry.to_dict())
+        self.outbox.append(db, self.event, body)
         return entry
 
     def entries(self) -> list[AuditEntry]:

@@ -10,8 +10,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kiosk.parking.allocation import Memory
-from kiosk.parking.model import ACCESSIBLE, STANDARD, Ask, Spot, sha256_hex
+from kiosk.parking.model import ACCESSIBLE, SPOT_TYPES, STANDARD, Ask, Spot, sha256_hex
 from kiosk.parking.record import (
+    MAX_PUBLIC_RANDOM,
+    largest_record,
     make_commitment,
     make_inputs,
     make_record,
@@ -177,3 +179,55 @@ def test_an_unknown_algorithm_version_is_named():
                                   {"inputs": {"eligible": 5}, "results": {}}])
 def test_junk_is_reported_not_raised(junk):
     assert verify(junk)
+
+
+def _size(value: Any) -> int:
+    import json
+
+    return len(json.dumps(value, ensure_ascii=False, sort_keys=True).encode())
+
+
+NAME = st.text("abcdefghijklmnopqrstuvwxyz0123456789-._", min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(asks=st.dictionaries(NAME, st.sampled_from(list(SPOT_TYPES)), max_size=30),
+       spots=st.dictionaries(NAME, st.sampled_from(list(SPOT_TYPES)), max_size=12),
+       public_random=st.text(st.characters(exclude_characters="\n",
+                                           exclude_categories=("Cs",)),
+                             min_size=1, max_size=MAX_PUBLIC_RANDOM),
+       lend=st.booleans(), rounds_before=st.integers(0, 2))
+def test_no_draw_record_is_larger_than_the_largest_record_of_its_close(
+        asks, spots, public_random, lend, rounds_before):
+    """The register closes a round only if ``largest_record`` fits the chain's bound: every
+    record a draw of that round gives, whatever the public random value, is no larger."""
+    closed_at = "2026-05-01T10:00:00.000000Z"
+    ask_list = [Ask(m, t, need=t == ACCESSIBLE) for m, t in asks.items()]
+    spot_list = [Spot(s, t) for s, t in spots.items()]
+    memory = Memory()
+    for r in range(rounds_before):  # a memory with members in it, as the draw starts from
+        _, memory = make_record(make_commitment(make_inputs(
+            f"2026-0{r + 1}", ask_list, spot_list, memory, "earlier", closed_at)), closed_at)
+    largest = largest_record("2026-05", ask_list, spot_list, memory, lend,
+                             closed_at=closed_at, random_source="the lottery",
+                             announced_at=closed_at)
+    inputs = make_inputs("2026-05", ask_list, spot_list, memory, public_random,
+                         "2026-05-02T10:00:00.000000Z", lend, closed_at=closed_at,
+                         random_source="the lottery", announced_at=closed_at)
+    record, _ = make_record(make_commitment(inputs), "2026-05-03T10:00:00.000000Z")
+    assert _size(record) <= _size(largest)
+    assert _size(make_commitment(inputs)) <= _size(largest)
+
+
+def test_the_largest_record_is_close_to_a_real_one():
+    """Control: the bound is not slack for a round where everyone asks for the spot type
+    with the longest name and every asker is given a spot."""
+    asks = [Ask(f"member-{i:03d}", "motorcycle") for i in range(50)]
+    spots = [Spot(f"M{i:03d}", "motorcycle") for i in range(50)]
+    at = "2026-05-01T10:00:00.000000Z"
+    inputs = make_inputs("2026-05", asks, spots, Memory(), "\x01" * MAX_PUBLIC_RANDOM, at,
+                         closed_at=at, random_source="the lottery", announced_at=at)
+    record, _ = make_record(make_commitment(inputs), at)
+    largest = largest_record("2026-05", asks, spots, Memory(), True, closed_at=at,
+                             random_source="the lottery", announced_at=at)
+    assert _size(record) == _size(largest)

@@ -353,3 +353,82 @@ def test_an_open_round_is_never_committed_and_closes_only_once_announced(loaded)
                             "parking.round_committed"]
     assert [e.action for e in loaded.chain.entries()] == [
         "parking.announced", "parking.closed", "parking.committed"]
+
+
+def test_a_round_whose_record_might_not_be_published_whole_stays_open(register, clock,
+                                                                     tmp_path):
+    """Witnesses take a chain entry of at most 4 MiB. A round stays open while its draw
+    record might be larger (once closed it must be drawn, and a draw the chain refused
+    would leave it closed for good); just under the bound it closes, commits with the
+    widest public random value allowed, draws, and its draw entries reach a witness whole.
+    The record grows with the requests, the spots and the memory of every member who
+    stood before: here 21,000 members, the second round."""
+    import math
+
+    from kiosk.audit import MAX_ENTRY_BYTES
+    from kiosk.parking.register import DRAW_ENTRY_ROOM
+    from mqtt import topics
+    from mqtt.contract import MAX_CHAIN_PAYLOAD
+    from witness.core import Witness
+    from witness.service import handle
+
+    members = [f"{'m' * 31}-{i:08d}" for i in range(21_000)]  # 40 characters, the most
+    register.import_members("member,unit,kind\n" + "".join(
+        f"{m},U{i},household\n" for i, m in enumerate(members)), "m-duty")
+    register.import_spots("spot,type,pool\n" + "".join(
+        f"{'s' * 36}{i:04d},standard,rounds\n" for i in range(100)), "m-duty")
+
+    def everyone_asks(round_id: str) -> None:
+        register.announce(round_id, f"the national lottery after {round_id}", "v-ana")
+        with register.store.step() as db:  # one step: quicker than 21,000
+            for m in members:
+                register._request(db, m, round_id, "standard")
+
+    everyone_asks("2026-04")  # the first round fits, and leaves every member in the memory
+    register.close("2026-04", "v-ana")
+    register.commit("2026-04", "04 11 23 35 41", "v-ana")
+    register.draw("2026-04", "v-ana")
+    everyone_asks("2026-05")
+    head = register.chain.head()
+
+    def refusal() -> ParkingError:
+        with pytest.raises(ParkingError) as refused:
+            register.close("2026-05", "v-ana")
+        assert refused.value.reason == "round_too_large"
+        assert register.round_status("2026-05") == "open" and register.chain.head() == head
+        return refused.value
+
+    over = refusal()
+    assert over.details["limit"] == MAX_ENTRY_BYTES - DRAW_ENTRY_ROOM
+    register.withdraw(members.pop(), "2026-05")
+    still = refusal()
+    each = over.details["bytes"] - still.details["bytes"]  # what one request adds
+    assert 150 < each < 300
+    excess = still.details["bytes"] - over.details["limit"]
+    for _ in range(math.ceil(excess / each)):
+        register.withdraw(members.pop(), "2026-05")
+
+    # Control: with just the requests past the bound taken back (one more would not fit:
+    # every request adds ``each``), the round closes, commits and draws.
+    closed = register.close("2026-05", "v-ana")
+    assert len(closed["eligible"]) == len(members)
+    clock.advance(hours=1)
+    register.commit("2026-05", "\x01" * 256, "v-ana")
+    clock.advance(hours=1)
+    record = register.draw("2026-05", "v-ana")
+    assert len(record["results"]["assignments"]) == 100
+    community, kiosk = "c" * 63, "k" * 63
+    entries = [p.encode() for _, t, p in register.outbox.pending_payloads(
+        community, kiosk, limit=200_000) if t == "parking.draw_entry"]
+    # The bound is near the real size, not far above it.
+    assert MAX_CHAIN_PAYLOAD - 2 * DRAW_ENTRY_ROOM < len(entries[-1]) <= MAX_CHAIN_PAYLOAD
+    witness = Witness(tmp_path / "witness.db")
+    try:
+        topic = topics.event_topic(community, kiosk, "parking.draw_entry")
+        assert [a for e in entries for a in handle(witness, topic, e)] == []
+        held = witness.held(community, kiosk, "draws")
+        assert [e["action"] for e in held] == 2 * ["parking.announced", "parking.closed",
+                                                   "parking.committed", "parking.drawn"]
+        assert held[-1]["data"] == record
+    finally:
+        witness.close()

@@ -73,10 +73,11 @@ def largest_record(round_id: str, asks: list[Ask], spots: list[Spot], memory: Me
                    announced_at: str) -> dict[str, Any]:
     """A record at least as large, written as JSON, as any draw of a round closed with
     these asks and spots can give: committed with the widest public random value allowed,
-    and every asker given the spot with the longest name, as the type with the longest
-    name (a real draw refuses some, whose rows are shorter, and gives the others shorter
-    names at most). The memory is the draw's: nothing is drawn while a round is closed.
-    The register closes no round whose record could not be published whole."""
+    and as many askers as there are spots given the spot with the longest name, as the type
+    with the longest name (an assignment row is a refused row with a spot and a type
+    added, so which askers does not change the size). The memory is the draw's: nothing is
+    drawn while a round is closed, and the summary counts do not hang on the seed. The
+    register closes no round whose record could not be published whole."""
     # Every character a control character: JSON writes each as six (\u00XX).
     widest_random = "\x01" * MAX_PUBLIC_RANDOM
     inputs = make_inputs(round_id, asks, spots, memory, widest_random, closed_at,
@@ -85,9 +86,10 @@ def largest_record(round_id: str, asks: list[Ask], spots: list[Spot], memory: Me
     results, _ = compute_results(inputs, closed_at)
     spot = max((s.id for s in spots), key=len, default="")
     kind = max(SPOT_TYPES, key=len)
+    given = min(len(asks), len(spots))  # a spot goes to one member at most
     results["assignments"] = [{"member": a.member, "spot": spot, "type": kind,
-                               "asked": a.type} for a in asks]
-    results["refused"] = []
+                               "asked": a.type} for a in asks[:given]]
+    results["refused"] = [{"member": a.member, "type": a.type} for a in asks[given:]]
     return {"format": RECORD_FORMAT, "inputs": inputs, "inputs_hash": sha256_hex(inputs),
             "results": results, "results_hash": sha256_hex(results)}
 
