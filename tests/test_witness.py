@@ -686,3 +686,31 @@ def test_two_witnesses_of_one_name_each_keep_their_own_session(tmp_path):
             service.stop()
             service.witness.close()
         broker.stop()
+
+
+def test_docs_name_what_a_witness_reads(tmp_path):
+    """docs/mqtt.md names the events a witness subscribes to and the public items it
+    checks, and no other (it once named ``parking.record_mismatch``, which none reads)."""
+    import re
+
+    from kiosk.config import MqttConfig
+    from mqtt import topics
+    from witness.core import CHAIN_EVENTS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "mqtt.md").read_text()
+    sentence = text[text.index("Witnesses (`kiosk witness`"):].split("\n\n")[0]
+    reads, checks = sentence.split("every kiosk's retained", 1)
+    named = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", reads))
+    assert named == set(CHAIN_EVENTS)
+    service = WitnessService(Witness(tmp_path / WITNESS_DB),
+                             MqttConfig(host="127.0.0.1", port=1883), "resident")
+    try:
+        assert service.subscriptions() == [
+            *(topics.event_of(topics.ANY, t) for t in sorted(named, key=list(
+                CHAIN_EVENTS).index)), topics.publics_of(topics.ANY)]
+    finally:
+        service.witness.close()
+    public = {topics.PUBLIC_KEY, topics.PUBLIC_ALLOCATIONS,
+              *(topics.head_name(c) for c in ("audit", "draws"))}
+    checked = checks.split("No other event")[0]
+    assert set(re.findall(r"`([a-z-]+)`", checked)) == public
