@@ -714,3 +714,70 @@ def test_docs_name_what_a_witness_reads(tmp_path):
               *(topics.head_name(c) for c in ("audit", "draws"))}
     checked = checks.split("No other event")[0]
     assert set(re.findall(r"`([a-z-]+)`", checked)) == public
+
+
+def test_a_witness_from_before_its_own_id_ends_its_old_session(tmp_path):
+    """A witness made before it kept a client id had a session under its name's id; at its
+    first start with its own id it ends that one, or the broker would queue every chain
+    entry for nobody. A new witness leaves any such session alone."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from kiosk.config import MqttConfig
+    from mqtt import topics
+
+    broker = Mosquitto(tmp_path / "broker").start()
+    config = MqttConfig(host="127.0.0.1", port=broker.port)
+
+    def old_session_present(subscribe: bool = False) -> bool:
+        """Connects as the old witness did (keeping any session) and says if one was kept."""
+        present: list[bool] = []
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="kiosk-witness-resident",
+                             clean_session=False, protocol=mqtt.MQTTv311)
+        client.on_connect = lambda c, u, flags, rc, p: present.append(flags.session_present)
+        client.connect("127.0.0.1", broker.port)
+        client.loop_start()
+        try:
+            assert wait_until(lambda: present, 10)
+            if subscribe:
+                subscribed = threading.Event()
+                client.on_subscribe = lambda c, u, mid, rc, p: subscribed.set()
+                client.subscribe(topics.events_of(topics.ANY), 1)
+                assert subscribed.wait(10)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+        return present[0]
+
+    def start(directory: Path) -> WitnessService:
+        directory.mkdir(parents=True, exist_ok=True)
+        service = WitnessService(Witness(directory / WITNESS_DB), config, "resident")
+        service.start()
+        assert service.subscribed.wait(10)
+        return service
+
+    old_session_present(subscribe=True)
+    assert old_session_present()  # control: the broker keeps the old witness's session
+    fresh = start(tmp_path / "fresh")  # a new witness: nothing of its own to end
+    (tmp_path / "old").mkdir()
+    old = Witness(tmp_path / "old" / WITNESS_DB)
+    try:
+        assert not fresh.witness.legacy_session_open()
+        assert old_session_present()
+        # The old witness held a kiosk's key before this version kept an id.
+        old.key(COMMUNITY, KIOSK, {"format": "kiosk-key/1", "public_key": "ab" * 32})
+        old.close()
+        upgraded = start(tmp_path / "old")
+        try:
+            assert wait_until(lambda: not upgraded.witness.legacy_session_open(), 10)
+            assert not old_session_present()
+            assert upgraded.client_id != "kiosk-witness-resident"
+        finally:
+            upgraded.stop()
+            upgraded.witness.close()
+    finally:
+        fresh.stop()
+        fresh.witness.close()
+        broker.stop()

@@ -110,6 +110,9 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+# The client id every witness had before it kept its own: its name's.
+LEGACY_CLIENT_ID = "kiosk-witness-{name}"
+
 # A chain's length read from outside: bounded.
 MAX_SEQ = 2**53
 # How long a head may stay shorter than the chain held before it is a truncation.
@@ -139,7 +142,20 @@ class Witness:
                 return str(row[0])
             value = f"kiosk-witness-{uuid.uuid4().hex[:16]}"
             db.execute("INSERT INTO meta VALUES ('client_id', ?)", (value,))
+            if db.execute("SELECT 1 FROM keys UNION ALL SELECT 1 FROM entries LIMIT 1"
+                          ).fetchone():
+                # A witness from before it kept an id: its old session (under
+                # LEGACY_CLIENT_ID) would queue entries on the broker for nobody, for good.
+                db.execute("INSERT INTO meta VALUES ('legacy_session', 'open')")
             return value
+
+    def legacy_session_open(self) -> bool:
+        """Whether the session this witness had before it kept its own id is still to end."""
+        return bool(self.store.query("SELECT 1 AS x FROM meta WHERE key = 'legacy_session'"))
+
+    def legacy_session_ended(self) -> None:
+        with self.store.step() as db:
+            db.execute("DELETE FROM meta WHERE key = 'legacy_session'")
 
     # --- what a kiosk shows -------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from mqtt.contract import (
     load_json,
     max_event_payload,
 )
-from witness.core import CHAIN_EVENTS, Alarm, Witness
+from witness.core import CHAIN_EVENTS, LEGACY_CLIENT_ID, Alarm, Witness
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,7 @@ class WitnessService:
         self.raised: list[Alarm] = []
         self.handled = 0
         self._stopping = threading.Event()
+        self._ending = threading.Event()  # the legacy session being ended (once)
         self._sweeper = threading.Thread()
         self._swept_at = time.monotonic()
         self._ingest_since: float | None = None  # a message being kept, since when
@@ -189,6 +190,35 @@ class WitnessService:
             return
         client.subscribe([(t, 1) for t in self.subscriptions()])
         self.connected.set()
+        if self.witness.legacy_session_open() and not self._ending.is_set():
+            self._ending.set()
+            threading.Thread(target=self._end_legacy_session, name="witness-legacy",
+                             daemon=True).start()
+
+    def _end_legacy_session(self) -> None:
+        """End the session this witness had under its name before it kept its own id: a
+        clean connection under that id discards it (MQTT 3.1.1), else the broker would
+        keep queuing every chain entry for it. A witness of the same name still running
+        an older version is knocked off once, and reconnects."""
+        legacy = LEGACY_CLIENT_ID.format(name=self.name)
+        client = make_client(self.config, legacy, clean_session=True)
+        ended = threading.Event()
+        client.on_connect = lambda c, u, f, rc, p: (None if rc.is_failure else ended.set())
+        try:
+            client.connect(self.config.host, self.config.port, self.config.keepalive)
+            client.loop_start()
+            if ended.wait(10):
+                self.witness.legacy_session_ended()
+                log.info("ended the broker session %s of this witness before it kept "
+                         "its own client id", legacy)
+            else:
+                log.warning("could not end the old broker session %s; trying again at "
+                            "the next start", legacy)
+        except Exception:
+            log.exception("could not end the old broker session %s", legacy)
+        finally:
+            client.disconnect()
+            client.loop_stop()
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
                       properties: Any) -> None:
