@@ -11,7 +11,6 @@ from kiosk import __version__
 from kiosk.cli.common import CommandError, fail
 from kiosk.instance_lock import AlreadyRunning
 from kiosk.logging_setup import LevelSpecError, setup_logging
-from kiosk.refusals import Refusal
 
 log = logging.getLogger("kiosk")
 
@@ -84,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     try:
         return int(args.handler(args) or 0)
-    except (CommandError, AlreadyRunning, Refusal) as exc:
-        # A refusal is a "no" with its reason (nothing was changed), not a crash.
+    except (CommandError, AlreadyRunning) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
         return 130

@@ -192,13 +192,14 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _announce(args: argparse.Namespace) -> int:
+    from kiosk.audit import EntryTooLarge
     from kiosk.parking.model import ParkingError
 
     register = _register(args, must_exist=False)
     actor = _actor(args, register)
     try:
         announced = register.announce(args.round, args.source, actor, args.reason)
-    except ParkingError as exc:
+    except (ParkingError, EntryTooLarge) as exc:
         raise CommandError(str(exc)) from None
     finally:
         register.store.close()
@@ -208,13 +209,14 @@ def _announce(args: argparse.Namespace) -> int:
 
 
 def _close(args: argparse.Namespace) -> int:
+    from kiosk.audit import EntryTooLarge
     from kiosk.parking.model import ParkingError, sha256_hex
 
     register = _register(args)
     actor = _actor(args, register)
     try:
         closed = register.close(args.round, actor, args.reason)
-    except ParkingError as exc:
+    except (ParkingError, EntryTooLarge) as exc:
         raise CommandError(str(exc)) from None
     finally:
         register.store.close()
@@ -225,6 +227,7 @@ def _close(args: argparse.Namespace) -> int:
 
 
 def _commit(args: argparse.Namespace) -> int:
+    from kiosk.audit import EntryTooLarge
     from kiosk.parking.model import ParkingError
 
     value = (args.public_random if args.public_random is not None
@@ -234,7 +237,7 @@ def _commit(args: argparse.Namespace) -> int:
     actor = _actor(args, register)
     try:
         commitment = register.commit(args.round, value, actor, args.reason)
-    except ParkingError as exc:
+    except (ParkingError, EntryTooLarge) as exc:
         raise CommandError(str(exc)) from None
     finally:
         register.store.close()
@@ -251,6 +254,7 @@ def _commit(args: argparse.Namespace) -> int:
 
 
 def _draw(args: argparse.Namespace) -> int:
+    from kiosk.audit import EntryTooLarge
     from kiosk.parking.model import ParkingError
 
     out = _check_writable(args.out)
@@ -258,7 +262,7 @@ def _draw(args: argparse.Namespace) -> int:
     actor = _actor(args, register)
     try:
         record = register.draw(args.round, actor, args.reason)
-    except ParkingError as exc:
+    except (ParkingError, EntryTooLarge) as exc:
         raise CommandError(str(exc)) from None
     finally:
         register.store.close()
