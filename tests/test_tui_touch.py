@@ -229,6 +229,32 @@ async def test_the_idle_reset_is_announced_and_a_tap_keeps_the_screen(tmp_path):
             assert not app.screen.query_one(IdleWarning).display
 
 
+async def test_the_idle_warning_counts_its_seconds_down_to_the_reset(tmp_path):
+    from tui.widgets.idle_warning import IdleWarning
+
+    # 6 s idle: the warning runs the last 3 s (half the idle time, under IDLE_WARN_S).
+    with demo_kiosk(tmp_path / "demo", "en", idle_s=6.0) as demo:
+        app = demo.app
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.ready)
+            await pilot.press("1")
+            await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+            warning = app.screen.query_one(IdleWarning)
+            seen: list[int] = []
+
+            def watch() -> bool:
+                shown_now = warning.seconds if warning.display else None
+                if shown_now is not None and (not seen or seen[-1] != shown_now):
+                    seen.append(shown_now)
+                    assert app.t("idle.warning", s=shown_now) in str(warning.render())
+                return isinstance(app.screen, HomeScreen)
+
+            await until(pilot, watch, what="the reset")
+    # Counted down, second by second, never up; the number on screen moved.
+    assert len(seen) >= 2 and seen == sorted(seen, reverse=True)
+    assert seen[0] <= 3 and seen[-1] == 1
+
+
 async def test_a_typed_code_shows_its_last_character_a_moment_then_dots(tmp_path):
     from tui.widgets.entry import EntryDisplay
 
