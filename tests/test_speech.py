@@ -13,6 +13,7 @@ import pytest
 
 from devices.speech import Speaker
 from kiosk.config import ConfigError, SpeechConfig, config_from_dict
+from kiosk.setups.demo import household_pin
 from tests.tui_setup import (
     courier_id_typed,
     demo_kiosk,
@@ -22,6 +23,7 @@ from tests.tui_setup import (
     until,
 )
 from tui.i18n import CATALOGUES, LANGUAGES, translate
+from tui.screens.collect import CollectScreen
 from tui.screens.deposit import DepositScreen
 from tui.screens.parking import ParkingScreen
 from tui.screens.pickup import PickupScreen
@@ -242,3 +244,135 @@ async def test_a_wrong_pin_is_spoken(tmp_path, who):
     assert heard.said(len(steps) + 1, "speech.wrong_pin")
     # Control: the step before it was no refusal.
     assert not heard.said(len(steps), "speech.wrong_pin")
+
+
+async def send_one(pilot, demo, said: int) -> int:
+    """A resident sends a parcel (unit 204), by keys, each step's prompt waited for; the
+    prompts said so far after it."""
+    app = pilot.app
+    await pilot.press("3")
+    await until(pilot, lambda: isinstance(app.screen, SendScreen))
+    send = app.screen
+    await said_so_far(pilot, demo, said + 1, "send")
+    await type_text(pilot, "204")
+    await pilot.press("enter")
+    await said_so_far(pilot, demo, said + 2, "the household PIN")
+    await type_text(pilot, household_pin("204"))
+    await pilot.press("enter")
+    await said_so_far(pilot, demo, said + 3, "where it goes")
+    await pilot.click("#send-destination")
+    await until(pilot, lambda: app.screen is not send)
+    await type_text(pilot, "hall")
+    await pilot.press("enter")
+    await until(pilot, lambda: app.screen is send and send.destination == "hall")
+    await pilot.click("#send-continue")
+    await said_so_far(pilot, demo, said + 4, "the size")
+    await pilot.press("s")
+    await said_so_far(pilot, demo, said + 5, "the door open")
+    c = send.slot.compartment
+    demo.sim.put_item(c.board, c.lock)
+    demo.sim.shut(c.board, c.lock)
+    await said_so_far(pilot, demo, said + 6, "the door shut")
+    await until(pilot, lambda: send.pane == "send-done-pane")
+    await pilot.press("escape")
+    await until(pilot, lambda: len(app.screen_stack) == 1, what="home")
+    return said + 6
+
+
+SENT = ["speech.send", "speech.household_pin", "speech.send_what", "speech.size",
+        "speech.send_door_open", "speech.door_shut"]
+
+
+async def test_a_send_a_couriers_round_and_collection_are_spoken(tmp_path):
+    settings, spoken = speaking(tmp_path)
+    with demo_kiosk(tmp_path / "demo", "en", speech=settings) as demo:
+        app = demo.app
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.ready)
+            said = await send_one(pilot, demo, 0)
+
+            await pilot.press("2")
+            await until(pilot, lambda: isinstance(app.screen, DepositScreen))
+            deposit = app.screen
+            await said_so_far(pilot, demo, said + 1, "deposit")
+            await courier_id_typed(pilot)
+            await said_so_far(pilot, demo, said + 2, "the courier PIN")
+            await type_text(pilot, "2468")
+            await pilot.press("enter")
+            await said_so_far(pilot, demo, said + 3, "the unit")
+            await type_text(pilot, "101")
+            await pilot.press("enter")
+            await said_so_far(pilot, demo, said + 4, "the size")
+            await pilot.press("s")
+            await said_so_far(pilot, demo, said + 5, "the door open")
+            c = deposit.slot.compartment
+            demo.sim.put_item(c.board, c.lock)
+            demo.sim.shut(c.board, c.lock)
+            await said_so_far(pilot, demo, said + 6, "the door shut")
+            await until(pilot, lambda: deposit.pane == "unit-pane" and deposit.held)
+
+            # The parcel just sent waits for the courier.
+            await pilot.click("#deposit-collect")
+            await until(pilot, lambda: isinstance(app.screen, CollectScreen))
+            collect = app.screen
+            await said_so_far(pilot, demo, said + 7, "the list")
+            await pilot.click("#collect-open")
+            await said_so_far(pilot, demo, said + 8, "the doors open")
+            for door in collect.result.opened:
+                demo.sim.shut(door.board, door.lock)  # not taken out
+            await said_so_far(pilot, demo, said + 9, "left inside")
+            await pilot.click("#collect-again")
+            await said_so_far(pilot, demo, said + 10, "the door open again")
+            for door in collect.result.opened:
+                demo.sim.take_item(door.board, door.lock)
+                demo.sim.shut(door.board, door.lock)
+            await said_so_far(pilot, demo, said + 11, "done")
+            await pilot.click("#collect-done")
+            await until(pilot, lambda: app.screen is deposit)
+            await pilot.click("#deposit-finish")
+            await said_so_far(pilot, demo, said + 12, "the round's end")
+            total = demo.kiosk.speech.spoken
+    heard = Heard(spoken, "en", tmp_path / "scratch")
+    steps = [*SENT, "speech.deposit", "speech.courier_pin", "speech.deposit_unit",
+                    "speech.size", "speech.deposit_door_open", "speech.door_shut",
+                    "speech.collect", "speech.collect_doors_open", "speech.left_inside",
+                    "speech.collect_doors_open", "speech.collect_done", "speech.round_done"]
+    assert [(n, heard.said(n, key)) for n, key in enumerate(steps, 1)] == [
+        (n, True) for n in range(1, len(steps) + 1)]
+    # Nothing more: the doors shutting on the collection said nothing of their own (the
+    # sensor's answer, left inside or done, is what is said).
+    assert total == len(steps)
+
+
+async def test_a_sent_parcel_taken_back_is_spoken_as_taken_back(tmp_path):
+    settings, spoken = speaking(tmp_path)
+    with demo_kiosk(tmp_path / "demo", "en", speech=settings) as demo:
+        app = demo.app
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.ready)
+            said = await send_one(pilot, demo, 0)
+            await pilot.press("3")
+            await until(pilot, lambda: isinstance(app.screen, SendScreen))
+            send = app.screen
+            await said_so_far(pilot, demo, said + 1, "send")
+            await type_text(pilot, "204")
+            await pilot.press("enter")
+            await said_so_far(pilot, demo, said + 2, "the household PIN")
+            await type_text(pilot, household_pin("204"))
+            await pilot.press("enter")
+            await said_so_far(pilot, demo, said + 3, "where it goes")
+            await pilot.click("#send-mine")
+            await until(pilot, lambda: send.query(".take-back"), what="my sent parcels")
+            await pilot.click(".take-back")
+            await said_so_far(pilot, demo, said + 4, "its door open")
+            door = send.taking_back.opened[0]
+            demo.sim.take_item(door.board, door.lock)
+            demo.sim.shut(door.board, door.lock)
+            await said_so_far(pilot, demo, said + 5, "taken back")
+    heard = Heard(spoken, "en", tmp_path / "scratch")
+    steps = [*SENT, "speech.send", "speech.household_pin", "speech.send_what",
+                    "speech.take_back_door_open", "speech.taken_back"]
+    assert [(n, heard.said(n, key)) for n, key in enumerate(steps, 1)] == [
+        (n, True) for n in range(1, len(steps) + 1)]
+    # Control: a sent parcel's door is not a door to put one in.
+    assert not heard.said(len(SENT) + 4, "speech.send_door_open")
