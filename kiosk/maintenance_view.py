@@ -26,7 +26,12 @@ if TYPE_CHECKING:
     from kiosk.parking.register import ParkingRegister
 
 # The state a compartment shows in the grid, most urgent first when several apply.
-GRID_STATES = ("offline", "jammed", "open", "in_review", "out_of_service", "occupied", "free")
+GRID_STATES = ("offline", "jammed", "left_in", "open", "in_review", "out_of_service",
+               "occupied", "free")
+# The faults of something the sensor sees inside that must not be there (an item in a
+# free compartment, a parcel left behind at pickup or collection: kiosk/lockers/service.py):
+# the grid's "left in", not a jam, so the maintainer knows to look inside, not at the lock.
+LEFT_IN_FAULTS = ("item_inside", "left_inside")
 # What the serial driver counts that means trouble on the line (not requests or unlocks).
 ERROR_COUNTERS = ("timeouts", "bad_frames", "retries", "dropped_bytes")
 # Events waiting for the broker past this many: the uplink is not keeping up.
@@ -113,6 +118,9 @@ def grid_state(c: Compartment, door_open: bool | None, board_online: bool) -> st
     if c.fault == POLARITY:
         # Out of service until the board's readings look right; the fault list says why.
         return "out_of_service"
+    if c.fault in LEFT_IN_FAULTS:
+        # Open again (someone is taking it out): the door is what matters just now.
+        return "open" if door_open else "left_in"
     if c.fault is not None:
         # The only other fault a compartment gets is a lock that did not open.
         return "jammed"

@@ -65,6 +65,12 @@ def test_the_most_urgent_state_is_the_one_shown():
     assert grid_state(compartment(fault="jammed"), True, True) == "jammed"
     assert grid_state(compartment(fault="jammed"), None, False) == "offline"
     assert grid_state(compartment(fault="board_offline"), False, True) == "offline"
+    # Something left inside is no jam: its own state, the door open again while taken out.
+    for fault in ("left_inside", "item_inside"):
+        assert grid_state(compartment(fault=fault, parcel_state="stored"), False,
+                          True) == "left_in"
+        assert grid_state(compartment(fault=fault), True, True) == "open"
+        assert grid_state(compartment(fault=fault), None, False) == "offline"
 
 
 def test_gather_reads_boards_counters_peripherals_and_faults(parts, sim, bus, mock_factory):

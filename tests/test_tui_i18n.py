@@ -96,6 +96,9 @@ def keys_used() -> dict[str, list[str]]:
                   and node.targets[0].id == "TITLE_KEY"
                   and isinstance(node.value, ast.Constant)):
                 key = node.value.value
+            elif (path.name == "prompts.py" and isinstance(node, ast.Constant)
+                  and isinstance(node.value, str) and node.value.startswith("speech.")):
+                key = node.value  # the spoken prompts' keys, by screen and step
             if isinstance(key, str):
                 used.setdefault(key, []).append(f"{path.name}:{getattr(node, 'lineno', 0)}")
     return used

@@ -8,10 +8,19 @@ import pytest
 from textual.widgets import Static
 
 from kiosk.lockers.model import Compartment, DoorDidNotOpen, ParcelState
-from tests.tui_setup import demo_kiosk, screen_text, shown, type_text, until
+from tests.tui_setup import (
+    demo_kiosk,
+    latest_code,
+    screen_text,
+    shown,
+    type_text,
+    type_unit,
+    until,
+)
 from tui.i18n import translate
 from tui.screens.home import HomeScreen
 from tui.screens.maintenance import MaintenanceScreen
+from tui.screens.pickup import PickupScreen
 from tui.widgets.entry import EntryPane
 from tui.widgets.keyboard import KeyboardScreen
 
@@ -201,6 +210,58 @@ async def test_the_grid_shows_each_state(demo):
         await until(pilot, lambda: "is-offline" in cell_classes(screen, "B02"), timeout_s=8,
                     what="board B offline")
         assert "is-offline" not in cell_classes(screen, "A03")
+
+
+async def pick_up(pilot, demo, unit: str, *, take: bool) -> list[Compartment]:
+    """A resident's pickup at the kiosk, the parcel taken out or left inside when the door
+    shuts; back home after. The compartments it opened."""
+    app = pilot.app
+    code = latest_code(demo, unit)
+    await pilot.press("1")
+    await until(pilot, lambda: isinstance(app.screen, PickupScreen))
+    await type_unit(pilot, unit)
+    await type_text(pilot, code)
+    await pilot.press("enter")
+    await until(pilot, lambda: app.screen.result is not None, what="doors open")
+    opened = list(app.screen.result.opened)
+    assert opened
+    for c in opened:
+        if take:
+            demo.sim.take_item(c.board, c.lock)
+        demo.sim.shut(c.board, c.lock)
+    message = app.screen.query_one("#doors-message", Static)
+    if take:
+        await until(pilot, lambda: app.t("pickup.done") in shown(message), what="done")
+    else:
+        await until(pilot, lambda: app.screen.left, what="told it is still inside")
+    await pilot.press("escape")
+    await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="home")
+    return opened
+
+
+async def test_a_parcel_left_inside_shows_left_in_on_the_grid(demo):
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.ready)
+        left = await pick_up(pilot, demo, "202", take=False)
+        taken = await pick_up(pilot, demo, "303", take=True)  # control: a normal pickup
+        screen = await log_in(pilot)
+        for c in left:
+            await until(pilot, lambda c=c: "is-left-in" in cell_classes(screen, c.id),
+                        what=f"{c.id} left in")
+            assert "is-jammed" not in cell_classes(screen, c.id)
+            assert shown(screen.query_one(f"#cell-{c.id}", Static)).endswith(
+                app.t("mark.left_in"))
+        for c in taken:
+            assert "is-free" in cell_classes(screen, c.id)
+            assert "is-left-in" not in cell_classes(screen, c.id)
+        # The legend names it, in the grid's own colour.
+        assert screen.query(".chip.is-left-in")
+        assert f"{app.t('mark.left_in')} {app.t('grid.left_in')}" in screen_text(pilot)
+        # Chosen, the compartment says what it is in words too.
+        await pilot.click(f"#cell-{left[0].id}")
+        info = shown(screen.query_one("#comp-info", Static))
+        assert app.t("comp.state", state=app.t("grid.left_in")) in info
 
 
 async def test_devices_uplink_and_faults_are_listed(demo):

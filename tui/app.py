@@ -44,7 +44,7 @@ from tui.messages import (
 from tui.parts import KioskParts
 from tui.screens.demo_panels import DemoHelpScreen, HardwareScreen
 from tui.screens.home import HomeScreen
-from tui.screens.prompts import prompt
+from tui.screens.prompts import prompt, refusal_step
 from tui.widgets.idle_warning import IdleWarning
 from tui.widgets.status_line import StatusLine
 
@@ -141,14 +141,23 @@ class KioskApp(App[None]):
     def t(self, key: str, **values: object) -> str:
         return translate(self.language, key, **values)
 
-    def speak(self, screen: DOMNode, step: str) -> None:
+    def speak(self, screen: DOMNode, step: str, **values: object) -> None:
         """Say the prompt for ``step`` on ``screen`` (tui/screens/prompts.py) aloud in the screen's
         language, if this kiosk speaks (``[speech] enabled``); the screen shows the same
         words anyway."""
         speech = self.parts.speech if self.parts is not None else None
-        text = prompt(self.t, type(screen).__name__, step)
-        if speech is not None and text:
+        if speech is None:
+            return
+        text = prompt(self.t, type(screen).__name__, step, **values)
+        if text:
             speech.say(text, self.language)
+
+    def speak_refusal(self, screen: DOMNode, refusal: object) -> None:
+        """Say why a code or PIN was refused ("that code is not right…"); a refusal with a
+        wait is said by the screen's countdown as it starts (tui/widgets/entry.py)."""
+        said = refusal_step(refusal)
+        if said is not None and said[0] != "wait":
+            self.speak(screen, said[0], **said[1])
 
     # Large, high-contrast text (a class on the app: tui/kiosk.tcss, ".large-text").
     large_text = False

@@ -88,10 +88,15 @@ class KioskScreen(InKiosk, Screen):
         # prompts of the door steps, for every screen that opens doors.
         if message.still_open and not self._doors_said_open:
             self._doors_said_open = True
-            self.app.speak(self, "doors_open")
+            self.app.speak(self, self.door_step("doors_open"))
         elif not message.still_open and self._doors_said_open:
             self._doors_said_open = False
-            self.app.speak(self, "doors_shut")
+            self.app.speak(self, self.door_step("doors_shut"))
+
+    def door_step(self, step: str) -> str:
+        """The spoken step for a door step; a screen opening a door for something else
+        (taking a sent parcel back) names its own."""
+        return step
 
     def go_home(self) -> None:
         if self.holds_door:

@@ -74,7 +74,9 @@ class CollectScreen(KioskScreen):
         heading = self.query_one("#collect-heading", Static)
         if not self.parcels:
             heading.update(t("collect.none"))
+            self.app.speak(self, "none")
             return
+        self.app.speak(self, "listed")
         heading.update(t("collect.waiting", n=len(self.parcels)))
         why = {"sent": t("collect.why.sent"), "return": t("collect.why.return"),
                "desk": t("collect.why.desk")}
@@ -170,9 +172,11 @@ class CollectScreen(KioskScreen):
             self.query_one("#collect-message", Static).update(
                 self.t("collect.left_inside", doors=" ".join(c.id for c in self.left)))
             self.query_one("#collect-again").display = True
+            self.app.speak(self, "left_inside")
             return
         self.query_one("#collect-message", Static).update(
             self.t("collect.done", n=self.taken))
+        self.app.speak(self, "done")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "collect-open":

@@ -156,6 +156,7 @@ class DepositScreen(SlotFlowScreen):
             pin.clear()
             pin.set_prompt(self.t("deposit.pin_prompt_id", id=self.courier_id))
             self.show_pane("pin-pane")
+            self.app.speak(self, "courier_pin")
         elif message.pane.id == "pin-pane":
             if len(message.value) < 4:
                 message.pane.say(self.t("deposit.pin_short"))
@@ -186,10 +187,12 @@ class DepositScreen(SlotFlowScreen):
                 self.countdown.start(wrong, message.refusal.wait_s)
             else:
                 pane.say(wrong)
+                self.app.speak_refusal(self, message.refusal)
             return
         self.courier = message.courier
         self._note()
         self.show_pane("unit-pane")
+        self.app.speak(self, "unit")
         self.count_collectable()
 
     # --- what waits to be taken away ----------------------------------------------------
@@ -236,6 +239,7 @@ class DepositScreen(SlotFlowScreen):
         self.release_held()
         self.unit = unit
         self.ask_size(self.t("deposit.size_prompt", unit=unit))
+        self.app.speak(self, "size")
 
     # --- a wrong unit, corrected; the held code -----------------------------------------
 
@@ -332,6 +336,7 @@ class DepositScreen(SlotFlowScreen):
                  t("deposit.round_units", units=" ".join(units) if units else "–")]
         self.query_one("#round-summary", Static).update("\n".join(lines))
         self.show_pane("round-pane")
+        self.app.speak(self, "round_done")
 
     def step_back(self) -> None:
         pane = self.pane

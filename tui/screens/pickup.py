@@ -21,6 +21,7 @@ from kiosk.hardware import BoardError
 from kiosk.lockers.model import Compartment, OpenResult, WrongCode, WrongPin
 from tui.refusals import refusal_text
 from tui.screens.base import DoorsChanged, DoorsUnreadable, KioskScreen, door_place
+from tui.screens.prompts import wait_seconds
 from tui.widgets.entry import (
     DIGITS,
     UNIT_CHARACTERS,
@@ -183,6 +184,7 @@ class PickupScreen(KioskScreen):
             self.query_one("#pickup-entry .prompt", Static).update(
                 self.t("pickup.prompt_unit", unit=self.unit))
             self.show_pane("pickup-entry")
+            self.app.speak(self, "code")
         elif message.pane.id == "pickup-pin":
             self._busy = True
             message.pane.say(self.t("pickup.checking"))
@@ -224,6 +226,7 @@ class PickupScreen(KioskScreen):
             return
         if self.countdown.waiting:
             self.say(self.t("pickup.wait", s=self.countdown.seconds_left))
+            self.app.speak(self, "wait", s=self.countdown.seconds_left)
             return
         self._busy = True
         self.say(self.t("pickup.checking"))
@@ -259,6 +262,7 @@ class PickupScreen(KioskScreen):
         self.unit = unit
         self.query_one("#lost-message", Static).update("")
         self.show_pane("pickup-lost-pane")
+        self.app.speak(self, "lost")
 
     @work(thread=True, exclusive=True, group="pickup", exit_on_error=False)
     def resend(self, unit: str) -> None:
@@ -274,6 +278,10 @@ class PickupScreen(KioskScreen):
         text = (self.t("pickup.resend_wait", s=int(message.refusal.wait_s + 0.999))
                 if message.refusal else self.t("pickup.resent", unit=self.unit))
         self.query_one("#lost-message", Static).update(text)
+        if message.refusal:
+            self.app.speak(self, "resend_wait", s=wait_seconds(message.refusal.wait_s))
+        else:
+            self.app.speak(self, "resent")
 
     # --- answers ------------------------------------------------------------------------
 
@@ -300,6 +308,7 @@ class PickupScreen(KioskScreen):
             self.countdown.start(refusal, answer.refusal.wait_s)
         else:
             self._say_wait(refusal + "\n" + t("pickup.wrong_hint"))
+            self.app.speak_refusal(self, answer.refusal)
 
     def show_result(self, result: OpenResult) -> None:
         self.result = result
@@ -310,6 +319,7 @@ class PickupScreen(KioskScreen):
         heading = self.query_one("#doors-heading", Static)
         if not result.parcels:
             heading.update(self.t("pickup.nothing_waiting"))
+            self.app.speak(self, "nothing_waiting")
         elif result.opened:
             heading.update(self.t("pickup.opened", n=len(result.opened)))
         else:
@@ -363,7 +373,9 @@ class PickupScreen(KioskScreen):
             self.query_one("#doors-message", Static).update(
                 self.t("pickup.left_inside", doors=doors))
             self.query_one("#pickup-again").display = True
+            self.app.speak(self, "left_inside")
             return
+        self.app.speak(self, "done")
         self._finish()
 
     def open_again(self) -> None:
@@ -410,5 +422,6 @@ class PickupScreen(KioskScreen):
         elif event.button.id == "pickup-with-pin":
             self.query_one("#pickup-pin", EntryPane).say("")
             self.show_pane("pickup-pin")
+            self.app.speak(self, "household_pin")
         elif event.button.id == "pickup-again":
             self.open_again()

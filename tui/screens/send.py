@@ -102,6 +102,7 @@ class SendScreen(SlotFlowScreen):
             self.unit = message.value
             self.query_one("#send-pin-pane", EntryPane).say("")
             self.show_pane("send-pin-pane")
+            self.app.speak(self, "household_pin")
         elif message.pane.id == "send-pin-pane":
             self._busy = True
             message.pane.say(self.t("deposit.pin_checking"))
@@ -129,9 +130,11 @@ class SendScreen(SlotFlowScreen):
                 self.countdown.start(wrong, message.refusal.wait_s)
             else:
                 unit_pane.say(wrong)
+                self.app.speak_refusal(self, message.refusal)
             return
         self.household = message.household
         self.ask_what()
+        self.app.speak(self, "what")
 
     # --- where it goes ------------------------------------------------------------------
 
@@ -165,6 +168,7 @@ class SendScreen(SlotFlowScreen):
             self.ask_what(self.t("send.what_needed"))
             return
         self.ask_size(self.t("send.size_prompt"))
+        self.app.speak(self, "size")
 
     # --- taking a sent parcel back ------------------------------------------------------
 
@@ -202,6 +206,10 @@ class SendScreen(SlotFlowScreen):
                    place=door_place(self.t, message.result.opened[0])))
         self.follow_doors(message.result.opened)
 
+    def door_step(self, step: str) -> str:
+        # The door of a parcel taken back: its own words (nothing is put in).
+        return f"take_back_{step}" if self.taking_back is not None else step
+
     def on_doors_changed(self, message: DoorsChanged) -> None:
         if self.taking_back is not None:
             if not message.still_open:
@@ -221,6 +229,7 @@ class SendScreen(SlotFlowScreen):
         self.taking_back = None
         self.query_one("#send-mine-message", Static).update(
             self.t("send.take_back_left") if message.left else self.t("send.taken_back"))
+        self.app.speak(self, "take_back_left" if message.left else "taken_back")
         if self.household is not None:
             self.load_sent(self.household.unit)
 

@@ -21,14 +21,16 @@ Translate = Callable[..., str]
 def state_name(t: Translate, state: str) -> str:
     return {"free": t("grid.free"), "occupied": t("grid.occupied"), "open": t("grid.open"),
             "jammed": t("grid.jammed"), "out_of_service": t("grid.out_of_service"),
-            "in_review": t("grid.in_review"), "offline": t("grid.offline")}[state]
+            "in_review": t("grid.in_review"), "offline": t("grid.offline"),
+            "left_in": t("grid.left_in")}[state]
 
 
 def state_mark(t: Translate, state: str) -> str:
     """One character beside the colour, so a state never rests on colour alone."""
     return {"free": t("mark.free"), "occupied": t("mark.occupied"), "open": t("mark.open"),
             "jammed": t("mark.jammed"), "out_of_service": t("mark.out_of_service"),
-            "in_review": t("mark.in_review"), "offline": t("mark.offline")}[state]
+            "in_review": t("mark.in_review"), "offline": t("mark.offline"),
+            "left_in": t("mark.left_in")}[state]
 
 
 def state_class(state: str) -> str:

@@ -18,6 +18,7 @@ from textual.widgets import Static
 from textual.widgets.button import ButtonVariant
 
 from tui.kiosk_node import InKiosk
+from tui.screens.prompts import wait_seconds
 from tui.widgets.keyboard import Keyboard
 from tui.widgets.keypad import BACK, CLEAR, NAMED_KEYS, OK, KeyButton, Keypad
 
@@ -248,6 +249,8 @@ class Countdown:
         self.retry_at = time.monotonic() + wait_s
         self.run()
         self.tick()
+        # Said once, as the wait begins (not each second): the screen counts it down.
+        self._speak("wait", s=wait_seconds(wait_s))
 
     def tick(self) -> None:
         if not self.retry_at or not self.showing():
@@ -257,3 +260,10 @@ class Countdown:
             return
         self.retry_at = 0.0
         self.say(self.t("pickup.try_again"))
+        self._speak("try_again")
+
+    def _speak(self, step: str, **values: object) -> None:
+        # The kiosk app speaks (tui/app.py); any other app this widget runs in is silent.
+        speak: Callable[..., None] | None = getattr(self.node.app, "speak", None)
+        if speak is not None:
+            speak(self.node, step, **values)

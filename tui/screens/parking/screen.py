@@ -206,6 +206,7 @@ class ParkingScreen(KioskScreen):
         pane = self.query_one("#park-unit", EntryPane)
         pane.clear()
         self.show_pane("park-unit")
+        self.app.speak(self, "unit")
 
     def on_entry_pane_submitted(self, message: EntryPane.Submitted) -> None:
         message.stop()
@@ -215,9 +216,11 @@ class ParkingScreen(KioskScreen):
             self.unit = message.value
             ask_pin(self.query_one("#park-pin", EntryPane), self.t, self.unit)
             self.show_pane("park-pin")
+            self.app.speak(self, "household_pin")
         elif message.pane.id == "park-pin":
             if self.countdown.waiting:
                 message.pane.say(self.t("pickup.wait", s=self.countdown.seconds_left))
+                self.app.speak(self, "wait", s=self.countdown.seconds_left)
                 return
             self._busy = True
             message.pane.say(self.t("deposit.pin_checking"))
@@ -244,12 +247,14 @@ class ParkingScreen(KioskScreen):
                 self.countdown.start(text, refusal.wait_s)
             else:
                 unit_pane.say(text + "\n" + self.t("parking.login_hint"))
+                self.app.speak_refusal(self, refusal)
             return
         self.member = message.member
         self.set_note(self.t("parking.note_member",
                              member=message.member.member))
         self.say("")
         self.show_pane("park-member")
+        self.app.speak(self, "member")
         self.load_member()
 
     def logout(self) -> None:
