@@ -91,6 +91,7 @@ class LockerService:
         # Wrong codes (and household PINs) of all households together: a small cap whose
         # wait never exceeds ``kiosk_gap_s`` (at most 10 s).
         self.kiosk_cap = backoff.RateCap(self.rules.kiosk_burst, self.rules.kiosk_gap_s)
+        self.guard = backoff.Guard(self.backoff, self.kiosk_cap)
         # A lost code: the first re-send at once, then one each ``resend_every_s``.
         self.resend_policy = backoff.BackoffPolicy(1, self.rules.resend_every_s,
                                                    self.rules.resend_every_s)
@@ -179,17 +180,12 @@ class LockerService:
         key = f"{scope}:{identity}"
         now = self.clock()
         with self.store.step() as db:
-            backoff.check_cap(db, scope, self.kiosk_cap, now)
-            backoff.check(db, key, self.backoff, now)
-            row = find(db)
-            if row is not None:
-                backoff.record_success(db, key)
-                return make(row)
-            backoff.spend_cap(db, scope, self.kiosk_cap, now)
-            failures, wait_s = backoff.record_failure(db, key, self.backoff, now)
-            self.outbox.append(db, "security.wrong_pin",
-                               {"scope": scope, "failures": failures, "wait_s": wait_s})
-        raise WrongPin(wait_s)
+            tried = self.guard.attempt(db, scope, key, now, lambda: find(db))
+            if tried.found is not None:
+                return make(tried.found)
+            self.outbox.append(db, "security.wrong_pin", {
+                "scope": scope, "failures": tried.failures, "wait_s": tried.wait_s})
+        raise WrongPin(tried.wait_s)
 
     # --- compartments -------------------------------------------------------------------
 

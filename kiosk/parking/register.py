@@ -325,17 +325,13 @@ class ParkingRegister:
         # wrong PINs typed for one household never lock out another.
         key = f"{scope}:{typed[:16]}"
         with self.store.step() as db:
-            backoff.check_cap(db, scope, LOGIN_CAP, self._now())
-            backoff.check(db, key, self.login_backoff, self._now())
-            member = self._login(db, typed, pin.strip())
-            if member is not None:
-                backoff.record_success(db, key)
-                return self._member_in(db, member)
-            backoff.spend_cap(db, scope, LOGIN_CAP, self._now())
-            failures, wait_s = backoff.record_failure(db, key, self.login_backoff,
-                                                      self._now())
+            tried = backoff.Guard(self.login_backoff, LOGIN_CAP).attempt(
+                db, scope, key, self._now(), lambda: self._login(db, typed, pin.strip()))
+            if tried.found is not None:
+                return self._member_in(db, tried.found)
+            wait_s = tried.wait_s
             self.outbox.append(db, "security.wrong_pin",
-                               {"scope": scope, "failures": failures, "wait_s": wait_s})
+                               {"scope": scope, "failures": tried.failures, "wait_s": wait_s})
         raise ParkingError(f"wrong unit or PIN; wait {wait_s:.0f} s" if wait_s
                            else "wrong unit or PIN", reason="wrong_login", wait_s=wait_s)
 
