@@ -61,9 +61,10 @@ def test_cli_adds_a_courier_who_can_then_log_in(tmp_path, monkeypatch):
     import os
 
     def kiosk(*args, pin=None):
-        env = {k: v for k, v in os.environ.items() if k != "KIOSK_PIN"}
+        env = {k: v for k, v in os.environ.items() if k not in ("KIOSK_PIN", "KIOSK_ACTOR")}
         if pin is not None:
             env["KIOSK_PIN"] = pin
+            env["KIOSK_ACTOR"] = "role:chair"
         return subprocess.run([sys.executable, "-m", "kiosk", *args, "--data",
                                str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
                               timeout=60, env=env, stdin=subprocess.DEVNULL)

@@ -24,10 +24,12 @@ def data(tmp_path, monkeypatch, capsys):
     (tmp_path / "members.csv").write_text(MEMBERS_CSV)
     (tmp_path / "spots.csv").write_text(SPOTS_CSV)
     monkeypatch.delenv("KIOSK_PIN", raising=False)
+    monkeypatch.delenv("KIOSK_ACTOR", raising=False)
     assert main(["duty", "role", "chair", "--pin", CHAIR_PIN, "--reason",
                  "assembly of 2026-02-01", "--data", str(tmp_path)]) == 0
     capsys.readouterr()
     monkeypatch.setenv("KIOSK_PIN", CHAIR_PIN)
+    monkeypatch.setenv("KIOSK_ACTOR", "role:chair")
     return tmp_path
 
 
