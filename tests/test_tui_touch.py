@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from textual.widgets import Button
 
-from tests.tui_setup import courier_id_typed, demo_kiosk, tap_text, type_text, type_unit, until
+from tests.tui_setup import (
+    courier_id_typed,
+    demo_kiosk,
+    pick_maintainer,
+    tap_text,
+    type_text,
+    type_unit,
+    until,
+)
 from tui.screens.deposit import DepositScreen
 from tui.screens.home import HomeScreen
 from tui.screens.maintenance import MaintenanceScreen
@@ -112,6 +120,9 @@ async def test_every_button_on_every_screen_is_reachable_by_tab(tmp_path):
             await pilot.press("5")
             await until(pilot, lambda: isinstance(app.screen, MaintenanceScreen))
             maint = app.screen
+            await until(pilot, lambda: maint.query(".who"), what="the names on duty")
+            await walk(pilot, "maintenance names", missed)
+            await pick_maintainer(pilot, "v-amber")
             await walk(pilot, "maintenance pin", missed)
             await type_text(pilot, ON_DUTY_PIN)
             await pilot.press("enter")

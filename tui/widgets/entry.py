@@ -249,6 +249,11 @@ class Countdown:
         self.run()
         self.tick()
 
+    def cancel(self) -> None:
+        """No wait any more (it was someone else's); the next refusal starts another."""
+        self.retry_at = 0.0
+        self.refusal = ""
+
     def tick(self) -> None:
         if not self.retry_at or not self.showing():
             return
