@@ -15,6 +15,14 @@ Expected time to the first success, for a code space of N = 31^code_length:
 service answering wrong codes with every wait already over (the raw speed of a guess, no
 back-off), measured in the same run. Goal: E ≥ 10 years for either strategy.
 
+PINs are measured the same way beside the codes, on the real ``DutyRoster`` (maintainer
+PINs: name, then PIN; the ``[duty]`` back-off) and the same ``LockerService`` (courier
+id, then PIN): one identity guessed as fast as allowed, and guesses spread over every
+identity a guesser could name (the maintainers on duty; ``--couriers`` courier ids). A
+PIN is one fixed secret: a guesser trying each PIN once needs half the space on average,
+so ``E = (10^digits / 2) / guesses per second``, for the shortest PIN allowed (6 digits
+for maintainers, 4 for couriers).
+
     python bench/bench_guessing.py [--hours 6] [--codes 500] [--config kiosk.toml]
 """
 
@@ -25,6 +33,7 @@ import heapq
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,11 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devices.board_sim import BoardSimulator
 from devices.serial_board import open_board
+from kiosk.audit import AuditLog
 from kiosk.backoff import TooManyAttempts
 from kiosk.codes import ALPHABET
 from kiosk.config import config_from_dict, load_config
+from kiosk.duty import DutyRoster, DutySettings, WrongDutyPin
 from kiosk.events import Outbox
-from kiosk.lockers.model import WrongCode
+from kiosk.lockers.model import WrongCode, WrongPin
 from kiosk.lockers.service import LockerService
 from kiosk.schema import open_kiosk_store
 
@@ -111,6 +122,68 @@ def attack(s: LockerService, units: list[str], clock: Clock, seconds: float,
             heapq.heappush(ready, (clock.now, unit))
 
 
+def attack_pins(try_pin: Callable[[str], float], names: list[str], clock: Clock,
+                seconds: float) -> int:
+    """Wrong PINs for ``seconds`` of kiosk time, each name as soon as its own wait (the
+    one its last failure earned, as the service answered it) and the cap allow. Returns
+    the guesses looked at. ``try_pin`` returns the wait earned, or raises
+    ``TooManyAttempts``."""
+    end = clock.now + timedelta(seconds=seconds)
+    ready = [(clock.now, name) for name in names]
+    heapq.heapify(ready)
+    looked = 0
+    while True:
+        at, name = heapq.heappop(ready)
+        if at > clock.now:
+            clock.now = at
+        if clock.now >= end:
+            return looked
+        try:
+            earned = try_pin(name)
+        except TooManyAttempts as wait:  # the kiosk-wide cap (or a rounding of a wait)
+            clock.advance(max(wait.wait_s, 0.001))
+            heapq.heappush(ready, (clock.now, name))
+            continue
+        looked += 1
+        heapq.heappush(ready, (clock.now + timedelta(seconds=earned), name))
+
+
+def duty_roster(tmp: Path, clock: Clock, settings: DutySettings,
+                maintainers: int) -> tuple[DutyRoster, list[str]]:
+    """The real roster with ``maintainers`` volunteers, all on duty for the bench."""
+    store = open_kiosk_store(tmp / "duty.db")
+    outbox = Outbox(store, clock)
+    settings = DutySettings(**{**settings.__dict__, "maintainers_per_shift": maintainers,
+                               "shift_hours": 8784})
+    roster = DutyRoster(store, outbox, AuditLog(store, outbox, clock), "bench", settings,
+                        clock)
+    names = [f"v-{i}" for i in range(maintainers)]
+    for i, name in enumerate(names):
+        roster.register("bench", name, f"{500000 + i}", "bench")
+    roster.plan(clock.now - timedelta(hours=1), 1, actor="bench")
+    return roster, names
+
+
+def wrong_duty_pin(roster: DutyRoster) -> Callable[[str], float]:
+    def try_pin(name: str) -> float:
+        try:
+            roster.login(name, "000000")
+        except WrongDutyPin as wrong:
+            return wrong.wait_s
+        raise AssertionError("a guess logged in")
+    return try_pin
+
+
+def wrong_courier_pin(s: LockerService) -> Callable[[str], float]:
+    def try_pin(courier_id: str) -> float:
+        try:
+            s.courier_login(courier_id, "0000")
+        except WrongPin as wrong:
+            return wrong.wait_s
+        raise AssertionError("a guess logged in")
+    return try_pin
+
+
 def raw_rate(s: LockerService, unit: str, clock: Clock, n: int, code: str) -> float:
     """Wrong guesses a second of wall time with every wait already over (the baseline)."""
     started = time.perf_counter()
@@ -124,8 +197,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hours", type=float, default=6.0, help="kiosk time guessed (6)")
     ap.add_argument("--codes", type=int, default=500, help="codes live (500)")
-    ap.add_argument("--config", help="a kiosk.toml whose [lockers] to measure")
+    ap.add_argument("--config", help="a kiosk.toml whose [lockers] and [duty] to measure")
+    ap.add_argument("--couriers", type=int, default=10, help="courier ids known (10)")
+    ap.add_argument("--maintainers", type=int, default=2,
+                    help="maintainers on duty at once, for the spread (2)")
     args = ap.parse_args()
+    duty_settings = (DutySettings.from_config(load_config(args.config)) if args.config
+                     else DutySettings())
     lockers = {} if not args.config else {
         k: getattr(load_config(args.config).lockers, k)
         for k in ("code_length", "free_attempts", "backoff_base_s", "backoff_max_s",
@@ -144,6 +222,29 @@ def main() -> None:
         spread = attack(s, units[:-2], clock, seconds, code)
         clock.advance(10 * 86400)  # the kiosk-wide cap full again
         one = attack(s, [units[-2]], clock, seconds, code)  # a household not guessed yet
+
+        couriers = [f"courier-{i}" for i in range(args.couriers)]
+        for i, courier in enumerate(couriers):
+            s.add_courier(courier, f"{5000 + i}")
+        pin_rates: list[tuple[str, float, int]] = []
+        for label, names in ((f"courier PIN, one id ({s.rules.free_attempts} free, "
+                              f"then {s.rules.backoff_base_s:g}–{s.rules.backoff_max_s:g} s)",
+                              couriers[:1]),
+                             (f"courier PINs, spread over {len(couriers)} ids", couriers)):
+            clock.advance(10 * 86400)  # every wait over, the cap full
+            pin_rates.append((label, attack_pins(wrong_courier_pin(s), names, clock,
+                                                 seconds) / seconds, 4))
+        for label, count in ((f"maintainer PIN, one on duty ({duty_settings.free_attempts} "
+                              f"free, then {duty_settings.backoff_base_s:g}–"
+                              f"{duty_settings.backoff_max_s:g} s)", 1),
+                             (f"maintainer PINs, spread over {args.maintainers} on duty",
+                              args.maintainers)):
+            with tempfile.TemporaryDirectory() as duty_tmp:
+                clock.advance(10 * 86400)
+                roster, names = duty_roster(Path(duty_tmp), clock, duty_settings, count)
+                pin_rates.append((label, attack_pins(wrong_duty_pin(roster), names, clock,
+                                                     seconds) / seconds, 6))
+                roster.store.close()
         wall = time.perf_counter() - wall
 
     spread_rate = sum(spread.values()) / seconds  # each unit has 1 live code
@@ -168,6 +269,16 @@ def main() -> None:
         print(f"| {name} | {rate:.5f} | {shown} |")
     worst = min(space / spread_rate, space / (one_rate * args.codes)) / YEAR_S
     print(f"\ngoal ≥ 10 years: {'met' if worst >= 10 else 'NOT met'} ({worst:,.1f} years)")
+
+    print("\n| PIN guesser | guesses/s allowed | expected time to guess one PIN "
+          "(shortest allowed) |")
+    print("|---|---|---|")
+    for name, rate, digits in pin_rates:
+        expected_s = 10 ** digits / 2 / rate
+        years = expected_s / YEAR_S
+        shown = f"{years:,.1f} years" if years >= 1 else f"{expected_s / 86400:,.1f} days"
+        print(f"| {name}, {digits} digits | {rate:.5f} | {shown}"
+              f"{'' if years >= 10 else ' (under 10 years)'} |")
     if worst < 10:
         sys.exit(1)
 
