@@ -4,12 +4,16 @@ Guessing must get slower the more it is tried; a resident who mistypes once or t
 not made to wait at all. Two pieces, both kept in SQLite so a restart forgives nothing:
 
 - ``BackoffPolicy`` counts wrong tries under a scope (``pickup:302``: one household's
-  codes; ``courier``: the kiosk's courier PINs) and makes each further one wait twice as
-  long, up to ``max_s``. The exponent and the stored count are capped: a million wrong
-  codes wait ``max_s`` like the tenth, and nothing overflows.
+  codes; ``courier:c-7``: one courier id's PINs; ``duty:v-amber``: one maintainer's) and
+  makes each further one wait twice as long, up to ``max_s``. The exponent and the stored
+  count are capped: a million wrong codes wait ``max_s`` like the tenth, and nothing
+  overflows.
 - ``RateCap`` is a token bucket over a whole kind of secret (every household's codes):
   ``burst`` wrong tries, then one every ``gap_s``. With ``gap_s`` at most 10 s, wrong
   codes typed for other households never keep a resident waiting longer than that.
+
+``Guard`` puts the two together for a secret typed with who it is for (courier, member
+and maintainer PINs), and ``prune`` forgets counters quiet long past every wait.
 """
 
 from __future__ import annotations
