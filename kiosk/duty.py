@@ -19,7 +19,8 @@ waits), ``not_announced``, ``announced``,
 ``bad_source``, ``bad_public_random``, ``role_exists``, ``not_authenticated``,
 ``not_on_duty`` (a handover by someone not on duty, or a login by name outside its shift,
 told before any PIN is looked at: ``NotOnDuty``), ``cannot_take_over``, ``wrong_duty_pin``
-(``WrongDutyPin``). A wrong PIN's refusal carries ``wait_s``.
+(``WrongDutyPin``), ``short_pin`` (``ShortDutyPin``: shorter than any PIN set now,
+kiosk/pins.py; not counted). A wrong PIN's refusal carries ``wait_s``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 
 import sqlite_utils
 
-from kiosk import backoff, rotation
+from kiosk import backoff, pins, rotation
 from kiosk.audit import AuditLog
 from kiosk.codes import keyed_hash
 from kiosk.config import Config, ConfigError, between, out_of_range, range_of, show
@@ -60,6 +61,17 @@ class WrongDutyPin(DutyError):
 
     def __init__(self, wait_s: float = 0.0):
         super().__init__("wrong PIN", wait_s=wait_s)
+
+
+class ShortDutyPin(WrongDutyPin):
+    """Shorter than any PIN set now (kiosk/pins.py): refused before any lookup, and not
+    counted (``short_pin``)."""
+
+    default_reason = "short_pin"
+
+    def __init__(self) -> None:
+        message, reason = pins.refused_short()
+        DutyError.__init__(self, message, reason=reason, digits=pins.MIN_DIGITS)
 
 
 class NotOnDuty(DutyError):
@@ -217,8 +229,8 @@ class DutyRoster:
     # --- volunteers ---------------------------------------------------------------------
 
     def register(self, actor: str, pseudonym: str, pin: str, reason: str) -> None:
-        if not pin.isdigit() or len(pin) < 6:
-            raise DutyError("an on-duty PIN is at least 6 digits", reason="pin_too_short")
+        if problem := pins.problem(pin, "an on-duty PIN"):
+            raise DutyError(problem, reason="pin_too_short")
         with self.store.step() as db:
             if db.table("volunteers").count_where("pseudonym = ?", [pseudonym]):
                 raise DutyError(f"{pseudonym} is already a volunteer",
@@ -257,8 +269,8 @@ class DutyRoster:
     def add_role(self, actor: str | None, name: str, pin: str, reason: str) -> str:
         """A role the assembly set up. ``actor`` None: only for the very first role of a
         kiosk with no volunteer yet (set-up), audited as ``assembly``."""
-        if not pin.isdigit() or len(pin) < 6:
-            raise DutyError("a role's PIN is at least 6 digits", reason="pin_too_short")
+        if problem := pins.problem(pin, "a role's PIN"):
+            raise DutyError(problem, reason="pin_too_short")
         with self.store.step() as db:
             if actor is None and (db.table("duty_roles").count
                                   or db.table("volunteers").count):
@@ -292,11 +304,13 @@ class DutyRoster:
             if not self.store.query("SELECT 1 FROM duty_roles WHERE name = ? AND active = 1",
                                     (role,)):
                 raise DutyError(f"no volunteer or role {actor}", reason="unknown_actor")
+            _not_short(pin)
             self._check(f"role:{role}", "SELECT 1 FROM duty_roles WHERE name = ? AND "
                         "pin_hash = ? AND active = 1", (role, self._role_hash(pin.strip())))
             return f"role:{role}"
         if actor != self_service:
             self._on_duty_now(actor)
+        _not_short(pin)
         self._check(f"duty:{actor}", "SELECT 1 FROM volunteers WHERE pseudonym = ? AND "
                     "pin_hash = ? AND active = 1", (actor, self._pin_hash(pin.strip())))
         return actor
@@ -430,6 +444,7 @@ class DutyRoster:
         maintainer alone, under the kiosk-wide cap (``WrongDutyPin``, then
         ``TooManyAttempts`` while a wait runs, the right PIN included)."""
         self._on_duty_now(pseudonym)
+        _not_short(pin)
         self._check(f"duty:{pseudonym}", "SELECT 1 FROM volunteers WHERE pseudonym = ? AND "
                     "pin_hash = ? AND active = 1", (pseudonym, self._pin_hash(pin.strip())))
         return pseudonym
@@ -440,7 +455,8 @@ class DutyRoster:
             raise NotOnDuty()
 
     def _check(self, key: str, sql: str, params: tuple[str, ...]) -> None:
-        """The PIN for one identity (``key``), counted under the kiosk-wide duty cap."""
+        """The PIN for one identity (``key``), counted under the kiosk-wide duty cap. The
+        caller hashes the PIN typed only after ``_not_short``."""
         now = self.clock()
         with self.store.step() as db:
             tried = self.guard.attempt(db, "duty", key, now,
@@ -475,6 +491,13 @@ class DutyRoster:
 
     def _role_hash(self, pin: str) -> str:
         return keyed_hash(self.secret, "role-pin", pin)
+
+
+def _not_short(pin: str) -> None:
+    """A PIN shorter than any set now is refused before it is hashed or looked up: not
+    counted, and it tells nothing about a PIN set before the rule (kiosk/pins.py)."""
+    if pins.too_short(pin):
+        raise ShortDutyPin()
 
 
 def public_roster(roster: list[Shift]) -> list[dict[str, Any]]:

@@ -42,13 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "first role of a kiosk with no volunteer is set up without a PIN; "
                     "every other needs the PIN of a role or of the maintainer on duty.")
     role.add_argument("name")
-    role.add_argument("--pin", required=True, help="the role's new PIN (6+ digits)")
+    role.add_argument("--pin", required=True, help="the role's new PIN (8-12 digits)")
     role.add_argument("--reason", required=True, help="e.g. the assembly's decision")
     role.set_defaults(handler=_role)
 
     add = commands.add_parser("volunteer", help="register a volunteer (audited)")
     add.add_argument("pseudonym")
-    add.add_argument("--pin", required=True, help="their on-duty PIN (6+ digits)")
+    add.add_argument("--pin", required=True, help="their on-duty PIN (8-12 digits)")
     add.add_argument("--reason", required=True)
     add.set_defaults(handler=_volunteer)
 

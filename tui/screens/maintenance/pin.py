@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from kiosk import pins
 from kiosk.refusals import Refusal
 from tui.kiosk_node import InKiosk
 from tui.refusals import Translate, refusal_text
@@ -17,7 +18,7 @@ from tui.screens.maintenance.common import replace_children
 from tui.widgets.entry import DIGITS, EntryPane
 from tui.widgets.keypad import KeyButton
 
-PIN_LENGTH = 12
+PIN_LENGTH = pins.MAX_DIGITS
 
 
 class WhoPane(InKiosk, Vertical):

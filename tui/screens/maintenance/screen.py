@@ -213,8 +213,7 @@ class MaintenanceScreen(KioskScreen):
         pane = message.pane
         if self._busy or self.candidate is None:
             return
-        if len(message.value) < 6:
-            pane.say(self.t("maintenance.pin_short"))
+        if not message.value:
             return
         if self.countdown.waiting:
             self.countdown.tick()
