@@ -70,8 +70,7 @@ class ShortDutyPin(WrongDutyPin):
     default_reason = "short_pin"
 
     def __init__(self) -> None:
-        message, reason = pins.refused_short()
-        DutyError.__init__(self, message, reason=reason, digits=pins.MIN_DIGITS)
+        DutyError.__init__(self, pins.short_message(), digits=pins.MIN_DIGITS)
 
 
 class NotOnDuty(DutyError):

@@ -31,12 +31,10 @@ def too_short(pin: str) -> bool:
     return len(pin.strip()) < MIN_DIGITS
 
 
-def refused_short(household: bool = False) -> tuple[str, str]:
-    """(message, reason) of the refusal of a PIN ``too_short``; a household is told too
-    that a lost parcel code can still be re-sent. The screens' words are the catalogue's
-    ``refusal.<reason>`` (filled with ``digits``)."""
+def short_message(household: bool = False) -> str:
+    """What a PIN ``too_short`` is told (the command line's words; the screens' are the
+    catalogue's ``refusal.short_pin`` and ``refusal.short_household_pin``, filled with
+    ``digits``). A household is told too that a lost parcel code can still be re-sent."""
     message = (f"PINs have at least {MIN_DIGITS} digits now; if yours is shorter, ask a "
                "maintainer for a new one")
-    if household:
-        return message + " (a lost parcel code can still be re-sent)", "short_household_pin"
-    return message, "short_pin"
+    return message + " (a lost parcel code can still be re-sent)" if household else message

@@ -37,7 +37,7 @@ def test_housekeeping_forgets_only_counters_quiet_past_every_wait(tmp_path):
             with pytest.raises(WrongCode):
                 kiosk.lockers.pickup(guess, "104")
         with pytest.raises(WrongDutyPin):
-            kiosk.duty.login(on_duty, "111111")
+            kiosk.duty.login(on_duty, "11111111")
         assert scopes(kiosk, "attempts") == {"pickup:104", f"duty:{on_duty}"}
         assert scopes(kiosk, "rate_caps") == {"pickup", "duty"}
         keep_s = forget_after_s(kiosk)

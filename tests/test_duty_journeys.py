@@ -20,8 +20,8 @@ from tests.tui_setup import pick_maintainer, shown, type_text, until
 from tui.screens.maintenance import MaintenanceScreen
 from tui.widgets.entry import EntryPane
 
-PINS = {"v-ana": "246810", "v-bo": "135791"}
-WRONG = "999999"
+PINS = {"v-ana": "24681024", "v-bo": "13579113"}
+WRONG = "99999999"
 
 
 class Clock:
@@ -72,7 +72,7 @@ async def test_a_flood_for_one_maintainer_outlives_a_restart_and_never_stops_the
     clock = Clock()
     kiosk = production_kiosk(config, mock_factory, clock=clock)
     try:
-        chair = kiosk.duty.add_role(None, "chair", "700001", "assembly of 2026-11-28")
+        chair = kiosk.duty.add_role(None, "chair", "70000170", "assembly of 2026-11-28")
         for name, pin in PINS.items():
             kiosk.duty.register(chair, name, pin, "volunteered")
         kiosk.duty.plan(clock(), 1, actor=chair)

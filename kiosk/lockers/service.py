@@ -156,7 +156,7 @@ class LockerService:
         if not _COURIER_ID.fullmatch(typed):
             raise LockerError(f"a courier id is 1-{MAX_COURIER_ID} letters, digits or -")
         if pins.too_short(pin):  # before any lookup or hash: nothing is counted
-            raise ShortPin(*pins.refused_short(), digits=pins.MIN_DIGITS)
+            raise ShortPin(pins.short_message(), "short_pin", pins.MIN_DIGITS)
         pin_hash = keyed_hash(self._secret, "courier-pin", pin.strip())
 
         def find(db: sqlite_utils.Database) -> dict | None:
@@ -175,7 +175,8 @@ class LockerService:
         counted)."""
         unit = _unit(unit)
         if pins.too_short(pin):
-            raise ShortPin(*pins.refused_short(household=True), digits=pins.MIN_DIGITS)
+            raise ShortPin(pins.short_message(household=True), "short_household_pin",
+                           pins.MIN_DIGITS)
         return self._login(households.CAP_SCOPE, lambda db: households.check_pin(
                                db, self._secret, unit, pin),
                            lambda r: Household(r["unit"], r["pseudonym"]), identity=unit)

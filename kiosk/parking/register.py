@@ -330,9 +330,14 @@ class ParkingRegister:
         with self.store.step() as db:
             household = db.execute("SELECT member FROM parking_members WHERE unit = ? AND "
                                    "active = 1", (typed,)).fetchone()
-            if pins.too_short(pin):  # before any hash or lookup of a PIN: not counted
-                message, reason = pins.refused_short(household=household is not None)
-                raise ParkingError(message, reason=reason, digits=pins.MIN_DIGITS)
+            # Shorter than any PIN set now: refused before any PIN is hashed or looked
+            # up, and not counted (kiosk/pins.py).
+            if pins.too_short(pin) and household is not None:
+                raise ParkingError(pins.short_message(household=True),
+                                   reason="short_household_pin", digits=pins.MIN_DIGITS)
+            if pins.too_short(pin):
+                raise ParkingError(pins.short_message(), reason="short_pin",
+                                   digits=pins.MIN_DIGITS)
             # Counted per unit (or name), under a small kiosk-wide cap (kiosk/backoff.py):
             # wrong PINs typed for one household never lock out another. A household's
             # count and cap are its parcel codes' too: one budget (kiosk/households.py).

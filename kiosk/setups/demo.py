@@ -43,7 +43,7 @@ COURIERS = [("courier-a", "24682468"), ("courier-b", "13571357")]
 # (unit, size) of the parcels waiting when the demo first starts.
 WAITING = [("101", "S"), ("101", "M"), ("202", "S"), ("303", "L"), ("304", "M")]
 # On-duty volunteers (pseudonym, duty PIN). The first is on duty when the demo starts.
-VOLUNTEERS = [("v-amber", "24681012"), ("v-birch", "13579111"), ("v-cedar", "97531086")]
+VOLUNTEERS = [("v-amber", "24681024"), ("v-birch", "13579113"), ("v-cedar", "97531097")]
 SETUP = "demo-setup"  # the actor of the demo's own administrative changes
 TAMPER_PIN = 27
 NO_CONTACT_UNIT = "304"  # a household without any contact: its codes go onto slips
