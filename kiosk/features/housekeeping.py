@@ -35,6 +35,9 @@ def policies(kiosk: Kiosk) -> list[backoff.BackoffPolicy]:
                         ("parking", ("login_backoff",))):
         owner = getattr(kiosk, part, None)
         found += [getattr(owner, name) for name in names if owner is not None]
+    parking = getattr(kiosk, "parking", None)
+    if parking is not None:  # households' PINs at parking: [lockers]' policy, lockers or not
+        found.append(parking.household_guard.policy)
     return found
 
 
