@@ -15,16 +15,40 @@ Expected time to the first success, for a code space of N = 31^code_length:
 service answering wrong codes with every wait already over (the raw speed of a guess, no
 back-off), measured in the same run. Goal: E ≥ 10 years for either strategy.
 
+PINs are measured the same way beside the codes, for the shortest PIN allowed
+(``kiosk/pins.py``: 8 digits for every kind). A PIN is one fixed secret: a guesser trying
+each PIN once needs half the space on average, so ``E = (10^digits / 2) / guesses per
+second`` (for guesses spread over many identities this is a lower bound). Each kind is
+guessed through every door that checks it, on the real services:
+
+- household PINs: the lockers' lost-code door (``LockerService.open_with_pin``) and the
+  parking login (``ParkingRegister.authenticate``) in turn, for one household targeted
+  and spread over every household. Both count where the household's codes count (one key
+  a household, one kiosk-wide cap: kiosk/households.py), so using both doors, or mixing
+  PIN and code guesses, gains nothing over either alone;
+- parking workers' PINs (the parking login, its own back-off and cap);
+- courier PINs (courier id, then PIN: the lockers' back-off, their own cap);
+- maintainer PINs on the real ``DutyRoster`` (name, then PIN; the ``[duty]`` back-off;
+  roles count under the same policy and cap).
+
+One identity is guessed as fast as allowed, then guesses are spread over every identity
+a guesser could name. Before each kind the kiosk's housekeeping forgets quiet counters
+(``backoff.prune``), so every kind starts from fresh counters. The exit code is non-zero
+if any figure (codes or PINs) is under 10 years.
+
     python bench/bench_guessing.py [--hours 6] [--codes 500] [--config kiosk.toml]
+        [--couriers 10] [--maintainers 4] [--workers 10]
 """
 
 from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,16 +56,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devices.board_sim import BoardSimulator
 from devices.serial_board import open_board
+from kiosk import backoff, households, pins
+from kiosk.audit import AuditLog
 from kiosk.backoff import TooManyAttempts
 from kiosk.codes import ALPHABET
 from kiosk.config import config_from_dict, load_config
+from kiosk.duty import DutyRoster, DutySettings, WrongDutyPin
 from kiosk.events import Outbox
-from kiosk.lockers.model import WrongCode
+from kiosk.lockers.model import WrongCode, WrongPin
 from kiosk.lockers.service import LockerService
+from kiosk.parking.model import ParkingError
+from kiosk.parking.register import ParkingRegister
 from kiosk.schema import open_kiosk_store
 
 YEAR_S = 365.25 * 86400
+# Courier ids enough for spread guesses to reach the kiosk-wide cap (one each 10 s) before
+# each id's own wait (at most 300 s by default) holds them back.
+CAP_COURIERS = 50
 WRONG = "Z" * 12  # never a live code here: every guess is refused (measured as wrong)
+WRONG_PIN = "0" * pins.MIN_DIGITS  # no PIN the bench sets: every guess is wrong
 
 
 class Clock:
@@ -111,6 +144,106 @@ def attack(s: LockerService, units: list[str], clock: Clock, seconds: float,
             heapq.heappush(ready, (clock.now, unit))
 
 
+def attack_pins(try_pin: Callable[[str], float], names: list[str], clock: Clock,
+                seconds: float) -> int:
+    """Wrong PINs for ``seconds`` of kiosk time, each name as soon as its own wait (the
+    one its last failure earned, as the service answered it) and the cap allow. Returns
+    the guesses looked at. ``try_pin`` returns the wait earned, or raises
+    ``TooManyAttempts``."""
+    end = clock.now + timedelta(seconds=seconds)
+    ready = [(clock.now, name) for name in names]
+    heapq.heapify(ready)
+    looked = 0
+    while True:
+        at, name = heapq.heappop(ready)
+        if at > clock.now:
+            clock.now = at
+        if clock.now >= end:
+            return looked
+        try:
+            earned = try_pin(name)
+        except TooManyAttempts as wait:  # the kiosk-wide cap (or a rounding of a wait)
+            clock.advance(max(wait.wait_s, 0.001))
+            heapq.heappush(ready, (clock.now, name))
+            continue
+        looked += 1
+        heapq.heappush(ready, (clock.now + timedelta(seconds=earned), name))
+
+
+def duty_roster(tmp: Path, clock: Clock, settings: DutySettings,
+                maintainers: int) -> tuple[DutyRoster, list[str]]:
+    """The real roster with ``maintainers`` volunteers, all on duty for the bench."""
+    store = open_kiosk_store(tmp / "duty.db")
+    outbox = Outbox(store, clock)
+    settings = DutySettings(**{**settings.__dict__, "maintainers_per_shift": maintainers,
+                               "shift_hours": 8784})
+    roster = DutyRoster(store, outbox, AuditLog(store, outbox, clock), "bench", settings,
+                        clock)
+    names = [f"v-{i}" for i in range(maintainers)]
+    for i, name in enumerate(names):
+        roster.register("bench", name, f"{50_000_000 + i}", "bench")
+    roster.plan(clock.now - timedelta(hours=1), 1, actor="bench")
+    return roster, names
+
+
+def wrong_duty_pin(roster: DutyRoster) -> Callable[[str], float]:
+    def try_pin(name: str) -> float:
+        try:
+            roster.login(name, WRONG_PIN)
+        except WrongDutyPin as wrong:
+            return wrong.wait_s
+        raise AssertionError("a guess logged in")
+    return try_pin
+
+
+def wrong_courier_pin(s: LockerService) -> Callable[[str], float]:
+    def try_pin(courier_id: str) -> float:
+        try:
+            s.courier_login(courier_id, WRONG_PIN)
+        except WrongPin as wrong:
+            return wrong.wait_s
+        raise AssertionError("a guess logged in")
+    return try_pin
+
+
+def wrong_household_pin(s: LockerService, register: ParkingRegister) -> Callable[[str], float]:
+    """Each guess through the next door: the lockers' lost-code PIN, then parking's login."""
+    doors = itertools.cycle(("lockers", "parking"))
+
+    def try_pin(unit: str) -> float:
+        try:
+            if next(doors) == "lockers":
+                s.open_with_pin(unit, WRONG_PIN)
+            else:
+                register.authenticate(unit, WRONG_PIN)
+        except WrongPin as wrong:
+            return wrong.wait_s
+        except ParkingError as wrong:
+            assert wrong.reason == "wrong_login", wrong.reason
+            return wrong.wait_s
+        raise AssertionError("a guess logged in")
+    return try_pin
+
+
+def wrong_worker_pin(register: ParkingRegister) -> Callable[[str], float]:
+    def try_pin(name: str) -> float:
+        try:
+            register.authenticate(name, WRONG_PIN)
+        except ParkingError as wrong:
+            assert wrong.reason == "wrong_login", wrong.reason
+            return wrong.wait_s
+        raise AssertionError("a guess logged in")
+    return try_pin
+
+
+def forget_quiet_counters(s: LockerService, clock: Clock, keep_s: float) -> None:
+    """What housekeeping does once every wait is long over (kiosk/features/housekeeping.py):
+    each kind of PIN is then guessed from fresh counters and a full cap."""
+    clock.advance(keep_s + 1)
+    with s.store.step() as db:
+        backoff.prune(db, clock.now, keep_s)
+
+
 def raw_rate(s: LockerService, unit: str, clock: Clock, n: int, code: str) -> float:
     """Wrong guesses a second of wall time with every wait already over (the baseline)."""
     started = time.perf_counter()
@@ -124,8 +257,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hours", type=float, default=6.0, help="kiosk time guessed (6)")
     ap.add_argument("--codes", type=int, default=500, help="codes live (500)")
-    ap.add_argument("--config", help="a kiosk.toml whose [lockers] to measure")
+    ap.add_argument("--config", help="a kiosk.toml whose [lockers] and [duty] to measure")
+    ap.add_argument("--couriers", type=int, default=10, help="courier ids known (10)")
+    ap.add_argument("--maintainers", type=int, default=4,
+                    help="maintainers on duty at once, for the spread (4)")
+    ap.add_argument("--workers", type=int, default=10, help="parking worker names known (10)")
     args = ap.parse_args()
+    duty_settings = (DutySettings.from_config(load_config(args.config)) if args.config
+                     else DutySettings())
     lockers = {} if not args.config else {
         k: getattr(load_config(args.config).lockers, k)
         for k in ("code_length", "free_attempts", "backoff_base_s", "backoff_max_s",
@@ -144,6 +283,65 @@ def main() -> None:
         spread = attack(s, units[:-2], clock, seconds, code)
         clock.advance(10 * 86400)  # the kiosk-wide cap full again
         one = attack(s, [units[-2]], clock, seconds, code)  # a household not guessed yet
+
+        duty_policy = backoff.BackoffPolicy(duty_settings.free_attempts,
+                                            duty_settings.backoff_base_s,
+                                            duty_settings.backoff_max_s)
+        keep_s = max(s.backoff.forget_after_s, duty_policy.forget_after_s,
+                     backoff.BackoffPolicy().forget_after_s)
+        pin_rates: list[tuple[str, float]] = []
+
+        def measure(label: str, try_pin: Callable[[str], float], names: list[str]) -> None:
+            forget_quiet_counters(s, clock, keep_s)
+            pin_rates.append((label, attack_pins(try_pin, names, clock, seconds) / seconds))
+
+        # Household PINs: every household of the codes above has one, and is a member of
+        # parking too (its member is its pseudonym); one more household is targeted alone.
+        register = ParkingRegister(s.store, s.outbox, clock=clock,
+                                   household_guard=households.guard(s.rules))
+        target = "T0001"
+        for i, unit in enumerate([*units, target]):
+            s.add_household(unit, pin=f"{10_000_000 + i}")
+            register.add_member("bench", "bench", "", unit, "household")
+        guessing = wrong_household_pin(s, register)
+        measure(f"household PIN, one household ({s.rules.free_attempts} free, then "
+                f"{s.rules.backoff_base_s:g}–{s.rules.backoff_max_s:g} s; lockers and "
+                "parking in turn)", guessing, [target])
+        measure(f"household PINs, spread over {len(units)} households", guessing, units)
+
+        workers = [f"w-{i}" for i in range(args.workers)]
+        for i, worker in enumerate(workers):
+            register.add_member("bench", "bench", worker, None, "worker",
+                                pin=f"{20_000_000 + i}")
+        policy = register.login_backoff
+        measure(f"parking worker PIN, one name ({policy.free_attempts} free, then "
+                f"{policy.base_s:g}–{policy.max_s:g} s)", wrong_worker_pin(register),
+                workers[:1])
+        measure(f"parking worker PINs, spread over {len(workers)} names",
+                wrong_worker_pin(register), workers)
+
+        couriers = [f"courier-{i}" for i in range(max(args.couriers, CAP_COURIERS))]
+        for i, courier in enumerate(couriers):
+            s.add_courier(courier, f"{50_000_000 + i}")
+        for label, names in ((f"courier PIN, one id ({s.rules.free_attempts} free, "
+                              f"then {s.rules.backoff_base_s:g}–{s.rules.backoff_max_s:g} s)",
+                              couriers[:1]),
+                             (f"courier PINs, spread over {args.couriers} ids",
+                              couriers[:args.couriers]),
+                             (f"courier PINs, spread over {CAP_COURIERS} ids (the "
+                              "kiosk-wide cap)", couriers)):
+            measure(label, wrong_courier_pin(s), names)
+        for label, count in ((f"maintainer PIN, one on duty ({duty_settings.free_attempts} "
+                              f"free, then {duty_settings.backoff_base_s:g}–"
+                              f"{duty_settings.backoff_max_s:g} s)", 1),
+                             (f"maintainer PINs, spread over {args.maintainers} on duty",
+                              args.maintainers)):
+            with tempfile.TemporaryDirectory() as duty_tmp:
+                forget_quiet_counters(s, clock, keep_s)
+                roster, names = duty_roster(Path(duty_tmp), clock, duty_settings, count)
+                pin_rates.append((label, attack_pins(wrong_duty_pin(roster), names, clock,
+                                                     seconds) / seconds))
+                roster.store.close()
         wall = time.perf_counter() - wall
 
     spread_rate = sum(spread.values()) / seconds  # each unit has 1 live code
@@ -168,7 +366,21 @@ def main() -> None:
         print(f"| {name} | {rate:.5f} | {shown} |")
     worst = min(space / spread_rate, space / (one_rate * args.codes)) / YEAR_S
     print(f"\ngoal ≥ 10 years: {'met' if worst >= 10 else 'NOT met'} ({worst:,.1f} years)")
-    if worst < 10:
+
+    print(f"\n| PIN guesser ({pins.MIN_DIGITS} digits, the shortest allowed) | "
+          "guesses/s allowed | expected time to guess one PIN |")
+    print("|---|---|---|")
+    pin_years = []
+    for name, rate in pin_rates:
+        expected_s = 10 ** pins.MIN_DIGITS / 2 / rate
+        years = expected_s / YEAR_S
+        pin_years.append(years)
+        shown = f"{years:,.1f} years" if years >= 1 else f"{expected_s / 86400:,.1f} days"
+        print(f"| {name} | {rate:.5f} | {shown}{'' if years >= 10 else ' (under 10 years)'} |")
+    worst_pin = min(pin_years)
+    print(f"\ngoal ≥ 10 years for every PIN: {'met' if worst_pin >= 10 else 'NOT met'} "
+          f"({worst_pin:,.1f} years)")
+    if min(worst, worst_pin) < 10:
         sys.exit(1)
 
 

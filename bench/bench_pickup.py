@@ -73,7 +73,7 @@ def run(history: int, runs: int) -> dict[str, list[float]]:
         outbox = Outbox(store)
         service = LockerService(store, outbox, bus, config(sim.port))
         fill_history(store, history)
-        courier = service.add_courier("c1", "1234")
+        courier = service.add_courier("c1", "12341234")
         to_wire, to_confirmed = [], []
         for i in range(runs):
             unit = UNITS[i % len(UNITS)]

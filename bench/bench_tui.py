@@ -145,7 +145,7 @@ async def pickup_latencies(count: int) -> list[float]:
     with tempfile.TemporaryDirectory() as data, DemoKiosk(
             Path(data) / "demo", idle_s=3600, door_poll_s=0.02, done_s=3600) as demo:
         app, sim, lockers = demo.app, demo.sim, demo.kiosk.lockers
-        courier = lockers.courier_login("courier-a", "2468")
+        courier = lockers.courier_login("courier-a", "24682468")
         async with app.run_test(size=(80, 24)) as pilot:
             for i in range(count):
                 # Not timed: a courier's parcel, and the code the resident's phone got.

@@ -83,7 +83,7 @@ FEATURES: tuple[Feature, ...] = (
     uplink.FEATURE,         # the outbox publisher (MQTT), kicked on every commit
     discovery.FEATURE,      # Home Assistant discovery, re-sent on every connect
     reminders.FEATURE,      # free overdue reminders on the community's schedule
-    housekeeping.FEATURE,   # parking no-shows and lapsed offers
+    housekeeping.FEATURE,   # parking no-shows and lapsed offers; old back-off counters
     indicators.FEATURE,     # status LEDs and the buzzer
     config_record.FEATURE,  # a changed config file is an audited, public change
     slips.FEATURE,          # slips on the receipt printer for households without a contact

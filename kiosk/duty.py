@@ -6,13 +6,21 @@ volunteers available for it stand, and those who have carried least duty so far 
 to their share are chosen; ties go by a seed anyone can recompute from the published
 roster inputs. An on-duty PIN opens the maintenance screen only during its holder's shift.
 
+Who acts is named, then their PIN is checked for that name alone (``login`` at the screen,
+``authenticate`` for the command line): wrong PINs are counted per maintainer
+(``duty:{pseudonym}``) and per role (``role:{name}``) under one kiosk-wide cap
+(``backoff.Guard``, ``[duty]`` settings), so a flood against one maintainer never locks
+out another, and two people may hold the same PIN without either learning it.
+
 Refusals are ``DutyError``s; ``reason`` is one of: ``pin_too_short``, ``volunteer_exists``,
-``pin_taken``, ``no_volunteers``, ``no_volunteer``, ``roster_closed`` (availability is
-fixed while an announced random value waits), ``not_announced``, ``announced``,
+``unknown_actor`` (no volunteer or role of that name), ``no_volunteers``,
+``no_volunteer``, ``roster_closed`` (availability is fixed while an announced random value
+waits), ``not_announced``, ``announced``,
 ``bad_source``, ``bad_public_random``, ``role_exists``, ``not_authenticated``,
-``not_on_duty`` (a handover by someone not on duty, or a right PIN outside its shift:
-``NotOnDuty``), ``cannot_take_over``, ``wrong_duty_pin``
-(``WrongDutyPin``). A login refusal carries ``wait_s``.
+``not_on_duty`` (a handover by someone not on duty, or a login by name outside its shift,
+told before any PIN is looked at: ``NotOnDuty``), ``cannot_take_over``, ``wrong_duty_pin``
+(``WrongDutyPin``), ``short_pin`` (``ShortDutyPin``: shorter than any PIN set now,
+kiosk/pins.py; not counted). A wrong PIN's refusal carries ``wait_s``.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from typing import Any
 
 import sqlite_utils
 
-from kiosk import backoff, rotation
+from kiosk import backoff, pins, rotation
 from kiosk.audit import AuditLog
 from kiosk.codes import keyed_hash
 from kiosk.config import Config, ConfigError, between, out_of_range, range_of, show
@@ -47,7 +55,7 @@ class DutyError(Refusal):
 
 
 class WrongDutyPin(DutyError):
-    """No volunteer has this PIN. ``wait_s``: the wait this failure earned."""
+    """Not the PIN of the name given. ``wait_s``: the wait this failure earned."""
 
     default_reason = "wrong_duty_pin"
 
@@ -55,9 +63,19 @@ class WrongDutyPin(DutyError):
         super().__init__("wrong PIN", wait_s=wait_s)
 
 
+class ShortDutyPin(WrongDutyPin):
+    """Shorter than any PIN set now (kiosk/pins.py): refused before any lookup, and not
+    counted (``short_pin``)."""
+
+    default_reason = "short_pin"
+
+    def __init__(self) -> None:
+        DutyError.__init__(self, pins.short_message(), digits=pins.MIN_DIGITS)
+
+
 class NotOnDuty(DutyError):
-    """A volunteer's right PIN outside their shift; it counts as a failed try all the same,
-    so the roster cannot be probed for PINs."""
+    """The name given is not on the shift now. Said before any PIN is looked at and not
+    counted: it tells only what the public roster says."""
 
     default_reason = "not_on_duty"
 
@@ -70,23 +88,51 @@ class DutySettings:
     shift_hours: int = dataclasses.field(default=168,  # a week
                                          metadata=between(1, 8784, "hours"))  # to a year
     maintainers_per_shift: int = dataclasses.field(default=1, metadata=between(1, 100))
+    # Wrong PINs for one maintainer (or role) before the kiosk waits; each further one
+    # doubles the wait, up to backoff_max_s. The bounds are [lockers]' own.
+    free_attempts: int = dataclasses.field(default=3, metadata=between(1, 100))
+    backoff_base_s: float = dataclasses.field(default=5.0, metadata=between(0.1, 3600, "s"))
+    backoff_max_s: float = dataclasses.field(default=600.0,
+                                             metadata=between(0.1, 86400, "s"))
+    # Wrong PINs for all maintainers and roles together: this many at once, then one each
+    # kiosk_gap_s. At most 10 s: a flood against one maintainer keeps another waiting no
+    # longer than that.
+    kiosk_burst: int = dataclasses.field(default=10, metadata=between(1, 100))
+    kiosk_gap_s: float = dataclasses.field(default=10.0, metadata=between(0.1, 10, "s"))
 
     @classmethod
     def from_config(cls, config: Config) -> DutySettings:
         known = {f.name: f for f in dataclasses.fields(cls)}
         problems = []
+        values: dict[str, Any] = {}
         for key, value in config.duty.items():
-            if key not in known:
+            f = known.get(key)
+            if f is None:
                 problems.append(f"{config.source}: duty.{key}: unknown key "
                                 f"(known: {', '.join(sorted(known))})")
+                continue
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if f.type in (float, "float"):
+                if not number:
+                    problems.append(f"{config.source}: duty.{key}: expected a number, got "
+                                    f"{show(value)}")
+                    continue
+                value = float(value) if isinstance(value, int) else value
             elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 problems.append(f"{config.source}: duty.{key}: expected a whole number of "
                                 f"at least 1, got {show(value)}")
-            elif (bounds := range_of(known[key])) and (why := out_of_range(value, bounds)):
+                continue
+            if (bounds := range_of(f)) and (why := out_of_range(value, bounds)):
                 problems.append(f"{config.source}: duty.{key}: {why}")
-        if problems:
+                continue
+            values[key] = value
+        settings = cls(**values) if not problems else None
+        if settings is not None and settings.backoff_max_s < settings.backoff_base_s:
+            problems.append(f"{config.source}: duty.backoff_max_s: must be at least "
+                            "backoff_base_s")
+        if problems or settings is None:
             raise ConfigError(problems)
-        return cls(**config.duty)
+        return settings
 
 
 @dataclass(frozen=True)
@@ -138,7 +184,29 @@ def _v2(db: sqlite_utils.Database) -> None:
         )""")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # A PIN is checked only for the name typed with it (``login``, ``authenticate``), so
+    # two people may choose the same one: the old UNIQUE made choosing a PIN someone else
+    # held fail, telling that it exists. SQLite drops a UNIQUE only by rebuilding the
+    # table (create, copy, drop, rename; foreign keys are off meanwhile, kiosk/store.py).
+    for table, key in (("volunteers", "pseudonym"), ("duty_roles", "name")):
+        db.execute(f"""
+            CREATE TABLE {table}_v3 (
+                {key} TEXT PRIMARY KEY,
+                pin_hash TEXT NOT NULL,
+                active INTEGER NOT NULL DEFAULT 1
+            )""")
+        db.execute(f"INSERT INTO {table}_v3 ({key}, pin_hash, active) "
+                   f"SELECT {key}, pin_hash, active FROM {table}")
+        db.execute(f"DROP TABLE {table}")
+        db.execute(f"ALTER TABLE {table}_v3 RENAME TO {table}")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
+
+# A name typed with a PIN (``$KIOSK_ACTOR``) is counted under this many characters at
+# most: a long name cannot make a long key, and no pseudonym or role is longer.
+MAX_NAME = 64
 
 
 class DutyRoster:
@@ -150,23 +218,26 @@ class DutyRoster:
         self.secret = secret
         self.settings = settings
         self.clock = clock
-        self.policy = backoff.BackoffPolicy()
+        self.policy = backoff.BackoffPolicy(settings.free_attempts, settings.backoff_base_s,
+                                            settings.backoff_max_s)
+        # Wrong PINs of every maintainer and role together: at most ``kiosk_gap_s`` (10 s)
+        # of wait for anyone from a flood against someone else.
+        self.guard = backoff.Guard(self.policy,
+                                   backoff.RateCap(settings.kiosk_burst, settings.kiosk_gap_s))
 
     # --- volunteers ---------------------------------------------------------------------
 
     def register(self, actor: str, pseudonym: str, pin: str, reason: str) -> None:
-        if not pin.isdigit() or len(pin) < 6:
-            raise DutyError("an on-duty PIN is at least 6 digits", reason="pin_too_short")
+        if problem := pins.problem(pin, "an on-duty PIN"):
+            raise DutyError(problem, reason="pin_too_short")
         with self.store.step() as db:
             if db.table("volunteers").count_where("pseudonym = ?", [pseudonym]):
                 raise DutyError(f"{pseudonym} is already a volunteer",
                                 reason="volunteer_exists")
-            try:
-                db.table("volunteers").insert({"pseudonym": pseudonym,
-                                               "pin_hash": self._pin_hash(pin)})
-            # sqlite-utils raises sqlite3's own error (it has no IntegrityError of its own).
-            except sqlite3.IntegrityError:
-                raise DutyError("choose another PIN", reason="pin_taken") from None
+            # Any PIN, even one someone else holds: it is only ever checked with its
+            # name, and refusing it would tell whose it could be.
+            db.table("volunteers").insert({"pseudonym": pseudonym,
+                                           "pin_hash": self._pin_hash(pin)})
             self.audit.append(db, actor, "duty.volunteer_added", pseudonym, reason)
 
     def retire(self, actor: str, pseudonym: str, reason: str) -> None:
@@ -197,41 +268,51 @@ class DutyRoster:
     def add_role(self, actor: str | None, name: str, pin: str, reason: str) -> str:
         """A role the assembly set up. ``actor`` None: only for the very first role of a
         kiosk with no volunteer yet (set-up), audited as ``assembly``."""
-        if not pin.isdigit() or len(pin) < 6:
-            raise DutyError("a role's PIN is at least 6 digits", reason="pin_too_short")
+        if problem := pins.problem(pin, "a role's PIN"):
+            raise DutyError(problem, reason="pin_too_short")
         with self.store.step() as db:
             if actor is None and (db.table("duty_roles").count
                                   or db.table("volunteers").count):
                 raise DutyError("only the first role is set up without a PIN; give the PIN "
                                 "of a role or of the maintainer on duty",
                                 reason="not_authenticated")
+            # sqlite-utils raises sqlite3's own error (it has no IntegrityError of its own).
+            # Only the name is unique: a PIN is checked with its role's name.
             try:
                 db.table("duty_roles").insert({"name": name,
                                                "pin_hash": self._role_hash(pin)})
             except sqlite3.IntegrityError:
-                raise DutyError("that role exists, or choose another PIN",
-                                reason="role_exists") from None
+                raise DutyError(f"the role {name} exists", reason="role_exists") from None
             self.audit.append(db, actor or "assembly", "duty.role_added", f"role:{name}",
                               reason, {"set_up": actor is None})
         return f"role:{name}"
 
-    def authenticate(self, pin: str, volunteer: str | None = None) -> str:
-        """The actor a PIN names: ``role:{name}`` for a role the assembly set up, the
-        pseudonym of the maintainer on duty now, or (``volunteer`` given) that volunteer
-        with their own PIN, at any time. Else refused, and the try counts (back-off)."""
-        pin = pin.strip()
-        now = self.clock()
-        with self.store.step() as db:
-            backoff.check(db, "duty", self.policy, now)
-            role = db.execute("SELECT name FROM duty_roles WHERE pin_hash = ? AND "
-                              "active = 1", (self._role_hash(pin),)).fetchone()
-            own = volunteer is not None and db.execute(
-                "SELECT 1 FROM volunteers WHERE pseudonym = ? AND pin_hash = ? AND "
-                "active = 1", (volunteer, self._pin_hash(pin))).fetchone()
-            if role or own:
-                backoff.record_success(db, "duty")
-                return f"role:{role[0]}" if role else str(volunteer)
-        return self.login(pin)
+    def authenticate(self, actor: str, pin: str, self_service: str | None = None) -> str:
+        """Who acts at the command line (``$KIOSK_ACTOR``, ``$KIOSK_PIN``): ``role:{name}``
+        (or a bare role name no volunteer has) with the role's PIN, at any time; else a
+        volunteer's pseudonym with their PIN while they are on duty, or at any time when
+        they act for themselves (``self_service``: saying they are away). Returns the
+        actor for the audit chain. A name nobody has (``unknown_actor``) and a volunteer
+        off duty (``NotOnDuty``) are refused before the PIN is looked at; a wrong PIN
+        counts for that name (``WrongDutyPin``, ``TooManyAttempts``)."""
+        actor = actor.strip()
+        role = actor.removeprefix("role:") if actor.startswith("role:") else None
+        if role is None and actor not in self._all_volunteers():
+            role = actor  # a bare role name
+        if role is not None:
+            if not self.store.query("SELECT 1 FROM duty_roles WHERE name = ? AND active = 1",
+                                    (role,)):
+                raise DutyError(f"no volunteer or role {actor}", reason="unknown_actor")
+            _not_short(pin)
+            self._check(f"role:{role}", "SELECT 1 FROM duty_roles WHERE name = ? AND "
+                        "pin_hash = ? AND active = 1", (role, self._role_hash(pin.strip())))
+            return f"role:{role}"
+        if actor != self_service:
+            self._on_duty_now(actor)
+        _not_short(pin)
+        self._check(f"duty:{actor}", "SELECT 1 FROM volunteers WHERE pseudonym = ? AND "
+                    "pin_hash = ? AND active = 1", (actor, self._pin_hash(pin.strip())))
+        return actor
 
     def announce(self, actor: str, source: str, reason: str) -> dict[str, Any]:
         """Name, in public, where the next roster's random value will come from (a
@@ -355,23 +436,38 @@ class DutyRoster:
 
     # --- at the kiosk -------------------------------------------------------------------
 
-    def login(self, pin: str) -> str:
-        """The on-duty PIN of someone on the current shift, else refused."""
+    def login(self, pseudonym: str, pin: str) -> str:
+        """At the screen: the maintainer picks their name from those on duty, then types
+        their PIN. A name not on the shift now is told so before any PIN is looked at
+        (``NotOnDuty``, not counted: the roster is public); a wrong PIN counts for that
+        maintainer alone, under the kiosk-wide cap (``WrongDutyPin``, then
+        ``TooManyAttempts`` while a wait runs, the right PIN included)."""
+        self._on_duty_now(pseudonym)
+        _not_short(pin)
+        self._check(f"duty:{pseudonym}", "SELECT 1 FROM volunteers WHERE pseudonym = ? AND "
+                    "pin_hash = ? AND active = 1", (pseudonym, self._pin_hash(pin.strip())))
+        return pseudonym
+
+    def _on_duty_now(self, pseudonym: str) -> None:
+        shift = self.on_duty(self.clock())
+        if shift is None or pseudonym not in shift.maintainers:
+            raise NotOnDuty()
+
+    def _check(self, key: str, sql: str, params: tuple[str, ...]) -> None:
+        """The PIN for one identity (``key``), counted under the kiosk-wide duty cap. The
+        caller hashes the PIN typed only after ``_not_short``."""
         now = self.clock()
         with self.store.step() as db:
-            backoff.check(db, "duty", self.policy, now)
-            row = db.execute("SELECT pseudonym FROM volunteers WHERE pin_hash = ? AND "
-                             "active = 1", (self._pin_hash(pin.strip()),)).fetchone()
-            shift = self.on_duty(now)
-            if row and shift and row[0] in shift.maintainers:
-                backoff.record_success(db, "duty")
-                return row[0]
-            failures, wait_s = backoff.record_failure(db, "duty", self.policy, now)
-            self.outbox.append(db, "security.wrong_pin",
-                               {"scope": "duty", "failures": failures, "wait_s": wait_s})
-        if row:
-            raise NotOnDuty(wait_s)
-        raise WrongDutyPin(wait_s)
+            tried = self.guard.attempt(db, "duty", key, now,
+                                       lambda: db.execute(sql, params).fetchone())
+            if tried.found is not None:
+                return
+            self.outbox.append(db, "security.wrong_pin", {
+                "scope": "duty", "failures": tried.failures, "wait_s": tried.wait_s})
+        raise WrongDutyPin(tried.wait_s)
+
+    def _all_volunteers(self) -> set[str]:
+        return {r["pseudonym"] for r in self.store.query("SELECT pseudonym FROM volunteers")}
 
     def handover(self, actor: str, to: str, reason: str) -> Shift:
         """The one on duty hands the rest of the shift to another volunteer, in public."""
@@ -394,6 +490,13 @@ class DutyRoster:
 
     def _role_hash(self, pin: str) -> str:
         return keyed_hash(self.secret, "role-pin", pin)
+
+
+def _not_short(pin: str) -> None:
+    """A PIN shorter than any set now is refused before it is hashed or looked up: not
+    counted, and it tells nothing about a PIN set before the rule (kiosk/pins.py)."""
+    if pins.too_short(pin):
+        raise ShortDutyPin()
 
 
 def public_roster(roster: list[Shift]) -> list[dict[str, Any]]:

@@ -5,22 +5,47 @@ The lockers log a household in with it (sending a parcel, opening with the PIN w
 code is lost) and parking does too (``ParkingRegister.authenticate``); a household's
 parking member is its pseudonym and refers to this row (kiosk/parking/schema.py). Two
 households may choose the same PIN: a PIN is only ever checked together with a unit.
+
+A household's secrets are one budget: its parcel codes and its PIN, typed at the lockers
+(``LockerService.pickup``, ``resident_login``) or at parking (``authenticate``), count
+their wrong tries under one key (``attempts_key``) and one kiosk-wide cap (``CAP_SCOPE``,
+``guard``), so a guesser mixing codes and PIN guesses gets no more tries than with either
+alone (bench/bench_guessing.py measures this).
 """
 
 from __future__ import annotations
 
-import re
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from kiosk import backoff, pins
 from kiosk.codes import keyed_hash
+
+if TYPE_CHECKING:
+    from kiosk.config import LockerConfig
 
 PIN_PURPOSE = "household-pin"
 # A parking PIN the identity migration carried over for a household that had none for
 # the lockers (kiosk/parking/schema.py, _v3): kept as it was hashed, and hashed again as
 # a household PIN at its first right use.
 CARRIED_PARKING_PIN = "parking-pin:"
-_PIN = re.compile(r"^[0-9]{4,8}$")
+# The kiosk-wide cap every household's codes and PINs count under, and each household's
+# key under it ("pickup": the name the counters of codes had before PINs joined them).
+CAP_SCOPE = "pickup"
+
+
+def attempts_key(unit: str) -> str:
+    # A unit is at most 16 characters (the lockers' UNIT_MAX): a long login typed at
+    # parking cannot make a long key, and counts where the lockers count it.
+    return f"{CAP_SCOPE}:{unit[:16]}"
+
+
+def guard(rules: LockerConfig) -> backoff.Guard:
+    """The back-off of one household's codes and PIN: ``[lockers]``' settings."""
+    return backoff.Guard(
+        backoff.BackoffPolicy(rules.free_attempts, rules.backoff_base_s, rules.backoff_max_s),
+        backoff.RateCap(rules.kiosk_burst, rules.kiosk_gap_s))
 
 
 def pin_hash(secret: str, pin: str) -> str:
@@ -28,7 +53,7 @@ def pin_hash(secret: str, pin: str) -> str:
 
 
 def pin_problem(pin: str) -> str | None:
-    return None if _PIN.match(pin) else "a household PIN is 4-8 digits"
+    return pins.problem(pin, "a household PIN")
 
 
 def check_pin(db: sqlite_utils.Database, secret: str, unit: str,

@@ -33,7 +33,7 @@ def main(db: str, port: str, action: str, *args: str) -> None:
         print(json.dumps({"resolved": report.resolved, "in_review": report.in_review}),
               flush=True)
         if action == "deposit":
-            courier = service.courier_login("courier-1", "1234")
+            courier = service.courier_login("courier-1", "12341234")
             service.deposit(courier, args[0], args[1])
         elif action == "pickup":
             service.pickup(args[0], args[1] if len(args) > 1 else "A101")

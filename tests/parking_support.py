@@ -12,10 +12,10 @@ from kiosk.schema import open_kiosk_store
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 MEMBERS_CSV = """member,unit,kind,accessible_need,pin
-h-1,A-101,household,no,1111
-h-2,A-102,household,yes,2222
-h-3,A-103,household,no,3333
-w-1,,worker,no,4444
+h-1,A-101,household,no,11111111
+h-2,A-102,household,yes,22222222
+h-3,A-103,household,no,33333333
+w-1,,worker,no,44444444
 """
 
 SPOTS_CSV = """spot,type,pool

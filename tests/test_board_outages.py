@@ -129,7 +129,7 @@ def test_a_replugged_adapter_is_reopened_without_restarting_the_kiosk(
     kiosk = start(config, mock_factory)
     try:
         kiosk.lockers.add_household("A101", pseudonym="h-a101")
-        courier = kiosk.lockers.add_courier("c-1", "1234")
+        courier = kiosk.lockers.add_courier("c-1", "12341234")
         polls_later(kiosk)
 
         adapter.unplug()

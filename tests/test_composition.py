@@ -131,7 +131,7 @@ def test_kiosk_run_announces_discovery_and_sends_overdue_reminders_across_a_rest
     bus = open_board(config.board.port, timeout_s=0.1, retries=2)
     past = compose(config, Devices(bus, closers=[bus.close]), clock=lambda: then)
     past.lockers.add_household("A101", pseudonym="h-a101")
-    slot = past.lockers.deposit(past.lockers.add_courier("c-1", "1234"), "A101", "S")
+    slot = past.lockers.deposit(past.lockers.add_courier("c-1", "12341234"), "A101", "S")
     sim.put_item(slot.compartment.board, slot.compartment.lock)
     sim.shut(slot.compartment.board, slot.compartment.lock)
     past.lockers.finish(slot)

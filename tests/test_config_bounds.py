@@ -318,15 +318,47 @@ def test_feature_numbers_are_refused_outside_their_range(settings):
     def read(raw: dict[str, Any]) -> Any:
         return settings.from_config(config_from_dict({section: raw}, "t.toml"))
 
+    def at(name: str, value: Any) -> dict[str, Any]:
+        # backoff_max_s must also be at least backoff_base_s (as in [lockers]).
+        ranges = {f.name: range_of(f) for f in dataclasses.fields(settings)}
+        raw = {name: value}
+        if name == "backoff_base_s":
+            raw["backoff_max_s"] = ranges["backoff_max_s"][1]
+        if name == "backoff_max_s":
+            raw["backoff_base_s"] = ranges["backoff_base_s"][0]
+        return raw
+
     for f in numeric_fields(settings):
         bounds = range_of(f)
         assert bounds is not None
         low, high, _ = bounds
-        assert getattr(read({f.name: high}), f.name) == high  # control
+        for end in (low, high):  # control: both ends are taken
+            assert getattr(read(at(f.name, end)), f.name) == end
         for value in (high + 1, low - 1, float("inf"), float("nan"), True, 10**17):
             with pytest.raises(ConfigError) as caught:
                 read({f.name: value})
             assert caught.value.problems[0].startswith(f"t.toml: {section}.{f.name}: ")
+
+
+def test_the_duty_back_off_follows_the_lockers_bounds():
+    def read(raw: dict[str, Any]) -> DutySettings:
+        return DutySettings.from_config(config_from_dict({"duty": raw}, "t.toml"))
+
+    lockers = {f.name: range_of(f) for f in dataclasses.fields(LockerConfig)}
+    for f in dataclasses.fields(DutySettings):
+        if f.name in lockers:
+            assert range_of(f) == lockers[f.name], f.name
+    defaults = read({})
+    assert (defaults.free_attempts, defaults.backoff_base_s, defaults.backoff_max_s,
+            defaults.kiosk_burst, defaults.kiosk_gap_s) == (3, 5.0, 600.0, 10, 10.0)
+    taken = read({"backoff_base_s": 2, "backoff_max_s": 60})  # whole numbers are fine
+    assert (taken.backoff_base_s, taken.backoff_max_s) == (2.0, 60.0)
+    with pytest.raises(ConfigError) as caught:
+        read({"backoff_base_s": 60, "backoff_max_s": 2})
+    assert caught.value.problems == [
+        "t.toml: duty.backoff_max_s: must be at least backoff_base_s"]
+    with pytest.raises(ConfigError, match=r"duty\.kiosk_gap_s: expected a number"):
+        read({"kiosk_gap_s": "10"})
 
 
 def test_integers_are_fine_where_numbers_are_expected():

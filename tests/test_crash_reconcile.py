@@ -22,7 +22,7 @@ WORKER = Path(__file__).with_name("kiosk_worker.py")
 def kiosk(tmp_path, sim, bus):
     lockers = build_lockers(tmp_path / "kiosk.db", bus, sim.port)
     lockers.service.add_household("A101", pseudonym="h-a101")
-    lockers.service.add_courier("courier-1", "1234")
+    lockers.service.add_courier("courier-1", "12341234")
     lockers.service.store.close()
     return tmp_path / "kiosk.db"
 

@@ -233,7 +233,7 @@ def parcel_states(kiosk) -> list[str]:
 
 def test_a_busy_database_refuses_pickup_and_deposit_calmly_then_they_succeed(kiosk, sim):
     lockers = kiosk.lockers
-    courier = lockers.add_courier("c-1", "1234")
+    courier = lockers.add_courier("c-1", "12341234")
     lockers.add_household("A101")
     code = deposited(kiosk, sim, "A101", courier)
     kiosk.store.busy_timeout_s = SHORT_BUSY_S
@@ -307,7 +307,7 @@ def test_a_full_disk_stops_deposits_with_a_fault_and_room_again_clears_it(kiosk,
     same point (the database file cannot grow). A real full file system would need a
     small mount (root, or a loop device) that a test machine may not give."""
     lockers, store = kiosk.lockers, kiosk.store
-    courier = lockers.add_courier("c-1", "1234")
+    courier = lockers.add_courier("c-1", "12341234")
     for unit in ("A101", "A102"):
         lockers.add_household(unit)
     code = deposited(kiosk, sim, "A101", courier)

@@ -137,7 +137,7 @@ def test_a_reversed_lock_bit_takes_the_board_out_of_service_until_the_setting_is
     phone = phones(broker)
     kiosk = start(right, mock_factory)
     try:
-        courier = kiosk.lockers.add_courier("c-1", "1234")
+        courier = kiosk.lockers.add_courier("c-1", "12341234")
         for unit in ("A101", "A102"):
             kiosk.lockers.add_household(unit)
         door = deposit(kiosk, sim, courier)
@@ -157,7 +157,7 @@ def test_a_reversed_lock_bit_takes_the_board_out_of_service_until_the_setting_is
         assert len(events(kiosk, "board.polarity_suspect")) == 1
         # Not offered to couriers: out of order, not full, and no door pulsed.
         unlocks = sim.unlock_count()
-        courier = kiosk.lockers.courier_login("c-1", "1234")
+        courier = kiosk.lockers.courier_login("c-1", "12341234")
         with pytest.raises(LockersOutOfOrder):
             kiosk.lockers.deposit(courier, "A102", "S")
         assert events(kiosk, "locker.unavailable")[-1]["causes"] == {
@@ -208,7 +208,7 @@ def test_a_jammed_lock_seen_open_is_back_in_service(tmp_path, sim, broker, mock_
     phone = phones(broker)
     kiosk = start(load_config(run_config(tmp_path, sim.port, broker.port)), mock_factory)
     try:
-        courier = kiosk.lockers.add_courier("c-1", "1234")
+        courier = kiosk.lockers.add_courier("c-1", "12341234")
         kiosk.lockers.add_household("A101")
         door = deposit(kiosk, sim, courier)
         code = code_for(phone, "A101")
@@ -234,7 +234,7 @@ def test_the_maintenance_screen_shows_an_outage_as_the_outage_not_as_full(
         tmp_path, sim, broker, mock_factory):
     kiosk = start(load_config(run_config(tmp_path, sim.port, broker.port)), mock_factory)
     try:
-        courier = kiosk.lockers.add_courier("c-1", "1234")
+        courier = kiosk.lockers.add_courier("c-1", "12341234")
         kiosk.lockers.add_household("A101")
         runs_later(kiosk)
         assert "locker.full" not in [f.kind for f in screen(kiosk).faults]
@@ -287,7 +287,7 @@ def test_the_monitor_shows_the_newer_faults_and_clears_them_when_they_end(
         kiosk = start(load_config(run_config(tmp_path, cabinet.port, broker.port)),
                       mock_factory)
         try:
-            courier = kiosk.lockers.add_courier("c-1", "1234")
+            courier = kiosk.lockers.add_courier("c-1", "12341234")
             kiosk.lockers.add_household("A101")
             kiosk.health.worker_failed("DepositScreen.settle", "ValueError")
             assert wait_until(lambda: ("board.polarity_suspect", "0") in alerts(),

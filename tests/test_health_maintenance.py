@@ -16,7 +16,7 @@ def k(tmp_path, sim, bus):
     lockers = build_lockers(tmp_path / "kiosk.db", bus, sim.port,
                             door_open_beep_s=30, door_open_alert_s=120)
     lockers.service.add_household("A101", pseudonym="h-a101")
-    lockers.service.add_courier("courier-1", "1234")
+    lockers.service.add_courier("courier-1", "12341234")
     yield lockers
     lockers.service.store.close()
 
@@ -52,7 +52,7 @@ def test_a_silent_board_goes_offline_and_comes_back_by_itself(k, sim):
 
 def test_a_door_left_open_beeps_then_alerts_once(k, sim, gpio, mock_factory):
     health = HealthMonitor(k.service, gpio, clock=k.clock)
-    slot = k.service.deposit(k.service.courier_login("courier-1", "1234"), "A101", "S")
+    slot = k.service.deposit(k.service.courier_login("courier-1", "12341234"), "A101", "S")
     buzzer = mock_factory.pin(17)
     health.poll()
     assert not buzzer.state
@@ -130,7 +130,7 @@ def test_clear_fault_and_resolve_review(k, sim):
     m = Maintenance(k.service, AuditLog(k.service.store, k.outbox, k.clock))
     sim.jam(0, 1)
     with pytest.raises(LockerError):
-        k.service.deposit(k.service.courier_login("courier-1", "1234"), "A101", "S")
+        k.service.deposit(k.service.courier_login("courier-1", "12341234"), "A101", "S")
     with pytest.raises(LockerError, match="no fault"):
         m.clear_fault("m-ana", "A02", "checked")
     m.clear_fault("m-ana", "A01", "lock replaced")
@@ -147,7 +147,7 @@ def test_clear_fault_and_resolve_review(k, sim):
 
 def test_reconcile_all_compares_database_and_sensors(k, sim):
     m = Maintenance(k.service, AuditLog(k.service.store, k.outbox, k.clock))
-    slot = k.service.deposit(k.service.courier_login("courier-1", "1234"), "A101", "S")
+    slot = k.service.deposit(k.service.courier_login("courier-1", "12341234"), "A101", "S")
     sim.put_item(0, 1)
     sim.shut(0, 1)
     k.service.finish(slot)

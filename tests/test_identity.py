@@ -45,48 +45,48 @@ def kiosk(tmp_path):
 def test_two_households_may_choose_the_same_pin(kiosk):
     lockers, parking, _ = kiosk
     admin = Admin(lockers, AuditLog(lockers.store, lockers.outbox))
-    admin.add_household("m-duty", "moved in", "101", pin="2468")
+    admin.add_household("m-duty", "moved in", "101", pin="24682468")
     # Before, UNIQUE refused this: the second household learnt that PIN was in use.
-    admin.add_household("m-duty", "moved in", "102", pin="2468")
-    assert lockers.resident_login("101", "2468").unit == "101"
-    assert lockers.resident_login("102", "2468").unit == "102"
+    admin.add_household("m-duty", "moved in", "102", pin="24682468")
+    assert lockers.resident_login("101", "24682468").unit == "101"
+    assert lockers.resident_login("102", "24682468").unit == "102"
     parking.add_member("m-duty", "joined", "", "101", "household")
     parking.add_member("m-duty", "joined", "", "102", "household")
-    assert parking.authenticate("102", "2468").member == lockers.household("102").pseudonym
+    assert parking.authenticate("102", "24682468").member == lockers.household("102").pseudonym
     # Control: the PIN counts only with its unit; a wrong one is refused in both places.
     with pytest.raises(WrongPin):
-        lockers.resident_login("101", "1357")
+        lockers.resident_login("101", "13571357")
     with pytest.raises(ParkingError, match="wrong unit or PIN"):
-        parking.authenticate("101", "1357")
+        parking.authenticate("101", "13571357")
 
 
 def test_a_household_has_one_pseudonym_and_one_pin(kiosk):
     lockers, parking, _ = kiosk
-    household = lockers.add_household("101", pin="2468")
+    household = lockers.add_household("101", pin="24682468")
     member = parking.add_member("m-duty", "joined", "", "101", "household")
     assert member.member == household.pseudonym and member.has_pin
     # A PIN set from parking is the household's: the lockers take it too, the old goes.
-    parking.update_member("m-duty", "new PIN", member.member, pin="8642")
-    assert lockers.resident_login("101", "8642").pseudonym == household.pseudonym
+    parking.update_member("m-duty", "new PIN", member.member, pin="86428642")
+    assert lockers.resident_login("101", "86428642").pseudonym == household.pseudonym
     with pytest.raises(WrongPin):
-        lockers.resident_login("101", "2468")
+        lockers.resident_login("101", "24682468")
     # Adding the household again (a new PIN, or none) keeps its pseudonym and its PIN.
     assert lockers.add_household("101").pseudonym == household.pseudonym
-    assert parking.authenticate("101", "8642").member == household.pseudonym
+    assert parking.authenticate("101", "86428642").member == household.pseudonym
     with pytest.raises(ParkingError, match="is the household"):
         parking.add_member("m-duty", "typo", "someone-else", "101", "household")
 
 
 def test_a_worker_imported_without_a_unit_requests_and_gets_a_spot(kiosk):
     lockers, parking, _ = kiosk
-    lockers.add_household("101", "h-1", pin="1111")
+    lockers.add_household("101", "h-1", pin="11111111")
     parking.import_members("member,unit,kind,pin\n"
                            ",101,household,\n"
-                           "canteen,,worker,4444\n", "m-duty")
+                           "canteen,,worker,44444444\n", "m-duty")
     parking.import_spots("spot,type\nS1,standard\n", "m-duty")
     assert parking.member("canteen").unit is None
     # The worker logs in with the member name (any case: the login pane types capitals).
-    worker = parking.authenticate("CANTEEN", "4444")
+    worker = parking.authenticate("CANTEEN", "44444444")
     assert worker.member == "canteen"
     parking.request(worker.member, "2026-03", "standard")
     commit_round(parking, "2026-03", "lottery 2026-03-31: 01 02 03")
@@ -96,20 +96,20 @@ def test_a_worker_imported_without_a_unit_requests_and_gets_a_spot(kiosk):
     assert parking.verify_draw_chain() == []
     # Control: a wrong PIN for the worker is refused like a household's.
     with pytest.raises(ParkingError, match="wrong unit or PIN"):
-        parking.authenticate("canteen", "1111")
+        parking.authenticate("canteen", "11111111")
 
 
 def test_bad_member_rows_are_refused_whole_with_a_reason_each(kiosk):
     lockers, parking, _ = kiosk
     lockers.add_household("101", "h-1")
     text = ("member,unit,kind,pin\n"
-            "canteen,W1,worker,4444\n"       # a made-up unit
-            ",,worker,4444\n"                # a worker needs a name
-            "cook_2,,worker,4444\n"          # not typeable on the login pane
-            "h-1,,worker,4444\n"             # a household's pseudonym
+            "canteen,W1,worker,44444444\n"       # a made-up unit
+            ",,worker,44444444\n"                # a worker needs a name
+            "cook_2,,worker,44444444\n"          # not typeable on the login pane
+            "h-1,,worker,44444444\n"             # a household's pseudonym
             ",102,household,\n"              # no household there to take a name from
             "x-9,101,household,\n"           # unit 101 is h-1
-            "courier,,worker,4444\n")        # fine, but the file is refused whole
+            "courier,,worker,44444444\n")        # fine, but the file is refused whole
     with pytest.raises(CsvImportError) as caught:
         parking.import_members(text, "m-duty")
     assert caught.value.problems == [
@@ -126,7 +126,7 @@ def test_bad_member_rows_are_refused_whole_with_a_reason_each(kiosk):
     ]
     assert parking.members() == []
     # Control: the one good row alone imports.
-    assert parking.import_members("member,unit,kind,pin\ncourier,,worker,4444\n",
+    assert parking.import_members("member,unit,kind,pin\ncourier,,worker,44444444\n",
                                   "m-duty").added == 1
 
 
@@ -151,16 +151,16 @@ def test_the_migration_keeps_households_and_members(tmp_path):
 
     with store.step() as db:
         db.conn.executemany("INSERT INTO households (unit, pseudonym, pin_hash) VALUES (?, ?, ?)",
-                       [("101", "h-aaa", household_pin("1010")), ("102", "h-bbb", None),
-                        ("104", "h-ddd", household_pin("4040"))])
+                       [("101", "h-aaa", household_pin("10101010")), ("102", "h-bbb", None),
+                        ("104", "h-ddd", household_pin("40404040"))])
         db.conn.executemany(
             "INSERT INTO parking_members (member, unit, kind, pin_hash, active) "
             "VALUES (?, ?, ?, ?, ?)",
-            [("ash", "101", "household", parking_pin("1111"), 1),    # asked in a round
-             ("birch", "102", "household", parking_pin("2222"), 1),  # never asked
-             ("cedar", "103", "household", parking_pin("3333"), 1),  # parking only
+            [("ash", "101", "household", parking_pin("11111111"), 1),    # asked in a round
+             ("birch", "102", "household", parking_pin("22222222"), 1),  # never asked
+             ("cedar", "103", "household", parking_pin("33333333"), 1),  # parking only
              ("old-101", "101", "household", None, 0),               # left unit 101
-             ("linden", "W1", "worker", parking_pin("9090"), 1)])
+             ("linden", "W1", "worker", parking_pin("90909090"), 1)])
         db.execute("INSERT INTO parking_rounds (round, status, opened_ts) "
                    "VALUES ('2026-12', 'open', '2026-11-01T00:00:00.000000Z')")
         db.execute("INSERT INTO parking_requests (round, member, type, requested_ts) "
@@ -176,7 +176,7 @@ def test_the_migration_keeps_households_and_members(tmp_path):
     # The schema before refused a second household with the same PIN.
     with pytest.raises(sqlite3.IntegrityError), store.step() as db:
         db.execute("UPDATE households SET pin_hash = ? WHERE unit = '102'",
-                   (household_pin("1010"),))
+                   (household_pin("10101010"),))
     store.close()
 
     store = open_kiosk_store(path)
@@ -194,19 +194,19 @@ def test_the_migration_keeps_households_and_members(tmp_path):
     assert store.scalar("SELECT member FROM parking_reservations") == "h-bbb"
     assert store.scalar("SELECT household FROM parcels") == "104"
     # 101 had both PINs: the lockers' is kept, the parking one that differed stops.
-    assert parking.authenticate("101", "1010").member == "ash"
+    assert parking.authenticate("101", "10101010").member == "ash"
     with pytest.raises(ParkingError, match="wrong unit or PIN"):
-        parking.authenticate("101", "1111")
+        parking.authenticate("101", "11111111")
     # 102 had no lockers PIN: its parking PIN carries over, for the lockers too.
-    assert lockers.resident_login("102", "2222").pseudonym == "h-bbb"
-    assert parking.authenticate("102", "2222").member == "h-bbb"
-    assert parking.authenticate("103", "3333").member == "cedar"
-    assert parking.authenticate("linden", "9090").member == "linden"
+    assert lockers.resident_login("102", "22222222").pseudonym == "h-bbb"
+    assert parking.authenticate("102", "22222222").member == "h-bbb"
+    assert parking.authenticate("103", "33333333").member == "cedar"
+    assert parking.authenticate("linden", "90909090").member == "linden"
     with pytest.raises(ParkingError, match="wrong unit or PIN"):
-        parking.authenticate("W1", "9090")  # the made-up unit is gone
+        parking.authenticate("W1", "90909090")  # the made-up unit is gone
     # Now two households may share a PIN; the references still hold.
-    lockers.add_household("104", pin="1010")
-    assert lockers.resident_login("104", "1010").pseudonym == "h-ddd"
+    lockers.add_household("104", pin="10101010")
+    assert lockers.resident_login("104", "10101010").pseudonym == "h-ddd"
     with pytest.raises(sqlite3.IntegrityError), store.step() as db:
         db.execute("INSERT INTO parcels (household, compartment, size, state, created_ts) "
                    "VALUES ('999', 'A01', 'S', 'collected', 'now')")

@@ -26,8 +26,8 @@ from tui.screens.send import SendScreen
 from tui.widgets.keyboard import KeyboardScreen
 
 SIZE = (100, 32)
-COURIER_PIN = "1234"
-PINS = {"301": "2461", "302": "2462", "303": "2463"}  # a household's PIN is its own
+COURIER_PIN = "12341234"
+PINS = {"301": "24612461", "302": "24622462", "303": "24632463"}  # a household's PIN is its own
 
 
 def write_config(tmp_path: Path, port: str, broker_port: int, **lockers: object) -> Path:
@@ -387,7 +387,7 @@ async def test_a_lost_code_household_opens_with_its_pin(run, sim):
         await lost_code_pane(pilot, app, "303")
         await pilot.click("#pickup-with-pin")
         await until(pilot, lambda: app.screen.pane == "pickup-pin")
-        await type_text(pilot, "1111")  # wrong first: refused, nothing opens
+        await type_text(pilot, "11111111")  # wrong first: refused, nothing opens
         await pilot.press("enter")
         await until(pilot, lambda: app.t("pickup.pin_wrong") in shown(
             app.screen.query_one("#pickup-pin .message")), what="wrong PIN")
@@ -408,7 +408,7 @@ async def test_one_household_pin_opens_a_lost_codes_parcels_and_logs_in_to_parki
     household --pin`` does: the lockers' second factor for a lost code and, after a
     restart, the parking login, by touch and keys on the kiosk run builds."""
     kiosk = run.kiosk
-    Admin(kiosk.lockers, kiosk.audit).add_household("m-duty", "forgot PIN", "303", pin="7531")
+    Admin(kiosk.lockers, kiosk.audit).add_household("m-duty", "forgot PIN", "303", pin="75317531")
     member = kiosk.parking.add_member("m-duty", "joined parking", "", "303", "household")
     assert member.member == "h-303"  # the household's pseudonym, nothing made up
     parcel, _, c = stored_for(run, sim, "303")
@@ -422,7 +422,7 @@ async def test_one_household_pin_opens_a_lost_codes_parcels_and_logs_in_to_parki
         await until(pilot, lambda: app.t("pickup.pin_wrong") in shown(
             app.screen.query_one("#pickup-pin .message")), what="old PIN refused")
         assert not sim.door_open(c.board, c.lock)
-        await type_text(pilot, "7531")
+        await type_text(pilot, "75317531")
         await pilot.press("enter")
         await until(pilot, lambda: app.screen.result is not None, what="doors")
         assert [d.id for d in app.screen.result.opened] == [c.id]
@@ -436,7 +436,7 @@ async def test_one_household_pin_opens_a_lost_codes_parcels_and_logs_in_to_parki
         await pilot.press("4")
         await until(pilot, lambda: isinstance(app.screen, ParkingScreen), what="parking")
         screen = app.screen
-        for pin in ("2463", "7531"):  # the old PIN first (control), then the one PIN
+        for pin in ("24632463", "75317531"):  # the old PIN first (control), then the one PIN
             if screen.pane == "park-menu":
                 await pilot.press("1")
             await until(pilot, lambda: screen.pane == "park-unit", what="unit pane")
@@ -450,7 +450,7 @@ async def test_one_household_pin_opens_a_lost_codes_parcels_and_logs_in_to_parki
         assert screen.member.member == "h-303"
         assert "h-303" in str(app.screen.query_one("#title-bar").note)
     assert [e.data["scope"] for e in kiosk.outbox.events(limit=100_000)
-            if e.type == "security.wrong_pin"] == ["resident", "parking-login"]
+            if e.type == "security.wrong_pin"] == ["pickup", "pickup"]  # one budget
 
 
 # --- 6. a courier's round ---------------------------------------------------------------

@@ -26,16 +26,16 @@ from tests.lockers_setup import build_lockers, locker_config
 @pytest.fixture
 def k(tmp_path, sim, bus):
     lockers = build_lockers(tmp_path / "kiosk.db", bus, sim.port)
-    lockers.service.add_household("A101", pseudonym="h-a101", pin="2468")
+    lockers.service.add_household("A101", pseudonym="h-a101", pin="24682468")
     lockers.service.add_household("B202", pseudonym="h-b202")
-    lockers.service.add_courier("courier-1", "1234", pseudonym="c-one")
+    lockers.service.add_courier("courier-1", "12341234", pseudonym="c-one")
     yield lockers
     lockers.service.store.close()
 
 
 def deposit(k, sim, unit="A101", size="S"):
     """A courier puts a parcel in and shuts the door, as a hand on the simulator."""
-    courier = k.service.courier_login("courier-1", "1234")
+    courier = k.service.courier_login("courier-1", "12341234")
     slot = k.service.deposit(courier, unit, size)
     c = slot.compartment
     assert sim.door_open(c.board, c.lock)
@@ -64,14 +64,14 @@ def test_many_deposits_in_a_row_take_best_fit_then_larger(k, sim):
     ids = [deposit(k, sim, size="M").compartment.id for _ in range(3)]
     assert ids == ["A05", "A06", "A07"]
     with pytest.raises(NoFreeCompartment):
-        k.service.deposit(k.service.courier_login("courier-1", "1234"), "A101", "M")
+        k.service.deposit(k.service.courier_login("courier-1", "12341234"), "A101", "M")
     full = [e for e in k.outbox.events() if e.type == "locker.full"][-1]
     assert full.data["size"] == "M" and full.data["courier"] == "c-one"
     assert full.data["free"] == {"S": 6, "M": 0, "L": 0}
 
 
 def test_no_door_for_a_fault_is_out_of_order_not_full(k, sim):
-    courier = k.service.courier_login("courier-1", "1234")
+    courier = k.service.courier_login("courier-1", "12341234")
     sim.jam(0, 7)  # A07, the only L
     with pytest.raises(DoorDidNotOpen):
         k.service.deposit(courier, "A101", "L")
@@ -177,7 +177,7 @@ def test_a_jammed_door_keeps_the_parcel_and_the_code(k, sim):
 
 def test_a_jammed_door_at_deposit_is_not_offered_again(k, sim):
     sim.jam(0, 1)
-    courier = k.service.courier_login("courier-1", "1234")
+    courier = k.service.courier_login("courier-1", "12341234")
     with pytest.raises(DoorDidNotOpen) as jam:
         k.service.deposit(courier, "A101", "S")
     assert jam.value.compartment.id == "A01"
@@ -186,7 +186,7 @@ def test_a_jammed_door_at_deposit_is_not_offered_again(k, sim):
 
 
 def test_shut_door_with_nothing_inside_cancels_the_deposit(k, sim):
-    slot = k.service.deposit(k.service.courier_login("courier-1", "1234"), "A101", "S")
+    slot = k.service.deposit(k.service.courier_login("courier-1", "12341234"), "A101", "S")
     sim.shut(0, 1)
     with pytest.raises(NothingInside):
         k.service.finish(slot)
@@ -197,8 +197,8 @@ def test_shut_door_with_nothing_inside_cancels_the_deposit(k, sim):
 
 def test_wrong_pin_unknown_unit_and_bad_size_change_nothing(k, sim):
     with pytest.raises(WrongPin):
-        k.service.courier_login("courier-1", "9999")
-    courier = k.service.courier_login("courier-1", "1234")
+        k.service.courier_login("courier-1", "99999999")
+    courier = k.service.courier_login("courier-1", "12341234")
     with pytest.raises(UnknownUnit):
         k.service.deposit(courier, "Z999", "S")
     with pytest.raises(LockerError):
@@ -208,7 +208,7 @@ def test_wrong_pin_unknown_unit_and_bad_size_change_nothing(k, sim):
 
 
 def test_send_then_a_courier_collects_outgoing_and_long_waiting_parcels(k, sim):
-    resident = k.service.resident_login("a101", "2468")
+    resident = k.service.resident_login("a101", "24682468")
     slot = k.service.send(resident, "L")
     sim.put_item(0, 7)
     sim.shut(0, 7)
@@ -218,7 +218,7 @@ def test_send_then_a_courier_collects_outgoing_and_long_waiting_parcels(k, sim):
     assert k.codes_for("A101") == []  # nothing to pick up for the sender
     old = deposit(k, sim, unit="B202")
     k.clock.advance(days=15)
-    result = k.service.collect(k.service.courier_login("courier-1", "1234"))
+    result = k.service.collect(k.service.courier_login("courier-1", "12341234"))
     assert {c.id for c in result.opened} == {"A07", old.compartment.id}
     for c in result.opened:
         sim.take_item(c.board, c.lock)
@@ -262,7 +262,7 @@ def test_waited_time_is_measured_from_storage(k, sim):
 
 def test_a_silent_board_fails_the_open_without_blaming_the_lock(k, sim):
     sim.set_silent(0, True)
-    courier = k.service.courier_login("courier-1", "1234")
+    courier = k.service.courier_login("courier-1", "12341234")
     with pytest.raises(DoorDidNotOpen):
         k.service.deposit(courier, "A101", "S")
     assert "door.not_opened" in k.event_types()
@@ -316,10 +316,10 @@ def test_wrong_codes_for_one_unit_cost_another_at_most_the_kiosk_cap(k, sim):
 
 def test_a_flood_of_wrong_pins_for_one_courier_id_keeps_only_that_id_waiting(
         k, sim, bus, tmp_path):
-    k.service.add_courier("courier-2", "5678")
+    k.service.add_courier("courier-2", "56785678")
     for _ in range(120):  # a prankster, one wrong PIN each time the kiosk-wide cap allows
         with contextlib.suppress(WrongPin, TooManyAttempts):
-            k.service.courier_login("courier-1", "0000")
+            k.service.courier_login("courier-1", "00000000")
         k.clock.advance(seconds=k.service.rules.kiosk_gap_s)
     # A restart in the middle forgives nothing.
     k.service.store.close()
@@ -330,24 +330,24 @@ def test_a_flood_of_wrong_pins_for_one_courier_id_keeps_only_that_id_waiting(
     assert failures >= 10
     # The targeted id is held out, even with its right PIN ...
     with pytest.raises(TooManyAttempts) as held:
-        k.service.courier_login("COURIER-1", "1234")
+        k.service.courier_login("COURIER-1", "12341234")
     assert held.value.wait_s > k.service.rules.kiosk_gap_s
     # ... which is the wait the old kiosk-wide count would have put on every courier
     # (control), while another courier is in after at most the kiosk-wide cap.
     assert k.service.backoff.wait_after(failures) > k.service.rules.kiosk_gap_s
     try:
-        courier = k.service.courier_login("courier-2", "5678")
+        courier = k.service.courier_login("courier-2", "56785678")
     except TooManyAttempts as capped:
         assert 0 < capped.wait_s <= k.service.rules.kiosk_gap_s <= 10
         k.clock.advance(seconds=capped.wait_s)
-        courier = k.service.courier_login("courier-2", "5678")
+        courier = k.service.courier_login("courier-2", "56785678")
     assert courier.id == "courier-2"
 
 
 def test_an_unknown_courier_id_reads_like_a_wrong_pin(k, sim):
     k.clock.advance(seconds=60)
     answers = []
-    for courier_id, pin in [("nobody", "1234"), ("courier-1", "0000")]:
+    for courier_id, pin in [("nobody", "12341234"), ("courier-1", "00000000")]:
         with pytest.raises(WrongPin) as wrong:
             k.service.courier_login(courier_id, pin)
         answers.append((type(wrong.value), wrong.value.wait_s, str(wrong.value)))
@@ -355,8 +355,8 @@ def test_an_unknown_courier_id_reads_like_a_wrong_pin(k, sim):
     scopes = {r["scope"] for r in k.service.store.query("SELECT scope FROM attempts")}
     assert scopes == {"courier:nobody", "courier:courier-1"}
     with pytest.raises(LockerError):  # bad input: refused before anything is counted
-        k.service.courier_login("x" * 40, "1234")
-    assert k.service.courier_login("courier-1", "1234").id == "courier-1"
+        k.service.courier_login("x" * 40, "12341234")
+    assert k.service.courier_login("courier-1", "12341234").id == "courier-1"
 
 
 @pytest.mark.parametrize("rule", ["keep", "return", "desk"])
@@ -365,7 +365,7 @@ def test_reminders_stop_after_the_last_and_the_community_rule_decides(tmp_path, 
     k = build_lockers(tmp_path / "kiosk.db", bus, sim.port, max_reminders=2,
                       after_last_reminder=rule)
     k.service.add_household("A101", pseudonym="h-a101")
-    k.service.add_courier("courier-1", "1234")
+    k.service.add_courier("courier-1", "12341234")
     slot = deposit(k, sim)
     for _ in range(5):
         k.clock.advance(days=1, minutes=1)
@@ -379,7 +379,7 @@ def test_reminders_stop_after_the_last_and_the_community_rule_decides(tmp_path, 
         assert waiting == []  # it waits for its household, for as long as it takes
         return
     assert [(p["id"], p["why"]) for p in waiting] == [(slot.parcel_id, rule)]
-    result = k.service.collect(k.service.courier_login("courier-1", "1234"))
+    result = k.service.collect(k.service.courier_login("courier-1", "12341234"))
     sim.take_item(0, 1)
     sim.shut(0, 1)
     k.service.settle_shut(result)

@@ -38,7 +38,7 @@ def parts(tmp_path, sim, bus, mock_factory):
     gpio = GpioPeripherals(GPIO, pin_factory=mock_factory)
     mock_factory.pin(24).drive_low()  # the cabinet is shut
     duty = DutyRoster(store, k.outbox, audit, "secret", DutySettings(), k.clock)
-    duty.register("assembly", "v-ana", "900001", "volunteered")
+    duty.register("assembly", "v-ana", "90000190", "volunteered")
     duty.plan(k.clock() - timedelta(hours=1), 2)
     parking = ParkingRegister(store, k.outbox, clock=k.clock, audit=audit)
     parking.add_spot("assembly", "painted", "P01", "standard")
@@ -104,7 +104,7 @@ def test_a_full_size_is_a_fault_and_one_out_of_order_is_not_full(parts, sim):
     assert [(f.kind, f.subject) for f in overview.faults] == []  # an outage, not full
     for c in large:
         parts.maintenance.set_in_service("v-ana", c.id, True, "dried")
-    courier = lockers.add_courier("c-1", "1234")
+    courier = lockers.add_courier("c-1", "12341234")
     lockers.add_household("A101")
     for _ in large:  # every L compartment holding a parcel: full
         slot = lockers.deposit(courier, "A101", "L")
@@ -138,7 +138,7 @@ def test_perform_needs_a_reason_and_someone_on_duty(parts, sim):
 def test_codes_no_receipt_confirmed_for_ten_minutes_are_a_fault(parts, sim):
     lockers = parts.lockers
     lockers.add_household("A101")
-    slot = lockers.deposit(lockers.add_courier("c-1", "1234"), "A101", "S")
+    slot = lockers.deposit(lockers.add_courier("c-1", "12341234"), "A101", "S")
     sim.put_item(slot.compartment.board, slot.compartment.lock)
     sim.shut(slot.compartment.board, slot.compartment.lock)
     lockers.finish(slot)

@@ -147,7 +147,7 @@ def test_templates_read_the_snapshots_the_kiosk_publishes(tmp_path, sim, bus):
     """The real health monitor on the simulated boards makes the snapshots."""
     lockers = build_lockers(tmp_path / "kiosk.db", bus, sim.port)
     health = HealthMonitor(lockers.service, clock=lockers.clock, offline_after=1)
-    courier = lockers.service.add_courier("c-1", "1234")
+    courier = lockers.service.add_courier("c-1", "12341234")
     lockers.service.add_household("A101", pseudonym="h-a101")
     slot = lockers.service.deposit(courier, "A101", "S")
     where = slot.compartment

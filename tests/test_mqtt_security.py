@@ -45,7 +45,7 @@ def day(tmp_path, sim, bus):
     store = open_kiosk_store(tmp_path / "kiosk.db")
     outbox = Outbox(store, clock)
     service = LockerService(store, outbox, bus, config, clock=clock)
-    courier = service.add_courier("courier-1", "1234")
+    courier = service.add_courier("courier-1", "12341234")
     for unit in RESIDENTS:
         service.add_household(unit)
     for unit in RESIDENTS:

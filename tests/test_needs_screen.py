@@ -41,10 +41,10 @@ async def test_a_household_raises_a_need_another_supports_and_withdraws(tmp_path
             await until(pilot, lambda: "No needs raised yet" in screen_text(pilot))
             await pilot.click("#needs-raise")
             # A wrong PIN changes nothing and says so; then the right one gets in.
-            await log_in(pilot, "302", "9999")
+            await log_in(pilot, "302", "99999999")
             await until(pilot, lambda: "not right" in screen_text(pilot), what="refused")
             assert screen.household is None
-            await log_in(pilot, "302", "3020")
+            await log_in(pilot, "302", "30203020")
             await until(pilot, lambda: screen.pane == "needs-kind-pane", what="kind pane")
             await pilot.click("#needs-kind-need")
             await until(pilot, lambda: screen.pane == "needs-text-pane", what="text pane")
@@ -72,7 +72,7 @@ async def test_a_household_raises_a_need_another_supports_and_withdraws(tmp_path
             screen = app.screen
             await until(pilot, lambda: bool(screen.query("#need-1")), what="need listed")
             await pilot.click("#need-1")
-            await log_in(pilot, "101", "1010")
+            await log_in(pilot, "101", "10101010")
             await until(pilot, lambda: screen.pane == "needs-need-pane", what="need pane")
             await pilot.click("#needs-support")
             await until(pilot, lambda: "supports need #1" in screen_text(pilot))

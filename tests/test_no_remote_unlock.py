@@ -90,7 +90,7 @@ PAYLOADS: list[bytes] = [
     b"open", b"OPEN", b"unlock", b"ON", b"1", b"true", b"",
     json.dumps({"action": "open", "compartment": "A01"}).encode(),
     json.dumps({"cmd": "unlock", "board": 0, "lock": 1, "reason": "maintenance"}).encode(),
-    json.dumps({"door": "B16", "state": "open", "pin": "246810", "actor": "v-amber"}).encode(),
+    json.dumps({"door": "B16", "state": "open", "pin": "24681024", "actor": "v-amber"}).encode(),
     json.dumps({"type": "door.force", "data": {"compartment": "A01"}, "seq": 1}).encode(),
     json.dumps([{"compartment": f"A{n:02d}", "open": True} for n in range(1, 17)]).encode(),
     unlock_frame(0, 1), unlock_frame(1, 16) * 64,

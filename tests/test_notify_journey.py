@@ -35,7 +35,7 @@ def test_door_shut_to_inbox_across_a_kiosk_restart_then_the_code_opens_the_door(
                         NotifierSettings("maple-court", retry_first_s=0.1))
     kiosk = production_kiosk(config, mock_factory)
     try:
-        courier = kiosk.lockers.add_courier("c-1", "1234")
+        courier = kiosk.lockers.add_courier("c-1", "12341234")
         for unit in ("A101", "A102", "A103"):
             kiosk.lockers.add_household(unit)
             slot = kiosk.lockers.deposit(courier, unit, "S")

@@ -58,7 +58,7 @@ def test_a_board_outage_is_out_of_order_not_full_and_the_plan_counts_only_real_d
     seen.wait_subscribed()
     kiosk = production_kiosk(config, mock_factory)
     try:
-        courier = kiosk.lockers.add_courier("c-1", "1234", pseudonym="c-one")
+        courier = kiosk.lockers.add_courier("c-1", "12341234", pseudonym="c-one")
         kiosk.lockers.add_household("A101")
 
         # Control: truly full, a parcel in both L compartments: locker.full as before.
@@ -111,7 +111,7 @@ def test_a_board_outage_is_out_of_order_not_full_and_the_plan_counts_only_real_d
     # Restarted during the outage: still out of order, not full.
     kiosk = production_kiosk(config, mock_factory)
     try:
-        courier = kiosk.lockers.courier_login("c-1", "1234")
+        courier = kiosk.lockers.courier_login("c-1", "12341234")
         assert wait_until(lambda: faults(kiosk, 0) == {"board_offline"}, 15)
         with pytest.raises(LockersOutOfOrder) as refused:
             kiosk.lockers.deposit(courier, "A101", "S")
@@ -170,7 +170,7 @@ def test_codes_stuck_in_the_outbox_during_a_broker_outage_are_an_outage_not_dema
     assert notifier.ready.wait(10)
     kiosk = started()
     try:
-        courier = kiosk.lockers.add_courier("c-1", "1234")
+        courier = kiosk.lockers.add_courier("c-1", "12341234")
         kiosk.lockers.add_household("A101")
         assert wait_until(lambda: kiosk.publisher.uplink().connected, 15)
         broker.stop()  # the uplink goes down: the codes of the next parcels wait on disk
@@ -188,7 +188,7 @@ def test_codes_stuck_in_the_outbox_during_a_broker_outage_are_an_outage_not_dema
     # Restarted during the outage: still an outage.
     kiosk = started()
     try:
-        courier = kiosk.lockers.courier_login("c-1", "1234")
+        courier = kiosk.lockers.courier_login("c-1", "12341234")
         with pytest.raises(LockersOutOfOrder):
             kiosk.lockers.deposit(courier, "A101", "S")
         # Control: the broker back, the codes delivered, the same request is plain full.

@@ -15,7 +15,7 @@ from tests.parking_support import MEMBERS_CSV, SPOTS_CSV, Clock, make_register
 ROOT = Path(__file__).resolve().parent.parent
 
 
-CHAIR_PIN = "700001"
+CHAIR_PIN = "70000170"
 
 
 @pytest.fixture
@@ -24,10 +24,12 @@ def data(tmp_path, monkeypatch, capsys):
     (tmp_path / "members.csv").write_text(MEMBERS_CSV)
     (tmp_path / "spots.csv").write_text(SPOTS_CSV)
     monkeypatch.delenv("KIOSK_PIN", raising=False)
+    monkeypatch.delenv("KIOSK_ACTOR", raising=False)
     assert main(["duty", "role", "chair", "--pin", CHAIR_PIN, "--reason",
                  "assembly of 2026-02-01", "--data", str(tmp_path)]) == 0
     capsys.readouterr()
     monkeypatch.setenv("KIOSK_PIN", CHAIR_PIN)
+    monkeypatch.setenv("KIOSK_ACTOR", "role:chair")
     return tmp_path
 
 
@@ -128,7 +130,7 @@ def test_every_change_names_an_authenticated_actor_and_free_text_is_gone(data, c
         main(["parking", "import-spots", f"{d}/spots.csv", "--by", "literally anyone",
               "--data", d])
     capsys.readouterr()
-    monkeypatch.setenv("KIOSK_PIN", "123456")
+    monkeypatch.setenv("KIOSK_PIN", "12345612")
     assert main(["parking", "import-spots", f"{d}/spots.csv", "--data", d]) == 2
     assert "not authenticated" in capsys.readouterr().err
     register = make_register(data / "kiosk.db", Clock())
@@ -142,5 +144,5 @@ def test_every_change_names_an_authenticated_actor_and_free_text_is_gone(data, c
     assert actors == {"role:chair"}
     register.store.close()
     monkeypatch.delenv("KIOSK_PIN")  # a second role needs an authenticated actor
-    assert main(["duty", "role", "treasurer", "--pin", "700002", "--reason", "x",
+    assert main(["duty", "role", "treasurer", "--pin", "70000270", "--reason", "x",
                  "--data", d]) == 2

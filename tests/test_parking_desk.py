@@ -89,7 +89,7 @@ def test_a_wrong_login_says_how_long_to_wait(desk):
     waits = []
     for _ in range(4):
         with pytest.raises(Refused) as refused:
-            desk.login("A-101", "9999")
+            desk.login("A-101", "99999999")
         waits.append((refused.value.reason, refused.value.wait_s))
     assert waits[:2] == [("wrong_login", 0.0), ("wrong_login", 0.0)]
     assert waits[2] == ("wrong_login", 5.0)
@@ -170,8 +170,8 @@ def test_every_refusal_the_desk_gives_is_the_registers(desk, clock):
     busy = refusal(desk.request, "h-3", "standard")
     assert (busy.reason, busy.round_id) == ("round_busy", "2026-04")
     for _ in range(3):
-        reasons.append(refusal(desk.login, "A-101", "9999").reason)
-    reasons.append(refusal(desk.login, "A-101", "9999").reason)
+        reasons.append(refusal(desk.login, "A-101", "99999999").reason)
+    reasons.append(refusal(desk.login, "A-101", "99999999").reason)
     assert reasons == ["need", "no_request", "not_held", "slot_over", "too_long", "bad_kind",
                        "overlap", "check_in_later", "not_yours", "no_offer", "no_offer",
                        "gate", "wrong_login", "wrong_login", "wrong_login", "blocked"]

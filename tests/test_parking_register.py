@@ -57,21 +57,21 @@ def test_import_adds_everyone_audited_and_pins_work(loaded):
     assert loaded.member("h-2").need and loaded.member("w-1").kind == "worker"
     assert ("m-duty", "parking.member_added", "h-1") in audit_actions(loaded)
     assert ("m-duty", "parking.spot_added", "L1") in audit_actions(loaded)
-    assert loaded.authenticate("a-101", "1111").member == "h-1"
+    assert loaded.authenticate("a-101", "11111111").member == "h-1"
     assert loaded.spot("L1").pool == "short" and loaded.spot("S1").pool == "rounds"
 
 
 def test_bad_rows_are_named_by_line_and_nothing_is_imported(register):
     text = ("member,unit,kind,accessible_need,pin\n"
-            "h-1,A-101,household,no,1111\n"
-            "h-2,A-102,tenant,no,2222\n"
+            "h-1,A-101,household,no,11111111\n"
+            "h-2,A-102,tenant,no,22222222\n"
             "h-3,A-103,household,maybe,33\n"
             "h-1,A-104,household,no,\n")
     with pytest.raises(CsvImportError) as caught:
         register.import_members(text, "m-duty")
     assert caught.value.problems == [
         "line 3: kind 'tenant': must be one of household, worker",
-        "line 4: pin: must be 4-8 digits",
+        "line 4: pin: a PIN is 8-12 digits",
         "line 4: accessible_need 'maybe': must be yes or no",
         "line 5: member h-1 is already on line 2",
     ]
@@ -104,22 +104,22 @@ def test_header_problems_and_short_rows_are_reported(register):
 
 
 def test_reimport_changes_only_what_changed_and_keeps_pins(loaded):
-    text = MEMBERS_CSV.replace("w-1,,worker,no,4444", "w-1,,worker,yes,")
+    text = MEMBERS_CSV.replace("w-1,,worker,no,44444444", "w-1,,worker,yes,")
     report = loaded.import_members(text, "m-duty")
     assert (report.added, report.changed, report.unchanged) == (0, 1, 3)
     assert loaded.member("w-1").need
-    assert loaded.authenticate("w-1", "4444").member == "w-1"
+    assert loaded.authenticate("w-1", "44444444").member == "w-1"
     entry = AuditLog(loaded.store, loaded.outbox).entries()[-1]
     assert (entry.action, entry.subject, entry.data["changed"]) == (
         "parking.member_changed", "w-1", ["accessible_need"])
 
 
 def test_a_maintainers_edit_is_audited_with_reason(loaded):
-    loaded.update_member("m-duty", "new need", "h-3", need=True, pin="9999")
+    loaded.update_member("m-duty", "new need", "h-3", need=True, pin="99999999")
     entry = AuditLog(loaded.store, loaded.outbox).entries()[-1]
     assert (entry.actor, entry.reason, entry.data["changed"]) == ("m-duty", "new need",
                                                                   ["accessible_need", "pin"])
-    assert loaded.authenticate("A-103", "9999").member == "h-3"
+    assert loaded.authenticate("A-103", "99999999").member == "h-3"
     with pytest.raises(ParkingError, match="is the household h-1"):
         loaded.update_member("m-duty", "typo", "h-3", unit="A-101")
     with pytest.raises(ValueError, match="reason"):
@@ -134,21 +134,21 @@ def test_a_maintainers_edit_is_audited_with_reason(loaded):
 def test_wrong_pins_are_published_and_slow_down(loaded, clock):
     for _ in range(2):
         with pytest.raises(ParkingError, match=r"wrong unit or PIN$"):
-            loaded.authenticate("A-101", "0000")
+            loaded.authenticate("A-101", "00000000")
     with pytest.raises(ParkingError, match="wrong unit or PIN; wait 5 s"):
-        loaded.authenticate("A-101", "0000")
+        loaded.authenticate("A-101", "00000000")
     with pytest.raises(TooManyAttempts):
-        loaded.authenticate("A-101", "1111")
+        loaded.authenticate("A-101", "11111111")
     assert [t for t, _ in events(loaded, "security.")] == ["security.wrong_pin"] * 3
     clock.advance(seconds=5)
-    assert loaded.authenticate("A-101", "1111").member == "h-1"
+    assert loaded.authenticate("A-101", "11111111").member == "h-1"
 
 
 def test_no_unit_or_pin_in_any_event(loaded):
     loaded.request("h-1", "2026-03", "standard")
-    loaded.update_member("m-duty", "new PIN", "h-1", pin="5555")
+    loaded.update_member("m-duty", "new PIN", "h-1", pin="55555555")
     text = json.dumps([e.data for e in loaded.outbox.events(limit=10_000)])
-    for private in ("A-101", "STAFF-1", "1111", "5555", "pin_hash"):
+    for private in ("A-101", "STAFF-1", "11111111", "55555555", "pin_hash"):
         assert private not in text
 
 
@@ -245,7 +245,7 @@ def test_a_member_who_leaves_loses_open_requests(loaded):
     with pytest.raises(ParkingError, match="not a member"):
         loaded.request("h-3", "2026-03", "standard")
     with pytest.raises(ParkingError, match="wrong unit or PIN"):
-        loaded.authenticate("A-103", "3333")
+        loaded.authenticate("A-103", "33333333")
 
 
 def test_a_member_without_need_any_more_is_not_eligible_for_accessible(loaded):

@@ -30,7 +30,7 @@ async def test_a_resident_practises_on_the_simulated_cabinet_and_no_real_door_mo
             await type_text(pilot, "302")
             await pilot.press("enter")
             await until(pilot, lambda: screen.pane == "practice-pin-pane")
-            await type_text(pilot, "3020")
+            await type_text(pilot, "30203020")
             await pilot.press("enter")
             await until(pilot, lambda: screen.pane == "practice-tasks-pane", what="tasks")
             await pilot.click("#practice-task-door-jammed")

@@ -58,7 +58,7 @@ async def test_the_couriers_pin_wait_counts_down(demo):
         await until(pilot, lambda: isinstance(app.screen, DepositScreen))
         await courier_id_typed(pilot)
         for attempt in range(3):
-            await type_text(pilot, "9999")
+            await type_text(pilot, "99999999")
             await pilot.press("enter")
             await until(pilot, lambda: app.t("deposit.pin_wrong") in message(app, "pin-pane")
                         and not app.screen._busy, what="wrong PIN answered")
@@ -78,7 +78,7 @@ async def test_the_residents_login_wait_counts_down(demo):
             await type_text(pilot, "204")
             await pilot.press("enter")
             await until(pilot, lambda: app.screen.pane == "send-pin-pane")
-            await type_text(pilot, "9999")
+            await type_text(pilot, "99999999")
             await pilot.press("enter")
             await until(pilot, lambda: app.screen.pane == "send-unit-pane"
                         and not app.screen._busy, what="wrong login answered")

@@ -58,7 +58,7 @@ async def says_where_it_goes(pilot) -> None:
     await pilot.click("#send-continue")
 
 
-async def courier_logs_in(pilot, pin: str = "2468") -> None:
+async def courier_logs_in(pilot, pin: str = "24682468") -> None:
     await pilot.press("2")
     await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
     await courier_id_typed(pilot)
@@ -125,7 +125,7 @@ async def test_wrong_codes_are_explained_with_the_wait(demo):
         message = app.screen.query_one("#pickup-message", Static)
         # Three wrong codes: the first two cost nothing, the third earns a wait.
         for attempt in range(3):
-            await type_text(pilot, "222222")
+            await type_text(pilot, "22222222")
             await pilot.press("enter")
             await until(pilot, lambda n=attempt + 1: events(demo).count(
                 "security.wrong_code") == n, what="wrong code recorded")
@@ -133,7 +133,7 @@ async def test_wrong_codes_are_explained_with_the_wait(demo):
             assert app.screen.query_one("#code", EntryDisplay).value == ""
         assert app.t("pickup.wait", s=5) in shown(message)
         # While the wait runs, another try is refused on screen, without a guess counted.
-        await type_text(pilot, "333333")
+        await type_text(pilot, "33333333")
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert events(demo).count("security.wrong_code") == 3
@@ -263,7 +263,7 @@ async def test_a_resident_sending_is_told_out_of_order_too(demo):
         await type_text(pilot, "204")
         await pilot.press("enter")
         await until(pilot, lambda: app.screen.pane == "send-pin-pane")
-        await type_text(pilot, "2040")
+        await type_text(pilot, "20402040")
         await pilot.press("enter")
         await says_where_it_goes(pilot)
         await until(pilot, lambda: app.screen.pane == "size-pane", what="resident in")
@@ -303,7 +303,7 @@ async def test_wrong_courier_pin_is_refused(demo):
         await pilot.press("2")
         await until(pilot, lambda: isinstance(app.screen, DepositScreen))
         await courier_id_typed(pilot)
-        await type_text(pilot, "9999")
+        await type_text(pilot, "99999999")
         await pilot.press("enter")
         pane = app.screen.query_one("#pin-pane", EntryPane)
         await until(pilot, lambda: app.t("deposit.pin_wrong") in shown(
@@ -406,7 +406,7 @@ async def test_send_a_parcel(demo):
         await pilot.click("#home-send")
         await type_text(pilot, "204")
         await pilot.press("enter")
-        await type_text(pilot, "2040")
+        await type_text(pilot, "20402040")
         await pilot.press("enter")
         await says_where_it_goes(pilot)
         await until(pilot, lambda: app.screen.pane == "size-pane", what="size pane")
@@ -426,7 +426,7 @@ async def test_demo_panels_open_and_act_on_the_simulator(demo):
         await until(pilot, lambda: latest_code(demo, "101") in screen_text(pilot),
                     what="phone codes")
         # A courier signs in with id and PIN: the panel shows both.
-        assert "courier-a" in screen_text(pilot) and "2468" in screen_text(pilot)
+        assert "courier-a" in screen_text(pilot) and "24682468" in screen_text(pilot)
         await pilot.press("escape")
         await pilot.press("f2")
         await until(pilot, lambda: app.screen.query("#door-grid"))

@@ -15,6 +15,8 @@ from tests.tui_setup import (
     shown,
     type_text,
     type_unit,
+    pick_maintainer,
+    tap_name,
     until,
 )
 from tui.i18n import translate
@@ -25,7 +27,7 @@ from tui.widgets.entry import EntryPane
 from tui.widgets.keyboard import KeyboardScreen
 
 SIZE = (80, 24)
-ON_DUTY_PIN, OFF_DUTY_PIN = "246810", "135791"  # v-amber, v-birch (kiosk/setups/demo.py)
+ON_DUTY_PIN, OFF_DUTY_PIN = "24681024", "13579113"  # v-amber, v-birch (kiosk/setups/demo.py)
 LANGUAGES = ["zh", "en"]
 
 
@@ -48,7 +50,7 @@ def jam_a_door(demo) -> Compartment:
     c = first_free(demo)
     demo.sim.jam(c.board, c.lock)
     with pytest.raises(DoorDidNotOpen):
-        lockers.deposit(lockers.courier_login("courier-a", "2468"), "104", "S")
+        lockers.deposit(lockers.courier_login("courier-a", "24682468"), "104", "S")
     return c
 
 
@@ -56,7 +58,7 @@ def parcel_in_review(demo) -> tuple[int, Compartment]:
     """A deposit cut short by a restart with the door still open: the kiosk cannot tell
     whether the parcel went in, so a maintainer must decide."""
     lockers = demo.kiosk.lockers
-    slot = lockers.deposit(lockers.courier_login("courier-a", "2468"), "203", "M")
+    slot = lockers.deposit(lockers.courier_login("courier-a", "24682468"), "203", "M")
     c = slot.compartment
     demo.sim.put_item(c.board, c.lock)
     report = lockers.reconcile()  # as at the next start-up
@@ -82,6 +84,14 @@ def pin_message(app) -> str:
     return shown(app.screen.query_one("#pin-pane", EntryPane).query_one(".message", Static))
 
 
+def who_message(app) -> str:
+    return shown(app.screen.query_one("#who-message", Static))
+
+
+def names_listed(screen: MaintenanceScreen) -> list[str]:
+    return [str(b.label) for b in screen.query(".who")]
+
+
 async def open_maintenance(pilot) -> MaintenanceScreen:
     await pilot.press("5")
     await until(pilot, lambda: isinstance(pilot.app.screen, MaintenanceScreen))
@@ -93,8 +103,9 @@ async def enter_pin(pilot, pin: str) -> None:
     await pilot.press("enter")
 
 
-async def log_in(pilot, pin: str = ON_DUTY_PIN) -> MaintenanceScreen:
+async def log_in(pilot, pin: str = ON_DUTY_PIN, name: str = "v-amber") -> MaintenanceScreen:
     screen = await open_maintenance(pilot)
+    await pick_maintainer(pilot, name)
     await enter_pin(pilot, pin)
     await until(pilot, lambda: screen.overview is not None, what="the overview")
     return screen
@@ -114,23 +125,24 @@ async def give_reason(pilot, screen: MaintenanceScreen, choice: int = 0) -> None
 # --- logging in ---------------------------------------------------------------------------
 
 
-async def test_an_on_duty_pin_works_only_during_its_shift(demo):
+async def test_a_maintainer_taps_their_name_then_types_their_pin(demo):
     app = demo.app
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_maintenance(pilot)
-        # v-birch's PIN is right, but the roster has v-amber on this shift.
+        assert screen.pane == "who-pane"
+        # Only those on duty are offered (the roster is public): v-birch is not.
+        await until(pilot, lambda: names_listed(screen) == ["v-amber"], what="the names")
+        await pick_maintainer(pilot, "v-amber")
+        assert app.t("maintenance.pin_for", name="v-amber") in shown(
+            screen.query_one("#pin-pane .prompt", Static))
+        # v-birch's PIN is not v-amber's: checked for the name tapped, nothing else.
         await enter_pin(pilot, OFF_DUTY_PIN)
-        await until(pilot, lambda: app.t("maintenance.off_shift") in pin_message(app),
-                    what="not on duty explained")
-        assert app.t("maintenance.on_duty_now", names="v-amber") in pin_message(app)
-        assert screen.maintainer is None and screen.pane == "pin-pane"
-        # A PIN nobody has is told apart from one that is off shift.
-        await enter_pin(pilot, "999999")
         await until(pilot, lambda: pin_message(app) == app.t("maintenance.pin_wrong"))
-        # Too short to be a duty PIN: not even checked.
+        # Shorter than any PIN set now (an old 4-digit one): refused, not counted.
         await enter_pin(pilot, "1234")
-        assert pin_message(app) == app.t("maintenance.pin_short")
-        assert wrong_pins(demo) == 2
+        await until(pilot, lambda: pin_message(app) == app.t("refusal.short_pin", digits=8),
+                    what="told PINs are longer now")
+        assert wrong_pins(demo) == 1
         await pilot.press("delete")  # start again
         await enter_pin(pilot, ON_DUTY_PIN)
         await until(pilot, lambda: screen.pane == "overview-pane", what="logged in")
@@ -138,12 +150,34 @@ async def test_an_on_duty_pin_works_only_during_its_shift(demo):
         assert "v-amber" in app.screen.query_one("#title-bar").note
 
 
+async def test_a_name_off_the_shift_is_told_so_before_any_pin(demo):
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_maintenance(pilot)
+        await until(pilot, lambda: names_listed(screen) == ["v-amber"], what="the names")
+        # Meanwhile the shift changes hands (elsewhere, through the same roster).
+        demo.kiosk.duty.handover("v-amber", "v-birch", "called away")
+        await tap_name(pilot, "v-amber")
+        await until(pilot, lambda: app.t("maintenance.off_shift") in who_message(app),
+                    what="not on duty explained")
+        assert app.t("maintenance.on_duty_now", names="v-birch") in who_message(app)
+        assert screen.pane == "who-pane" and screen.candidate is None
+        assert wrong_pins(demo) == 0  # no PIN asked for, nothing counted
+        await until(pilot, lambda: names_listed(screen) == ["v-birch"], what="names read")
+        # Control: the one on duty now gets the PIN pane, by a digit key too.
+        await pilot.press("1")
+        await until(pilot, lambda: screen.pane == "pin-pane" and screen.candidate == "v-birch")
+        await enter_pin(pilot, OFF_DUTY_PIN)
+        await until(pilot, lambda: screen.maintainer == "v-birch", what="logged in")
+
+
 async def test_wrong_pins_earn_a_wait_that_is_counted_down(demo):
     app = demo.app
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_maintenance(pilot)
+        await pick_maintainer(pilot, "v-amber")
         for attempt in range(3):
-            await enter_pin(pilot, "999999")
+            await enter_pin(pilot, "99999999")
             await until(pilot, lambda n=attempt + 1: wrong_pins(demo) == n)
             await until(pilot, lambda: not screen._busy)
         await until(pilot, lambda: app.t("pickup.wait", s=5) in pin_message(app),
@@ -170,7 +204,7 @@ async def test_the_roster_is_public(demo):
         # Reading the roster needs no PIN; handing over does.
         assert not screen.query(".handover")
         await pilot.click("#roster-back")
-        assert screen.pane == "pin-pane"
+        assert screen.pane == "who-pane"
 
 
 # --- the overview -------------------------------------------------------------------------
@@ -481,11 +515,11 @@ async def test_handover_ends_the_session_and_the_next_volunteer_takes_over(demo)
         assert names == ["v-birch", "v-cedar"]
         await pilot.click("#handover-0")
         await give_reason(pilot, screen, 2)
-        await until(pilot, lambda: screen.pane == "pin-pane", what="logged out")
+        await until(pilot, lambda: screen.pane == "who-pane", what="logged out")
         assert screen.maintainer is None
-        assert pin_message(app) == app.t("done.handover", subject="v-birch")
-        await enter_pin(pilot, ON_DUTY_PIN)
-        await until(pilot, lambda: app.t("maintenance.off_shift") in pin_message(app))
+        assert who_message(app) == app.t("done.handover", subject="v-birch")
+        await until(pilot, lambda: names_listed(screen) == ["v-birch"], what="names read")
+        await pick_maintainer(pilot, "v-birch")
         await enter_pin(pilot, OFF_DUTY_PIN)
         await until(pilot, lambda: screen.maintainer == "v-birch")
     assert demo.kiosk.duty.on_duty().maintainers == ("v-birch",)
@@ -505,8 +539,8 @@ async def test_an_action_after_the_shift_was_handed_over_is_refused(demo):
         demo.kiosk.duty.handover("v-amber", "v-cedar", "called away")
         unlocks = demo.sim.unlock_count()
         await pilot.click("#reason-ok")
-        await until(pilot, lambda: screen.pane == "pin-pane", what="logged out")
-        assert pin_message(app) == app.t("maintenance.session_ended")
+        await until(pilot, lambda: screen.pane == "who-pane", what="logged out")
+        assert who_message(app) == app.t("maintenance.session_ended")
         assert demo.sim.unlock_count() == unlocks
     assert "door.force" not in [a[1] for a in audit_actions(demo)]
 
@@ -530,7 +564,7 @@ async def test_the_session_ends_on_idle_like_the_rest(tmp_path):
             await until(pilot, lambda: isinstance(app.screen, HomeScreen), timeout_s=5,
                         what="idle reset")
             again = await open_maintenance(pilot)
-            assert again.pane == "pin-pane" and again.maintainer is None
+            assert again.pane == "who-pane" and again.maintainer is None
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -52,15 +52,15 @@ def test_best_fit_takes_the_size_else_the_next_larger_free_one():
 
 def test_wrong_pin_carries_the_wait_the_screen_shows(tmp_path, sim, bus):
     k = build_lockers(tmp_path / "kiosk.db", bus, sim.port)  # free_attempts=2, base 5 s
-    k.service.add_courier("c1", "1234")
+    k.service.add_courier("c1", "12341234")
     with pytest.raises(WrongPin) as first:
-        k.service.courier_login("c1", "0000")
+        k.service.courier_login("c1", "00000000")
     assert first.value.wait_s == 0
     with pytest.raises(WrongPin) as second:
-        k.service.courier_login("c1", "0000")
+        k.service.courier_login("c1", "00000000")
     assert second.value.wait_s == 5
     with pytest.raises(TooManyAttempts):
-        k.service.courier_login("c1", "1234")
+        k.service.courier_login("c1", "12341234")
     k.service.store.close()
 
 

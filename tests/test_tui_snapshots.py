@@ -93,7 +93,7 @@ class TestDeposit:
             await pilot.press("2")
             await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
             await courier_id_typed(pilot)
-            await type_text(pilot, "2468")
+            await type_text(pilot, "24682468")
             await pilot.press("enter")
             await until(pilot, lambda: pilot.app.screen.pane == "unit-pane")
             # The count of parcels to take away comes from a worker: wait for it.
@@ -112,7 +112,7 @@ class TestDeposit:
             await pilot.press("2")
             await until(pilot, lambda: isinstance(pilot.app.screen, DepositScreen))
             await courier_id_typed(pilot)
-            await type_text(pilot, "2468")
+            await type_text(pilot, "24682468")
             await pilot.press("enter")
             await until(pilot, lambda: pilot.app.screen.pane == "unit-pane")
             await type_text(pilot, "302")

@@ -16,6 +16,7 @@ from tests.tui_setup import (
     courier_id_typed,
     demo_kiosk,
     latest_code,
+    pick_maintainer,
     tap_text,
     type_text,
     type_unit,
@@ -34,7 +35,7 @@ from tui.widgets.compartment_grid import PickLine
 from tui.widgets.keyboard import KeyboardScreen
 
 SIZE = (80, 24)
-ON_DUTY_PIN = "246810"
+ON_DUTY_PIN = "24681024"
 
 
 def shown_targets(pilot) -> list:
@@ -112,7 +113,7 @@ async def test_every_button_on_every_screen_is_reachable_by_tab(tmp_path):
             await pilot.press("enter")
             await until(pilot, lambda: parking.pane == "park-pin")
             await walk(pilot, "parking pin", missed)
-            await type_text(pilot, "1010")
+            await type_text(pilot, "10101010")
             await pilot.press("enter")
             await until(pilot, lambda: parking.view is not None)
             await pilot.pause()
@@ -126,6 +127,9 @@ async def test_every_button_on_every_screen_is_reachable_by_tab(tmp_path):
             await pilot.press("5")
             await until(pilot, lambda: isinstance(app.screen, MaintenanceScreen))
             maint = app.screen
+            await until(pilot, lambda: maint.query(".who"), what="the names on duty")
+            await walk(pilot, "maintenance names", missed)
+            await pick_maintainer(pilot, "v-amber")
             await walk(pilot, "maintenance pin", missed)
             await type_text(pilot, ON_DUTY_PIN)
             await pilot.press("enter")
@@ -195,7 +199,7 @@ async def test_enter_presses_the_button_tab_reached_and_a_tap_takes_no_focus(tmp
             await tap_text(pilot, "#park-unit", "LINDEN")
             await pilot.click("#park-unit #kb-ok")
             await until(pilot, lambda: parking.pane == "park-pin")
-            for key in "9090":
+            for key in "90909090":
                 await until(pilot, lambda key=key: not parking.query_one(
                     f"#park-pin #key-{key}").has_class("-active"))
                 await pilot.click(f"#park-pin #key-{key}")

@@ -113,7 +113,7 @@ def history(tmp_path_factory) -> Iterator[History]:
             p.close(ROUND, "v-ana")
             p.commit(ROUND, "lottery 2026-03-31: 04 11 23 35 41", "v-ana")
             p.draw(ROUND, "v-ana")
-            kiosk.duty.register("assembly", "v-ana", "900001", "volunteered")
+            kiosk.duty.register("assembly", "v-ana", "90000190", "volunteered")
             assert wait_until(lambda: settled(kiosk, service), 20), "the witness lags"
             assert service.raised == []  # control: an honest history raises nothing
             made = History(root / "kiosk", root / "witness", sim.port,

@@ -105,3 +105,22 @@ async def tap_text(pilot: Pilot, within: str, text: str) -> None:
             if ch not in keyboard.characters:  # the other case
                 await tap("#kb-shift")
         await tap(f"#kb-cell-{keyboard.characters.index(ch)}")
+
+
+async def tap_name(pilot: Pilot, name: str) -> None:
+    """On the maintenance screen's first pane: tap ``name`` among those on duty."""
+    screen = pilot.app.screen
+    await until(pilot, lambda: name in (getattr(screen.query_one("#who-pane"), "names", None)
+                                        or ()), what=f"{name} listed as on duty")
+    button = next(b for b in screen.query(".who") if b.name == name)
+    # A button ignores a tap while it still shows the last one (Textual's debounce).
+    await until(pilot, lambda: not button.has_class("-active"), what="name released")
+    await pilot.click(f"#{button.id}")
+
+
+async def pick_maintainer(pilot: Pilot, name: str) -> None:
+    """Tap ``name``, then wait for the PIN pane that asks for their PIN."""
+    await tap_name(pilot, name)
+    screen = pilot.app.screen
+    await until(pilot, lambda: screen.pane == "pin-pane" and screen.candidate == name,
+                what=f"the PIN pane for {name}")

@@ -17,12 +17,18 @@ if TYPE_CHECKING:
 
 
 PIN_ENV = "KIOSK_PIN"
+# Whose PIN it is: a volunteer's pseudonym, or a role (``role:chair`` or just ``chair``).
+# The PIN is checked for that name alone, so wrong PINs for one never lock out another.
+# There is no PIN-only way in: it could not be counted per identity, and two people may
+# hold the same PIN.
+ACTOR_ENV = "KIOSK_ACTOR"
 
 
 def add_actor_note(parser: argparse.ArgumentParser) -> None:
     """Say how the actor is known: every administrative command names one, authenticated."""
-    parser.epilog = (f"Who acts is the maintainer on duty or a role the assembly set up, "
-                     f"known by their PIN: from ${PIN_ENV}, else asked for on the terminal. "
+    parser.epilog = (f"Who acts is the maintainer on duty or a role the assembly set up: "
+                     f"their name (a volunteer's pseudonym, or role:NAME) in ${ACTOR_ENV} "
+                     f"and their PIN in ${PIN_ENV}, else asked for on the terminal. "
                      "It goes into the public audit chain.")
 
 
@@ -36,13 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "first role of a kiosk with no volunteer is set up without a PIN; "
                     "every other needs the PIN of a role or of the maintainer on duty.")
     role.add_argument("name")
-    role.add_argument("--pin", required=True, help="the role's new PIN (6+ digits)")
+    role.add_argument("--pin", required=True, help="the role's new PIN (8-12 digits)")
     role.add_argument("--reason", required=True, help="e.g. the assembly's decision")
     role.set_defaults(handler=_role)
 
     add = commands.add_parser("volunteer", help="register a volunteer (audited)")
     add.add_argument("pseudonym")
-    add.add_argument("--pin", required=True, help="their on-duty PIN (6+ digits)")
+    add.add_argument("--pin", required=True, help="their on-duty PIN (8-12 digits)")
     add.add_argument("--reason", required=True)
     add.set_defaults(handler=_volunteer)
 
@@ -79,6 +85,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_actor_note(command)
 
 
+def actor_name() -> str:
+    import os
+    import sys
+
+    name = os.environ.get(ACTOR_ENV, "").strip()
+    if not name and sys.stdin.isatty():
+        name = input("who acts (your volunteer pseudonym, or role:NAME): ").strip()
+    if not name:
+        raise CommandError(f"who acts? give your volunteer pseudonym or role:NAME in "
+                           f"${ACTOR_ENV} and your PIN in ${PIN_ENV}")
+    return name
+
+
 def actor_pin() -> str:
     import getpass
     import os
@@ -88,17 +107,21 @@ def actor_pin() -> str:
     if not pin and sys.stdin.isatty():
         pin = getpass.getpass("your on-duty or role PIN: ")
     if not pin:
-        raise CommandError(f"who acts? give your on-duty or role PIN in ${PIN_ENV}")
+        raise CommandError(f"who acts? give your on-duty or role PIN in ${PIN_ENV} (and "
+                           f"your name in ${ACTOR_ENV})")
     return pin
 
 
-def authenticated(roster: DutyRoster, volunteer: str | None = None) -> str:
-    """The actor the PIN names (``DutyRoster.authenticate``), else a clear refusal."""
+def authenticated(roster: DutyRoster, self_service: str | None = None) -> str:
+    """The actor ``$KIOSK_ACTOR`` names, if ``$KIOSK_PIN`` is theirs
+    (``DutyRoster.authenticate``; ``self_service``: the volunteer a command is about, who
+    may act for themselves off duty), else a clear refusal."""
     from kiosk.backoff import TooManyAttempts
     from kiosk.duty import DutyError
 
+    name, pin = actor_name(), actor_pin()
     try:
-        return roster.authenticate(actor_pin(), volunteer=volunteer)
+        return roster.authenticate(name, pin, self_service=self_service)
     except (DutyError, TooManyAttempts) as exc:
         raise CommandError(f"not authenticated: {exc}") from None
 
@@ -168,7 +191,7 @@ def _volunteer(args: argparse.Namespace) -> int:
 def _away(args: argparse.Namespace) -> int:
     roster = _roster_of(args)
     shift = _when(args.shift)
-    actor = authenticated(roster, volunteer=args.pseudonym)
+    actor = authenticated(roster, self_service=args.pseudonym)
     _refused(lambda: roster.unavailable(args.pseudonym, shift, actor, args.reason))
     print(f"{args.pseudonym} is away for the shift from {args.shift}")
     return 0

@@ -111,6 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register(args: argparse.Namespace, must_exist: bool = True):  # -> ParkingRegister
+    from kiosk import households
     from kiosk.config import ConfigError
     from kiosk.events import Outbox
     from kiosk.parking.register import ParkingRegister
@@ -121,7 +122,8 @@ def _register(args: argparse.Namespace, must_exist: bool = True):  # -> ParkingR
         settings = ParkingSettings.from_config(config)
     except ConfigError as exc:
         raise CommandError(str(exc)) from None
-    return ParkingRegister(store, Outbox(store), settings=settings)
+    return ParkingRegister(store, Outbox(store), settings=settings,
+                           household_guard=households.guard(config.lockers))
 
 
 def _actor(args: argparse.Namespace, register) -> str:  # register: ParkingRegister

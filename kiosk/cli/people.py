@@ -14,12 +14,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = people.add_subparsers(dest="people_command", metavar="ACTION", required=True)
     household = commands.add_parser("household", help="add a household, or set its PIN")
     household.add_argument("unit")
-    household.add_argument("--pin", help="the household's one PIN, 4-8 digits: sending "
+    household.add_argument("--pin", help="the household's one PIN, 8-12 digits: sending "
                            "parcels, opening when a code is lost, parking login")
     household.set_defaults(handler=_household)
     courier = commands.add_parser("courier", help="add a courier, or set their PIN")
     courier.add_argument("courier_id")
-    courier.add_argument("--pin", required=True, help="4+ digits")
+    courier.add_argument("--pin", required=True, help="8-12 digits")
     courier.set_defaults(handler=_courier)
     retire = commands.add_parser("retire-courier", help="a courier's PIN stops working")
     retire.add_argument("courier_id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from kiosk import households
 from kiosk.feature import Feature
 from kiosk.parking.register import ParkingRegister
 from kiosk.parking.settings import ParkingSettings
@@ -27,7 +28,8 @@ def check(config: Config) -> None:
 def build(kiosk: Kiosk) -> None:
     kiosk.parking = ParkingRegister(kiosk.store, kiosk.outbox, clock=kiosk.clock,
                                     settings=ParkingSettings.from_config(kiosk.config),
-                                    audit=kiosk.audit)
+                                    audit=kiosk.audit,
+                                    household_guard=households.guard(kiosk.config.lockers))
     if kiosk.peripherals is not None:
         kiosk.peripherals.on_spot(lambda spot, occupied: spot_changed(kiosk, spot, occupied))
 

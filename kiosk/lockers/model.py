@@ -112,6 +112,16 @@ class WrongPin(LockerError):
                          wait_s=wait_s)
 
 
+class ShortPin(WrongPin):
+    """Shorter than any PIN set now (kiosk/pins.py): refused before any lookup, and not
+    counted. ``reason``: ``short_pin`` (a courier) or ``short_household_pin``."""
+
+    default_reason = "short_pin"
+
+    def __init__(self, message: str, reason: str, digits: int):
+        LockerError.__init__(self, message, reason=reason, digits=digits)
+
+
 class WrongCode(LockerError):
     default_reason = "wrong_code"
 

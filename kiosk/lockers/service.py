@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import sqlite_utils
 
-from kiosk import backoff, households
+from kiosk import backoff, households, pins
 from kiosk.codes import keyed_hash, new_code, normalize
 from kiosk.config import Config
 from kiosk.doors import DoorController
@@ -35,6 +35,7 @@ from kiosk.lockers.model import (
     NothingInside,
     OpenResult,
     ParcelState,
+    ShortPin,
     Slot,
     UnknownUnit,
     WrongCode,
@@ -86,11 +87,11 @@ class LockerService:
         self.clock = clock
         self.sleep = sleep
         self.rules = config.lockers
-        self.backoff = backoff.BackoffPolicy(
-            self.rules.free_attempts, self.rules.backoff_base_s, self.rules.backoff_max_s)
-        # Wrong codes (and household PINs) of all households together: a small cap whose
-        # wait never exceeds ``kiosk_gap_s`` (at most 10 s).
-        self.kiosk_cap = backoff.RateCap(self.rules.kiosk_burst, self.rules.kiosk_gap_s)
+        # Wrong codes and household PINs of all households together: a small cap whose
+        # wait never exceeds ``kiosk_gap_s`` (at most 10 s); courier PINs have their own.
+        self.guard = households.guard(self.rules)
+        self.backoff = self.guard.policy
+        self.kiosk_cap = self.guard.cap
         # A lost code: the first re-send at once, then one each ``resend_every_s``.
         self.resend_policy = backoff.BackoffPolicy(1, self.rules.resend_every_s,
                                                    self.rules.resend_every_s)
@@ -121,8 +122,8 @@ class LockerService:
         return Household(unit, pseudonym)
 
     def add_courier(self, courier_id: str, pin: str, pseudonym: str | None = None) -> Courier:
-        if not pin.isdigit() or len(pin) < 4:
-            raise LockerError("a courier PIN is at least 4 digits")
+        if problem := pins.problem(pin, "a courier PIN"):
+            raise LockerError(problem)
         courier_id = courier_id.strip()
         if not _COURIER_ID.fullmatch(courier_id.lower()):
             raise LockerError(f"a courier id is 1-{MAX_COURIER_ID} letters, digits or -")
@@ -154,7 +155,10 @@ class LockerService:
         typed = courier_id.strip().lower()
         if not _COURIER_ID.fullmatch(typed):
             raise LockerError(f"a courier id is 1-{MAX_COURIER_ID} letters, digits or -")
+        if pins.too_short(pin):  # before any lookup or hash: nothing is counted
+            raise ShortPin(pins.short_message(), "short_pin", pins.MIN_DIGITS)
         pin_hash = keyed_hash(self._secret, "courier-pin", pin.strip())
+
         def find(db: sqlite_utils.Database) -> dict | None:
             rows = list(db.query("SELECT id, pseudonym FROM couriers WHERE lower(id) = ? "
                                  "AND pin_hash = ? AND active = 1", (typed, pin_hash)))
@@ -164,11 +168,16 @@ class LockerService:
                            identity=typed)
 
     def resident_login(self, unit: str, pin: str) -> Household:
-        """A household's PIN, counted per unit (see ``pickup``): wrong PINs typed for one
-        household never make another wait longer than the kiosk-wide cap. The same PIN
-        logs the household in to parking (kiosk/households.py)."""
+        """A household's PIN, counted for its unit together with its codes (``pickup``:
+        one budget, kiosk/households.py): wrong PINs typed for one household never make
+        another wait longer than the kiosk-wide cap. The same PIN logs the household in
+        to parking. A PIN shorter than any set now is refused first (``ShortPin``, not
+        counted)."""
         unit = _unit(unit)
-        return self._login("resident", lambda db: households.check_pin(
+        if pins.too_short(pin):
+            raise ShortPin(pins.short_message(household=True), "short_household_pin",
+                           pins.MIN_DIGITS)
+        return self._login(households.CAP_SCOPE, lambda db: households.check_pin(
                                db, self._secret, unit, pin),
                            lambda r: Household(r["unit"], r["pseudonym"]), identity=unit)
 
@@ -179,17 +188,12 @@ class LockerService:
         key = f"{scope}:{identity}"
         now = self.clock()
         with self.store.step() as db:
-            backoff.check_cap(db, scope, self.kiosk_cap, now)
-            backoff.check(db, key, self.backoff, now)
-            row = find(db)
-            if row is not None:
-                backoff.record_success(db, key)
-                return make(row)
-            backoff.spend_cap(db, scope, self.kiosk_cap, now)
-            failures, wait_s = backoff.record_failure(db, key, self.backoff, now)
-            self.outbox.append(db, "security.wrong_pin",
-                               {"scope": scope, "failures": failures, "wait_s": wait_s})
-        raise WrongPin(wait_s)
+            tried = self.guard.attempt(db, scope, key, now, lambda: find(db))
+            if tried.found is not None:
+                return make(tried.found)
+            self.outbox.append(db, "security.wrong_pin", {
+                "scope": scope, "failures": tried.failures, "wait_s": tried.wait_s})
+        raise WrongPin(tried.wait_s)
 
     # --- compartments -------------------------------------------------------------------
 
@@ -486,17 +490,17 @@ class LockerService:
         """
         unit = _unit(unit)
         code_hash = keyed_hash(self._secret, "code", normalize(code))
-        scope = f"pickup:{unit}"
+        scope = households.attempts_key(unit)
         now = self.clock()
         with self.store.step() as db:
-            backoff.check_cap(db, "pickup", self.kiosk_cap, now)
+            backoff.check_cap(db, households.CAP_SCOPE, self.kiosk_cap, now)
             backoff.check(db, scope, self.backoff, now)
             household = db.execute("SELECT pseudonym FROM households WHERE unit = ? AND "
                                    "active = 1", (unit,)).fetchone()
             row = db.execute("SELECT household FROM codes WHERE hash = ? AND household = ? "
                              "AND used_ts IS NULL", (code_hash, unit)).fetchone()
             if row is None:
-                backoff.spend_cap(db, "pickup", self.kiosk_cap, now)
+                backoff.spend_cap(db, households.CAP_SCOPE, self.kiosk_cap, now)
                 failures, wait_s = 0, 0.0
                 if household is not None:  # no counter for a unit nobody lives in
                     failures, wait_s = backoff.record_failure(db, scope, self.backoff, now)

@@ -8,6 +8,7 @@ import io
 import re
 from dataclasses import dataclass
 
+from kiosk import pins
 from kiosk.parking.model import MEMBER_KINDS, SPOT_TYPES, ParkingError
 
 MEMBER_COLUMNS = ("member", "unit", "kind")
@@ -21,7 +22,6 @@ SPOT_STATES = ("in_service", "out_of_service")
 
 _PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 _UNIT = re.compile(r"^[A-Z0-9][A-Z0-9_./-]{0,19}$")
-_PIN = re.compile(r"^[0-9]{4,8}$")
 # What the kiosk's login pane types (tui/screens/parking/login.py): 8 of these.
 _WORKER_LOGIN = re.compile(r"^[A-Za-z0-9-]{1,8}$")
 _TRUE, _FALSE = {"yes", "y", "true", "1"}, {"no", "n", "false", "0", ""}
@@ -87,8 +87,8 @@ def member_problems(member: str, unit: str, kind: str, pin: str | None) -> list[
                         "letters, digits or '-'")
     if unit and not _UNIT.match(unit):
         problems.append(f"unit {unit!r}: 1-20 letters, digits, '-', '_', '.' or '/'")
-    if pin is not None and not _PIN.match(pin):
-        problems.append("pin: must be 4-8 digits")
+    if pin is not None and (why := pins.problem(pin, "a PIN")):
+        problems.append(f"pin: {why}")
     return problems
 
 

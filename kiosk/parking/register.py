@@ -10,8 +10,10 @@ Each parking rule is checked here, once. A request it turns down raises ``Parkin
 these ``reason`` codes (details in brackets), which the screen words:
 
 - a member at the kiosk: ``wrong_login`` [wait_s] (a wait still running is
-  ``backoff.TooManyAttempts``), ``not_member`` (unknown or left), ``need`` (accessible
-  spots are for a declared need), ``no_spot_type``;
+  ``backoff.TooManyAttempts``), ``short_household_pin`` / ``short_pin`` [digits] (shorter
+  than any PIN set now, kiosk/pins.py: refused before any lookup, not counted),
+  ``not_member`` (unknown or left), ``need`` (accessible spots are for a declared need),
+  ``no_spot_type``;
 - rounds: ``round_busy`` [round_id] (that round is closed or committed but not drawn:
   no other takes requests or closes meanwhile), ``round_closed`` [round_id], ``no_request``,
   ``not_held`` (no spot this round to release), ``bad_round_id``, ``round_too_large``
@@ -38,9 +40,10 @@ from typing import Any
 
 import sqlite_utils
 
-from kiosk import backoff, households
+from kiosk import backoff, households, pins
 from kiosk.audit import MAX_ENTRY_BYTES, AuditLog, HashChain
 from kiosk.codes import keyed_hash
+from kiosk.config import LockerConfig
 from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
 from kiosk.parking.allocation import ALGORITHM_VERSION, Memory, eligible_list
 from kiosk.parking.csvimport import (
@@ -163,14 +166,18 @@ class ImportReport:
 class ParkingRegister:
     def __init__(self, store: Store, outbox: Outbox, clock: Clock = utc_now,
                  settings: ParkingSettings | None = None, audit: AuditLog | None = None,
-                 login_backoff: backoff.BackoffPolicy | None = None):
+                 login_backoff: backoff.BackoffPolicy | None = None,
+                 household_guard: backoff.Guard | None = None):
         self.store = store
         self.outbox = outbox
         self.clock = clock
         self.settings = settings or ParkingSettings()
         self.audit = audit or AuditLog(store, outbox, clock)
         self.chain = DrawChain(store, outbox, clock)
-        self.login_backoff = login_backoff or backoff.BackoffPolicy()
+        self.login_backoff = login_backoff or backoff.BackoffPolicy()  # workers' PINs
+        # A household's PIN counts with its parcel codes, under ``[lockers]``' back-off
+        # (kiosk/households.py): pass the kiosk's (``households.guard(config.lockers)``).
+        self.household_guard = household_guard or households.guard(LockerConfig())
         self._secret = store.scalar("SELECT value FROM meta WHERE key = 'secret'")
 
     def _now(self) -> datetime:
@@ -330,32 +337,42 @@ class ParkingRegister:
         """Member login at the kiosk: a household's unit and its PIN (the one the lockers
         know), or a worker's member name and theirs. Wrong tries make the next ones wait:
         while a wait runs, ``backoff.TooManyAttempts`` says how long."""
-        scope = LOGIN_SCOPE
         typed = normalize_unit(login)
-        # Counted per unit (or name), under a small kiosk-wide cap (kiosk/backoff.py):
-        # wrong PINs typed for one household never lock out another.
-        key = f"{scope}:{typed[:16]}"
         with self.store.step() as db:
-            backoff.check_cap(db, scope, LOGIN_CAP, self._now())
-            backoff.check(db, key, self.login_backoff, self._now())
-            member = self._login(db, typed, pin.strip())
-            if member is not None:
-                backoff.record_success(db, key)
-                return self._member_in(db, member)
-            backoff.spend_cap(db, scope, LOGIN_CAP, self._now())
-            failures, wait_s = backoff.record_failure(db, key, self.login_backoff,
-                                                      self._now())
+            household = db.execute("SELECT member FROM parking_members WHERE unit = ? AND "
+                                   "active = 1", (typed,)).fetchone()
+            # Shorter than any PIN set now: refused before any PIN is hashed or looked
+            # up, and not counted (kiosk/pins.py).
+            if pins.too_short(pin) and household is not None:
+                raise ParkingError(pins.short_message(household=True),
+                                   reason="short_household_pin", digits=pins.MIN_DIGITS)
+            if pins.too_short(pin):
+                raise ParkingError(pins.short_message(), reason="short_pin",
+                                   digits=pins.MIN_DIGITS)
+            # Counted per unit (or name), under a small kiosk-wide cap (kiosk/backoff.py):
+            # wrong PINs typed for one household never lock out another. A household's
+            # count and cap are its parcel codes' too: one budget (kiosk/households.py).
+            if household is not None:
+                guard, scope = self.household_guard, households.CAP_SCOPE
+                key = households.attempts_key(typed)
+            else:
+                guard, scope = backoff.Guard(self.login_backoff, LOGIN_CAP), LOGIN_SCOPE
+                key = f"{scope}:{typed[:16]}"
+            tried = guard.attempt(db, scope, key, self._now(), lambda: self._login(
+                db, typed, pin.strip(), household[0] if household else None))
+            if tried.found is not None:
+                return self._member_in(db, tried.found)
+            wait_s = tried.wait_s
             self.outbox.append(db, "security.wrong_pin",
-                               {"scope": scope, "failures": failures, "wait_s": wait_s})
+                               {"scope": scope, "failures": tried.failures, "wait_s": wait_s})
         raise ParkingError(f"wrong unit or PIN; wait {wait_s:.0f} s" if wait_s
                            else "wrong unit or PIN", reason="wrong_login", wait_s=wait_s)
 
-    def _login(self, db: sqlite_utils.Database, typed: str, pin: str) -> str | None:
-        household = db.execute("SELECT member FROM parking_members WHERE unit = ? AND "
-                               "active = 1", (typed,)).fetchone()
+    def _login(self, db: sqlite_utils.Database, typed: str, pin: str,
+               household: str | None) -> str | None:
         if household is not None:
             right = households.check_pin(db, self._secret, typed, pin)
-            return household[0] if right else None
+            return household if right else None
         worker = db.execute("SELECT member FROM parking_members WHERE kind = 'worker' AND "
                             "active = 1 AND upper(member) = ? AND pin_hash = ?",
                             (typed, keyed_hash(self._secret, "parking-pin", pin))).fetchone()

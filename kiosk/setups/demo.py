@@ -39,11 +39,11 @@ COMPARTMENTS = [
     CompartmentGroup(1, "13-16", "L"),
 ]
 UNITS = [f"{floor}0{door}" for floor in (1, 2, 3) for door in (1, 2, 3, 4)]
-COURIERS = [("courier-a", "2468"), ("courier-b", "1357")]
+COURIERS = [("courier-a", "24682468"), ("courier-b", "13571357")]
 # (unit, size) of the parcels waiting when the demo first starts.
 WAITING = [("101", "S"), ("101", "M"), ("202", "S"), ("303", "L"), ("304", "M")]
 # On-duty volunteers (pseudonym, duty PIN). The first is on duty when the demo starts.
-VOLUNTEERS = [("v-amber", "246810"), ("v-birch", "135791"), ("v-cedar", "975310")]
+VOLUNTEERS = [("v-amber", "24681024"), ("v-birch", "13579113"), ("v-cedar", "97531097")]
 SETUP = "demo-setup"  # the actor of the demo's own administrative changes
 TAMPER_PIN = 27
 NO_CONTACT_UNIT = "304"  # a household without any contact: its codes go onto slips
@@ -67,7 +67,7 @@ PARKING_MEMBERS: list[tuple[str, str | None, str, bool]] = [
                    ("oak", "301", "household", False), ("pine", "302", "household", False),
                    ("rowan", "303", "household", False), ("yew", "304", "household", False),
                    ("linden", None, "worker", False)]
-WORKER_PIN = "9090"
+WORKER_PIN = "90909090"
 # What each asks for in the two drawn rounds, and who has asked in the open one.
 PARKING_ASKS = {"birch": "accessible", "oak": "ev", "pine": "ev", "yew": "motorcycle"}
 OPEN_ROUND_ASKS = {"birch": "accessible", "cedar": "standard", "fir": "standard",
@@ -77,7 +77,8 @@ GPIO = GpioConfig(pin_factory="mock", buzzer=17, led_ok=5, led_fault=6, tamper=T
 
 
 def household_pin(unit: str) -> str:
-    return unit + "0"
+    """8 digits, the shortest a PIN is (kiosk/pins.py), and easy to read off: 10101010."""
+    return (unit + "0") * 2
 
 
 def parking_pin(unit: str | None) -> str:

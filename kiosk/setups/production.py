@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kiosk.composition import Devices, Kiosk, check_settings, compose
 from kiosk.config import Config
+from kiosk.events import Clock, utc_now
 from kiosk.hardware import BoardError, LockBoard, Peripherals
 from kiosk.instance_lock import hold
 from kiosk.setups.screen import exit_code, run_screen
@@ -56,11 +57,12 @@ def open_devices(config: Config, pin_factory: object | None = None) -> Devices:
 
 
 def production_kiosk(config: Config, pin_factory: object | None = None,
-                     command: str = "run") -> Kiosk:
+                     command: str = "run", clock: Clock = utc_now) -> Kiosk:
     """The kiosk ``kiosk run`` runs, composed and started (reconciled, uplink connecting,
     scheduler running). Raises ``ConfigError`` or ``DeviceError`` before opening anything
     it cannot use, ``AlreadyRunning`` when another kiosk holds the data directory or the
-    board's port (kiosk/instance_lock.py)."""
+    board's port (kiosk/instance_lock.py). ``clock``: the domain's time (tests move it to
+    span days of back-off; ``kiosk run`` keeps the real one)."""
     check_settings(config)
     Path(config.data_dir).mkdir(parents=True, exist_ok=True)
     # Before the port is opened: a second kiosk must not say a word on the first's bus.
@@ -72,7 +74,7 @@ def production_kiosk(config: Config, pin_factory: object | None = None,
         raise
     # Closers run newest first: the locks go last, once everything else is closed.
     devices.closers.insert(0, lock.release)
-    kiosk = compose(config, devices)
+    kiosk = compose(config, devices, clock=clock)
     try:
         kiosk.start()
     except BaseException:

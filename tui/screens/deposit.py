@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Static
 
+from kiosk import pins
 from kiosk.backoff import TooManyAttempts
 from kiosk.lockers.model import SIZES, Courier, LockerError, Slot, WrongPin
 from kiosk.lockers.service import MAX_COURIER_ID, WAYBILL_MAX
@@ -102,7 +103,7 @@ class DepositScreen(SlotFlowScreen):
                             keys="123456789", length=MAX_COURIER_ID, back=True,
                             keyboard=True, id="courier-pane")
             yield EntryPane(t("deposit.pin_prompt"), allowed=DIGITS, keys="123456789",
-                            length=8, masked=True, back=True, id="pin-pane")
+                            length=pins.MAX_DIGITS, masked=True, back=True, id="pin-pane")
             yield UnitPane(t("deposit.unit_prompt"), allowed=UNIT_CHARACTERS,
                            keys="123456789", length=8, id="unit-pane",
                            buttons=[PaneButton(t("deposit.correct"), "deposit-correct",
@@ -158,8 +159,7 @@ class DepositScreen(SlotFlowScreen):
             self.show_pane("pin-pane")
             self.app.speak(self, "courier_pin")
         elif message.pane.id == "pin-pane":
-            if len(message.value) < 4:
-                message.pane.say(self.t("deposit.pin_short"))
+            if not message.value:
                 return
             self._busy = True
             message.pane.say(self.t("deposit.pin_checking"))

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Static
 
+from kiosk import pins
 from kiosk.backoff import TooManyAttempts
 from kiosk.lockers.model import Household, WrongPin
 from kiosk.needs import KINDS, MAX_TEXT, Need, NeedError, NeedsBook, checked_text
@@ -84,7 +85,7 @@ class NeedsScreen(KioskScreen):
             yield EntryPane(t("send.unit_prompt"), allowed=UNIT_CHARACTERS,
                             keys="123456789", length=8, back=True, id="needs-unit-pane")
             yield EntryPane(t("send.pin_prompt"), allowed=DIGITS, keys="123456789",
-                            length=8, masked=True, back=True, id="needs-pin-pane")
+                            length=pins.MAX_DIGITS, masked=True, back=True, id="needs-pin-pane")
             with Vertical(id="needs-kind-pane"):
                 yield Static(t("needs.kind_prompt"), classes="prompt")
                 with Horizontal(classes="pane-buttons"):

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Static
 
+from kiosk import pins
 from kiosk.backoff import TooManyAttempts
 from kiosk.codes import ALPHABET
 from kiosk.hardware import BoardError
@@ -114,7 +115,7 @@ class PickupScreen(KioskScreen):
                     yield KeyButton(t("pickup.with_pin"), id="pickup-with-pin",
                                     classes="nav")
             yield EntryPane(t("pickup.pin_prompt"), allowed=DIGITS, keys="123456789",
-                            length=8, masked=True, id="pickup-pin")
+                            length=pins.MAX_DIGITS, masked=True, id="pickup-pin")
             with Vertical(id="pickup-doors"):
                 yield Static("", id="doors-heading", classes="prompt")
                 yield Static("", id="doors-list", classes="doors")

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Static
 
+from kiosk import pins
 from kiosk.backoff import TooManyAttempts
 from kiosk.hardware import BoardError
 from kiosk.lockers.model import Household, LockerError, OpenResult, Slot, WrongPin
@@ -71,7 +72,7 @@ class SendScreen(SlotFlowScreen):
             yield EntryPane(t("send.unit_prompt"), allowed=UNIT_CHARACTERS,
                             keys="123456789", length=8, back=True, id="send-unit-pane")
             yield EntryPane(t("send.pin_prompt"), allowed=DIGITS, keys="123456789",
-                            length=8, masked=True, back=True, id="send-pin-pane")
+                            length=pins.MAX_DIGITS, masked=True, back=True, id="send-pin-pane")
             with Vertical(id="send-what-pane"):
                 yield Static(t("send.what_prompt"), classes="prompt")
                 yield Static("", id="send-what", classes="doors")

@@ -252,6 +252,11 @@ class Countdown:
         # Said once, as the wait begins (not each second): the screen counts it down.
         self._speak("wait", s=wait_seconds(wait_s))
 
+    def cancel(self) -> None:
+        """No wait any more (it was someone else's); the next refusal starts another."""
+        self.retry_at = 0.0
+        self.refusal = ""
+
     def tick(self) -> None:
         if not self.retry_at or not self.showing():
             return

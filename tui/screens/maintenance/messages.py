@@ -20,6 +20,19 @@ class DutyAnswered(Message):
 
 
 @dataclass
+class OnDutyLoaded(Message):
+    names: tuple[str, ...]
+
+
+@dataclass
+class NamePicked(Message):
+    """A name tapped, and who the roster has on duty now."""
+
+    name: str
+    on_duty: tuple[str, ...]
+
+
+@dataclass
 class OverviewLoaded(Message):
     overview: Overview
 

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, Static
 
+from kiosk import pins
 from kiosk.backoff import TooManyAttempts
 from kiosk.lockers.model import Household, WrongPin
 from kiosk.maintenance_view import FaultView
@@ -89,7 +90,8 @@ class PracticeScreen(KioskScreen):
             yield EntryPane(t("practice.unit_prompt"), allowed=UNIT_CHARACTERS,
                             keys="123456789", length=8, back=True, id="practice-unit-pane")
             yield EntryPane(t("send.pin_prompt"), allowed=DIGITS, keys="123456789",
-                            length=8, masked=True, back=True, id="practice-pin-pane")
+                            length=pins.MAX_DIGITS, masked=True, back=True,
+                            id="practice-pin-pane")
             with Vertical(id="practice-tasks-pane"):
                 yield Static(t("practice.choose"), classes="prompt")
                 yield Static("", id="practice-message", classes="message")

@@ -1,5 +1,5 @@
 """The maintenance screen: the on-duty session, the workers that read and act, and the way
-between the panes (PIN → overview → compartment / runbook / review / spots / reconcile /
+between the panes (name → PIN → overview → compartment / runbook / review / spots / reconcile /
 roster, every action through the reason pane)."""
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from tui.screens.maintenance.compartment import CompartmentPane
 from tui.screens.maintenance.messages import (
     ActionFinished,
     DutyAnswered,
+    NamePicked,
+    OnDutyLoaded,
     OverviewLoaded,
     ReviewLoaded,
     RosterLoaded,
     SpotsLoaded,
 )
 from tui.screens.maintenance.overview import OverviewPane
-from tui.screens.maintenance.pin import duty_pin_entry, refused_text
+from tui.screens.maintenance.pin import WhoPane, duty_pin_entry, refused_text
 from tui.screens.maintenance.reason import ReasonPane
 from tui.screens.maintenance.reconcile import ReconcilePane
 from tui.screens.maintenance.review import ReviewPane
@@ -47,8 +49,9 @@ class MaintenanceScreen(KioskScreen):
     def __init__(self) -> None:
         super().__init__()
         self.maintainer: str | None = None
+        self.candidate: str | None = None  # the name picked, whose PIN is asked for
         self.overview: Overview | None = None
-        self.pane = "pin-pane"
+        self.pane = "who-pane"
         self.selected: str | None = None  # the compartment shown, or highlighted by arrows
         self.review_parcel: int | None = None
         self.pending: Action | None = None  # the action the reason pane is for
@@ -70,6 +73,7 @@ class MaintenanceScreen(KioskScreen):
 
     def compose_body(self) -> ComposeResult:
         with ContentSwitcher(initial=self.pane, id="maint-switcher"):
+            yield WhoPane()
             yield duty_pin_entry(self.t)
             yield OverviewPane()
             yield CompartmentPane()
@@ -83,12 +87,16 @@ class MaintenanceScreen(KioskScreen):
     def on_mount(self) -> None:
         self.set_interval(REFRESH_S, self._refresh)
         self.countdown.run()
+        self.load_on_duty()
 
     async def on_language_changed(self, message: LanguageChanged) -> None:
         # Recomposed in the new language; a logged-in maintainer lands on the overview.
-        if self.pane not in ("pin-pane", "overview-pane"):
-            self.pane = "overview-pane" if self.maintainer else "pin-pane"
+        if self.pane not in ("who-pane", "pin-pane", "overview-pane"):
+            self.pane = "overview-pane" if self.maintainer else "who-pane"
         await self.recompose()
+        self.load_on_duty()
+        if self.candidate and self.pane == "pin-pane":
+            self._ask_pin(self.candidate)
         if self.maintainer:
             self._after_login()
         if self.overview is not None:
@@ -104,9 +112,17 @@ class MaintenanceScreen(KioskScreen):
 
     async def on_key(self, event: events.Key) -> None:
         key = event.key
-        if self.pane == "pin-pane":
+        if self.pane == "who-pane":
+            names = self.query_one(WhoPane).names or ()
             if key == "escape":
                 self.go_home()
+            elif key.isdigit() and 1 <= int(key) <= len(names):
+                self.pick(names[int(key) - 1])
+            else:
+                return
+        elif self.pane == "pin-pane":
+            if key == "escape":
+                self.show_who()
             elif not self.query_one("#pin-pane", EntryPane).press_key(event):
                 return
         elif self.pane == "overview-pane":
@@ -142,31 +158,75 @@ class MaintenanceScreen(KioskScreen):
         if self.pane == "reason-pane":
             self.show_pane(self._return_pane)
         elif self.maintainer is None:
-            self.show_pane("pin-pane")
+            self.show_who()
         else:
             self.show_pane("overview-pane")
 
-    # --- logging in ---------------------------------------------------------------------
+    # --- logging in: the name, then the PIN ---------------------------------------------
+
+    def show_who(self, message: str = "") -> None:
+        """Back to the names on duty (read again: a shift may have changed meanwhile)."""
+        self.candidate = None
+        self.query_one(WhoPane).say(message)
+        self.query_one("#pin-pane", EntryPane).clear()
+        self.show_pane("who-pane")
+        self.load_on_duty()
+
+    @work(thread=True, exclusive=True, group="on-duty", exit_on_error=False)
+    def load_on_duty(self) -> None:
+        shift = self.parts.duty.on_duty()
+        self.post_message(OnDutyLoaded(shift.maintainers if shift else ()))
+
+    async def on_on_duty_loaded(self, message: OnDutyLoaded) -> None:
+        await self.query_one(WhoPane).show(message.names)
+
+    def pick(self, name: str) -> None:
+        if not self._busy:
+            self._busy = True
+            self.check_name(name)
+
+    @work(thread=True, exclusive=True, group="login", exit_on_error=False)
+    def check_name(self, name: str) -> None:
+        # "Not on duty" is told from the public roster alone, before any PIN is typed.
+        shift = self.parts.duty.on_duty()
+        self.post_message(NamePicked(name, shift.maintainers if shift else ()))
+
+    async def on_name_picked(self, message: NamePicked) -> None:
+        self._busy = False
+        if message.name in message.on_duty:
+            self._ask_pin(message.name)
+            return
+        await self.query_one(WhoPane).show(message.on_duty)
+        self.query_one(WhoPane).say(refused_text(self.t, NotOnDuty(), message.on_duty))
+
+    def _ask_pin(self, name: str) -> None:
+        if name != self.candidate:
+            # A wait is someone's own: another name's PIN is the service's to refuse.
+            self.countdown.cancel()
+            self.query_one("#pin-pane", EntryPane).say("")
+        self.candidate = name
+        pane = self.query_one("#pin-pane", EntryPane)
+        pane.set_prompt(self.t("maintenance.pin_for", name=name))
+        self.show_pane("pin-pane")
 
     def on_entry_pane_submitted(self, message: EntryPane.Submitted) -> None:
         pane = message.pane
-        if self._busy:
+        if self._busy or self.candidate is None:
             return
-        if len(message.value) < 6:
-            pane.say(self.t("maintenance.pin_short"))
+        if not message.value:
             return
         if self.countdown.waiting:
             self.countdown.tick()
             return
         self._busy = True
         pane.say(self.t("maintenance.checking"))
-        self.login(message.value)
+        self.login(self.candidate, message.value)
 
     @work(thread=True, exclusive=True, group="login", exit_on_error=False)
-    def login(self, pin: str) -> None:
+    def login(self, name: str, pin: str) -> None:
         duty = self.parts.duty
         try:
-            answer = DutyAnswered(maintainer=duty.login(pin))
+            answer = DutyAnswered(maintainer=duty.login(name, pin))
         except (NotOnDuty, WrongDutyPin, TooManyAttempts) as refusal:
             answer = DutyAnswered(refusal=refusal)
         if answer.maintainer is None:
@@ -187,7 +247,9 @@ class MaintenanceScreen(KioskScreen):
             return
         assert answer.refusal is not None
         text = refused_text(self.t, answer.refusal, answer.on_duty)
-        if answer.refusal.wait_s:
+        if answer.refusal.reason == "not_on_duty":  # the shift changed meanwhile
+            self.show_who(text)
+        elif answer.refusal.wait_s:
             self.countdown.start(text, answer.refusal.wait_s)
         else:
             pane.say(text)
@@ -196,20 +258,21 @@ class MaintenanceScreen(KioskScreen):
         self.set_note(self.t("maintenance.logged_in", name=self.maintainer))
 
     def log_out(self, message: str = "") -> None:
-        """End the session; back home, or to the PIN with a word on why it ended."""
+        """End the session; back home, or to the names with a word on why it ended."""
         self.maintainer = None
         self.set_note("")
         if not message:
             self.go_home()
             return
-        self.show_pane("pin-pane")
-        self.query_one("#pin-pane", EntryPane).say(message)
+        self.show_who(message)
 
     # --- the overview -------------------------------------------------------------------
 
     def _refresh(self) -> None:
         if self.maintainer and self.pane in ("overview-pane", "compartment-pane"):
             self.load_overview()
+        elif self.pane == "who-pane":
+            self.load_on_duty()
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
     def load_overview(self) -> None:
@@ -416,7 +479,12 @@ class MaintenanceScreen(KioskScreen):
         bid = button.id or ""
         event.stop()
         if button.has_class("step-back"):
-            self.go_home()
+            if self.pane == "pin-pane":
+                self.show_who()
+            else:
+                self.go_home()
+        elif button.has_class("who") and button.name:
+            self.pick(button.name)
         elif bid == "pin-roster" or bid == "to-roster":
             self.open_roster()
         elif bid == "pin-practice":

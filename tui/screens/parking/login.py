@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kiosk import pins
 from tui.refusals import Translate
 from tui.widgets.entry import DIGITS, UNIT_CHARACTERS, EntryPane
 
@@ -12,8 +13,8 @@ def unit_entry(t: Translate) -> EntryPane:
 
 
 def pin_entry(t: Translate) -> EntryPane:
-    return EntryPane(t("parking.pin_prompt"), allowed=DIGITS, keys="123456789", length=8,
-                     masked=True, back=True, id="park-pin")
+    return EntryPane(t("parking.pin_prompt"), allowed=DIGITS, keys="123456789",
+                     length=pins.MAX_DIGITS, masked=True, back=True, id="park-pin")
 
 
 def ask_pin(pin: EntryPane, t: Translate, unit: str) -> None:
