@@ -11,12 +11,12 @@ from kiosk.lockers.model import Compartment, DoorDidNotOpen, ParcelState
 from tests.tui_setup import (
     demo_kiosk,
     latest_code,
+    pick_maintainer,
     screen_text,
     shown,
+    tap_name,
     type_text,
     type_unit,
-    pick_maintainer,
-    tap_name,
     until,
 )
 from tui.i18n import translate
