@@ -389,7 +389,7 @@ async def test_every_lockers_pane_is_reachable_by_tab(tmp_path):
             await until(pilot, lambda: isinstance(app.screen, DepositScreen))
             deposit = app.screen
             await courier_id_typed(pilot)
-            await type_text(pilot, "2468")
+            await type_text(pilot, "24682468")
             await pilot.press("enter")
             await until(pilot, lambda: deposit.pane == "unit-pane", what="unit pane")
             await type_text(pilot, "20")
@@ -466,7 +466,7 @@ async def test_every_parking_and_needs_pane_is_reachable_by_tab(tmp_path):
             await type_text(pilot, "101")
             await pilot.press("enter")
             await until(pilot, lambda: parking.pane == "park-pin")
-            await type_text(pilot, "1010")
+            await type_text(pilot, "10101010")
             await pilot.press("enter")
             await until(pilot, lambda: parking.view is not None
                         and parking.query_one("#act-request").display, what="member page")
@@ -489,7 +489,7 @@ async def test_every_parking_and_needs_pane_is_reachable_by_tab(tmp_path):
             await pilot.press("enter")
             await until(pilot, lambda: needs.pane == "needs-pin-pane")
             await walk(pilot, "needs PIN", missed)
-            await type_text(pilot, "1010")
+            await type_text(pilot, "10101010")
             await pilot.press("enter")
             await until(pilot, lambda: needs.pane == "needs-kind-pane", what="kind pane")
             await walk(pilot, "needs kind", missed)
@@ -506,7 +506,7 @@ async def test_every_maintenance_pane_is_reachable_by_tab(tmp_path):
     with demo_kiosk(tmp_path / "demo", "en", parking_sample=True) as demo:
         lockers = demo.kiosk.lockers
         # A parcel in review (a deposit cut short by a restart, door open) and a fault.
-        slot = lockers.deposit(lockers.courier_login("courier-a", "2468"), "203", "M")
+        slot = lockers.deposit(lockers.courier_login("courier-a", "24682468"), "203", "M")
         demo.sim.put_item(slot.compartment.board, slot.compartment.lock)
         lockers.reconcile()
         demo.sim.shut(slot.compartment.board, slot.compartment.lock)
@@ -525,7 +525,7 @@ async def test_every_maintenance_pane_is_reachable_by_tab(tmp_path):
             await type_text(pilot, "101")
             await pilot.press("enter")
             await until(pilot, lambda: practice.pane == "practice-pin-pane")
-            await type_text(pilot, "1010")
+            await type_text(pilot, "10101010")
             await pilot.press("enter")
             await until(pilot, lambda: practice.pane == "practice-tasks-pane", what="tasks")
             await walk(pilot, "practice tasks", missed)
