@@ -18,6 +18,7 @@ from tests.tui_setup import (
     courier_id_typed,
     demo_kiosk,
     latest_code,
+    pick_maintainer,
     type_text,
     type_unit,
     until,
@@ -25,6 +26,9 @@ from tests.tui_setup import (
 from tui.i18n import CATALOGUES, LANGUAGES, translate
 from tui.screens.collect import CollectScreen
 from tui.screens.deposit import DepositScreen
+from tui.screens.maintenance import MaintenanceScreen
+from tui.screens.maintenance.practice import PracticeScreen
+from tui.screens.needs import NeedsScreen
 from tui.screens.parking import ParkingScreen
 from tui.screens.pickup import PickupScreen
 from tui.screens.prompts import SAMPLE, every_prompt
@@ -216,6 +220,35 @@ async def lost_code_pin(pilot) -> None:
     await until(pilot, lambda: pilot.app.screen.pane == "pickup-pin")
 
 
+async def maintainer_pin(pilot) -> None:
+    await pilot.press("5")
+    await until(pilot, lambda: isinstance(pilot.app.screen, MaintenanceScreen))
+    await pick_maintainer(pilot, "v-amber")
+
+
+async def needs_pin(pilot) -> None:
+    await pilot.press("8")
+    await until(pilot, lambda: isinstance(pilot.app.screen, NeedsScreen))
+    needs = pilot.app.screen
+    await until(pilot, lambda: needs.query("#needs-list .pick-line"), what="the needs")
+    await pilot.click("#needs-raise")
+    await until(pilot, lambda: needs.pane == "needs-unit-pane")
+    await type_text(pilot, "101")
+    await pilot.press("enter")
+    await until(pilot, lambda: needs.pane == "needs-pin-pane")
+
+
+async def practice_pin(pilot) -> None:
+    await pilot.press("5")
+    await until(pilot, lambda: isinstance(pilot.app.screen, MaintenanceScreen))
+    await pilot.click("#pin-practice")
+    await until(pilot, lambda: isinstance(pilot.app.screen, PracticeScreen))
+    practice = pilot.app.screen
+    await type_text(pilot, "101")
+    await pilot.press("enter")
+    await until(pilot, lambda: practice.pane == "practice-pin-pane")
+
+
 # Each login to its PIN pane, and the prompts said on the way there (before the PIN).
 PIN_JOURNEYS = {
     "courier": (deposit_pin, ["speech.deposit", "speech.courier_pin"]),
@@ -223,6 +256,9 @@ PIN_JOURNEYS = {
     "member": (parking_pin, ["speech.parking", "speech.parking_unit",
                              "speech.household_pin"]),
     "lost-code": (lost_code_pin, ["speech.pickup", "speech.lost", "speech.household_pin"]),
+    "maintainer": (maintainer_pin, ["speech.maintenance"]),
+    "needs": (needs_pin, []),
+    "practice": (practice_pin, ["speech.maintenance"]),
 }
 
 
@@ -242,8 +278,9 @@ async def test_a_wrong_pin_is_spoken(tmp_path, who):
     heard = Heard(spoken, "en", tmp_path / "scratch")
     assert [heard.said(n, key) for n, key in enumerate(steps, 1)] == [True] * len(steps)
     assert heard.said(len(steps) + 1, "speech.wrong_pin")
-    # Control: the step before it was no refusal.
-    assert not heard.said(len(steps), "speech.wrong_pin")
+    # Controls: the step before it was no refusal, and another refusal's words differ.
+    assert not steps or not heard.said(len(steps), "speech.wrong_pin")
+    assert not heard.said(len(steps) + 1, "speech.wrong_code")
 
 
 async def send_one(pilot, demo, said: int) -> int:

@@ -535,6 +535,7 @@ async def test_every_maintenance_pane_is_reachable_by_tab(tmp_path):
             practice.dismiss()
             await until(pilot, lambda: app.screen is maint)
 
+            await pick_maintainer(pilot, "v-amber")
             await type_text(pilot, ON_DUTY_PIN)
             await pilot.press("enter")
             await until(pilot, lambda: maint.overview is not None

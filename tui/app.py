@@ -152,11 +152,12 @@ class KioskApp(App[None]):
         if text:
             speech.say(text, self.language)
 
-    def speak_refusal(self, screen: DOMNode, refusal: object) -> None:
+    def speak_refusal(self, screen: DOMNode, refusal: object, *, countdown: bool = True) -> None:
         """Say why a code or PIN was refused ("that code is not right…"); a refusal with a
-        wait is said by the screen's countdown as it starts (tui/widgets/entry.py)."""
+        wait is said by the screen's countdown as it starts (tui/widgets/entry.py), or
+        here on a screen with no countdown."""
         said = refusal_step(refusal)
-        if said is not None and said[0] != "wait":
+        if said is not None and (said[0] != "wait" or not countdown):
             self.speak(screen, said[0], **said[1])
 
     # Large, high-contrast text (a class on the app: tui/kiosk.tcss, ".large-text").

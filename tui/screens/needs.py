@@ -204,6 +204,7 @@ class NeedsScreen(KioskScreen):
             unit = self.query_one("#needs-unit-pane", EntryPane)
             unit.clear()
             unit.say(refusal_text(self.t, message.refusal, {}, self.t("send.login_wrong")))
+            self.app.speak_refusal(self, message.refusal, countdown=False)
             self.show_pane("needs-unit-pane")
             return
         self.household = message.household

@@ -151,6 +151,7 @@ class PracticeScreen(KioskScreen):
             unit = self.query_one("#practice-unit-pane", EntryPane)
             unit.clear()
             unit.say(refusal_text(self.t, message.refusal, {}, self.t("send.login_wrong")))
+            self.app.speak_refusal(self, message.refusal, countdown=False)
             self.show_pane("practice-unit-pane")
             return
         self.household = message.household

@@ -247,6 +247,7 @@ class MaintenanceScreen(KioskScreen):
             return
         assert answer.refusal is not None
         text = refused_text(self.t, answer.refusal, answer.on_duty)
+        self.app.speak_refusal(self, answer.refusal)  # a wait is said by the countdown
         if answer.refusal.reason == "not_on_duty":  # the shift changed meanwhile
             self.show_who(text)
         elif answer.refusal.wait_s:
