@@ -283,13 +283,11 @@ async def test_a_wrong_pin_is_spoken(tmp_path, who):
     assert not heard.said(len(steps) + 1, "speech.wrong_code")
 
 
-async def send_one(pilot, demo, said: int) -> int:
-    """A resident sends a parcel (unit 204), by keys, each step's prompt waited for; the
-    prompts said so far after it."""
-    app = pilot.app
+async def send_logged_in(pilot, demo, said: int) -> SendScreen:
+    """Unit 204 logs in to send, by keys, each step's prompt waited for (``said`` before)."""
     await pilot.press("3")
-    await until(pilot, lambda: isinstance(app.screen, SendScreen))
-    send = app.screen
+    await until(pilot, lambda: isinstance(pilot.app.screen, SendScreen))
+    send = pilot.app.screen
     await said_so_far(pilot, demo, said + 1, "send")
     await type_text(pilot, "204")
     await pilot.press("enter")
@@ -297,6 +295,14 @@ async def send_one(pilot, demo, said: int) -> int:
     await type_text(pilot, household_pin("204"))
     await pilot.press("enter")
     await said_so_far(pilot, demo, said + 3, "where it goes")
+    return send
+
+
+async def send_one(pilot, demo, said: int) -> int:
+    """A resident sends a parcel (unit 204), by keys, each step's prompt waited for; the
+    prompts said so far after it."""
+    app = pilot.app
+    send = await send_logged_in(pilot, demo, said)
     await pilot.click("#send-destination")
     await until(pilot, lambda: app.screen is not send)
     await type_text(pilot, "hall")
@@ -388,16 +394,7 @@ async def test_a_sent_parcel_taken_back_is_spoken_as_taken_back(tmp_path):
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: app.ready)
             said = await send_one(pilot, demo, 0)
-            await pilot.press("3")
-            await until(pilot, lambda: isinstance(app.screen, SendScreen))
-            send = app.screen
-            await said_so_far(pilot, demo, said + 1, "send")
-            await type_text(pilot, "204")
-            await pilot.press("enter")
-            await said_so_far(pilot, demo, said + 2, "the household PIN")
-            await type_text(pilot, household_pin("204"))
-            await pilot.press("enter")
-            await said_so_far(pilot, demo, said + 3, "where it goes")
+            send = await send_logged_in(pilot, demo, said)
             await pilot.click("#send-mine")
             await until(pilot, lambda: send.query(".take-back"), what="my sent parcels")
             await pilot.click(".take-back")

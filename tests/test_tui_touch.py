@@ -63,6 +63,21 @@ async def walk(pilot, where: str, missed: dict[str, list[str]]) -> None:
     missed[where] = await unreachable(pilot)
 
 
+
+async def size_and_door(pilot, demo, screen, what: str, missed: dict[str, list[str]]) -> None:
+    """On ``screen``'s size pane: walk it, pick S, walk the open door, put a parcel in and
+    shut it."""
+    await until(pilot, lambda: screen.pane == "size-pane"
+                and screen.query_one("#sizes").query("Button"), what="sizes")
+    await pilot.pause()
+    await walk(pilot, f"{what} size", missed)
+    await pilot.press("s")
+    await until(pilot, lambda: screen.pane == "door-pane", what="door open")
+    await walk(pilot, f"{what} door open", missed)
+    c = screen.slot.compartment
+    demo.sim.put_item(c.board, c.lock)
+    demo.sim.shut(c.board, c.lock)
+
 async def test_every_button_on_every_screen_is_reachable_by_tab(tmp_path):
     with demo_kiosk(tmp_path / "demo", "en", parking_sample=True) as demo:
         app = demo.app
@@ -371,16 +386,7 @@ async def test_every_lockers_pane_is_reachable_by_tab(tmp_path):
             await pilot.press("enter")
             await until(pilot, lambda: app.screen is send and send.destination == "hall")
             await pilot.click("#send-continue")
-            await until(pilot, lambda: send.pane == "size-pane"
-                        and send.query_one("#sizes").query("Button"), what="sizes")
-            await pilot.pause()
-            await walk(pilot, "send size", missed)
-            await pilot.press("s")
-            await until(pilot, lambda: send.pane == "door-pane", what="door open")
-            await walk(pilot, "send door open", missed)
-            c = send.slot.compartment
-            demo.sim.put_item(c.board, c.lock)
-            demo.sim.shut(c.board, c.lock)
+            await size_and_door(pilot, demo, send, "send", missed)
             await until(pilot, lambda: send.pane == "send-done-pane", what="sent")
             await pilot.press("escape")
             await home(pilot)
@@ -397,16 +403,7 @@ async def test_every_lockers_pane_is_reachable_by_tab(tmp_path):
             await walk(pilot, "deposit unit with matches", missed)
             await type_text(pilot, "4")
             await pilot.press("enter")
-            await until(pilot, lambda: deposit.pane == "size-pane"
-                        and deposit.query_one("#sizes").query("Button"), what="sizes")
-            await pilot.pause()
-            await walk(pilot, "deposit size", missed)
-            await pilot.press("s")
-            await until(pilot, lambda: deposit.pane == "door-pane", what="door open")
-            await walk(pilot, "deposit door open", missed)
-            c = deposit.slot.compartment
-            demo.sim.put_item(c.board, c.lock)
-            demo.sim.shut(c.board, c.lock)
+            await size_and_door(pilot, demo, deposit, "deposit", missed)
             await until(pilot, lambda: deposit.pane == "unit-pane" and deposit.held,
                         what="stored")
             await pilot.pause()
