@@ -123,9 +123,6 @@ class Phones:
             else:
                 db.execute("UPDATE codes SET used = 1 WHERE code = ?", (code,))
 
-    def all_codes(self) -> list[str]:
-        return [r["code"] for r in self.store.query("SELECT code FROM codes")]
-
 
 def start_notifier(config: MqttConfig, community: str, data: Path, phones: Phones,
                    units: list[str]) -> Any:
