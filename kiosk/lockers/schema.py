@@ -105,4 +105,11 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX households_identity ON households(unit, pseudonym)")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    # A code sent because the household asked again (a lost code): while wrong codes typed
+    # for its unit make the unit wait, this one is still tried, under its own counter, so
+    # whoever floods one household's unit cannot keep it from its parcels (service.pickup).
+    db.execute("ALTER TABLE codes ADD COLUMN resent INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4]

@@ -76,6 +76,11 @@ class ReconcileReport:
     in_review: dict[str, str] = field(default_factory=dict)  # parcel id -> reason
 
 
+
+def resent_scope(unit: str) -> str:
+    """The counter of a re-sent code's tries while its unit waits (``pickup``)."""
+    return f"{households.attempts_key(unit)}:resent"
+
 class LockerService:
     def __init__(self, store: Store, outbox: Outbox, board: LockBoard, config: Config,
                  clock: Clock = utc_now, sleep: Callable[[float], None] = time.sleep,
@@ -470,7 +475,7 @@ class LockerService:
         """A fresh code per message; any unused code of a household opens all its parcels."""
         code = new_code(self.rules.code_length)
         db.table("codes").insert({"hash": keyed_hash(self._secret, "code", code), "household": unit,
-                               "created_ts": self._now()})
+                               "created_ts": self._now(), "resent": int(kind == RESEND)})
         waiting = db.execute(
             "SELECT COUNT(*) FROM parcels WHERE household = ? AND state = 'stored' "
             "AND code_held = 0", (unit,)).fetchone()[0]
@@ -486,7 +491,10 @@ class LockerService:
         Wrong codes are counted per unit (``free_attempts``, then doubling waits up to
         ``backoff_max_s``) and under a kiosk-wide cap (``kiosk_burst``, then one each
         ``kiosk_gap_s`` ≤ 10 s): wrong codes typed for other households cost a resident
-        at most that cap's wait. During a wait no code is looked at, not even a right one.
+        at most that cap's wait. During a wait no code is looked at, not even a right one
+        — except a code the household asked to have re-sent (``resend_code``): it is
+        tried under a counter of its own, which the re-send started afresh, so whoever
+        floods one unit with wrong codes cannot keep its household from its parcels.
         """
         unit = _unit(unit)
         code_hash = keyed_hash(self._secret, "code", normalize(code))
@@ -494,11 +502,21 @@ class LockerService:
         now = self.clock()
         with self.store.step() as db:
             backoff.check_cap(db, households.CAP_SCOPE, self.kiosk_cap, now)
-            backoff.check(db, scope, self.backoff, now)
+            resent_only = False
+            try:
+                backoff.check(db, scope, self.backoff, now)
+            except backoff.TooManyAttempts:
+                if not db.execute("SELECT 1 FROM codes WHERE household = ? AND resent = 1 "
+                                  "AND used_ts IS NULL", (unit,)).fetchone():
+                    raise
+                resent_only = True
+                scope = resent_scope(unit)
+                backoff.check(db, scope, self.backoff, now)
             household = db.execute("SELECT pseudonym FROM households WHERE unit = ? AND "
                                    "active = 1", (unit,)).fetchone()
             row = db.execute("SELECT household FROM codes WHERE hash = ? AND household = ? "
-                             "AND used_ts IS NULL", (code_hash, unit)).fetchone()
+                             "AND used_ts IS NULL AND resent >= ?",
+                             (code_hash, unit, int(resent_only))).fetchone()
             if row is None:
                 backoff.spend_cap(db, households.CAP_SCOPE, self.kiosk_cap, now)
                 failures, wait_s = 0, 0.0
@@ -508,7 +526,8 @@ class LockerService:
                     "failures": failures, "wait_s": wait_s,
                     "household": household[0] if household else None})
             else:
-                backoff.record_success(db, scope)
+                backoff.record_success(db, households.attempts_key(unit))
+                backoff.record_success(db, resent_scope(unit))
                 parcels = self._claim(db, "household = ? AND state = 'stored' AND "
                                       "code_held = 0", (unit,), collector=None)
         if row is None:
@@ -549,6 +568,8 @@ class LockerService:
                 return
             db.execute("UPDATE codes SET used_ts = ? WHERE household = ? AND used_ts IS NULL",
                        (iso(now), unit))
+            # The new code's own counter starts afresh (see ``pickup``).
+            backoff.record_success(db, resent_scope(unit))
             self.outbox.append(db, "parcel.code_resent", {"household": household[0]})
             self._issue_code(db, unit, RESEND)
 
