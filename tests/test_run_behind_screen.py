@@ -13,6 +13,7 @@ import fcntl
 import os
 import pty
 import select
+import socket
 import sqlite3
 import struct
 import subprocess
@@ -223,3 +224,64 @@ def test_kiosk_run_shows_its_first_frame_before_loading_the_core():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert "sqlite_utils" in out.stdout
+
+
+def test_systemd_hears_ready_once_the_kiosk_is_composed_and_settled(tmp_path, sim):
+    """READY=1 once the home screen is drawn and the kiosk composed, with what a crash
+    interrupted already settled; the UI loop's watchdog pings come as before."""
+    config_path = write_config(tmp_path, sim.port)
+    a_deposit_interrupted(config_path, sim)
+    # The control for "settled at READY": it is pending as the kiosk starts.
+    assert parcel_states(tmp_path / "state") == ["deposit_pending"]
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "WATCHDOG_USEC": "1000000",
+           "NOTIFY_SOCKET": str(tmp_path / "notify.sock")}
+    env.pop("WATCHDOG_PID", None)
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--config",
+                             str(config_path)], cwd=ROOT, env=env, stdin=slave,
+                            stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    seen, said = b"", []
+    drawn_at_ready = states_at_ready = None
+    deadline = time.monotonic() + 30
+    try:
+        while sum("WATCHDOG=1" in m for m in said) < 2:
+            assert time.monotonic() < deadline, f"systemd heard {said}; {seen[-300:]!r}"
+            ready, _, _ = select.select([master, notify], [], [], 0.1)
+            if master in ready:
+                seen += os.read(master, 65536)
+            if notify in ready:
+                said.append(notify.recv(4096).decode())
+                if "READY=1" in said[-1] and states_at_ready is None:
+                    drawn_at_ready = "取件".encode() in seen
+                    states_at_ready = parcel_states(tmp_path / "state")
+        os.write(master, b"\x11")  # Ctrl+Q
+        while proc.poll() is None and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    break
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+        notify.close()
+    assert drawn_at_ready and states_at_ready == ["stored"]
+    assert sum("READY=1" in m for m in said) == 1
+
+
+def test_quitting_while_the_kiosk_starts_closes_it_whole(tmp_path, sim):
+    """Ctrl+Q as soon as the home screen shows, perhaps while the kiosk is composed
+    behind it: the start ends, then the kiosk closes, locks and all."""
+    config = write_config(tmp_path, sim.port)
+    code, seen = run_until_exit(["run", "--config", str(config)], quit_on="取件".encode())
+    assert code == 0, seen[-400:]
+    assert b"Traceback" not in seen and b"kiosk: " not in seen.rpartition(RESTORED)[2]
+    # Nothing left holding the data directory or the bus.
+    hold(tmp_path / "state", "test", port=sim.port).release()
