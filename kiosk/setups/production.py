@@ -166,7 +166,10 @@ class BehindTheScreen:
             return screen.parts(kiosk)
         except BaseException as exc:
             self.error = exc
-            log.critical("kiosk run could not start", exc_info=exc)
+            if isinstance(exc, USER_ERRORS):  # the config or the wiring: no traceback
+                log.error("kiosk run could not start: %s", exc)
+            else:
+                log.critical("kiosk run stopped on an unhandled error", exc_info=exc)
             raise
         finally:
             self._ended.set()
