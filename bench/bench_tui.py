@@ -14,7 +14,9 @@
    the home screen's text reaches the terminal; "ready" when its status line reports
    (the parts answered). Each is quit with Ctrl+Q once ready and after the same pause;
    peak RSS is the child's VmHWM over its whole run, read until it exits (``wait4``'s
-   ru_maxrss would not do: it counts the forking bench's own memory).
+   ru_maxrss would not do: it counts the forking bench's own memory). All three read
+   compiled bytecode, from a cache the first start of each fills (a Pi's install
+   compiles it).
    Goal: ≤ 1.3× on both, for ``kiosk run``.
 2. Code submitted → unlock frame on the wire: Enter pressed on the pickup screen until the
    board simulator receives the unlock frame (its arrival time, same clock), through the
@@ -219,6 +221,13 @@ def main() -> None:
           BoardSimulator(boards=(0, 1), seed=0) as sim,
           contextlib.ExitStack() as stack):
         data = Path(tmp)
+        # Every app reads compiled bytecode, as on a Pi (scripts/install-pi.sh compiles
+        # it at install): a shell with PYTHONDONTWRITEBYTECODE would otherwise have the
+        # kiosk compile its own modules from source at every start (~1.7 MB of peak RSS,
+        # tens of ms) while the bare app reads Textual's from site-packages. The first
+        # (unmeasured) start of each fills this cache for all three alike.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = str(data / "bytecode")
         broker = (stack.enter_context(Mosquitto(data / "broker"))
                   if mosquitto_binary() else None)
         config = run_config(data, sim.port, broker.port if broker else None)

@@ -42,7 +42,6 @@ from tui.messages import (
     TamperChanged,
 )
 from tui.parts import KioskParts
-from tui.screens.demo_panels import DemoHelpScreen, HardwareScreen
 from tui.screens.home import HomeScreen
 from tui.screens.prompts import prompt, refusal_step
 from tui.widgets.idle_warning import IdleWarning
@@ -69,6 +68,10 @@ IDLE_WARN_S = 10.0
 IDLE_WARN_MIN_S = 1.0
 
 
+def could_not_start(error: Exception) -> str:
+    return f"kiosk: could not start: {type(error).__name__}: {error}"
+
+
 class KioskApp(App[None]):
     CSS_PATH = "kiosk.tcss"
     ENABLE_COMMAND_PALETTE = False
@@ -87,7 +90,8 @@ class KioskApp(App[None]):
                  clock: Callable[[], datetime] = datetime.now,
                  on_tick: Callable[[], None] | None = None, tick_s: float = 1.0,
                  status_every_s: float = 2.0, door_poll_s: float = 0.1,
-                 done_s: float = 4.0, on_ready: Callable[[], None] | None = None):
+                 done_s: float = 4.0, on_ready: Callable[[], None] | None = None,
+                 explain_failure: Callable[[Exception], str] | None = None):
         super().__init__()
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
@@ -95,6 +99,11 @@ class KioskApp(App[None]):
             raise ValueError("give the parts, or a way to connect them, not both")
         self.parts = parts
         self._connect = connect
+        # The line a failed ``connect`` leaves on the terminal once the app has ended
+        # (``failure_line``: printed by whoever ran the app, unwrapped, after the terminal
+        # is restored: kiosk/setups/screen.py, run_screen).
+        self._explain_failure = explain_failure or could_not_start
+        self.failure_line: str | None = None
         self.default_language = language
         self.language = language
         self.idle_s = idle_s
@@ -195,7 +204,7 @@ class KioskApp(App[None]):
         try:
             self.post_message(Connected(self._connect(self)))
         except Exception as exc:  # shown to the person who started the kiosk
-            self.post_message(ConnectFailed(f"{type(exc).__name__}: {exc}"))
+            self.post_message(ConnectFailed(self._explain_failure(exc)))
 
     def on_connected(self, message: Connected) -> None:
         self.parts = message.parts
@@ -204,7 +213,8 @@ class KioskApp(App[None]):
         self._started()
 
     def on_connect_failed(self, message: ConnectFailed) -> None:
-        self.exit(return_code=1, message=f"kiosk: could not start: {message.error}")
+        self.failure_line = message.error
+        self.exit(return_code=1)
 
     def _started(self) -> None:
         self.refresh_status()
@@ -373,14 +383,20 @@ class KioskApp(App[None]):
 
     # --- demo ---------------------------------------------------------------------------
 
+    # The demo's panels load on first use: ``kiosk run`` never shows them.
+
     def action_demo_help(self) -> None:
         if self.demo is None:
             return
+        from tui.screens.demo_panels import DemoHelpScreen
+
         if not isinstance(self.screen, DemoHelpScreen):
             self.push_screen(DemoHelpScreen())
 
     def action_demo_hardware(self) -> None:
         if self.demo is None:
             return
+        from tui.screens.demo_panels import HardwareScreen
+
         if not isinstance(self.screen, HardwareScreen):
             self.push_screen(HardwareScreen())

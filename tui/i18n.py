@@ -13,16 +13,17 @@ The strings live in data files a volunteer can edit without reading Python:
   ``runbook.<fault>.title``, ``.check`` and ``.fix``, so screens ask for them like any
   other string. See tui/runbooks/README.md.
 
-Both are read once, at import, from the installed package (``importlib.resources``), so
-they ship as package data. Both languages have the same keys and fields: a test checks it
-(tests/test_tui_i18n.py). At run time nothing here raises for a missing key or field: a
-missing key shows itself and a missing field shows as ``{field}``, to be seen and fixed.
+Both are read once, when a language is first used, from the installed package
+(``importlib.resources``), so they ship as package data. Both languages have the same
+keys and fields: a test checks it (tests/test_tui_i18n.py). At run time nothing here
+raises for a missing key or field: a missing key shows itself and a missing field shows
+as ``{field}``, to be seen and fixed.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
@@ -86,9 +87,37 @@ def load(language: str) -> dict[str, Entry]:
     return catalogue
 
 
-CATALOGUES: dict[str, dict[str, Entry]] = {language: load(language) for language in LANGUAGES}
-ZH = CATALOGUES["zh"]
-EN = CATALOGUES["en"]
+class Catalogues(Mapping[str, dict[str, Entry]]):
+    """Every language's catalogue, each read the first time it is asked for: a kiosk
+    shows one language until someone switches, so the other is not read (nor kept in
+    memory) before its first frame (bench/bench_tui.py)."""
+
+    def __init__(self) -> None:
+        self._read: dict[str, dict[str, Entry]] = {}
+
+    def __getitem__(self, language: str) -> dict[str, Entry]:
+        catalogue = self._read.get(language)
+        if catalogue is None:
+            if language not in LANGUAGES:
+                raise KeyError(language)
+            catalogue = self._read[language] = load(language)
+        return catalogue
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGUAGES)
+
+    def __len__(self) -> int:
+        return len(LANGUAGES)
+
+
+CATALOGUES = Catalogues()
+
+
+def __getattr__(name: str) -> dict[str, Entry]:
+    # ``ZH`` and ``EN``, as before, read when first named.
+    if name in ("ZH", "EN"):
+        return CATALOGUES[name.lower()]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def forms(entry: Entry) -> list[str]:

@@ -71,4 +71,6 @@ class Connected(Message):
 
 @dataclass
 class ConnectFailed(Message):
+    """The parts could not be opened; ``error`` is the line to leave on the terminal."""
+
     error: str

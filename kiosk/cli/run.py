@@ -1,7 +1,8 @@
 """``kiosk run``: the production kiosk — real boards and pins from the config, the screen.
 
-Start-up settles what a crash interrupted (reconcile) before the screen takes input.
-Under systemd the UI loop pings the watchdog, so a frozen screen gets the kiosk restarted.
+The home screen draws first; the kiosk is composed behind it and settles what a crash
+interrupted (reconcile) before the screen takes any action. Under systemd the UI loop
+pings the watchdog, so a frozen screen gets the kiosk restarted.
 What the kiosk is made of: kiosk/composition.py; its devices: kiosk/setups/production.py.
 """
 

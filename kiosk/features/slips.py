@@ -23,12 +23,12 @@ def wanted(config: Config) -> bool:
 def build(kiosk: Kiosk) -> None:
     from kiosk.features.uplink import publisher_of
     from notify.printer import parse_printer
-    from notify.slips import Slips
 
     config = kiosk.config
     printer = parse_printer(config.notify.printer)
     if printer is None:
         return
+    from notify.slips import Slips  # only with a printer: a kiosk without one never loads it
     kiosk.slips = Slips(printer, config.language, config.community_id, config.kiosk_id)
     publisher_of(kiosk).slip_hook = kiosk.slips.print_for
 

@@ -9,6 +9,7 @@ to import: ``kiosk demo`` draws its first frame before the core is loaded.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -116,6 +117,11 @@ def run_screen(app: App[Any]) -> None:
         app.run()
     finally:
         threading.excepthook = previous
+    # Why the screen could not start (tui/app.py, ``failure_line``), now the terminal is
+    # back: one line, not wrapped to the screen's width as Textual's exit message is.
+    failure = getattr(app, "failure_line", None)
+    if failure:
+        print(failure, file=sys.stderr)
 
 
 def exit_code(app: App[Any]) -> int:
