@@ -119,6 +119,20 @@ def _x1(db: sqlite_utils.Database) -> None:
     db.execute("""CREATE TABLE attested (community TEXT NOT NULL, kiosk TEXT NOT NULL,
                   chain TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
                   PRIMARY KEY (community, kiosk, chain))""")
+    # A witness from before: the newest head it checked, if its copy contains it.
+    for community, kiosk, chain, body, key in db.execute(
+            "SELECT h.community, h.kiosk, h.chain, h.body, k.public_key FROM heads h "
+            "JOIN keys k USING (community, kiosk)").fetchall():
+        head = json.loads(body)
+        if check_head(key, head) is not None or (
+                head["community"], head["kiosk"], head["chain"]) != (community, kiosk, chain):
+            continue
+        held = db.execute("SELECT hash FROM entries WHERE community = ? AND kiosk = ? AND "
+                          "chain = ? AND seq = ?",
+                          (community, kiosk, chain, head["seq"])).fetchone()
+        if held is not None and held[0] == head.get("hash"):
+            db.execute("INSERT INTO attested VALUES (?, ?, ?, ?, ?)",
+                       (community, kiosk, chain, head["seq"], body))
     # The newest retained public items a verifier reads beside the chains (the roster,
     # the duty load), as the kiosk published them.
     db.execute("""CREATE TABLE publics (community TEXT NOT NULL, kiosk TEXT NOT NULL,
