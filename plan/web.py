@@ -54,6 +54,7 @@ class PlanPages:
         self._lock = threading.Lock()
         self._pages: dict[str, bytes] = {}
         self._files: dict[str, bytes] = {}
+        self._made: export.Cache = {}
 
     def refresh(self, now: datetime | None = None) -> dict[str, bytes]:
         """Render every language again; write the static files if there is a directory."""
@@ -70,11 +71,14 @@ class PlanPages:
                  for name, body in kiosk.items()}
         with self._lock:
             self._pages = pages
-            self._files = files
+            before, self._files = self._files, files
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             for (c, k), kiosk in exports.items():
-                export.write(self.out_dir / EXPORT_DIR / c / k, kiosk)
+                # A chain file grows with every entry: written again only when it changed.
+                export.write(self.out_dir / EXPORT_DIR / c / k,
+                             {name: body for name, body in kiosk.items()
+                              if before.get(download_path(c, k, name)) != body})
             for lang, body in pages.items():
                 _write(self.out_dir / page_name(lang), body)
             _write(self.out_dir / "index.html", pages[DEFAULT_LANGUAGE])
@@ -85,7 +89,7 @@ class PlanPages:
             return {}
         witness = Witness(self.witness)
         try:
-            return export.every_kiosk(witness, self.communities or None)
+            return export.every_kiosk(witness, self.communities or None, self._made)
         finally:
             witness.close()
 

@@ -345,3 +345,33 @@ def test_after_the_kiosk_drops_its_newest_entry_the_download_still_holds_it(
         assert AuditLog(store, Outbox(store)).head()[0] == n - 1
     finally:
         store.close()
+
+
+def test_a_witness_from_before_the_export_takes_the_newest_head_it_checked(history, tmp_path):
+    """A witness.db made before the export had no ``attested`` table: at its first start
+    after the update it takes the newest head it had checked, if its copy contains it
+    (control: a head whose signature fails is not taken)."""
+    import shutil
+    import sqlite3
+
+    from witness.core import Witness
+
+    path = tmp_path / WITNESS_DB
+    shutil.copy(history.witness / WITNESS_DB, path)
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("DROP TABLE attested")
+        db.execute("DROP TABLE publics")
+        db.execute("DELETE FROM schema_versions WHERE feature = 'witness-export'")
+        body = json.loads(db.execute("SELECT body FROM heads WHERE chain = 'draws'"
+                                     ).fetchone()[0])
+        body["sig"] = "00" * 64
+        db.execute("UPDATE heads SET body = ? WHERE chain = 'draws'", (json.dumps(body),))
+    db.close()
+    w = Witness(path)
+    try:
+        audit = w.attested(COMMUNITY, KIOSK, "audit")
+        assert audit is not None and audit["seq"] == history.audit_n
+        assert w.attested(COMMUNITY, KIOSK, "draws") is None
+    finally:
+        w.close()

@@ -112,12 +112,44 @@ def _rounds(entries: list[dict[str, Any]]) -> dict[str, bytes]:
     return files
 
 
-def every_kiosk(witness: Witness, communities: list[str] | None = None
-                ) -> dict[tuple[str, str], dict[str, bytes]]:
+def state(witness: Witness, community: str, kiosk: str) -> tuple[Any, ...]:
+    """What the kiosk's files are made of, in brief: they change only when this does (a
+    chain's length, its attested head, the kept roster, the key)."""
+    where = (community, kiosk)
+    return (
+        tuple((r["chain"], r["n"]) for r in witness.store.query(
+            "SELECT chain, MAX(seq) AS n FROM entries WHERE community = ? AND kiosk = ? "
+            "GROUP BY chain ORDER BY chain", where)),
+        tuple((r["chain"], r["seq"]) for r in witness.store.query(
+            "SELECT chain, seq FROM attested WHERE community = ? AND kiosk = ? "
+            "ORDER BY chain", where)),
+        tuple(r["seen"] for r in witness.store.query(
+            "SELECT seen FROM publics WHERE community = ? AND kiosk = ? AND name = "
+            "'roster'", where)),
+        witness.public_key(community, kiosk))
+
+
+Cache = dict[tuple[str, str], tuple[tuple[Any, ...], dict[str, bytes]]]
+
+
+def every_kiosk(witness: Witness, communities: list[str] | None = None,
+                cache: Cache | None = None) -> dict[tuple[str, str], dict[str, bytes]]:
     """``kiosk_files`` of every kiosk the witness holds (of these communities, if given)
-    whose ids are plain."""
-    return {(c, k): kiosk_files(witness, c, k) for c, k in witness.kiosks()
-            if plain(c) and plain(k) and (not communities or c in communities)}
+    whose ids are plain. With ``cache`` (kept by the caller between calls) a kiosk whose
+    ``state`` has not moved is not read again: a year of draws is tens of megabytes."""
+    files = {}
+    for c, k in witness.kiosks():
+        if not (plain(c) and plain(k) and (not communities or c in communities)):
+            continue
+        if cache is None:
+            files[(c, k)] = kiosk_files(witness, c, k)
+            continue
+        now = state(witness, c, k)
+        kept = cache.get((c, k))
+        if kept is None or kept[0] != now:
+            kept = cache[(c, k)] = (now, kiosk_files(witness, c, k))
+        files[(c, k)] = kept[1]
+    return files
 
 
 def write(directory: Path, files: dict[str, bytes]) -> None:
