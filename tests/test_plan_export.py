@@ -251,6 +251,15 @@ def test_kiosk_witness_export_writes_the_files_the_plan_serves(published, tmp_pa
     for name in FILES:
         assert (published["board"] / "export" / COMMUNITY / KIOSK / name).read_bytes() \
             == published["files"][name], name
+    # `kiosk plan report --pages` makes them too, from the witness beside plan.db.
+    board = tmp_path / "board"
+    code, text = cli(capsys, "plan", "report", "--data", str(published["plan_data"]),
+                     "--pages", str(board))
+    assert code == 0, text
+    for name in FILES:
+        assert (board / "export" / COMMUNITY / KIOSK / name).read_bytes() \
+            == published["files"][name], name
+    assert f'href="export/{COMMUNITY}/{KIOSK}/draws.jsonl"' in (board / "en.html").read_text()
     code, text = cli(capsys, "witness", "export", "--data", str(tmp_path / "none"),
                      "--out", str(out))
     assert code == 2 and "no witness.db there" in text
