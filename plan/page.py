@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from kiosk.events import parse_iso
@@ -25,6 +26,7 @@ from plan.model import CommunityReport, percent
 from plan.needs import SKILL_MONTHS, alarms_of, draws_of, evidence, needs_of, skills_of
 from plan.page_text import LANGUAGES, TEXT
 from plan.store import PlanStore
+from witness.export import commitment_file, round_file
 
 Bars = list[tuple[str, float]]
 
@@ -177,24 +179,77 @@ class _Page:
                                              cls="served"), self.t("rounds_note")))
         return "".join(out)
 
-    def draws(self, data: dict[str, Any]) -> str:
+    def draws(self, community: str, data: dict[str, Any]) -> str:
         draws = data["draws"]
+        downloads: dict[str, list[str]] = data.get("downloads", {})
         if not draws:
             return f'<p class="empty">{self.t("rounds_none")}</p>'
         items = []
         for d in draws:
-            rid = _e(d["round"], 40)
+            record, commitment = round_file(d["round"]), commitment_file(d["round"])
+            # The round's files, from each kiosk whose draw chain the plan's witness holds
+            # with this round in it (one kiosk draws a car park's rounds).
+            links = [self.link(community, k, name) for k, names in downloads.items()
+                     for name in (record, commitment) if name in names]
             items.append(
                 f'<li><b>{self.t("draw.round", round=d["round"])}</b><dl>'
                 f'<dt>{self.t("draw.random")}</dt><dd><code>{_e(d.get("public_random", ""))}'
                 f'</code></dd><dt>{self.t("draw.inputs")}</dt><dd><code>'
                 f'{_e(d.get("inputs_hash", ""))}</code></dd><dt>{self.t("draw.results")}</dt>'
                 f'<dd><code>{_e(d.get("results_hash", ""))}</code></dd></dl>'
-                f'<p>{self.t("draw.how")}</p><pre>kiosk parking export --round {rid} '
-                f'--out r-{rid}.json\nkiosk parking export --round {rid} --commitment '
-                f'--out c-{rid}.json\nkiosk parking verify r-{rid}.json --commitment '
-                f'c-{rid}.json</pre></li>')
+                + (f'<p>{self.t("draw.how")}</p><ul class="files">{"".join(links)}</ul>'
+                   if links else f'<p class="empty">{self.t("draw.no_files")}</p>')
+                + f'<pre>kiosk parking verify {_e(record, 60)} --commitment '
+                  f'{_e(commitment, 60)}</pre></li>')
         return '<ul class="draws">' + "".join(items) + "</ul>"
+
+    def link(self, community: str, kiosk: str, name: str) -> str:
+        """A download, by the relative path the server and the noticeboard files share."""
+        href = f"export/{quote(community)}/{quote(kiosk)}/{quote(name)}"
+        return (f'<li><a href="{_e(href, 400)}" download="{_e(name, 100)}">'
+                f'<code>{_e(name, 100)}</code></a> — {self.file_word(name)}</li>')
+
+    def file_word(self, name: str) -> str:
+        """What a download is, in words."""
+        for chain in ("audit", "draws"):
+            if name == f"{chain}.jsonl":
+                return self.t(f"dl.{chain}")
+            if name == f"{chain}-signed.json":
+                return self.t("dl.signed")
+        if name == "roster.json":
+            return self.t("dl.roster")
+        for prefix, key in (("round-", "dl.round"), ("commitment-", "dl.commitment")):
+            if name.startswith(prefix) and name.endswith(".json"):
+                return self.t(key, round=name[len(prefix):-len(".json")])
+        return ""
+
+    def downloads(self, community: str, data: dict[str, Any]) -> str:
+        """Per kiosk, every file a resident re-checks it with, and the commands."""
+        downloads: dict[str, list[str]] = data.get("downloads", {})
+        if not downloads:
+            return f'<p class="empty">{self.t("dl.none")}</p>'
+        out = [f'<p class="note">{self.t("dl.from")}</p>']
+        for kiosk, names in sorted(downloads.items()):
+            links = "".join(self.link(community, kiosk, n) for n in names)
+            commands = []
+            if "draws.jsonl" in names:
+                commands.append("kiosk parking verify --chain draws.jsonl"
+                                + (" --signed draws-signed.json"
+                                   if "draws-signed.json" in names else ""))
+            if "audit.jsonl" in names:
+                commands.append("kiosk audit verify --file audit.jsonl"
+                                + (" --signed audit-signed.json"
+                                   if "audit-signed.json" in names else ""))
+            signed = [c for c in ("audit", "draws") if f"{c}-signed.json" in names]
+            if signed:
+                commands.append("kiosk witness --broker HOST:PORT --data DIR "
+                                + " ".join(f"--from {c}.jsonl --signed {c}-signed.json"
+                                           for c in signed))
+            out.append(f'<h4>{self.t("dl.kiosk", kiosk=kiosk)}</h4>'
+                       f'<ul class="files">{links}</ul>'
+                       f'<p>{self.t("dl.how")}</p><pre>{_e(chr(10).join(commands), 2000)}'
+                       "</pre>")
+        return "".join(out)
 
     def alarms(self, data: dict[str, Any]) -> str:
         if not data["alarms"]:
@@ -290,7 +345,10 @@ class _Page:
             f'{self.skills(data)}</section>',
             self.figure(t("parking"), self.bars(park_rows), fid="parking"),
             f'<section id="rounds"><h3>{t("rounds")}</h3>{self.rounds(r)}</section>',
-            f'<section id="draws"><h3>{t("draws")}</h3>{self.draws(data)}</section>',
+            f'<section id="draws"><h3>{t("draws")}</h3>{self.draws(community, data)}'
+            "</section>",
+            f'<section id="downloads"><h3>{t("downloads")}</h3>'
+            f'{self.downloads(community, data)}</section>',
             f'<section id="alarms"><h3>{t("alarms")}</h3>{self.alarms(data)}</section>',
             f'<section id="data"><h3>{t("data")}</h3>{self.where_from(r)}</section>',
             "</section>"]
@@ -338,6 +396,7 @@ table{border-collapse:collapse;width:100%}th,td{border:1px solid #b8c4ce;padding
  text-align:left}tr.single td:first-child{color:var(--flag)}.flag{font-weight:700;color:var(--flag)}
 code,pre{overflow-wrap:anywhere;white-space:pre-wrap;font-size:.9rem}
 pre{background:#f3f3f3;padding:.4rem}
+.files{padding-left:1.2rem}.files li{margin:.15rem 0}h4{margin:.8rem 0 .2rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:0 .6rem;margin:.3rem 0}
 dd{margin:0}
 @media (min-width:100rem){body{max-width:110rem;font-size:1.15rem}

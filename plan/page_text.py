@@ -80,8 +80,23 @@ TEXT: dict[str, dict[str, str]] = {
         "draws": "Draw records and how to re-check them",
         "draw.round": "Round {round}", "draw.random": "public random value",
         "draw.inputs": "inputs hash", "draw.results": "results hash",
-        "draw.how": "Anyone can redo a draw: get the round's record and the commitment "
-                    "published before the draw, then run",
+        "draw.how": "Anyone can redo this draw without the kiosk: download its record and "
+                    "the commitment published before the draw, then run the command below.",
+        "draw.no_files": "The plan's witness holds no record of this round to download "
+                         "yet; once it does, the command below checks it.",
+        "downloads": "Records to download: re-check without the kiosk",
+        "dl.from": "Copied by the plan's witness from what each kiosk published. Each chain "
+                   "file ends at the newest head the kiosk signed; its signed file carries "
+                   "the kiosk's key and that signature.",
+        "dl.kiosk": "Kiosk {kiosk}",
+        "dl.audit": "audit chain: every administrative action and duty change",
+        "dl.draws": "draw chain: every announcement, closing, commitment and draw",
+        "dl.signed": "the kiosk's public key and its signed head of that chain",
+        "dl.round": "record of round {round}",
+        "dl.commitment": "commitment of round {round}, published before its draw",
+        "dl.roster": "duty roster with each shift's seed inputs",
+        "dl.how": "Download the files (nothing from the kiosk's disk is needed), then run:",
+        "dl.none": "No records to download yet: the plan's witness holds none.",
         "alarms": "Witnesses' alarms",
         "alarms_none": "No alarms.",
         "alarm.when": "When", "alarm.witness": "Witness", "alarm.kiosk": "Kiosk",
@@ -172,7 +187,21 @@ TEXT: dict[str, dict[str, str]] = {
         "draws": "抽签记录及如何复核",
         "draw.round": "第 {round} 轮", "draw.random": "公开随机数",
         "draw.inputs": "输入哈希", "draw.results": "结果哈希",
-        "draw.how": "任何人都可以重做抽签：取得该轮记录和抽签前公布的承诺，然后运行",
+        "draw.how": "任何人都可以不经终端重做这次抽签：下载该轮记录和抽签前公布的承诺，"
+                    "然后运行下面的命令。",
+        "draw.no_files": "规划的见证人还没有这一轮可下载的记录；有了以后，可用下面的命令核对。",
+        "downloads": "可下载的记录：不经终端也能复核",
+        "dl.from": "由规划的见证人从各终端公布的内容复制。每个链文件止于终端最新签名的链头；"
+                   "对应的签名文件带有终端的公钥和这个签名。",
+        "dl.kiosk": "终端 {kiosk}",
+        "dl.audit": "审计链：每一项管理操作和值班变动",
+        "dl.draws": "抽签链：每次公告、截止、承诺和抽签",
+        "dl.signed": "终端的公钥及其对该链头的签名",
+        "dl.round": "第 {round} 轮的记录",
+        "dl.commitment": "第 {round} 轮的承诺（抽签前公布）",
+        "dl.roster": "值班表及每班的种子输入",
+        "dl.how": "下载这些文件（不需要终端磁盘上的任何东西），然后运行：",
+        "dl.none": "还没有可下载的记录：规划的见证人尚未保存任何记录。",
         "alarms": "见证人警报",
         "alarms_none": "没有警报。",
         "alarm.when": "时间", "alarm.witness": "见证人", "alarm.kiosk": "终端",

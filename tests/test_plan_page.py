@@ -300,7 +300,13 @@ def test_skills_rounds_draws_and_alarms(site, browser):
         assert "standard (4/6)" in rounds and "66.7 %" in rounds and "ev (1/1)" in rounds
         draws = page.locator("#draws").inner_text()
         assert "lottery 2026-11-01" in draws and "cd" * 32 in draws
-        assert "kiosk parking verify r-2026-11.json --commitment c-2026-11.json" in draws
+        assert ("kiosk parking verify round-2026-11.json --commitment "
+                "commitment-2026-11.json") in draws
+        # No witness copy behind this page: nothing to download, and it says so.
+        assert "holds no record of this round to download yet" in draws
+        assert page.locator("#downloads").inner_text().endswith(
+            "No records to download yet: the plan's witness holds none.")
+        assert page.locator("#draws a, #downloads a").count() == 0
         assert page.locator("#alarms").inner_text().endswith("No alarms.")
     finally:
         page.context.close()

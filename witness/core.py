@@ -110,6 +110,39 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _x1(db: sqlite_utils.Database) -> None:
+    # What the witness's export is made of (witness/export.py), a component of its own.
+    # attested: the newest head each kiosk signed that the witness's copy contains (same
+    # length or longer, same hash there): the export ends there, so it always goes with a
+    # signature. It only grows: a kiosk presenting a shorter head later (a truncation)
+    # does not shorten what the witness can show was signed.
+    db.execute("""CREATE TABLE attested (community TEXT NOT NULL, kiosk TEXT NOT NULL,
+                  chain TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+                  PRIMARY KEY (community, kiosk, chain))""")
+    # A witness from before: the newest head it checked, if its copy contains it.
+    for community, kiosk, chain, body, key in db.execute(
+            "SELECT h.community, h.kiosk, h.chain, h.body, k.public_key FROM heads h "
+            "JOIN keys k USING (community, kiosk)").fetchall():
+        head = json.loads(body)
+        if check_head(key, head) is not None or (
+                head["community"], head["kiosk"], head["chain"]) != (community, kiosk, chain):
+            continue
+        held = db.execute("SELECT hash FROM entries WHERE community = ? AND kiosk = ? AND "
+                          "chain = ? AND seq = ?",
+                          (community, kiosk, chain, head["seq"])).fetchone()
+        if held is not None and held[0] == head.get("hash"):
+            db.execute("INSERT INTO attested VALUES (?, ?, ?, ?, ?)",
+                       (community, kiosk, chain, head["seq"], body))
+    # The newest retained public items a verifier reads beside the chains (the roster,
+    # the duty load), as the kiosk published them.
+    db.execute("""CREATE TABLE publics (community TEXT NOT NULL, kiosk TEXT NOT NULL,
+                  name TEXT NOT NULL, body TEXT NOT NULL, seen TEXT NOT NULL,
+                  PRIMARY KEY (community, kiosk, name))""")
+
+
+# The public items (``mqtt/topics.py`` names) a witness keeps whole for its export.
+KEPT_PUBLICS = ("roster", "duty-load")
+
 # The client id every witness had before it kept its own: its name's.
 LEGACY_CLIENT_ID = "kiosk-witness-{name}"
 
@@ -121,7 +154,7 @@ GRACE_S = 30.0
 
 class Witness:
     def __init__(self, path: str | Path, clock: Clock = utc_now, grace_s: float = GRACE_S):
-        self.store = Store(path, {"witness": [_v1, _v2, _v3]})
+        self.store = Store(path, {"witness": [_v1, _v2, _v3], "witness-export": [_x1]})
         self.clock = clock
         self.grace_s = grace_s
 
@@ -287,6 +320,16 @@ class Witness:
             db.execute("INSERT OR REPLACE INTO heads VALUES (?, ?, ?, ?, ?, NULL)",
                        (community, kiosk, chain, json.dumps(head), iso(self.clock())))
         return self._check_head(community, kiosk, chain)
+
+    def public(self, community: str, kiosk: str, name: str, body: Any) -> list[Alarm]:
+        """A retained public item kept for the export (``KEPT_PUBLICS``), the newest whole.
+        Not signed: its shifts are in the audit chain (``duty.planned``)."""
+        if name not in KEPT_PUBLICS or not isinstance(body, dict):
+            return []
+        with self.store.step() as db:
+            db.execute("INSERT OR REPLACE INTO publics VALUES (?, ?, ?, ?, ?)",
+                       (community, kiosk, name, json.dumps(body), iso(self.clock())))
+        return []
 
     def sweep(self) -> list[Alarm]:
         """Check every head again: a head still shorter than the chain held once the grace
@@ -475,6 +518,7 @@ class Witness:
                 return self._raise([Alarm(community, kiosk, chain, "forged", why)], db)
             length = self._length(db, community, kiosk, chain)
             seq = head["seq"]
+            self._attest(db, community, kiosk, chain, head, length)
             if seq < length:
                 now = self.clock().timestamp()
                 if row[1] is None:
@@ -497,6 +541,36 @@ class Witness:
                                           "the entry the witness holds (history "
                                           "rewritten)")], db)
         return []
+
+    def _attest(self, db: sqlite_utils.Database, community: str, kiosk: str, chain: str,
+                head: dict[str, Any], length: int) -> None:
+        """Keep a head whose signature checked if the copy held contains it and it is
+        longer than the one kept."""
+        seq = head["seq"]
+        if not (isinstance(seq, int) and 0 < seq <= length):
+            return
+        if self._held_hash(db, community, kiosk, chain, seq) != head.get("hash"):
+            return
+        db.execute("INSERT INTO attested VALUES (?, ?, ?, ?, ?) ON CONFLICT (community, "
+                   "kiosk, chain) DO UPDATE SET seq = excluded.seq, body = excluded.body "
+                   "WHERE excluded.seq > attested.seq",
+                   (community, kiosk, chain, seq, json.dumps(head)))
+
+    def attested(self, community: str, kiosk: str, chain: str) -> dict[str, Any] | None:
+        """The newest signed head of the kiosk's chain the witness's copy contains."""
+        rows = self.store.query("SELECT body FROM attested WHERE community = ? AND "
+                                "kiosk = ? AND chain = ?", (community, kiosk, chain))
+        return json.loads(rows[0]["body"]) if rows else None
+
+    def public_key(self, community: str, kiosk: str) -> str | None:
+        rows = self.store.query("SELECT public_key FROM keys WHERE community = ? AND "
+                                "kiosk = ?", (community, kiosk))
+        return str(rows[0]["public_key"]) if rows else None
+
+    def kept_public(self, community: str, kiosk: str, name: str) -> dict[str, Any] | None:
+        rows = self.store.query("SELECT body FROM publics WHERE community = ? AND "
+                                "kiosk = ? AND name = ?", (community, kiosk, name))
+        return json.loads(rows[0]["body"]) if rows else None
 
     def _held_hash(self, db: sqlite_utils.Database, community: str, kiosk: str, chain: str,
                    seq: int) -> str | None:

@@ -30,7 +30,7 @@ from mqtt.contract import (
     load_json,
     max_event_payload,
 )
-from witness.core import CHAIN_EVENTS, LEGACY_CLIENT_ID, Alarm, Witness
+from witness.core import CHAIN_EVENTS, KEPT_PUBLICS, LEGACY_CLIENT_ID, Alarm, Witness
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ def handle(witness: Witness, topic: str, payload: bytes) -> list[Alarm]:
             chain = topics.chain_of_head(where.name)
             if chain is not None:
                 return witness.head(where.community, where.kiosk, chain, body)
+            if where.name in KEPT_PUBLICS:
+                return witness.public(where.community, where.kiosk, where.name, body)
     except (UnicodeDecodeError, ValueError, RecursionError):
         log.warning("unreadable message on %s", topic)
     return []

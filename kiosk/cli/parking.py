@@ -91,6 +91,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("records", nargs="*", metavar="RECORD")
     verify.add_argument("--commitment", metavar="FILE",
                         help="the commitment published before the draw (one record only)")
+    verify.add_argument("--chain", metavar="JSONL",
+                        help="check a copy of the draw chain instead (`kiosk audit export "
+                             "--chain draws`, or draws.jsonl from the plan's page): intact, "
+                             "every record recomputed against its commitment and the one "
+                             "before")
+    verify.add_argument("--signed", metavar="JSON",
+                        help="with --chain: the kiosk's key and signed head; the copy must "
+                             "end at the head the kiosk signed")
     verify.add_argument("--db", action="store_true",
                         help="check the kiosk database (--data/--config) instead: its draw "
                              "chain, every record in it, and the live allocations")
@@ -296,8 +304,15 @@ def _verify(args: argparse.Namespace) -> int:
 
     if args.db:
         return _verify_db(args)
+    if args.signed and not args.chain:
+        raise CommandError("--signed goes with --chain")
+    if args.chain:
+        if args.records or args.commitment:
+            raise CommandError("--chain is checked alone (no RECORD, no --commitment)")
+        return _verify_copy(args)
     if not args.records:
-        raise CommandError("give the RECORD files to verify, or --db with --data DIR")
+        raise CommandError("give the RECORD files to verify, --chain JSONL, or --db with "
+                           "--data DIR")
     records = [_read_json(path) for path in args.records]
     if args.commitment and len(records) > 1:
         raise CommandError("--commitment goes with one record")
@@ -348,6 +363,29 @@ def _records_against_witness(args: argparse.Namespace, records: list[Any]) -> li
         elif held[round_id] != record:
             problems.append(f"round {round_id}: differs from the record the witness holds")
     return problems + alarms
+
+
+def _verify_copy(args: argparse.Namespace) -> int:
+    """A copy of the draw chain, as exported by the kiosk or a witness: nothing of the
+    kiosk's disk is needed."""
+    from kiosk.cli.audit import _against_signed, _read_jsonl
+    from kiosk.parking.register import verify_draw_entries
+
+    entries = _read_jsonl(Path(args.chain))
+    problems = verify_draw_entries(entries)
+    if args.signed:
+        problems += _against_signed(Path(args.signed), entries)
+    problems += against_witness(args, "draws", [e.to_dict() for e in entries])
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"DIFFERS: {len(problems)} problem(s)")
+        return 1
+    drawn = [e.subject for e in entries if e.action == "parking.drawn"]
+    print(f"ok: draw chain of {len(entries)} entries intact, {len(drawn)} draw(s) "
+          f"recomputed{': ' + ', '.join(drawn) if drawn else ''}"
+          + (", ending at the head the kiosk signed" if args.signed else ""))
+    return 0
 
 
 def _verify_db(args: argparse.Namespace) -> int:

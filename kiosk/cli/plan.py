@@ -183,7 +183,11 @@ def run_plan(args: argparse.Namespace) -> int:
         from plan.web import PageServer, PlanPages
         address = http_address(args.http) if args.http else None
         # A connection of its own: the page is rendered while the aggregator writes.
-        pages = PlanPages(PlanStore(where), args.community, args.pages)
+        # Its downloads: what its own witness holds (witness/export.py).
+        from witness.core import WITNESS_DB
+        witness_db = (Path(args.witness_data or args.data) / WITNESS_DB
+                      if witness is not None else None)
+        pages = PlanPages(PlanStore(where), args.community, args.pages, witness_db)
         if address is not None:
             try:
                 server = PageServer(pages, address)
@@ -312,7 +316,10 @@ def run_report(args: argparse.Namespace) -> int:
         if args.pages:
             from plan.web import PlanPages
             try:
-                PlanPages(store, communities, args.pages).refresh()
+                from witness.core import WITNESS_DB
+                # The downloads, from the plan's witness if it kept one beside plan.db.
+                witness_db = Path(args.data) / WITNESS_DB if args.data else None
+                PlanPages(store, communities, args.pages, witness_db).refresh()
             except OSError as exc:
                 raise CommandError(f"--pages {args.pages}: {exc}") from None
             print(f"Wrote the public page (zh, en) to {args.pages}")

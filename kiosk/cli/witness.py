@@ -52,6 +52,19 @@ def register(subparsers: Any) -> None:
     alarms = sub.add_parser("alarms", help="list the alarms this witness raised")
     alarms.add_argument("--data", metavar="DIR", required=True)
     alarms.set_defaults(handler=run_alarms)
+    export = sub.add_parser(
+        "export", help="write what this witness holds as files anyone re-checks with",
+        description="Write, per kiosk the witness holds, OUT/COMMUNITY/KIOSK/: audit.jsonl "
+                    "and draws.jsonl (as `kiosk audit export [--chain draws]` writes them) "
+                    "up to the newest head the kiosk signed, audit-signed.json and "
+                    "draws-signed.json (key and signed head, as `export --signed`), each "
+                    "drawn round's round-ID.json and commitment-ID.json, and roster.json. "
+                    "The plan's page serves the same files (docs/witness.md).")
+    export.add_argument("--data", metavar="DIR", required=True)
+    export.add_argument("--out", metavar="DIR", required=True)
+    export.add_argument("--kiosk", metavar="COMMUNITY/KIOSK",
+                        help="only this kiosk (default: every kiosk the witness holds)")
+    export.set_defaults(handler=run_export)
 
 
 def open_witness(data: str):  # -> witness.core.Witness
@@ -170,6 +183,34 @@ def run_alarms(args: argparse.Namespace) -> int:
     if not alarms:
         print("no alarms")
     return 1 if alarms else 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from witness.core import WITNESS_DB
+    from witness.export import every_kiosk, write
+
+    if not (Path(args.data) / WITNESS_DB).is_file():
+        raise CommandError(f"--data {args.data}: no {WITNESS_DB} there")
+    witness = open_witness(args.data)
+    try:
+        kiosks = every_kiosk(witness)
+    finally:
+        witness.close()
+    if args.kiosk:
+        community, _, kiosk = args.kiosk.partition("/")
+        if (community, kiosk) not in kiosks:
+            raise CommandError(f"--kiosk {args.kiosk}: the witness holds no such kiosk")
+        kiosks = {(community, kiosk): kiosks[(community, kiosk)]}
+    out = Path(args.out)
+    try:
+        for (community, kiosk), files in kiosks.items():
+            write(out / community / kiosk, files)
+            print(f"{community}/{kiosk}: {', '.join(sorted(files))}")
+    except OSError as exc:
+        raise CommandError(f"--out {args.out}: {exc}") from None
+    if not kiosks:
+        print("the witness holds no kiosk yet")
+    return 0
 
 
 def add_witness_options(parser: argparse.ArgumentParser) -> None:

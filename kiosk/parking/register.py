@@ -41,7 +41,7 @@ from typing import Any
 import sqlite_utils
 
 from kiosk import backoff, households, pins
-from kiosk.audit import MAX_ENTRY_BYTES, AuditLog, HashChain
+from kiosk.audit import MAX_ENTRY_BYTES, AuditEntry, AuditLog, HashChain
 from kiosk.codes import keyed_hash
 from kiosk.config import LockerConfig
 from kiosk.events import Clock, Outbox, iso, parse_iso, utc_now
@@ -842,32 +842,7 @@ class ParkingRegister:
     def verify_draw_chain(self) -> list[str]:
         """The draw chain alone: intact, one commitment and one draw per round, each record
         verifying against its round's commitment and the one before."""
-        from kiosk.audit import verify as verify_chain_hashes
-        from kiosk.parking.record import verify as verify_record
-
-        entries = self.chain.entries()
-        problems = [f"draw chain: {p}" for p in verify_chain_hashes(entries)]
-        committed: dict[str, dict[str, Any]] = {}
-        drawn: dict[str, int] = {}
-        previous: dict[str, Any] | None = None
-        for e in entries:
-            if e.action == "parking.committed":
-                if e.subject in committed:
-                    problems.append(f"draw chain: entry {e.seq}: a second commitment for "
-                                    f"round {e.subject}")
-                committed.setdefault(e.subject, e.data)
-            elif e.action == "parking.drawn":
-                if e.subject in drawn:
-                    problems.append(f"draw chain: entry {e.seq}: a second draw of round "
-                                    f"{e.subject} (first: entry {drawn[e.subject]})")
-                drawn.setdefault(e.subject, e.seq)
-                problems += [f"round {e.subject}: {p}" for p in verify_record(
-                    e.data, commitment=committed.get(e.subject), previous=previous)]
-                if e.subject not in committed:
-                    problems.append(f"round {e.subject}: drawn without a commitment in the "
-                                    "draw chain")
-                previous = e.data
-        return problems
+        return verify_draw_entries(self.chain.entries())
 
     def current_round(self, db: sqlite_utils.Database | None = None) -> str | None:
         """The newest drawn round; inside ``db``'s transaction when given."""
@@ -1366,3 +1341,33 @@ def _reservation(row: dict[str, Any]) -> Reservation:
                        parse_iso(row["start_ts"]), parse_iso(row["end_ts"]), row["status"],
                        parse_iso(expires) if expires else None, row["waitlist_id"])
 
+
+def verify_draw_entries(entries: list[AuditEntry]) -> list[str]:
+    """A draw chain's entries (the kiosk's, or a copy such as a witness's export): intact,
+    one commitment and one draw per round, each record verifying against its round's
+    commitment and the one before."""
+    from kiosk.audit import verify as verify_chain_hashes
+    from kiosk.parking.record import verify as verify_record
+
+    problems = [f"draw chain: {p}" for p in verify_chain_hashes(entries)]
+    committed: dict[str, dict[str, Any]] = {}
+    drawn: dict[str, int] = {}
+    previous: dict[str, Any] | None = None
+    for e in entries:
+        if e.action == "parking.committed":
+            if e.subject in committed:
+                problems.append(f"draw chain: entry {e.seq}: a second commitment for "
+                                f"round {e.subject}")
+            committed.setdefault(e.subject, e.data)
+        elif e.action == "parking.drawn":
+            if e.subject in drawn:
+                problems.append(f"draw chain: entry {e.seq}: a second draw of round "
+                                f"{e.subject} (first: entry {drawn[e.subject]})")
+            drawn.setdefault(e.subject, e.seq)
+            problems += [f"round {e.subject}: {p}" for p in verify_record(
+                e.data, commitment=committed.get(e.subject), previous=previous)]
+            if e.subject not in committed:
+                problems.append(f"round {e.subject}: drawn without a commitment in the "
+                                "draw chain")
+            previous = e.data
+    return problems
