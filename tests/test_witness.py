@@ -955,29 +955,90 @@ def _edit_memory(scene: Scene) -> str:
     return member
 
 
-@pytest.mark.parametrize("tampered", [False, True], ids=["control", "memory-edited"])
-def test_an_edited_draw_memory_is_caught_when_the_next_round_is_drawn(scene, capsys,
-                                                                      tampered):
-    """The next round commits and draws from the edited memory, and its record verifies
-    alone; the witness recomputes it against the record before it, which it holds."""
+@pytest.mark.parametrize("tamper", ["none", "memory-edited", "committed-by-hand"])
+def test_an_edited_draw_memory_is_refused_or_caught_when_the_next_round_is_drawn(
+        scene, capsys, tamper):
+    """Root edits the memory between rounds. The kiosk will not commit from it; a
+    commitment root writes by hand from it, and the draw the kiosk then runs on it, verify
+    alone, but the witness holds the record before them, and names both."""
+    from kiosk.parking.model import ParkingError
+
     _close_next_round(scene)
-    if tampered:
+    if tamper != "none":
         _edit_memory(scene)
+    if tamper == "committed-by-hand":
+        _commit_by_hand(scene)
+    outcome: dict[str, object] = {}
 
     def commit_and_draw(kiosk: Kiosk) -> None:
-        kiosk.parking.commit(NEXT, "lottery 2026-04-30: 07 19", "v-ana")
         from kiosk.parking.record import verify
 
+        try:
+            if tamper != "committed-by-hand":
+                kiosk.parking.commit(NEXT, "lottery 2026-04-30: 07 19", "v-ana")
+        except ParkingError as refused:
+            outcome["refused"] = refused
+            return
         assert verify(kiosk.parking.draw(NEXT, "v-ana")) == []  # alone, it verifies
 
-    raised, _ = run_and_watch(scene, "draw_invalid" if tampered else None, commit_and_draw)
+    kind = "draw_invalid" if tamper == "committed-by-hand" else None
+    raised, _ = run_and_watch(scene, kind, commit_and_draw)
     code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data))
-    if not tampered:
-        assert raised == [] and code == 0, out
+    if tamper == "none":
+        assert raised == [] and code == 0 and "refused" not in outcome, out
         return
-    assert [a.kind for a in raised] == ["draw_invalid"], raised
-    assert f"inputs.prior_state_hash: is not the state round {ROUND} left" in raised[0].detail
-    assert code == 1 and f"round {NEXT}: inputs.prior_state_hash: is not the state" in out
+    if tamper == "memory-edited":
+        refused = outcome["refused"]
+        assert isinstance(refused, ParkingError) and refused.reason == "memory_changed"
+        assert f"the register's memory is not the one round {ROUND}'s draw left" \
+            in str(refused)
+        assert raised == [] and code == 0, out  # nothing was committed
+        return
+    left = f"inputs.prior_state_hash: is not the state round {ROUND} left"
+    assert {a.kind for a in raised} == {"inputs_changed", "draw_invalid"}, raised
+    assert all(left in a.detail for a in raised)
+    assert code == 1 and f"round {NEXT}: commitment (entry 7): {left}" in out
+    assert f"round {NEXT}: {left}" in out
+
+
+@pytest.mark.parametrize("tampered", [False, True], ids=["control", "value-changed"])
+def test_a_commitment_edited_before_the_draw_is_refused_at_the_draw(scene, tampered):
+    """Root swaps the stored commitment's public random value (its hash redone): the
+    kiosk draws only the commitment its draw chain published."""
+    from kiosk.parking.model import ParkingError
+    from kiosk.parking.model import sha256_hex as digest
+
+    _close_next_round(scene)
+    raised, _ = run_and_watch(scene, None, lambda kiosk: kiosk.parking.commit(
+        NEXT, "lottery 2026-04-30: 07 19", "v-ana"))
+    assert raised == []
+    if tampered:
+        conn = sqlite3.connect(scene.db)
+        commitment = json.loads(conn.execute("SELECT commitment FROM parking_rounds WHERE "
+                                             "round = ?", (NEXT,)).fetchone()[0])
+        conn.close()
+        commitment["inputs"]["public_random"] = "a value that suits someone better"
+        commitment["inputs_hash"] = digest(commitment["inputs"])
+        scene.sql(("UPDATE parking_rounds SET commitment = ? WHERE round = ?",
+                   (json.dumps(commitment), NEXT)))
+    outcome: dict[str, object] = {}
+
+    def draw(kiosk: Kiosk) -> None:
+        try:
+            outcome["record"] = kiosk.parking.draw(NEXT, "v-ana")
+        except ParkingError as refused:
+            outcome["refused"] = refused
+
+    raised, _ = run_and_watch(scene, None, draw)
+    assert raised == []
+    if not tampered:
+        record = outcome["record"]
+        assert record["inputs"]["public_random"] == "lottery 2026-04-30: 07 19"  # type: ignore[index]
+        return
+    refused = outcome["refused"]
+    assert isinstance(refused, ParkingError) and refused.reason == "inputs_changed"
+    assert (f"round {NEXT} cannot be drawn: commitment: the register's copy differs from "
+            "the draw chain's parking.committed entry") == str(refused)
 
 
 @pytest.mark.parametrize("tampered", [False, True], ids=["control", "drawn-again"])

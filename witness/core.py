@@ -17,7 +17,8 @@ allocations (retained). An alarm names its kind:
 - ``rewritten``: the head's hash at a length the witness holds is not the held entry's;
 - ``second_commitment`` / ``second_draw``: a round committed or drawn twice;
 - ``inputs_changed``: a commitment whose eligible list, spots, closing time or random
-  source is not what the round's ``parking.closed`` / ``parking.announced`` entries said;
+  source is not what the round's ``parking.closed`` / ``parking.announced`` entries said,
+  or whose memory is not the one the draw before it left;
 - ``draw_invalid``: a draw record that does not verify (``kiosk.parking.record.verify``)
   against the round's commitment and the record before it, as the witness holds them;
 - ``forged``: a head whose signature fails the kiosk's key, an entry whose own hash fails;
@@ -37,7 +38,7 @@ import sqlite_utils
 
 from kiosk.audit import GENESIS, AuditEntry, entry_hash
 from kiosk.events import Clock, iso, utc_now
-from kiosk.parking.record import SHOW, against_steps
+from kiosk.parking.record import SHOW, against_previous, against_steps
 from kiosk.parking.record import verify as verify_record
 from kiosk.signing import AUDIT, CHAINS, DRAWS, KEY_FORMAT, check_head
 from kiosk.store import Store
@@ -474,26 +475,29 @@ class Witness:
         holds. Hashes and links say an entry is the one published; only this says that
         what it publishes follows from what was published before."""
         seq, action, round_id, data = body["seq"], body["action"], body["subject"], body["data"]
+        if action not in ("parking.committed", "parking.drawn"):
+            return []
+        row = db.execute(
+            "SELECT body FROM entries WHERE community = ? AND kiosk = ? AND chain = ? "
+            "AND json_extract(body, '$.action') = 'parking.drawn' AND seq < ? "
+            "ORDER BY seq DESC LIMIT 1", (community, kiosk, DRAWS, seq)).fetchone()
+        previous = json.loads(row[0])["data"] if row else None
         if action == "parking.committed":
+            inputs = data.get("inputs")
             problems = against_steps(
-                data.get("inputs"),
+                inputs,
                 self._first_step(db, community, kiosk, "parking.closed", round_id, seq),
                 self._first_step(db, community, kiosk, "parking.announced", round_id, seq))
+            if previous is not None and isinstance(inputs, dict):
+                problems += against_previous(inputs, previous)
             kind = "inputs_changed"
-        elif action == "parking.drawn":
+        else:
             commitment = self._first_step(db, community, kiosk, "parking.committed",
                                           round_id, seq)
-            row = db.execute(
-                "SELECT body FROM entries WHERE community = ? AND kiosk = ? AND chain = ? "
-                "AND json_extract(body, '$.action') = 'parking.drawn' AND seq < ? "
-                "ORDER BY seq DESC LIMIT 1", (community, kiosk, DRAWS, seq)).fetchone()
-            previous = json.loads(row[0])["data"] if row else None
             problems = verify_record(data, commitment=commitment, previous=previous)
             if commitment is None:
                 problems.append(f"no commitment for round {round_id} in the draw chain")
             kind = "draw_invalid"
-        else:
-            return []
         if not problems:
             return []
         shown = problems[:SHOW] + ([f"... and {len(problems) - SHOW} more"]

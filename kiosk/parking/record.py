@@ -219,7 +219,7 @@ def verify(record: Any, commitment: Any = None, previous: Any = None) -> list[st
     if commitment is not None:
         problems += _against_commitment(inputs, record.get("inputs_hash"), commitment)
     if previous is not None:
-        problems += _against_previous(inputs, previous)
+        problems += against_previous(inputs, previous)
     return problems
 
 
@@ -317,7 +317,8 @@ def _against_commitment(inputs: dict[str, Any], inputs_hash: Any,
     return problems
 
 
-def _against_previous(inputs: dict[str, Any], previous: Any) -> list[str]:
+def against_previous(inputs: dict[str, Any], previous: Any) -> list[str]:
+    """How inputs fail to start from the memory the ``previous`` draw's record left."""
     try:
         before = previous["results"]["posterior_state_hash"]
         before_no = previous["inputs"]["round_no"]

@@ -28,8 +28,10 @@ these ``reason`` codes (details in brackets), which the screen words:
   (``CsvImportError``), ``round_state`` [round_id, status] (a step out of order),
   ``bad_public_random``, ``memory_changed``, ``not_announced`` (a round closes only once
   the source of its public random value is announced), ``announced`` (already),
-  ``inputs_changed`` [round_id, problems] (the round's stored close or announcement is not
-  what its draw chain entries published: nothing is committed).
+  ``inputs_changed`` [round_id, problems] (the round's stored close, announcement or
+  commitment is not what its draw chain entries published: nothing is committed or
+  drawn); ``memory_changed`` also when the memory a commit would start from is not the one
+  the draw chain's newest draw left.
 """
 
 from __future__ import annotations
@@ -677,6 +679,14 @@ class ParkingRegister:
                     for e in closed["eligible"]]
             spots = [Spot(s["spot"], s["type"]) for s in closed["spots"]]
             memory = self._memory(db)
+            # The memory is editable too; the draw before published the one it left.
+            drawn = self._newest_drawn(db)
+            if drawn is not None and (memory.hash() != drawn[1]["results"]
+                                      ["posterior_state_hash"]):
+                raise ParkingError(f"round {round_id} cannot be committed: the register's "
+                                   f"memory is not the one round {drawn[0]}'s draw left "
+                                   "(draw chain)", reason="memory_changed",
+                                   round_id=round_id)
             inputs = make_inputs(round_id, asks, spots, memory, public_random, iso(now),
                                  self.settings.lend_accessible, ALGORITHM_VERSION,
                                  closed_at=closed["closed_at"],
@@ -709,9 +719,20 @@ class ParkingRegister:
                 raise ParkingError(f"round {round_id} is not committed"
                                    + (f" (it is {status})" if status else ""),
                                    reason="round_state", round_id=round_id, status=status)
-            commitment = json.loads(db.execute(
+            stored = json.loads(db.execute(
                 "SELECT commitment FROM parking_rounds WHERE round = ?",
                 (round_id,)).fetchone()[0])
+            # The draw runs on the commitment the draw chain published, never on an
+            # edited copy of it (a round's first: a second is itself an alarm).
+            commitment = self._chain_step(db, "parking.committed", round_id)
+            if commitment != stored:
+                why = (f"no parking.committed entry for round {round_id} in the draw chain"
+                       if commitment is None else "commitment: the register's copy differs "
+                       "from the draw chain's parking.committed entry")
+                raise ParkingError(f"round {round_id} cannot be drawn: {why}",
+                                   reason="inputs_changed", round_id=round_id,
+                                   problems=[why])
+            assert commitment is not None
             memory = self._memory(db)
             if memory.hash() != commitment["inputs"]["prior_state_hash"]:
                 raise ParkingError("the register's memory changed since the commitment",
@@ -867,7 +888,7 @@ class ParkingRegister:
         commitment carrying what its round's close and announcement published, each record
         verifying against its round's commitment and the one before."""
         from kiosk.audit import verify as verify_chain_hashes
-        from kiosk.parking.record import against_steps
+        from kiosk.parking.record import against_previous, against_steps
         from kiosk.parking.record import verify as verify_record
 
         entries = self.chain.entries()
@@ -886,10 +907,13 @@ class ParkingRegister:
                     problems.append(f"draw chain: entry {e.seq}: a second commitment for "
                                     f"round {e.subject}")
                 committed.setdefault(e.subject, e.data)
+                inputs = e.data.get("inputs")
+                found = against_steps(inputs, steps["parking.closed"].get(e.subject),
+                                      steps["parking.announced"].get(e.subject))
+                if previous is not None and isinstance(inputs, dict):
+                    found += against_previous(inputs, previous)
                 problems += [f"round {e.subject}: commitment (entry {e.seq}): {p}"
-                             for p in against_steps(
-                                 e.data.get("inputs"), steps["parking.closed"].get(e.subject),
-                                 steps["parking.announced"].get(e.subject))]
+                             for p in found]
             elif e.action == "parking.drawn":
                 if e.subject in drawn:
                     problems.append(f"draw chain: entry {e.seq}: a second draw of round "
