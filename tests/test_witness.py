@@ -865,6 +865,41 @@ def test_a_closed_round_changed_before_commit_is_refused_at_commit(scene, capsys
     assert code == 0, out
 
 
+@pytest.mark.parametrize("tampered", [False, True], ids=["control", "reopened"])
+def test_a_round_reopened_and_closed_again_is_caught(scene, capsys, tampered):
+    """Root sets a closed round back to open, takes a request out and has the kiosk close
+    it again: the second close is an alarm, and commit still holds to the first."""
+    from kiosk.parking.model import ParkingError
+
+    _close_next_round(scene)
+    if tampered:
+        scene.sql(("UPDATE parking_rounds SET status = 'open' WHERE round = ?", (NEXT,)),
+                  ("DELETE FROM parking_requests WHERE round = ? AND member = 'h-3'",
+                   (NEXT,)))
+    outcome: dict[str, object] = {}
+
+    def close_and_commit(kiosk: Kiosk) -> None:
+        if tampered:
+            kiosk.parking.close(NEXT, "v-ana")
+        try:
+            kiosk.parking.commit(NEXT, "lottery 2026-04-30: 07 19", "v-ana")
+        except ParkingError as refused:
+            outcome["refused"] = refused
+
+    raised, _ = run_and_watch(scene, "second_close" if tampered else None, close_and_commit)
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data))
+    if not tampered:
+        assert raised == [] and code == 0 and "refused" not in outcome, out
+        return
+    assert [a.kind for a in raised] == ["second_close"], raised
+    assert raised[0].detail == f"entry 7: a second close for round {NEXT} (first: entry 6)"
+    refused = outcome["refused"]
+    assert isinstance(refused, ParkingError) and refused.reason == "inputs_changed"
+    assert "(member h-3 missing)" in str(refused)
+    assert code == 1 and (f"draw chain: entry 7: a second parking.closed entry for round "
+                          f"{NEXT} (a round is never reopened)") in out
+
+
 def _append_draw_entry(scene: Scene, action: str, subject: str, data: dict) -> None:
     """What root does to bypass the kiosk's checks: write a draw chain entry by hand,
     hashed and linked as the kiosk would, with its outbox copy, so the kiosk publishes it."""

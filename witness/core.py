@@ -16,6 +16,8 @@ allocations (retained). An alarm names its kind:
   (``grace_s``: a head read just before an entry was added may arrive after it);
 - ``rewritten``: the head's hash at a length the witness holds is not the held entry's;
 - ``second_commitment`` / ``second_draw``: a round committed or drawn twice;
+  ``second_announcement`` / ``second_close``: its random source announced, or the round
+  closed, twice (a round is never reopened);
 - ``inputs_changed``: a commitment whose eligible list, spots, closing time or random
   source is not what the round's ``parking.closed`` / ``parking.announced`` entries said,
   or whose memory is not the one the draw before it left;
@@ -48,6 +50,12 @@ ALARM_FORMAT = "kiosk-witness-alarm/1"
 # The event types that carry chain entries, and their chains.
 CHAIN_EVENTS = {"audit.entry": AUDIT, "parking.draw_entry": DRAWS}
 ENTRY_KEYS = {"seq", "ts", "actor", "action", "subject", "reason", "data", "prev_hash", "hash"}
+# The steps a round takes once, each with the alarm of a second one and its name in it. A
+# round is never reopened: a second close is a list changed after the first one.
+ONCE_A_ROUND = {"parking.announced": ("second_announcement", "announcement"),
+                "parking.closed": ("second_close", "close"),
+                "parking.committed": ("second_commitment", "commitment"),
+                "parking.drawn": ("second_draw", "draw")}
 
 
 @dataclass(frozen=True)
@@ -450,15 +458,13 @@ class Witness:
             alarms.append(Alarm(community, kiosk, chain, "reordered",
                                 f"entry {seq} does not follow entry {seq - 1} the witness "
                                 "holds"))
-        if chain == DRAWS and body["action"] in ("parking.committed", "parking.drawn"):
+        if chain == DRAWS and body["action"] in ONCE_A_ROUND:
             first = db.execute(
                 "SELECT seq FROM entries WHERE community = ? AND kiosk = ? AND chain = ? AND "
                 "json_extract(body, '$.action') = ? AND json_extract(body, '$.subject') = ?",
                 (community, kiosk, chain, body["action"], body["subject"])).fetchone()
             if first is not None:
-                kind = ("second_commitment" if body["action"] == "parking.committed"
-                        else "second_draw")
-                what = "commitment" if kind == "second_commitment" else "draw"
+                kind, what = ONCE_A_ROUND[body["action"]]
                 alarms.append(Alarm(community, kiosk, chain, kind,
                                     f"entry {seq}: a second {what} for round "
                                     f"{body['subject']} (first: entry {first[0]})"))

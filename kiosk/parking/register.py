@@ -884,9 +884,9 @@ class ParkingRegister:
         return problems
 
     def verify_draw_chain(self) -> list[str]:
-        """The draw chain alone: intact, one commitment and one draw per round, each
-        commitment carrying what its round's close and announcement published, each record
-        verifying against its round's commitment and the one before."""
+        """The draw chain alone: intact, one announcement, close, commitment and draw per
+        round, each commitment carrying what its round's close and announcement published,
+        each record verifying against its round's commitment and the one before."""
         from kiosk.audit import verify as verify_chain_hashes
         from kiosk.parking.record import against_previous, against_steps
         from kiosk.parking.record import verify as verify_record
@@ -901,6 +901,9 @@ class ParkingRegister:
         previous: dict[str, Any] | None = None
         for e in entries:
             if e.action in steps:
+                if e.subject in steps[e.action]:
+                    problems.append(f"draw chain: entry {e.seq}: a second {e.action} entry "
+                                    f"for round {e.subject} (a round is never reopened)")
                 steps[e.action].setdefault(e.subject, e.data)
             elif e.action == "parking.committed":
                 if e.subject in committed:
