@@ -432,3 +432,105 @@ def test_a_round_whose_record_might_not_be_published_whole_stays_open(register, 
         assert held[-1]["data"] == record
     finally:
         witness.close()
+
+
+def test_commit_and_draw_take_only_what_the_draw_chain_published(loaded, clock):
+    """The round's table row is editable (root, sqlite3): commit takes the eligible list,
+    spots and random source as the chain's close and announcement published them, and the
+    memory the chain's last draw left; draw takes the chain's commitment. Each edit is
+    refused with nothing changed; put back, the same step goes through (the control)."""
+    db = loaded.store.db
+
+    def edit(column: str, round_id: str, change) -> str:
+        text = db.execute(f"SELECT {column} FROM parking_rounds WHERE round = ?",
+                          (round_id,)).fetchone()[0]
+        value = json.loads(text)
+        change(value)
+        db.execute(f"UPDATE parking_rounds SET {column} = ? WHERE round = ?",
+                   (json.dumps(value), round_id))
+        return text
+
+    ask_all(loaded, "2026-03")
+    close_round(loaded, "2026-03")
+    seq = loaded.chain.head()[0]
+    original = edit("closed", "2026-03", lambda c: c["eligible"].pop())
+    with pytest.raises(ParkingError) as refused:
+        loaded.commit("2026-03", "v1")
+    assert refused.value.reason == "inputs_changed"
+    assert "(member w-1 missing)" in str(refused.value)
+    assert loaded.round_status("2026-03") == "closed" and loaded.chain.head()[0] == seq
+    db.execute("UPDATE parking_rounds SET closed = ? WHERE round = '2026-03'", (original,))
+    original = edit("announced", "2026-03", lambda a: a.update(random_source="a die"))
+    with pytest.raises(ParkingError, match="random_source: the register's copy differs"):
+        loaded.commit("2026-03", "v1")
+    db.execute("UPDATE parking_rounds SET announced = ? WHERE round = '2026-03'",
+               (original,))
+    commitment = loaded.commit("2026-03", "v1")
+    assert [e["member"] for e in commitment["inputs"]["eligible"]] == [
+        "h-1", "h-2", "h-3", "w-1"]
+
+    original = edit("commitment", "2026-03",
+                    lambda c: c["inputs"].update(public_random="v2"))
+    with pytest.raises(ParkingError, match="cannot be drawn: commitment: the register's"
+                                           " copy differs") as refused:
+        loaded.draw("2026-03")
+    assert refused.value.reason == "inputs_changed"
+    db.execute("UPDATE parking_rounds SET commitment = ? WHERE round = '2026-03'",
+               (original,))
+    record = loaded.draw("2026-03")
+
+    ask_all(loaded, "2026-04")
+    close_round(loaded, "2026-04")
+    state = db.execute("SELECT state FROM parking_state").fetchone()[0]
+    edited = json.loads(state)
+    edited["types"]["standard"]["h-1"][0] += 1
+    db.execute("UPDATE parking_state SET state = ?", (json.dumps(edited),))
+    with pytest.raises(ParkingError, match="memory is not the one round 2026-03's draw left"
+                       ) as refused:
+        loaded.commit("2026-04", "v3")
+    assert refused.value.reason == "memory_changed"
+    db.execute("UPDATE parking_state SET state = ?", (state,))
+    loaded.commit("2026-04", "v3")
+    assert verify(loaded.draw("2026-04"), previous=record) == []
+    assert loaded.verify_draw_chain() == []
+
+
+def test_a_witness_recomputes_what_each_draw_step_carries(loaded, tmp_path):
+    """Witness.entry without a broker: fed a draw chain whose commitment root appended by
+    hand (through the chain itself, so hashes and links are right) from a changed list,
+    it names the commitment (``inputs_changed``) and verify_draw_chain does too; fed the
+    honest chain (the control) it names nothing."""
+    from kiosk.parking.model import ACCESSIBLE, Ask, Spot
+    from kiosk.parking.record import make_commitment, make_inputs
+    from witness.core import Witness
+
+    ask_all(loaded, "2026-03")
+    closed = close_round(loaded, "2026-03")
+    announced = loaded.chain.entries()[-2].data
+    dropped = [Ask(e["member"], e["type"], e["type"] == ACCESSIBLE)
+               for e in closed["eligible"] if e["member"] != "h-3"]
+    inputs = make_inputs("2026-03", dropped, [Spot(s["spot"], s["type"])
+                                              for s in closed["spots"]],
+                         loaded.memory(), "v1", closed["closed_at"],
+                         closed_at=closed["closed_at"],
+                         random_source=announced["random_source"],
+                         announced_at=announced["announced_at"])
+    with loaded.store.step() as db:
+        loaded.chain.append(db, "m-duty", "parking.committed", "2026-03", "by hand",
+                            make_commitment(inputs))
+    honest = Witness(tmp_path / "honest.db")
+    tampered = Witness(tmp_path / "tampered.db")
+    try:
+        entries = [e.to_dict() for e in loaded.chain.entries()]
+        assert [a for e in entries[:-1] for a in honest.entry("c", "k", "draws", e)] == []
+        raised = [a for e in entries for a in tampered.entry("c", "k", "draws", e)]
+        assert [(a.kind, a.detail) for a in raised] == [(
+            "inputs_changed", f"entry {len(entries)} (parking.committed 2026-03): "
+            "inputs.eligible: differs from the round's parking.closed entry (member h-3 "
+            "missing)")]
+    finally:
+        honest.close()
+        tampered.close()
+    assert loaded.verify_draw_chain() == [
+        f"round 2026-03: commitment (entry {len(entries)}): inputs.eligible: differs from "
+        "the round's parking.closed entry (member h-3 missing)"]

@@ -781,3 +781,397 @@ def test_a_witness_from_before_its_own_id_ends_its_old_session(tmp_path):
         fresh.stop()
         fresh.witness.close()
         broker.stop()
+
+
+# --- the draws themselves: inputs as published, records recomputed -------------------------
+
+NEXT = "2026-05"
+
+
+def _close_next_round(scene: Scene) -> None:
+    """The kiosk, honestly, announces the next round, takes requests and closes it, with
+    the witness reading: the close is published before anyone tampers."""
+    def close(kiosk: Kiosk) -> None:
+        p = kiosk.parking
+        p.announce(NEXT, "the national lottery of 2026-04-30", "v-ana")
+        for member, kind in (("h-1", "standard"), ("h-2", "accessible"),
+                             ("h-3", "standard"), ("w-1", "standard")):
+            p.request(member, NEXT, kind)
+        p.close(NEXT, "v-ana")
+
+    raised, _ = run_and_watch(scene, None, close)
+    assert raised == []
+
+
+def _drop_from_closed_list(scene: Scene, member: str) -> None:
+    """Root takes a member off the round's stored eligible list after the close."""
+    conn = sqlite3.connect(scene.db)
+    closed = json.loads(conn.execute("SELECT closed FROM parking_rounds WHERE round = ?",
+                                     (NEXT,)).fetchone()[0])
+    conn.close()
+    assert any(e["member"] == member for e in closed["eligible"])
+    closed["eligible"] = [e for e in closed["eligible"] if e["member"] != member]
+    scene.sql(("UPDATE parking_rounds SET closed = ? WHERE round = ?",
+               (json.dumps(closed), NEXT)))
+
+
+def _change_announced_source(scene: Scene) -> None:
+    """Root swaps the round's stored random source for one that suits them better."""
+    conn = sqlite3.connect(scene.db)
+    announced = json.loads(conn.execute("SELECT announced FROM parking_rounds WHERE "
+                                        "round = ?", (NEXT,)).fetchone()[0])
+    conn.close()
+    announced["random_source"] = "whatever the maintainer rolls"
+    scene.sql(("UPDATE parking_rounds SET announced = ? WHERE round = ?",
+               (json.dumps(announced), NEXT)))
+
+
+@pytest.mark.parametrize("tamper", ["none", "member-dropped", "source-changed"])
+def test_a_closed_round_changed_before_commit_is_refused_at_commit(scene, capsys, tamper):
+    from kiosk.parking.model import ParkingError
+
+    _close_next_round(scene)
+    if tamper == "member-dropped":
+        _drop_from_closed_list(scene, "h-3")
+    elif tamper == "source-changed":
+        _change_announced_source(scene)
+    outcome: dict[str, object] = {}
+
+    def commit(kiosk: Kiosk) -> None:
+        try:
+            outcome["commitment"] = kiosk.parking.commit(NEXT, "lottery 2026-04-30: 07 19")
+        except ParkingError as refused:
+            outcome["refused"] = refused
+        assert kiosk.parking.round_status(NEXT) == ("committed" if tamper == "none"
+                                                    else "closed")
+
+    raised, _ = run_and_watch(scene, None, commit)
+    assert raised == []  # refused, nothing is published; the control's commit is honest
+    if tamper == "none":
+        inputs = outcome["commitment"]["inputs"]  # type: ignore[index]
+        assert "h-3" in {e["member"] for e in inputs["eligible"]}
+        assert inputs["random_source"] == "the national lottery of 2026-04-30"
+    else:
+        refused = outcome["refused"]
+        assert isinstance(refused, ParkingError) and refused.reason == "inputs_changed"
+        assert str(refused).startswith(f"round {NEXT} cannot be committed: ")
+        assert {"member-dropped": "eligible: the register's copy differs from the draw "
+                                  "chain's parking.closed entry (member h-3 missing)",
+                "source-changed": "random_source: the register's copy differs from the "
+                                  "draw chain's parking.announced entry"}[tamper] \
+            in str(refused)
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data),
+                    "--witness", str(scene.witness_dir))
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("tampered", [False, True], ids=["control", "reopened"])
+def test_a_round_reopened_and_closed_again_is_caught(scene, capsys, tampered):
+    """Root sets a closed round back to open, takes a request out and has the kiosk close
+    it again: the second close is an alarm, and commit still holds to the first."""
+    from kiosk.parking.model import ParkingError
+
+    _close_next_round(scene)
+    if tampered:
+        scene.sql(("UPDATE parking_rounds SET status = 'open' WHERE round = ?", (NEXT,)),
+                  ("DELETE FROM parking_requests WHERE round = ? AND member = 'h-3'",
+                   (NEXT,)))
+    outcome: dict[str, object] = {}
+
+    def close_and_commit(kiosk: Kiosk) -> None:
+        if tampered:
+            kiosk.parking.close(NEXT, "v-ana")
+        try:
+            kiosk.parking.commit(NEXT, "lottery 2026-04-30: 07 19", "v-ana")
+        except ParkingError as refused:
+            outcome["refused"] = refused
+
+    raised, _ = run_and_watch(scene, "second_close" if tampered else None, close_and_commit)
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data))
+    if not tampered:
+        assert raised == [] and code == 0 and "refused" not in outcome, out
+        return
+    assert [a.kind for a in raised] == ["second_close"], raised
+    assert raised[0].detail == f"entry 7: a second close for round {NEXT} (first: entry 6)"
+    refused = outcome["refused"]
+    assert isinstance(refused, ParkingError) and refused.reason == "inputs_changed"
+    assert "(member h-3 missing)" in str(refused)
+    assert code == 1 and (f"draw chain: entry 7: a second parking.closed entry for round "
+                          f"{NEXT} (a round is never reopened)") in out
+
+
+def _append_draw_entry(scene: Scene, action: str, subject: str, data: dict) -> None:
+    """What root does to bypass the kiosk's checks: write a draw chain entry by hand,
+    hashed and linked as the kiosk would, with its outbox copy, so the kiosk publishes it."""
+    import uuid
+
+    from kiosk.events import iso, utc_now
+
+    conn = sqlite3.connect(scene.db)
+    with conn:
+        seq, prev = conn.execute("SELECT seq, hash FROM parking_draw_chain ORDER BY seq "
+                                 "DESC LIMIT 1").fetchone()
+        seq, ts = seq + 1, iso(utc_now())
+        digest = entry_hash(seq, ts, "v-ana", action, subject, "by hand", data, prev)
+        conn.execute("INSERT INTO parking_draw_chain (seq, ts, actor, action, subject, "
+                     "reason, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (seq, ts, "v-ana", action, subject, "by hand",
+                      json.dumps(data, sort_keys=True), prev, digest))
+        body = {"seq": seq, "ts": ts, "actor": "v-ana", "action": action, "subject": subject,
+                "reason": "by hand", "data": data, "prev_hash": prev, "hash": digest}
+        event_seq = conn.execute("SELECT MAX(seq) + 1 FROM events").fetchone()[0]
+        conn.execute("INSERT INTO events (seq, id, ts, type, data) VALUES (?, ?, ?, ?, ?)",
+                     (event_seq, str(uuid.uuid4()), ts, "parking.draw_entry",
+                      json.dumps(body, sort_keys=True)))
+    conn.close()
+
+
+def _commit_by_hand(scene: Scene) -> dict:
+    """A commitment made from the round's stored (editable) close, as commit once did."""
+    from kiosk.parking.model import ACCESSIBLE, Ask, Spot
+    from kiosk.parking.record import make_commitment, make_inputs
+    from kiosk.parking.register import Memory
+
+    conn = sqlite3.connect(scene.db)
+    closed, announced = (json.loads(t) for t in conn.execute(
+        "SELECT closed, announced FROM parking_rounds WHERE round = ?", (NEXT,)).fetchone())
+    memory = Memory.from_json(json.loads(conn.execute(
+        "SELECT state FROM parking_state").fetchone()[0]))
+    conn.close()
+    inputs = make_inputs(NEXT, [Ask(e["member"], e["type"], e["type"] == ACCESSIBLE)
+                                for e in closed["eligible"]],
+                         [Spot(s["spot"], s["type"]) for s in closed["spots"]], memory,
+                         "lottery 2026-04-30: 07 19", closed["closed_at"],
+                         closed_at=closed["closed_at"],
+                         random_source=announced["random_source"],
+                         announced_at=announced["announced_at"])
+    commitment = make_commitment(inputs)
+    scene.sql(("UPDATE parking_rounds SET status = 'committed', commitment = ? WHERE "
+               "round = ?", (json.dumps(commitment), NEXT)))
+    _append_draw_entry(scene, "parking.committed", NEXT, commitment)
+    return commitment
+
+
+@pytest.mark.parametrize("tampered", [False, True], ids=["control", "member-dropped"])
+def test_a_commitment_written_by_hand_from_a_changed_list_is_caught(scene, capsys,
+                                                                    tampered):
+    """Root bypasses commit's check and writes the commitment into the draw chain
+    itself, hashed and linked as the kiosk would: the witness holds the round's close and
+    names the difference, as does the self-check."""
+    _close_next_round(scene)
+    if tampered:
+        _drop_from_closed_list(scene, "h-3")
+    _commit_by_hand(scene)
+
+    raised, _ = run_and_watch(scene, "inputs_changed" if tampered else None)
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data))
+    if not tampered:
+        assert raised == [] and code == 0, out
+        return
+    assert [a.kind for a in raised] == ["inputs_changed"], raised
+    assert raised[0].detail.startswith(f"entry 7 (parking.committed {NEXT}): ")
+    assert ("inputs.eligible: differs from the round's parking.closed entry (member h-3 "
+            "missing)") in raised[0].detail
+    assert code == 1 and (f"round {NEXT}: commitment (entry ") in out
+    assert "inputs.eligible: differs from the round's parking.closed entry" in out
+
+
+def _edit_memory(scene: Scene) -> str:
+    """Root edits the draw memory between rounds: one member looks less served."""
+    conn = sqlite3.connect(scene.db)
+    state = json.loads(conn.execute("SELECT state FROM parking_state").fetchone()[0])
+    conn.close()
+    member = sorted(state["types"]["standard"])[0]
+    state["types"]["standard"][member][0] += 5_000_000  # earned: as if often refused
+    from kiosk.parking.register import Memory
+
+    scene.sql(("UPDATE parking_state SET state = ?, state_hash = ?",
+               (json.dumps(state), Memory.from_json(state).hash())))
+    return member
+
+
+@pytest.mark.parametrize("tamper", ["none", "memory-edited", "committed-by-hand"])
+def test_an_edited_draw_memory_is_refused_or_caught_when_the_next_round_is_drawn(
+        scene, capsys, tamper):
+    """Root edits the memory between rounds. The kiosk will not commit from it; a
+    commitment root writes by hand from it, and the draw the kiosk then runs on it, verify
+    alone, but the witness holds the record before them, and names both."""
+    from kiosk.parking.model import ParkingError
+
+    _close_next_round(scene)
+    if tamper != "none":
+        _edit_memory(scene)
+    if tamper == "committed-by-hand":
+        _commit_by_hand(scene)
+    outcome: dict[str, object] = {}
+
+    def commit_and_draw(kiosk: Kiosk) -> None:
+        from kiosk.parking.record import verify
+
+        try:
+            if tamper != "committed-by-hand":
+                kiosk.parking.commit(NEXT, "lottery 2026-04-30: 07 19", "v-ana")
+        except ParkingError as refused:
+            outcome["refused"] = refused
+            return
+        assert verify(kiosk.parking.draw(NEXT, "v-ana")) == []  # alone, it verifies
+
+    kind = "draw_invalid" if tamper == "committed-by-hand" else None
+    raised, _ = run_and_watch(scene, kind, commit_and_draw)
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data))
+    if tamper == "none":
+        assert raised == [] and code == 0 and "refused" not in outcome, out
+        return
+    if tamper == "memory-edited":
+        refused = outcome["refused"]
+        assert isinstance(refused, ParkingError) and refused.reason == "memory_changed"
+        assert f"the register's memory is not the one round {ROUND}'s draw left" \
+            in str(refused)
+        assert raised == [] and code == 0, out  # nothing was committed
+        return
+    left = f"inputs.prior_state_hash: is not the state round {ROUND} left"
+    assert {a.kind for a in raised} == {"inputs_changed", "draw_invalid"}, raised
+    assert all(left in a.detail for a in raised)
+    assert code == 1 and f"round {NEXT}: commitment (entry 7): {left}" in out
+    assert f"round {NEXT}: {left}" in out
+
+
+@pytest.mark.parametrize("tampered", [False, True], ids=["control", "value-changed"])
+def test_a_commitment_edited_before_the_draw_is_refused_at_the_draw(scene, tampered):
+    """Root swaps the stored commitment's public random value (its hash redone): the
+    kiosk draws only the commitment its draw chain published."""
+    from kiosk.parking.model import ParkingError
+    from kiosk.parking.model import sha256_hex as digest
+
+    _close_next_round(scene)
+    raised, _ = run_and_watch(scene, None, lambda kiosk: kiosk.parking.commit(
+        NEXT, "lottery 2026-04-30: 07 19", "v-ana"))
+    assert raised == []
+    if tampered:
+        conn = sqlite3.connect(scene.db)
+        commitment = json.loads(conn.execute("SELECT commitment FROM parking_rounds WHERE "
+                                             "round = ?", (NEXT,)).fetchone()[0])
+        conn.close()
+        commitment["inputs"]["public_random"] = "a value that suits someone better"
+        commitment["inputs_hash"] = digest(commitment["inputs"])
+        scene.sql(("UPDATE parking_rounds SET commitment = ? WHERE round = ?",
+                   (json.dumps(commitment), NEXT)))
+    outcome: dict[str, object] = {}
+
+    def draw(kiosk: Kiosk) -> None:
+        try:
+            outcome["record"] = kiosk.parking.draw(NEXT, "v-ana")
+        except ParkingError as refused:
+            outcome["refused"] = refused
+
+    raised, _ = run_and_watch(scene, None, draw)
+    assert raised == []
+    if not tampered:
+        record = outcome["record"]
+        assert record["inputs"]["public_random"] == "lottery 2026-04-30: 07 19"  # type: ignore[index]
+        return
+    refused = outcome["refused"]
+    assert isinstance(refused, ParkingError) and refused.reason == "inputs_changed"
+    assert (f"round {NEXT} cannot be drawn: commitment: the register's copy differs from "
+            "the draw chain's parking.committed entry") == str(refused)
+
+
+@pytest.mark.parametrize("tampered", [False, True], ids=["control", "drawn-again"])
+def test_a_second_draw_of_a_round_is_caught(scene, capsys, tampered):
+    """Root sets a drawn round back to committed (its allocations and memory as before the
+    draw) and the kiosk draws it again."""
+    from kiosk.parking.model import ParkingError
+
+    if tampered:
+        conn = sqlite3.connect(scene.db)
+        prior = json.loads(conn.execute("SELECT commitment FROM parking_rounds WHERE "
+                                        "round = ?", (ROUND,)).fetchone()[0]
+                           )["inputs"]["prior_state"]
+        conn.close()
+        from kiosk.parking.register import Memory
+
+        scene.sql(("UPDATE parking_rounds SET status = 'committed' WHERE round = ?",
+                   (ROUND,)),
+                  ("DELETE FROM parking_allocations WHERE round = ?", (ROUND,)),
+                  ("UPDATE parking_state SET state = ?, state_hash = ?",
+                   (json.dumps(prior), Memory.from_json(prior).hash())))
+
+    def draw(kiosk: Kiosk) -> None:
+        if tampered:
+            kiosk.parking.draw(ROUND, "v-ana")
+        else:
+            with pytest.raises(ParkingError) as refused:
+                kiosk.parking.draw(ROUND, "v-ana")
+            assert refused.value.reason == "round_state"
+
+    raised, _ = run_and_watch(scene, "second_draw" if tampered else None, draw)
+    d, w = str(scene.data), str(scene.witness_dir)
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", d)
+    conn = sqlite3.connect(scene.db)
+    stored = conn.execute("SELECT record FROM parking_rounds WHERE round = ?",
+                          (ROUND,)).fetchone()[0]
+    conn.close()
+    record = scene.data.parent / "record.json"
+    record.write_text(stored)
+    if not tampered:
+        assert raised == [] and code == 0, out
+        code, out = cli(capsys, "parking", "verify", str(record), "--witness", w)
+        assert code == 0, out  # the record the witness holds
+        return
+    assert any(f"a second draw for round {ROUND}" in a.detail for a in raised
+               if a.kind == "second_draw")
+    assert code == 1 and f"a second draw of round {ROUND}" in out
+    # The second record verifies alone; against the witness it is not the one it holds.
+    code, out = cli(capsys, "parking", "verify", str(record))
+    assert code == 0, out
+    code, out = cli(capsys, "parking", "verify", str(record), "--witness", w)
+    assert code == 1 and f"round {ROUND}: differs from the record the witness holds" in out
+    assert "witness alarm: " in out and "second_draw" in out
+
+
+def _newest_audit(scene: Scene) -> tuple:
+    conn = sqlite3.connect(scene.db)
+    row = conn.execute("SELECT seq, ts, actor, action, subject, reason, data, prev_hash "
+                       "FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    conn.close()
+    return row
+
+
+@pytest.mark.parametrize("tamper,kind", [("none", None), ("removed", "edited"),
+                                         ("changed", "reordered")])
+def test_an_audit_entry_changed_and_built_on_is_caught(scene, capsys, tamper, kind):
+    """The newest entry removed (with its outbox copy) and the kiosk goes on: its next
+    entry takes the removed one's seq, other content (``edited``). Or changed in place,
+    its hash recomputed: the kiosk's next entry follows the changed one, not the one the
+    witness holds (``reordered``)."""
+    seq, ts, actor, action, subject, _, data, prev = _newest_audit(scene)
+    if tamper == "removed":
+        scene.sql(f"DELETE FROM audit WHERE seq = {seq}",
+                  f"DELETE FROM events WHERE type = 'audit.entry' AND "
+                  f"json_extract(data, '$.seq') = {seq}")
+    elif tamper == "changed":
+        digest = entry_hash(seq, ts, actor, action, subject, "another reason",
+                            json.loads(data), prev)
+        scene.sql(("UPDATE audit SET reason = 'another reason', hash = ? WHERE seq = ?",
+                   (digest, seq)))
+
+    def go_on(kiosk: Kiosk) -> None:
+        kiosk.parking.add_spot("v-ana", "a new spot painted", "S9", "standard")
+
+    raised, _ = run_and_watch(scene, kind, go_on)
+    code, out = cli(capsys, "audit", "verify", "--data", str(scene.data), "--witness",
+                    str(scene.witness_dir))
+    if kind is None:
+        assert raised == [] and code == 0, out
+        return
+    assert code == 1
+    if kind == "edited":
+        assert any(a.chain == "audit" and a.detail == f"entry {seq} (parking.spot_added S9) "
+                   "differs from the copy the witness holds"
+                   for a in raised if a.kind == "edited"), raised
+        assert f"audit entry {seq} (" in out and "differs from the witness's copy" in out
+    else:
+        assert any(a.chain == "audit" and a.detail == f"entry {seq + 1} does not follow "
+                   f"entry {seq} the witness holds" for a in raised if a.kind == "reordered")
+        assert f"audit entry {seq} ({action} {subject}): differs from the witness's copy" \
+            in out

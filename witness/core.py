@@ -16,6 +16,13 @@ allocations (retained). An alarm names its kind:
   (``grace_s``: a head read just before an entry was added may arrive after it);
 - ``rewritten``: the head's hash at a length the witness holds is not the held entry's;
 - ``second_commitment`` / ``second_draw``: a round committed or drawn twice;
+  ``second_announcement`` / ``second_close``: its random source announced, or the round
+  closed, twice (a round is never reopened);
+- ``inputs_changed``: a commitment whose eligible list, spots, closing time or random
+  source is not what the round's ``parking.closed`` / ``parking.announced`` entries said,
+  or whose memory is not the one the draw before it left;
+- ``draw_invalid``: a draw record that does not verify (``kiosk.parking.record.verify``)
+  against the round's commitment and the record before it, as the witness holds them;
 - ``forged``: a head whose signature fails the kiosk's key, an entry whose own hash fails;
 - ``key_changed``: another public key for a kiosk the witness knows;
 - ``allocations``: the published allocations are not the newest held record's.
@@ -33,13 +40,22 @@ import sqlite_utils
 
 from kiosk.audit import GENESIS, AuditEntry, entry_hash
 from kiosk.events import Clock, iso, utc_now
+from kiosk.parking.record import SHOW, against_previous, against_steps
+from kiosk.parking.record import verify as verify_record
 from kiosk.signing import AUDIT, CHAINS, DRAWS, KEY_FORMAT, check_head
 from kiosk.store import Store
+from mqtt.contract import MAX_ALARM_DETAIL
 
 ALARM_FORMAT = "kiosk-witness-alarm/1"
 # The event types that carry chain entries, and their chains.
 CHAIN_EVENTS = {"audit.entry": AUDIT, "parking.draw_entry": DRAWS}
 ENTRY_KEYS = {"seq", "ts", "actor", "action", "subject", "reason", "data", "prev_hash", "hash"}
+# The steps a round takes once, each with the alarm of a second one and its name in it. A
+# round is never reopened: a second close is a list changed after the first one.
+ONCE_A_ROUND = {"parking.announced": ("second_announcement", "announcement"),
+                "parking.closed": ("second_close", "close"),
+                "parking.committed": ("second_commitment", "commitment"),
+                "parking.drawn": ("second_draw", "draw")}
 
 
 @dataclass(frozen=True)
@@ -485,21 +501,74 @@ class Witness:
             alarms.append(Alarm(community, kiosk, chain, "reordered",
                                 f"entry {seq} does not follow entry {seq - 1} the witness "
                                 "holds"))
-        if chain == DRAWS and body["action"] in ("parking.committed", "parking.drawn"):
+        if chain == DRAWS and body["action"] in ONCE_A_ROUND:
             first = db.execute(
                 "SELECT seq FROM entries WHERE community = ? AND kiosk = ? AND chain = ? AND "
                 "json_extract(body, '$.action') = ? AND json_extract(body, '$.subject') = ?",
                 (community, kiosk, chain, body["action"], body["subject"])).fetchone()
             if first is not None:
-                kind = ("second_commitment" if body["action"] == "parking.committed"
-                        else "second_draw")
-                what = "commitment" if kind == "second_commitment" else "draw"
+                kind, what = ONCE_A_ROUND[body["action"]]
                 alarms.append(Alarm(community, kiosk, chain, kind,
                                     f"entry {seq}: a second {what} for round "
                                     f"{body['subject']} (first: entry {first[0]})"))
+        if chain == DRAWS:
+            alarms += self._check_draw_step(db, community, kiosk, body)
         db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
                    (community, kiosk, chain, seq, body["hash"], json.dumps(body)))
         return alarms
+
+    def _check_draw_step(self, db: sqlite_utils.Database, community: str, kiosk: str,
+                         body: dict[str, Any]) -> list[Alarm]:
+        """A commitment against the round's close and announcement the witness holds; a
+        record recomputed, against the commitment and the record before it the witness
+        holds. Hashes and links say an entry is the one published; only this says that
+        what it publishes follows from what was published before."""
+        seq, action, round_id, data = body["seq"], body["action"], body["subject"], body["data"]
+        if action not in ("parking.committed", "parking.drawn"):
+            return []
+        row = db.execute(
+            "SELECT body FROM entries WHERE community = ? AND kiosk = ? AND chain = ? "
+            "AND json_extract(body, '$.action') = 'parking.drawn' AND seq < ? "
+            "ORDER BY seq DESC LIMIT 1", (community, kiosk, DRAWS, seq)).fetchone()
+        previous = json.loads(row[0])["data"] if row else None
+        if action == "parking.committed":
+            inputs = data.get("inputs")
+            problems = against_steps(
+                inputs,
+                self._first_step(db, community, kiosk, "parking.closed", round_id, seq),
+                self._first_step(db, community, kiosk, "parking.announced", round_id, seq))
+            if previous is not None and isinstance(inputs, dict):
+                problems += against_previous(inputs, previous)
+            kind = "inputs_changed"
+        else:
+            commitment = self._first_step(db, community, kiosk, "parking.committed",
+                                          round_id, seq)
+            problems = verify_record(data, commitment=commitment, previous=previous)
+            if commitment is None:
+                problems.append(f"no commitment for round {round_id} in the draw chain")
+            kind = "draw_invalid"
+        if not problems:
+            return []
+        shown = problems[:SHOW] + ([f"... and {len(problems) - SHOW} more"]
+                                   if len(problems) > SHOW else [])
+        detail = f"entry {seq} ({action} {round_id}): " + "; ".join(shown)
+        # Consumers keep an alarm's detail to MAX_ALARM_DETAIL characters: cut it here,
+        # where the cut is said.
+        if len(detail) > MAX_ALARM_DETAIL:
+            detail = detail[:MAX_ALARM_DETAIL - 1] + "…"
+        return [Alarm(community, kiosk, DRAWS, kind, detail)]
+
+    def _first_step(self, db: sqlite_utils.Database, community: str, kiosk: str,
+                    action: str, round_id: str, before: int) -> dict[str, Any] | None:
+        """The data of a round's first held draw chain entry of ``action`` before
+        ``before`` (a round takes each step once: a second is held against the first)."""
+        row = db.execute(
+            "SELECT body FROM entries WHERE community = ? AND kiosk = ? AND chain = ? AND "
+            "json_extract(body, '$.action') = ? AND json_extract(body, '$.subject') = ? "
+            "AND seq < ? ORDER BY seq LIMIT 1",
+            (community, kiosk, DRAWS, action, round_id, before)).fetchone()
+        data = json.loads(row[0])["data"] if row else None
+        return data if isinstance(data, dict) else None
 
     def _check_head(self, community: str, kiosk: str, chain: str) -> list[Alarm]:
         with self.store.step() as db:

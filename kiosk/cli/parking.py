@@ -345,8 +345,11 @@ def _records_against_witness(args: argparse.Namespace, records: list[Any]) -> li
     witness = open_witness(args.witness)
     try:
         community, kiosk = _which_kiosk(args, witness.kiosks())
-        held = {e["subject"]: e["data"] for e in witness.held(community, kiosk, "draws")
-                if e["action"] == "parking.drawn"}
+        held: dict[str, Any] = {}
+        for e in witness.held(community, kiosk, "draws"):
+            # A round's first draw: a second one (itself an alarm) is not the record.
+            if e["action"] == "parking.drawn":
+                held.setdefault(e["subject"], e["data"])
         alarms = [f"witness alarm: {a}" for a in witness.alarms(community, kiosk)
                   if a.chain == "draws"]
     finally:

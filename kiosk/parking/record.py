@@ -219,7 +219,7 @@ def verify(record: Any, commitment: Any = None, previous: Any = None) -> list[st
     if commitment is not None:
         problems += _against_commitment(inputs, record.get("inputs_hash"), commitment)
     if previous is not None:
-        problems += _against_previous(inputs, previous)
+        problems += against_previous(inputs, previous)
     return problems
 
 
@@ -317,7 +317,8 @@ def _against_commitment(inputs: dict[str, Any], inputs_hash: Any,
     return problems
 
 
-def _against_previous(inputs: dict[str, Any], previous: Any) -> list[str]:
+def against_previous(inputs: dict[str, Any], previous: Any) -> list[str]:
+    """How inputs fail to start from the memory the ``previous`` draw's record left."""
     try:
         before = previous["results"]["posterior_state_hash"]
         before_no = previous["inputs"]["round_no"]
@@ -331,6 +332,49 @@ def _against_previous(inputs: dict[str, Any], previous: Any) -> list[str]:
         problems.append(f"inputs.round_no: does not follow round "
                         f"{previous['inputs'].get('round')}")
     return problems
+
+
+# What each earlier step of a round fixed, and where a commitment's inputs carry it.
+CLOSED_KEYS = ("closed_at", "eligible", "spots")
+ANNOUNCED_KEYS = ("random_source", "announced_at")
+ROW_KEYS = {"eligible": "member", "spots": "spot"}
+
+
+def against_steps(inputs: Any, closed: Any, announced: Any) -> list[str]:
+    """Every way a commitment's inputs differ from what the round's earlier draw chain
+    entries published: ``parking.closed`` (the eligible list, the spots, when requests
+    closed) and ``parking.announced`` (the random value's source, and when). None: no such
+    entry. [] when the commitment carries exactly what they said."""
+    if not isinstance(inputs, dict):
+        return ["commitment: has no inputs"]
+    problems = []
+    for action, step, keys in (("parking.closed", closed, CLOSED_KEYS),
+                               ("parking.announced", announced, ANNOUNCED_KEYS)):
+        if not isinstance(step, dict):
+            problems.append(f"no {action} entry for round {inputs.get('round')!r} in the "
+                            "draw chain")
+            continue
+        for key in keys:
+            if inputs.get(key) != step.get(key):
+                problems.append(f"inputs.{key}: differs from the round's {action} entry"
+                                + rows_differ(key, inputs.get(key), step.get(key)))
+    return problems
+
+
+def rows_differ(key: str, got: Any, want: Any) -> str:
+    """Which rows of an eligible list or spot list differ, named by member or spot."""
+    field = ROW_KEYS.get(key)
+    if field is None or not (isinstance(got, list) and isinstance(want, list)
+                             and all(isinstance(r, dict) for r in got + want)):
+        return ""
+    mine = {str(r.get(field)): r for r in got}
+    theirs = {str(r.get(field)): r for r in want}
+    named = [f"{field} {n} " + ("missing" if n not in mine else "added" if n not in theirs
+                                else "changed")
+             for n in sorted(set(mine) | set(theirs)) if mine.get(n) != theirs.get(n)]
+    if len(named) > SHOW:
+        named = [*named[:SHOW], f"... and {len(named) - SHOW} more"]
+    return f" ({', '.join(named)})" if named else " (order)"
 
 
 def verify_chain(records: list[Any]) -> list[str]:

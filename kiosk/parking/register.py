@@ -27,7 +27,11 @@ these ``reason`` codes (details in brackets), which the screen words:
   ``no_spot``, ``spot_exists``, ``invalid_spot`` [problems], ``csv`` [problems]
   (``CsvImportError``), ``round_state`` [round_id, status] (a step out of order),
   ``bad_public_random``, ``memory_changed``, ``not_announced`` (a round closes only once
-  the source of its public random value is announced), ``announced`` (already).
+  the source of its public random value is announced), ``announced`` (already),
+  ``inputs_changed`` [round_id, problems] (the round's stored close, announcement or
+  commitment is not what its draw chain entries published: nothing is committed or
+  drawn); ``memory_changed`` also when the memory a commit would start from is not the one
+  the draw chain's newest draw left.
 """
 
 from __future__ import annotations
@@ -66,11 +70,14 @@ from kiosk.parking.model import (
 )
 from kiosk.parking.policies import RoundInput
 from kiosk.parking.record import (
+    ANNOUNCED_KEYS,
+    CLOSED_KEYS,
     MAX_PUBLIC_RANDOM,
     largest_record,
     make_commitment,
     make_inputs,
     make_record,
+    rows_differ,
 )
 from kiosk.parking.settings import ParkingSettings
 from kiosk.store import Store, insert_with_id
@@ -651,17 +658,35 @@ class ParkingRegister:
                 raise ParkingError(f"round {round_id} is still open: close it before the "
                                    "public random value is known", reason="round_state",
                                    round_id=round_id, status=status or "open")
-            if status == "closed":
-                row = db.execute("SELECT closed, announced FROM parking_rounds WHERE "
-                                 "round = ?", (round_id,)).fetchone()
-                closed, announced = json.loads(row[0]), json.loads(row[1])
-            else:
+            if status != "closed":
                 raise ParkingError(f"round {round_id} is already {status}",
                                    reason="round_state", round_id=round_id, status=status)
+            row = db.execute("SELECT closed, announced FROM parking_rounds WHERE "
+                             "round = ?", (round_id,)).fetchone()
+            # The round's table row is editable; the draw chain's entries were published
+            # when the round closed. The commitment carries what they said, or nothing is
+            # committed: a list changed after the close would steer the draw unseen.
+            closed = self._chain_step(db, "parking.closed", round_id)
+            announced = self._chain_step(db, "parking.announced", round_id)
+            problems = _against_chain(
+                round_id, {"closed": row[0], "announced": row[1]},
+                {"closed": closed, "announced": announced})
+            if problems or closed is None or announced is None:
+                raise ParkingError(f"round {round_id} cannot be committed: "
+                                   + "; ".join(problems), reason="inputs_changed",
+                                   round_id=round_id, problems=problems)
             asks = [Ask(e["member"], e["type"], e["type"] == ACCESSIBLE)
                     for e in closed["eligible"]]
             spots = [Spot(s["spot"], s["type"]) for s in closed["spots"]]
             memory = self._memory(db)
+            # The memory is editable too; the draw before published the one it left.
+            drawn = self._newest_drawn(db)
+            if drawn is not None and (memory.hash() != drawn[1]["results"]
+                                      ["posterior_state_hash"]):
+                raise ParkingError(f"round {round_id} cannot be committed: the register's "
+                                   f"memory is not the one round {drawn[0]}'s draw left "
+                                   "(draw chain)", reason="memory_changed",
+                                   round_id=round_id)
             inputs = make_inputs(round_id, asks, spots, memory, public_random, iso(now),
                                  self.settings.lend_accessible, ALGORITHM_VERSION,
                                  closed_at=closed["closed_at"],
@@ -694,9 +719,20 @@ class ParkingRegister:
                 raise ParkingError(f"round {round_id} is not committed"
                                    + (f" (it is {status})" if status else ""),
                                    reason="round_state", round_id=round_id, status=status)
-            commitment = json.loads(db.execute(
+            stored = json.loads(db.execute(
                 "SELECT commitment FROM parking_rounds WHERE round = ?",
                 (round_id,)).fetchone()[0])
+            # The draw runs on the commitment the draw chain published, never on an
+            # edited copy of it (a round's first: a second is itself an alarm).
+            commitment = self._chain_step(db, "parking.committed", round_id)
+            if commitment != stored:
+                why = (f"no parking.committed entry for round {round_id} in the draw chain"
+                       if commitment is None else "commitment: the register's copy differs "
+                       "from the draw chain's parking.committed entry")
+                raise ParkingError(f"round {round_id} cannot be drawn: {why}",
+                                   reason="inputs_changed", round_id=round_id,
+                                   problems=[why])
+            assert commitment is not None
             memory = self._memory(db)
             if memory.hash() != commitment["inputs"]["prior_state_hash"]:
                 raise ParkingError("the register's memory changed since the commitment",
@@ -795,6 +831,14 @@ class ParkingRegister:
                     return None if released else row["spot"]
         return None
 
+    def _chain_step(self, db: sqlite_utils.Database, action: str,
+                    round_id: str) -> dict[str, Any] | None:
+        """The data of a round's first draw chain entry of ``action``, if any (a round
+        takes each step once; a second is compared against the first)."""
+        row = db.execute("SELECT data FROM parking_draw_chain WHERE action = ? AND "
+                         "subject = ? ORDER BY seq LIMIT 1", (action, round_id)).fetchone()
+        return json.loads(row[0]) if row else None
+
     def _newest_drawn(self, db: sqlite_utils.Database) -> tuple[str, dict[str, Any]] | None:
         row = db.execute("SELECT subject, data FROM parking_draw_chain WHERE action = "
                          "'parking.drawn' ORDER BY seq DESC LIMIT 1").fetchone()
@@ -840,8 +884,9 @@ class ParkingRegister:
         return problems
 
     def verify_draw_chain(self) -> list[str]:
-        """The draw chain alone: intact, one commitment and one draw per round, each record
-        verifying against its round's commitment and the one before."""
+        """The draw chain alone: intact, one announcement, close, commitment and draw per
+        round, each commitment carrying what its round's close and announcement published,
+        each record verifying against its round's commitment and the one before."""
         return verify_draw_entries(self.chain.entries())
 
     def current_round(self, db: sqlite_utils.Database | None = None) -> str | None:
@@ -1313,6 +1358,24 @@ def _utc(ts: datetime) -> datetime:
     return ts.astimezone(UTC)
 
 
+def _against_chain(round_id: str, stored: dict[str, str | None],
+                   chain: dict[str, dict[str, Any] | None]) -> list[str]:
+    """How the round's stored close and announcement (JSON text) differ from the draw
+    chain's ``parking.closed`` / ``parking.announced`` entries."""
+    problems = []
+    for what, keys in (("closed", CLOSED_KEYS), ("announced", ANNOUNCED_KEYS)):
+        step, text = chain[what], stored[what]
+        if step is None:
+            problems.append(f"no parking.{what} entry for round {round_id} in the draw "
+                            "chain")
+            continue
+        mine = json.loads(text) if text else {}
+        problems += [f"{key}: the register's copy differs from the draw chain's "
+                     f"parking.{what} entry" + rows_differ(key, mine.get(key), step.get(key))
+                     for key in keys if mine.get(key) != step.get(key)]
+    return problems
+
+
 def _count(values: Any) -> dict[str, int]:
     counts: dict[str, int] = {}
     for v in values:
@@ -1344,21 +1407,38 @@ def _reservation(row: dict[str, Any]) -> Reservation:
 
 def verify_draw_entries(entries: list[AuditEntry]) -> list[str]:
     """A draw chain's entries (the kiosk's, or a copy such as a witness's export): intact,
-    one commitment and one draw per round, each record verifying against its round's
-    commitment and the one before."""
+    one announcement, close, commitment and draw per round, each commitment carrying what
+    its round's close and announcement published, each record verifying against its
+    round's commitment and the one before."""
     from kiosk.audit import verify as verify_chain_hashes
+    from kiosk.parking.record import against_previous, against_steps
     from kiosk.parking.record import verify as verify_record
 
     problems = [f"draw chain: {p}" for p in verify_chain_hashes(entries)]
     committed: dict[str, dict[str, Any]] = {}
+    # A round's first close and announcement: what its commitment must carry.
+    steps: dict[str, dict[str, dict[str, Any]]] = {"parking.closed": {},
+                                                   "parking.announced": {}}
     drawn: dict[str, int] = {}
     previous: dict[str, Any] | None = None
     for e in entries:
-        if e.action == "parking.committed":
+        if e.action in steps:
+            if e.subject in steps[e.action]:
+                problems.append(f"draw chain: entry {e.seq}: a second {e.action} entry "
+                                f"for round {e.subject} (a round is never reopened)")
+            steps[e.action].setdefault(e.subject, e.data)
+        elif e.action == "parking.committed":
             if e.subject in committed:
                 problems.append(f"draw chain: entry {e.seq}: a second commitment for "
                                 f"round {e.subject}")
             committed.setdefault(e.subject, e.data)
+            inputs = e.data.get("inputs")
+            found = against_steps(inputs, steps["parking.closed"].get(e.subject),
+                                  steps["parking.announced"].get(e.subject))
+            if previous is not None and isinstance(inputs, dict):
+                found += against_previous(inputs, previous)
+            problems += [f"round {e.subject}: commitment (entry {e.seq}): {p}"
+                         for p in found]
         elif e.action == "parking.drawn":
             if e.subject in drawn:
                 problems.append(f"draw chain: entry {e.seq}: a second draw of round "
