@@ -318,6 +318,49 @@ def test_a_new_key_for_a_known_kiosk_is_caught(scene):
     assert any(a.kind == "key_changed" for a in raised)
 
 
+def test_a_key_given_at_set_up_is_held_rather_than_the_first_the_broker_shows(
+        tmp_path, capsys):
+    """Someone publishes a key for a kiosk before the kiosk does: a witness that trusts the
+    first key it sees holds the forger's; one given the key at set-up names it."""
+    from kiosk.signing import KioskKey
+
+    real, forged = (KioskKey.load_or_create(tmp_path / n) for n in ("kiosk", "forger"))
+    (tmp_path / "kiosk.toml").write_text(
+        f'community_id = "{COMMUNITY}"\nkiosk_id = "{KIOSK}"\n'
+        f'data_dir = "{tmp_path / "kiosk"}"\n'
+        '[[compartments]]\nboard = 0\nlocks = "1-2"\nsize = "S"\n', encoding="utf-8")
+    code, out = cli(capsys, "audit", "key", "--config", str(tmp_path / "kiosk.toml"))
+    assert (code, out.strip()) == (0, f"{COMMUNITY}/{KIOSK}={real.public_hex}")
+    from kiosk.cli.witness import pinned_key
+
+    community, kiosk, public = pinned_key(out.strip())
+    # Control: trusting the first key, the forger's is held without a word.
+    trusting = Witness(tmp_path / "trusting" / WITNESS_DB)
+    assert trusting.key(community, kiosk, forged.announcement(community, kiosk)) == []
+    pinned = Witness(tmp_path / "pinned" / WITNESS_DB)
+    try:
+        assert pinned.pin(community, kiosk, public) == []
+        raised = pinned.key(community, kiosk, forged.announcement(community, kiosk))
+        assert [a.kind for a in raised] == ["key_changed"]
+        assert pinned.key(community, kiosk, real.announcement(community, kiosk)) == []
+        # A witness that had trusted the forger learns the right key, and says so.
+        assert [a.kind for a in trusting.pin(community, kiosk, public)] == ["key_changed"]
+        assert trusting.key(community, kiosk, real.announcement(community, kiosk)) == []
+    finally:
+        pinned.close()
+        trusting.close()
+
+
+@pytest.mark.parametrize("given", ["maple/gate", "maple=" + "a" * 64, "maple/gate=xyz",
+                                   "maple/gate=" + "a" * 63, "ma ple/gate=" + "a" * 64])
+def test_a_malformed_key_to_hold_is_refused_with_what_is_wrong(tmp_path, capsys, given):
+    with pytest.raises(SystemExit) as refused:
+        main(["witness", "--broker", "127.0.0.1:1", "--data", str(tmp_path / "w"),
+              "--key", given])
+    assert refused.value.code == 2 and given in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()  # refused before anything was opened
+
+
 def test_a_head_forged_without_the_key_is_caught(scene):
     """Someone else on the broker publishes a head that is not signed by the kiosk."""
     import paho.mqtt.client as mqtt

@@ -235,6 +235,27 @@ class Witness:
             alarms += self._check_head(community, kiosk, chain)
         return alarms
 
+    def pin(self, community: str, kiosk: str, public_hex: str) -> list[Alarm]:
+        """Hold ``public_hex`` as the kiosk's key, as given at its set-up (``kiosk audit
+        key`` there, ``kiosk witness --key`` here), not the first key the broker shows: a
+        key published before the kiosk's own is then ``key_changed``, not the kiosk's. A
+        different key held already is that alarm too, and the pinned one is held from
+        now on."""
+        with self.store.step() as db:
+            row = db.execute("SELECT public_key FROM keys WHERE community = ? AND kiosk = ?",
+                             (community, kiosk)).fetchone()
+            if row is None:
+                db.execute("INSERT INTO keys VALUES (?, ?, ?, ?)",
+                           (community, kiosk, public_hex, iso(self.clock())))
+                return []
+            if row[0] == public_hex:
+                return []
+            db.execute("UPDATE keys SET public_key = ?, first_seen = ? WHERE community = ? "
+                       "AND kiosk = ?", (public_hex, iso(self.clock()), community, kiosk))
+            return self._raise([Alarm(community, kiosk, "key", "key_changed",
+                                      f"the witness held key {row[0][:16]}…, the key given "
+                                      f"at set-up is {public_hex[:16]}…")], db)
+
     def entry(self, community: str, kiosk: str, chain: str, body: Any) -> list[Alarm]:
         if not _entry_shape(body):
             return self._raise([Alarm(community, kiosk, chain, "forged",

@@ -44,6 +44,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(kiosk witness --from takes both)")
     add_state_options(export)
     export.set_defaults(handler=_export)
+    key = commands.add_parser(
+        "key", help="print the kiosk's public key, for its witnesses to hold",
+        description="Print COMMUNITY/KIOSK=KEY, the kiosk's Ed25519 public key as `kiosk "
+                    "witness --key` takes it: given out at set-up (the noticeboard, the "
+                    "assembly's minutes), so a witness holds it and not whatever key the "
+                    "broker shows first.")
+    add_state_options(key)
+    key.set_defaults(handler=_key)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -152,4 +160,17 @@ def _export(args: argparse.Namespace) -> int:
                                    digest)}
         Path(args.signed).write_text(json.dumps(signed, indent=1, sort_keys=True) + "\n",
                                      encoding="utf-8")
+    return 0
+
+
+def _key(args: argparse.Namespace) -> int:
+    from kiosk.cli.common import load
+    from kiosk.signing import KeyFileError, KioskKey
+
+    config = load(args)
+    try:
+        key = KioskKey.load(args.data or config.data_dir)
+    except KeyFileError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"{config.community_id}/{config.kiosk_id}={key.public_hex}")
     return 0

@@ -46,6 +46,11 @@ def register(subparsers: Any) -> None:
                         "each with its --signed)")
     w.add_argument("--signed", metavar="JSON", action="append", default=[],
                    help="the export's --signed file (key and signed head), one per --from")
+    w.add_argument("--key", dest="pins", metavar="COMMUNITY/KIOSK=KEY", action="append",
+                   default=[], type=pinned_key,
+                   help="the kiosk's public key as given at its set-up (`kiosk audit key` "
+                        "prints this argument): held instead of the first key the broker "
+                        "shows (repeat for several kiosks)")
     add_broker_login_options(w)
     w.set_defaults(handler=run_witness)
     sub = w.add_subparsers(dest="witness_command", metavar="")
@@ -65,6 +70,23 @@ def register(subparsers: Any) -> None:
     export.add_argument("--kiosk", metavar="COMMUNITY/KIOSK",
                         help="only this kiosk (default: every kiosk the witness holds)")
     export.set_defaults(handler=run_export)
+
+
+_KEY_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+def pinned_key(text: str) -> tuple[str, str, str]:
+    """``COMMUNITY/KIOSK=KEY`` (an Ed25519 public key, 64 hex digits) as (community,
+    kiosk, key); anything else is refused with what is wrong."""
+    where, _, key = text.partition("=")
+    community, _, kiosk = where.partition("/")
+    if not (_ID.match(community) and _ID.match(kiosk)):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: COMMUNITY/KIOSK=KEY, each id letters, digits, '-' or '_' (1-63)")
+    if not _KEY_HEX.match(key.strip().lower()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the key is 64 hex digits (an Ed25519 public key)")
+    return community, kiosk, key.strip().lower()
 
 
 def open_witness(data: str):  # -> witness.core.Witness
@@ -103,6 +125,9 @@ def run_witness(args: argparse.Namespace) -> int:
     witness = open_witness(args.data)
     witness.grace_s = args.grace
     try:
+        for community, kiosk, public in args.pins:
+            for alarm in witness.pin(community, kiosk, public):
+                print(f"ALARM {alarm}", file=sys.stderr, flush=True)
         for jsonl, signed in zip(args.backfill, args.signed, strict=True):
             done = backfill(witness, Path(jsonl), Path(signed))
             print(f"kiosk witness {args.name}: took {done.community}/{done.kiosk} "
