@@ -65,13 +65,14 @@ backoff_base_s = 5
 class Run:
     """``kiosk run`` on one data directory, stopped and started again as a restart is."""
 
-    def __init__(self, config_path: Path, pins, broker_port: int):
+    def __init__(self, config_path: Path, pins, broker_port: int, clock=None):
         self.config = load_config(config_path)
         self.pins = pins
+        self.clock = clock  # the domain's time (None: the real one, as ``kiosk run``)
         # What the households' phones receive: their private topics on the real broker.
         self.seen = Collector(broker_port, ["community/#"])
         self.seen.wait_subscribed()
-        self.kiosk = production_kiosk(self.config, pins)
+        self.kiosk = production_kiosk(self.config, pins, clock=clock)
 
     def notes(self, unit: str, kind: str | None = None) -> list[dict]:
         return [m.json() for m in self.seen.messages(f"/notify/{unit}")
@@ -85,7 +86,7 @@ class Run:
 
     def restart(self):
         self.kiosk.close()
-        self.kiosk = production_kiosk(self.config, self.pins)
+        self.kiosk = production_kiosk(self.config, self.pins, clock=self.clock)
         return self.kiosk
 
     def app(self):

@@ -59,6 +59,8 @@ class ParkingScreen(KioskScreen):
         self.view: MemberView | None = None
         self.board: PublicBoard | None = None
         self.unit = ""
+        # Whose back-off wait the countdown shows: the unit (or worker's name) refused.
+        self.waiting_for = ""
         self.pane_name = "park-menu"
         self.gate_raised = False
         self._busy = False
@@ -213,6 +215,10 @@ class ParkingScreen(KioskScreen):
         if self._busy or not message.value:
             return
         if message.pane.id == "park-unit":
+            if message.value != self.waiting_for:
+                # A wait is the refused member's own: another member's PIN is the
+                # register's to refuse (at most the kiosk-wide cap), not the screen's.
+                self.countdown.cancel()
             self.unit = message.value
             ask_pin(self.query_one("#park-pin", EntryPane), self.t, self.unit)
             self.show_pane("park-pin")
@@ -244,6 +250,7 @@ class ParkingScreen(KioskScreen):
             self.show_pane("park-unit")
             text = why(self.t, refusal, datetime.now().astimezone())
             if refusal.wait_s:
+                self.waiting_for = self.unit
                 self.countdown.start(text, refusal.wait_s)
             else:
                 unit_pane.say(text + "\n" + self.t("parking.login_hint"))
