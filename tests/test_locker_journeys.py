@@ -16,7 +16,7 @@ from kiosk.lockers.model import WrongCode
 from kiosk.setups.production import production_kiosk
 from kiosk.setups.screen import build_app
 from tests.mqtt_broker import Collector, wait_until
-from tests.tui_setup import courier_id_typed, shown, type_text, type_unit, until
+from tests.tui_setup import courier_id_typed, shown, tap, type_text, type_unit, until
 from tui.screens.collect import CollectScreen
 from tui.screens.deposit import DepositScreen
 from tui.screens.home import HomeScreen
@@ -264,7 +264,7 @@ async def test_a_parcel_left_inside_stays_its_households_and_its_door_is_offered
         kiosk.lockers.cancel(other)
         sim.shut(other.compartment.board, other.compartment.lock)
         # The door again, and this time the parcel comes out.
-        await pilot.click("#pickup-again")
+        await tap(pilot, "#pickup-again")
         await until(pilot, lambda: sim.door_open(c.board, c.lock), what="door open again")
         sim.take_item(c.board, c.lock)
         sim.shut(c.board, c.lock)

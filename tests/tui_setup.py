@@ -107,6 +107,17 @@ async def tap_text(pilot: Pilot, within: str, text: str) -> None:
         await tap(f"#kb-cell-{keyboard.characters.index(ch)}")
 
 
+async def tap(pilot: Pilot, selector: str) -> None:
+    """Tap the widget ``selector`` names once it is laid out on the screen and not still
+    showing a tap before (a button ignores a tap while it is ``-active``)."""
+    def ready() -> bool:
+        found = pilot.app.screen.query(selector)
+        return bool(found) and found.first().region.area > 0 \
+            and not found.first().has_class("-active")
+    await until(pilot, ready, what=f"{selector} ready for a tap")
+    await pilot.click(selector)
+
+
 async def tap_name(pilot: Pilot, name: str) -> None:
     """On the maintenance screen's first pane: tap ``name`` among those on duty."""
     screen = pilot.app.screen
