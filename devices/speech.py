@@ -9,7 +9,8 @@ played: for tests, and for a volunteer checking the prompts on a machine without
 A speaker that fails (no sound card, a killed aplay) logs it and carries on: the screen
 says everything it speaks. ``played`` and ``failed`` count how aplay ended (exit 0, or
 not, or no aplay at all), a prompt cut short by the next one counted in neither: what a
-test or a volunteer reads to know the prompts reach the sound card. A missing espeak-ng is refused at start instead (``check``).
+test or a volunteer reads to know the prompts reach the sound card. A missing espeak-ng
+is refused at start instead (``check``).
 """
 
 from __future__ import annotations

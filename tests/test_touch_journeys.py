@@ -10,11 +10,11 @@ from pathlib import Path
 
 from textual.widgets import Static
 
+from tests import test_locker_journeys as journeys
 from tests.test_locker_journeys import (
     COURIER_PIN,
     SIZE,
     Run,
-    run,  # noqa: F401  (the fixture: kiosk run on the simulator and a broker)
     seeded,
     state,
     stored_for,
@@ -30,6 +30,7 @@ from tui.widgets.keyboard import KeyboardScreen
 from tui.widgets.status_line import StatusLine
 
 MAINTAINER, MAINTAINER_PIN = "v-ana", "24681024"
+run = journeys.run  # the fixture: ``kiosk run`` on the pty simulator and a real broker
 
 
 async def tap(pilot, selector: str) -> None:
@@ -179,7 +180,7 @@ async def test_a_jammed_door_is_named_to_residents_and_cleared_once_it_opens(run
         assert [d.id for d in screen.result.failed] == [c.id]
         # The next status poll names it, in plain words, on every residents' screen.
         await until(pilot, lambda: out_of_order in line(app), what="out of order")
-        await tap(pilot, "#back")
+        await tap(pilot, "#done")
         await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="home")
         await until(pilot, lambda: out_of_order in line(app), what="out of order at home")
         # The lock works again; the resident comes back: no maintainer clears anything.
