@@ -20,10 +20,11 @@ from tests.test_locker_journeys import (
     stored_for,
     write_config,
 )
-from tests.tui_setup import pick_maintainer, shown, tap_text, until
+from tests.tui_setup import pick_maintainer, screen_text, shown, tap_text, until
 from tui.screens.deposit import DepositScreen
 from tui.screens.home import HomeScreen
 from tui.screens.maintenance import MaintenanceScreen
+from tui.screens.parking import ParkingScreen
 from tui.screens.pickup import PickupScreen
 from tui.widgets.entry import EntryDisplay
 from tui.widgets.keyboard import KeyboardScreen
@@ -80,6 +81,11 @@ async def maintainer_in(pilot) -> MaintenanceScreen:
     return screen
 
 
+def compact(text: str) -> str:
+    """The screen's text without its spaces: an entry shows its characters in cells."""
+    return "".join(text.split())
+
+
 def line(app) -> str:
     return shown(app.screen.query_one(StatusLine))
 
@@ -91,9 +97,11 @@ async def test_a_pickup_then_after_a_restart_a_deposit_and_a_forced_door_by_taps
     on_duty(run.kiosk)
     parcel, code, c = stored_for(run, sim, "302")
     app = run.app()
+    unlocks = sim.unlock_count(c.board, c.lock)
     async with app.run_test(size=SIZE) as pilot:
         screen = await pickup_by_taps(pilot, "302", code)
         await until(pilot, lambda: sim.door_open(c.board, c.lock), what="door open")
+        assert sim.unlock_count(c.board, c.lock) == unlocks + 1  # the board was told
         sim.take_item(c.board, c.lock)
         sim.shut(c.board, c.lock)
         await until(pilot, lambda: app.t("pickup.done") in shown(
@@ -293,3 +301,29 @@ async def test_a_sound_device_that_does_not_exist_is_logged_and_the_kiosk_carrie
         assert "aplay -D nosuchcard exited 1" in caplog.text
     finally:
         r.close()
+
+
+async def test_parking_names_the_member_by_pseudonym_never_by_unit(run):
+    kiosk = run.kiosk
+    kiosk.lockers.add_household("304", pseudonym="maple-fox", pin="75317531")
+    kiosk.parking.add_member("m-duty", "joined parking", "", "304", "household")
+    app = run.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.ready)
+        await tap(pilot, "#home-parking")
+        await until(pilot, lambda: isinstance(app.screen, ParkingScreen), what="parking")
+        parking = app.screen
+        await tap(pilot, "#park-login")
+        await until(pilot, lambda: parking.pane == "park-unit")
+        await tap_text(pilot, "#park-unit", "304")
+        # Control: a unit on screen is seen (the unit typed, in its cells, before the login).
+        assert "304" in compact(screen_text(pilot))
+        await tap(pilot, "#park-unit #kb-ok")
+        await until(pilot, lambda: parking.pane == "park-pin", what="PIN pane")
+        await tap_keys(pilot, "#park-pin", "75317531")
+        await until(pilot, lambda: parking.member is not None and parking.view is not None,
+                    what="the member's page")
+        await pilot.pause()
+        note = str(app.screen.query_one("#title-bar").note)
+        assert "maple-fox" in note and "304" not in note
+        assert "304" not in compact(screen_text(pilot))
