@@ -7,7 +7,10 @@ prompts would talk over the screen). With ``save_dir`` the WAVs are kept there i
 played: for tests, and for a volunteer checking the prompts on a machine without sound.
 
 A speaker that fails (no sound card, a killed aplay) logs it and carries on: the screen
-says everything it speaks. A missing espeak-ng is refused at start instead (``check``).
+says everything it speaks. ``played`` and ``failed`` count how aplay ended (exit 0, or
+not, or no aplay at all), a prompt cut short by the next one counted in neither: what a
+test or a volunteer reads to know the prompts reach the sound card. A missing espeak-ng
+is refused at start instead (``check``).
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class Speaker:
         self.espeak = espeak
         self.aplay = aplay
         self.spoken = 0  # prompts rendered (and played, unless saved)
+        self.played = 0  # aplay exited 0
+        self.failed = 0  # aplay exited otherwise (no such device, no sound card), or failed
+        self._cut = False  # the one playing was cut short by a newer prompt
         self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
         self._playing: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -97,6 +103,7 @@ class Speaker:
     def _stop_playing(self) -> None:
         with self._lock:
             if self._playing is not None and self._playing.poll() is None:
+                self._cut = True
                 self._playing.terminate()
 
     def _run(self) -> None:
@@ -107,6 +114,7 @@ class Speaker:
             try:
                 self._speak(*item)
             except Exception:  # no sound card, a killed player: the screen says it all
+                self.failed += 1
                 log.warning("could not speak a prompt", exc_info=True)
 
     def _speak(self, text: str, language: str) -> None:
@@ -117,8 +125,17 @@ class Speaker:
         if self.save_dir is not None:
             return
         with self._lock:
+            self._cut = False
             self._playing = subprocess.Popen([self.aplay, "-q", "-D", self.device, str(path)],
                                              stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL)
-        self._playing.wait()
+                                             stderr=subprocess.PIPE)
+        _, err = self._playing.communicate()
         path.unlink(missing_ok=True)
+        with self._lock:
+            code, cut = self._playing.returncode, self._cut
+        if code == 0:
+            self.played += 1
+        elif not cut:
+            self.failed += 1
+            log.warning("aplay -D %s exited %s: %s", self.device, code,
+                        err.decode("utf-8", "replace").strip()[-200:])

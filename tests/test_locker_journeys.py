@@ -97,14 +97,19 @@ class Run:
         self.seen.stop()
 
 
-@pytest.fixture
-def run(tmp_path, sim, broker, mock_factory):
-    r = Run(write_config(tmp_path, sim.port, broker.port, kiosk_gap_s=0.5), mock_factory,
-            broker.port)
+def seeded(r: Run) -> Run:
+    """The households and the courier every journey here starts with."""
     lockers = r.kiosk.lockers
     for unit in ("301", "302", "303"):
         lockers.add_household(unit, pseudonym=f"h-{unit}", pin=PINS[unit])
     lockers.add_courier("c-1", COURIER_PIN, pseudonym="c-one")
+    return r
+
+
+@pytest.fixture
+def run(tmp_path, sim, broker, mock_factory):
+    r = seeded(Run(write_config(tmp_path, sim.port, broker.port, kiosk_gap_s=0.5),
+                   mock_factory, broker.port))
     yield r
     r.close()
 
