@@ -98,10 +98,18 @@ class PublicRecord:
                                 for m, spot, kind, released in rows]}
 
     def roster(self) -> dict[str, Any]:
+        """Every shift with what recomputes it: who stood (``standing``, the list whose
+        hash is ``seed_inputs.eligible_hash``), the places drawn for, the seed inputs.
+        A resident replays the rotation from the first shift (docs/parking.md, "The
+        duty roster"); ``standing`` is null for shifts planned before it was kept."""
+        from kiosk.duty import POOL
+
         assert self.duty is not None
-        return {"format": ROSTER_FORMAT,
+        return {"format": ROSTER_FORMAT, "pool": POOL,
                 "shifts": [{"start": s.start, "end": s.end, "maintainers": list(s.maintainers),
-                            "seed_inputs": s.seed_inputs} for s in self.duty.roster()]}
+                            "standing": list(s.standing) if s.standing is not None else None,
+                            "places": s.places, "seed_inputs": s.seed_inputs}
+                           for s in self.duty.roster()]}
 
     def alarm_if_changed(self) -> list[str]:
         """Run the live check; publish ``parking.record_mismatch`` when what differs is not
