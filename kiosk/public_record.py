@@ -92,7 +92,11 @@ class PublicRecord:
                 "SELECT member, spot, type, released_ts FROM parking_allocations WHERE "
                 "round = ? ORDER BY member", (current,)).fetchall() if current else []
             draws_seq = parking.chain.head(db)[0]
+            # The audit chain's length too: every release is an entry of it, and a witness
+            # holds a released allocation against the entries up to here.
+            audit_seq = parking.audit.head(db)[0]
         return {"format": ALLOCATIONS_FORMAT, "round": current, "draws_seq": draws_seq,
+                "audit_seq": audit_seq,
                 "allocations": [{"member": m, "spot": spot, "type": kind,
                                  "released": released is not None}
                                 for m, spot, kind, released in rows]}

@@ -247,6 +247,62 @@ def test_a_spot_given_to_another_member_is_caught_and_the_gate_follows_the_recor
     assert code == 1 and "the allocations give spot" in out
 
 
+def test_a_holder_marked_released_with_sqlite3_is_caught_and_still_gets_in(scene, capsys):
+    holder = _holder_of_a_standard_spot(scene)
+    scene.sql(("UPDATE parking_allocations SET released_ts = '2026-03-02T08:00:00.000000Z' "
+               "WHERE member = ?", (holder,)))
+    alarmed: dict[str, list[str]] = {}
+
+    def during(kiosk: Kiosk) -> None:
+        assert wait_until(lambda: any(
+            e.type == "parking.record_mismatch" for e in kiosk.outbox.events(limit=10_000)),
+            10)
+        event = next(e for e in kiosk.outbox.events(limit=10_000)
+                     if e.type == "parking.record_mismatch")
+        alarmed["problems"] = event.data["problems"]
+        assert kiosk.parking.may_open_gate(holder)  # the gate follows the record
+
+    raised, _ = run_and_watch(scene, "allocations", during)
+    assert any("marked released with no parking.released entry" in a.detail
+               and holder in a.detail for a in raised)
+    assert any(f"member {holder}" in p and "no release is on record" in p
+               for p in alarmed["problems"])
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data))
+    assert code == 1 and "no release is on record" in out
+
+
+def test_a_real_release_raises_nothing_and_the_gate_closes(scene, capsys):
+    """The control of the one above: the same release, made at the kiosk."""
+    holder = _holder_of_a_standard_spot(scene)
+    checked: dict[str, object] = {}
+
+    def released_held(w: Witness) -> bool:
+        rows = w.store.query("SELECT body FROM allocations")
+        return bool(rows) and any(a["member"] == holder and a["released"]
+                                  for a in json.loads(rows[0]["body"])["allocations"])
+
+    def during(kiosk: Kiosk) -> None:
+        kiosk.parking.release(holder)
+        checked["problems"] = kiosk.parking.check_against_record()
+        checked["gate"] = kiosk.parking.may_open_gate(holder)
+        # The witness holds the allocations that say released (and checks them on receipt).
+        reader = Witness(scene.witness_dir / WITNESS_DB)
+        try:
+            assert wait_until(lambda: released_held(reader), 20)
+        finally:
+            reader.close()
+
+    raised, _ = run_and_watch(scene, None, during)
+    assert raised == [] and checked == {"problems": [], "gate": False}
+    held = Witness(scene.witness_dir / WITNESS_DB)
+    try:
+        assert released_held(held) and held.alarms() == []
+    finally:
+        held.close()
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data))
+    assert code == 0, out
+
+
 def test_a_second_commitment_for_a_round_is_caught(scene, capsys):
     # Reset the round so the kiosk takes another commitment, with another random value.
     scene.sql(f"UPDATE parking_rounds SET status = 'closed' WHERE round = '{ROUND}'")
