@@ -837,3 +837,57 @@ def test_a_witness_from_before_its_own_id_ends_its_old_session(tmp_path):
         fresh.stop()
         fresh.witness.close()
         broker.stop()
+
+
+def test_alarms_of_different_kinds_about_one_kiosk_all_stay_retained(tmp_path):
+    """One retained alarm per kiosk, chain and kind: a newer alarm never hides another
+    kind; the newest of one kind replaces the one before it (the control)."""
+    from mqtt import topics
+    from tests.mqtt_broker import Collector, close, publish, publisher
+
+    broker = Mosquitto(tmp_path / "broker").start()
+    service = start_witness(tmp_path / "witness", broker.port)
+    kiosk_side = publisher(broker)
+    try:
+        def key(public: str) -> str:
+            return json.dumps({"format": "kiosk-key/1", "community": COMMUNITY,
+                               "kiosk": KIOSK, "algorithm": "ed25519", "public_key": public})
+
+        def raised(n: int) -> bool:
+            return len(service.raised) >= n
+
+        key_topic = topics.public_topic(COMMUNITY, KIOSK, topics.PUBLIC_KEY)
+        publish(kiosk_side, key_topic, key("aa" * 32))
+        publish(kiosk_side, key_topic, key("bb" * 32))  # key_changed
+        assert wait_until(lambda: raised(1), 10)
+        publish(kiosk_side, key_topic, key("cc" * 32))  # key_changed again, newer
+        assert wait_until(lambda: raised(2), 10)
+        publish(kiosk_side, topics.public_topic(COMMUNITY, KIOSK,
+                                                topics.PUBLIC_ALLOCATIONS),
+                json.dumps({"allocations": [], "draws_seq": -1}))  # allocations
+        assert wait_until(lambda: raised(3), 10)
+        assert [(a.chain, a.kind) for a in service.raised] == [
+            ("key", "key_changed"), ("key", "key_changed"), ("draws", "allocations")]
+
+        # What anyone who subscribes now is handed: every kind, each its newest.
+        def retained() -> dict[str, dict]:
+            late = Collector(broker.port, [topics.witness_alarms_of(COMMUNITY)])
+            try:
+                late.wait_subscribed()
+                wait_until(lambda: len(late.messages()) >= 2, 5)
+                return {m.topic: m.json() for m in late.messages()}
+            finally:
+                late.stop()
+
+        assert wait_until(lambda: len(retained()) == 2, 10)
+        held = retained()
+        changed = held[topics.witness_alarm_topic(COMMUNITY, "resident", KIOSK, "key",
+                                                  "key_changed")]
+        assert "cccccccc" in changed["detail"]  # the newer of the same kind replaced
+        assert held[topics.witness_alarm_topic(COMMUNITY, "resident", KIOSK, "draws",
+                                               "allocations")]["kind"] == "allocations"
+    finally:
+        close(kiosk_side)
+        service.stop()
+        service.witness.close()
+        broker.stop()
