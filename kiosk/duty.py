@@ -14,8 +14,9 @@ out another, and two people may hold the same PIN without either learning it.
 
 Refusals are ``DutyError``s; ``reason`` is one of: ``pin_too_short``, ``volunteer_exists``,
 ``unknown_actor`` (no volunteer or role of that name), ``no_volunteers``,
-``no_volunteer``, ``roster_closed`` (availability is fixed while an announced random value
-waits), ``not_announced``, ``announced``,
+``no_volunteer``, ``roster_closed`` (who stands is fixed while an announced random value
+waits: saying one is away, registering and retiring a volunteer are refused),
+``not_announced``, ``announced``,
 ``bad_source``, ``bad_public_random``, ``role_exists``, ``not_authenticated``,
 ``not_on_duty`` (a handover by someone not on duty, or a login by name outside its shift,
 told before any PIN is looked at: ``NotOnDuty``), ``cannot_take_over``, ``wrong_duty_pin``
@@ -141,6 +142,10 @@ class Shift:
     end: str
     maintainers: tuple[str, ...]
     seed_inputs: dict[str, str]
+    # Who stood for the shift (the eligible list whose hash is ``seed_inputs``'
+    # ``eligible_hash``), by name; None for shifts planned before it was kept.
+    standing: tuple[str, ...] | None = None
+    places: int | None = None  # maintainer places the shift was drawn for
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -202,7 +207,24 @@ def _v3(db: sqlite_utils.Database) -> None:
         db.execute(f"ALTER TABLE {table}_v3 RENAME TO {table}")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    # Who stood for each shift, published with the roster so anyone can recompute it (the
+    # hash alone let nobody), and the places the shift was drawn for
+    # (``maintainers_per_shift`` then, a setting that can change between rosters).
+    db.execute("ALTER TABLE shifts ADD COLUMN standing TEXT")
+    db.execute("ALTER TABLE shifts ADD COLUMN places INTEGER")
+    # Shifts planned before: the memory after a shift marks everyone who stood in it (their
+    # last turn stood is its turn), so the list is rebuilt from it; anyone can hold it
+    # against the published ``eligible_hash``. The places stay unknown (NULL).
+    for start, memory in db.execute("SELECT start, memory FROM shifts").fetchall():
+        data = json.loads(memory)
+        stood = sorted(c for c, standing in data["types"].get(POOL, {}).items()
+                       if standing[2] == data["round_no"])
+        db.execute("UPDATE shifts SET standing = ? WHERE start = ?",
+                   (json.dumps(stood), start))
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4]
 
 # A name typed with a PIN (``$KIOSK_ACTOR``) is counted under this many characters at
 # most: a long name cannot make a long key, and no pseudonym or role is longer.
@@ -228,9 +250,13 @@ class DutyRoster:
     # --- volunteers ---------------------------------------------------------------------
 
     def register(self, actor: str, pseudonym: str, pin: str, reason: str) -> None:
+        """A new volunteer stands from the next roster. Refused while a roster's random
+        source is announced and not yet used (``roster_closed``): who stands is fixed
+        before the random value can be known, or adding someone could steer the draw."""
         if problem := pins.problem(pin, "an on-duty PIN"):
             raise DutyError(problem, reason="pin_too_short")
         with self.store.step() as db:
+            self._refuse_while_announced(db)
             if db.table("volunteers").count_where("pseudonym = ?", [pseudonym]):
                 raise DutyError(f"{pseudonym} is already a volunteer",
                                 reason="volunteer_exists")
@@ -241,7 +267,10 @@ class DutyRoster:
             self.audit.append(db, actor, "duty.volunteer_added", pseudonym, reason)
 
     def retire(self, actor: str, pseudonym: str, reason: str) -> None:
+        """The volunteer stands no more. Refused while an announced random value waits
+        (``roster_closed``), as ``register``."""
         with self.store.step() as db:
+            self._refuse_while_announced(db)
             db.execute("UPDATE volunteers SET active = 0 WHERE pseudonym = ?", (pseudonym,))
             self.audit.append(db, actor, "duty.volunteer_retired", pseudonym, reason)
 
@@ -252,9 +281,7 @@ class DutyRoster:
         of the roster's random value is announced and not yet used (``roster_closed``):
         the list of who stands is fixed before the random value can be known."""
         with self.store.step() as db:
-            if self._open_announcement(db) is not None:
-                raise DutyError("a roster's random value is announced: availability is "
-                                "fixed until it is drawn", reason="roster_closed")
+            self._refuse_while_announced(db)
             if not db.table("volunteers").count_where("pseudonym = ?", [pseudonym]):
                 raise DutyError(f"no volunteer {pseudonym}", reason="no_volunteer")
             db.table("duty_unavailable").upsert(
@@ -333,6 +360,11 @@ class DutyRoster:
                                {"source": source, "announced_at": now})
         return {"source": source, "announced_at": now}
 
+    def _refuse_while_announced(self, db: sqlite_utils.Database) -> None:
+        if self._open_announcement(db) is not None:
+            raise DutyError("a roster's random value is announced: availability is fixed "
+                            "until it is drawn", reason="roster_closed")
+
     def _open_announcement(self, db: sqlite_utils.Database) -> tuple[int, str, str] | None:
         row = db.execute("SELECT id, source, announced_ts FROM duty_announcements "
                          "WHERE used = 0 ORDER BY id LIMIT 1").fetchone()
@@ -384,15 +416,20 @@ class DutyRoster:
                 db.table("shifts").insert({"start": shift.start, "end": shift.end,
                                         "maintainers": json.dumps(shift.maintainers),
                                         "seed_inputs": json.dumps(shift.seed_inputs),
-                                        "memory": json.dumps(memory.to_json())})
+                                        "memory": json.dumps(memory.to_json()),
+                                        "standing": json.dumps(shift.standing),
+                                        "places": shift.places})
                 self.outbox.append(db, "duty.rostered", {
                     "start": shift.start, "end": shift.end,
                     "maintainers": list(shift.maintainers), **shift.seed_inputs})
                 planned.append(shift)
                 start = end
             self.audit.append(db, actor, "duty.planned", "roster", reason, {
+                # Who stood, in the chain the witnesses keep: the published roster's
+                # list cannot be changed later unseen.
                 "shifts": [{"start": s.start, "maintainers": list(s.maintainers),
-                            **s.seed_inputs} for s in planned],
+                            "standing": list(s.standing or ()), **s.seed_inputs}
+                           for s in planned],
                 "source": announced[1] if public_random is not None and announced else None})
         return planned
 
@@ -409,12 +446,11 @@ class DutyRoster:
         chosen = turn.rank(POOL, available)[:places]
         # What a volunteer was given is the shift itself.
         turn.settle(POOL, available, places, dict.fromkeys(chosen, iso(start)))
-        return Shift(iso(start), iso(end), tuple(sorted(chosen)), inputs), turn.memory
+        return (Shift(iso(start), iso(end), tuple(sorted(chosen)), inputs,
+                      tuple(sorted(available)), places), turn.memory)
 
     def roster(self) -> list[Shift]:
-        return [Shift(r["start"], r["end"], tuple(json.loads(r["maintainers"])),
-                      json.loads(r["seed_inputs"]))
-                for r in self.store.query("SELECT * FROM shifts ORDER BY start")]
+        return [_shift(r) for r in self.store.query("SELECT * FROM shifts ORDER BY start")]
 
     def on_duty(self, at: datetime | None = None) -> Shift | None:
         at_iso = iso(at or self.clock())
@@ -422,9 +458,7 @@ class DutyRoster:
                                 (at_iso, at_iso))
         if not rows:
             return None
-        r = rows[0]
-        return Shift(r["start"], r["end"], tuple(json.loads(r["maintainers"])),
-                     json.loads(r["seed_inputs"]))
+        return _shift(rows[0])
 
     def counts(self) -> dict[str, int]:
         """Shifts each volunteer has been rostered for: the fairness anyone can check."""
@@ -490,6 +524,13 @@ class DutyRoster:
 
     def _role_hash(self, pin: str) -> str:
         return keyed_hash(self.secret, "role-pin", pin)
+
+
+def _shift(r: dict[str, Any]) -> Shift:
+    standing = json.loads(r["standing"]) if r.get("standing") else None
+    return Shift(r["start"], r["end"], tuple(json.loads(r["maintainers"])),
+                 json.loads(r["seed_inputs"]),
+                 tuple(standing) if standing is not None else None, r.get("places"))
 
 
 def _not_short(pin: str) -> None:

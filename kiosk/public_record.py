@@ -92,16 +92,28 @@ class PublicRecord:
                 "SELECT member, spot, type, released_ts FROM parking_allocations WHERE "
                 "round = ? ORDER BY member", (current,)).fetchall() if current else []
             draws_seq = parking.chain.head(db)[0]
+            # The audit chain's length too: every release is an entry of it, and a witness
+            # holds a released allocation against the entries up to here.
+            audit_seq = parking.audit.head(db)[0]
         return {"format": ALLOCATIONS_FORMAT, "round": current, "draws_seq": draws_seq,
+                "audit_seq": audit_seq,
                 "allocations": [{"member": m, "spot": spot, "type": kind,
                                  "released": released is not None}
                                 for m, spot, kind, released in rows]}
 
     def roster(self) -> dict[str, Any]:
+        """Every shift with what recomputes it: who stood (``standing``, the list whose
+        hash is ``seed_inputs.eligible_hash``), the places drawn for, the seed inputs.
+        A resident replays the rotation from the first shift (docs/parking.md, "The
+        duty roster"); ``standing`` is null for shifts planned before it was kept."""
+        from kiosk.duty import POOL
+
         assert self.duty is not None
-        return {"format": ROSTER_FORMAT,
+        return {"format": ROSTER_FORMAT, "pool": POOL,
                 "shifts": [{"start": s.start, "end": s.end, "maintainers": list(s.maintainers),
-                            "seed_inputs": s.seed_inputs} for s in self.duty.roster()]}
+                            "standing": list(s.standing) if s.standing is not None else None,
+                            "places": s.places, "seed_inputs": s.seed_inputs}
+                           for s in self.duty.roster()]}
 
     def alarm_if_changed(self) -> list[str]:
         """Run the live check; publish ``parking.record_mismatch`` when what differs is not

@@ -309,20 +309,23 @@ def check_witness_alarm(topic: str, payload: bytes) -> WitnessAlarm | Refused:
     if (where is None or not valid_id(where[0]) or WITNESS_ID.match(where[1]) is None
             or not valid_id(where[2])):
         return Refused("bad_topic")
-    community, witness, kiosk = where
+    community, witness, kiosk, in_chain, in_kind = where
     try:
         body = load_json(payload)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return Refused("bad_json")
     if not isinstance(body, dict) or body.get("format") != WITNESS_ALARM_FORMAT:
         return Refused("bad_alarm", "not a witness alarm")
-    if (body.get("community"), body.get("witness"), body.get("kiosk")) != where:
+    if (body.get("community"), body.get("witness"), body.get("kiosk")) != where[:3]:
         return Refused("topic_mismatch")
     chain, kind, detail, ts = (body.get(k) for k in ("chain", "kind", "detail", "ts"))
     if not isinstance(chain, str) or _ALARM_WORD.match(chain) is None:
         return Refused("bad_alarm", "chain: expected a short name")
     if not isinstance(kind, str) or _ALARM_WORD.match(kind) is None:
         return Refused("bad_alarm", "kind: expected a short name")
+    # The chain and kind the topic names (a witness from before names neither).
+    if in_chain is not None and (chain, kind) != (in_chain, in_kind):
+        return Refused("topic_mismatch")
     if not isinstance(detail, str) or len(detail) > 2 * MAX_ALARM_DETAIL:
         return Refused("bad_alarm", "detail: expected text")
     if not isinstance(ts, str) or len(ts) > 40:

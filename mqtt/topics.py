@@ -153,9 +153,13 @@ def witness_prefix(community: str, witness: str) -> str:
     return f"{ROOT}/{segment(community)}/witness/{segment(witness)}"
 
 
-def witness_alarm_topic(community: str, witness: str, kiosk: str) -> str:
-    """Where a witness raises its alarm about one kiosk (retained: the latest alarm)."""
-    return f"{witness_prefix(community, witness)}/alarm/{segment(kiosk)}"
+def witness_alarm_topic(community: str, witness: str, kiosk: str, chain: str,
+                        kind: str) -> str:
+    """Where a witness raises one kind of alarm about one chain of one kiosk, retained:
+    one topic per kiosk, chain and kind, so a newer alarm never hides another kind (the
+    newest of one kind replaces the one before it)."""
+    return (f"{witness_prefix(community, witness)}/alarm/{segment(kiosk)}/{segment(chain)}/"
+            f"{segment(kind)}")
 
 
 def plan_topic(community: str, indicator: str) -> str:
@@ -213,17 +217,22 @@ def publics_of(community: str) -> str:
 
 
 def witness_alarms_of(community: str) -> str:
-    """Every witness's alarms about every kiosk of a community."""
-    return f"{ROOT}/{check_community(community)}/witness/+/alarm/+"
+    """Every witness's alarms about every kiosk of a community (``…/alarm/{kiosk}/{chain}/
+    {kind}``, and ``…/alarm/{kiosk}`` of witnesses from before)."""
+    return f"{ROOT}/{check_community(community)}/witness/+/alarm/#"
 
 
-def parse_witness_alarm(topic: str) -> tuple[str, str, str] | None:
-    """(community, witness, kiosk) of a witness alarm topic; None for anything else."""
+def parse_witness_alarm(topic: str) -> tuple[str, str, str, str | None, str | None] | None:
+    """(community, witness, kiosk, chain, kind) of a witness alarm topic; chain and kind
+    are None on the one topic per kiosk of witnesses from before. None for anything else."""
     levels = _levels(topic)
-    if (levels is None or len(levels) != 6 or levels[0] != ROOT or levels[2] != "witness"
-            or levels[4] != "alarm" or not all(levels[i] for i in (1, 3, 5))):
+    if (levels is None or len(levels) not in (6, 8) or levels[0] != ROOT
+            or levels[2] != "witness" or levels[4] != "alarm"
+            or not all(levels[i] for i in (1, 3, *range(5, len(levels))))):
         return None
-    return levels[1], levels[3], levels[5]
+    if len(levels) == 6:
+        return levels[1], levels[3], levels[5], None, None
+    return levels[1], levels[3], levels[5], levels[6], levels[7]
 
 
 # Everything the plan aggregator reads: all kiosks of all communities, every event type.

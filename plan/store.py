@@ -144,8 +144,9 @@ def _v2(tx: Tx, d: Any) -> None:
 
 
 def _v3(tx: Tx, d: Any) -> None:
-    """The witnesses' alarms (``community/{c}/witness/{name}/alarm/{kiosk}``): each one
-    once, however often the broker hands the retained one again."""
+    """The witnesses' alarms (``community/{c}/witness/{name}/alarm/{kiosk}/{chain}/{kind}``,
+    and ``…/alarm/{kiosk}`` of witnesses from before): each one once, keyed by witness,
+    kiosk, chain, kind and detail, however often the broker hands the retained one again."""
     tx.execute(f"""CREATE TABLE witness_alarms (community TEXT NOT NULL,
         witness TEXT NOT NULL, kiosk TEXT NOT NULL, chain TEXT NOT NULL, kind TEXT NOT NULL,
         detail TEXT NOT NULL, ts TEXT NOT NULL, received_at TEXT NOT NULL,

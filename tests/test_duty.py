@@ -1,4 +1,5 @@
 import contextlib
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -224,7 +225,7 @@ def test_the_duty_migration_keeps_volunteers_and_lets_two_share_a_pin(tmp_path):
     store.close()
 
     store = open_kiosk_store(path)
-    assert store.schema_version("duty") == 3
+    assert store.schema_version("duty") == len(duty_schema.MIGRATIONS)
     assert store.query("SELECT pseudonym, pin_hash, active FROM volunteers ORDER BY 1") == [
         {"pseudonym": "v-ana", "pin_hash": hashed["v-ana"], "active": 1},
         {"pseudonym": "v-bo", "pin_hash": hashed["v-bo"], "active": 0}]
@@ -340,3 +341,123 @@ def test_the_duty_load_flags_a_volunteer_carrying_far_more_than_the_rest():
     # Control: an even load, or one a shift off, flags nobody.
     assert duty_load({"v-ana": 4, "v-bo": 3, "v-cy": 3})["overloaded"] == []
     assert duty_load({})["overloaded"] == []
+
+
+def test_who_stands_is_fixed_while_an_announced_random_value_waits(roster):
+    roster.announce("role:chair", "the national lottery of 2026-11-29", "next roster")
+    entries = len(roster.audit.entries())
+    # Adding or retiring a volunteer now would change who stands once the value may be
+    # known: refused, named, and nothing changed.
+    with pytest.raises(DutyError) as refused:
+        roster.register("role:chair", "v-eve", "90000009", "volunteered late")
+    assert refused.value.reason == "roster_closed"
+    with pytest.raises(DutyError) as refused:
+        roster.retire("role:chair", "v-bo", "leaves")
+    assert refused.value.reason == "roster_closed"
+    assert roster.volunteers() == ["v-ana", "v-bo", "v-cai", "v-dee"]
+    assert len(roster.audit.entries()) == entries
+    # Control: once the value is used the roster is open again, and both are taken.
+    roster.plan(MONDAY, 2, public_random="04 11 23 35 41")
+    roster.register("role:chair", "v-eve", "90000009", "volunteered")
+    roster.retire("role:chair", "v-bo", "leaves")
+    assert roster.volunteers() == ["v-ana", "v-cai", "v-dee", "v-eve"]
+
+
+def _recompute(published: dict) -> list[list[str]]:
+    """A resident's replay of the published roster (docs/parking.md, "The duty roster"):
+    from an empty memory, shift by shift, checking each list against its hash."""
+    import hashlib
+    import json
+
+    from kiosk import rotation
+
+    memory = rotation.Memory()
+    drawn = []
+    for shift in published["shifts"]:
+        inputs = shift["seed_inputs"]
+        eligible = [{"member": v, "type": published["pool"]} for v in shift["standing"]]
+        listed = json.dumps(eligible, sort_keys=True, separators=(",", ":")).encode()
+        assert hashlib.sha256(listed).hexdigest() == inputs["eligible_hash"], shift["start"]
+        turn = rotation.Turn(memory, rotation.draw_seed(
+            inputs["eligible_hash"], inputs["algorithm"], inputs["public_random"]))
+        chosen = turn.rank(published["pool"], shift["standing"])[:shift["places"]]
+        turn.settle(published["pool"], shift["standing"], shift["places"],
+                    dict.fromkeys(chosen, shift["start"]))
+        memory = turn.memory
+        drawn.append(sorted(chosen))
+    return drawn
+
+
+def _published_roster(roster) -> dict:
+    from kiosk.public_record import PublicRecord
+
+    # Only the roster is read: the key and the chains are not needed for it.
+    record = PublicRecord(None, "c", "k", roster.audit, duty=roster)  # type: ignore[arg-type]
+    return record.roster()
+
+
+def test_a_resident_recomputes_the_roster_from_what_is_published(tmp_path):
+    store = open_kiosk_store(tmp_path / "kiosk.db")
+    clock = Clock()
+    clock.now = MONDAY
+    outbox = Outbox(store, clock)
+    duty = DutyRoster(store, outbox, AuditLog(store, outbox, clock), "secret",
+                      DutySettings(maintainers_per_shift=2), clock)
+    for name in ["v-ana", "v-bo", "v-cai", "v-dee", "v-eve"]:
+        duty.register("assembly", name, "90000000", "volunteered")
+    duty.unavailable("v-cai", MONDAY + timedelta(days=7))
+    duty.plan(MONDAY, 3)
+    duty.announce("role:chair", "the national lottery of 2026-12-20", "next roster")
+    duty.plan(MONDAY, 3, public_random="04 11 23 35 41")
+    published = _published_roster(duty)
+    assert [s["standing"] for s in published["shifts"]][1] == ["v-ana", "v-bo", "v-dee",
+                                                                "v-eve"]
+    assert _recompute(published) == [s["maintainers"] for s in published["shifts"]]
+    # Who stood is in the audit chain too, which the witnesses keep.
+    planned = [e for e in duty.audit.entries() if e.action == "duty.planned"]
+    assert planned[0].data["shifts"][1]["standing"] == ["v-ana", "v-bo", "v-dee", "v-eve"]
+
+    # Controls: a list that is not the one drawn with fails its hash; a roster that is not
+    # the one the inputs give differs from the replay.
+    forged = json.loads(json.dumps(published))
+    forged["shifts"][1]["standing"].remove("v-eve")
+    with pytest.raises(AssertionError, match=forged["shifts"][1]["start"]):
+        _recompute(forged)
+    steered = json.loads(json.dumps(published))
+    steered["shifts"][4]["maintainers"] = ["v-ana", "v-cai"] \
+        if steered["shifts"][4]["maintainers"] != ["v-ana", "v-cai"] else ["v-bo", "v-dee"]
+    assert _recompute(steered) != [s["maintainers"] for s in steered["shifts"]]
+    store.close()
+
+
+def test_shifts_planned_before_the_list_was_kept_get_it_from_their_memory(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "kiosk.db"
+    store = open_kiosk_store(path)
+    clock = Clock()
+    clock.now = MONDAY
+    outbox = Outbox(store, clock)
+    duty = DutyRoster(store, outbox, AuditLog(store, outbox, clock), "secret",
+                      DutySettings(), clock)
+    for name in ["v-ana", "v-bo", "v-cai"]:
+        duty.register("assembly", name, "90000000", "volunteered")
+    duty.unavailable("v-bo", MONDAY)
+    duty.plan(MONDAY, 3)
+    kept = [s.standing for s in duty.roster()]
+    assert kept[0] == ("v-ana", "v-cai")
+    # As a kiosk from before: the columns dropped (SQLite 3.35+), the version put back.
+    with store.step() as db:
+        db.execute("ALTER TABLE shifts DROP COLUMN standing")
+        db.execute("ALTER TABLE shifts DROP COLUMN places")
+    store.close()
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        raw.execute("UPDATE schema_versions SET version = 3 WHERE feature = 'duty'")
+        raw.commit()
+    store = open_kiosk_store(path)
+    assert store.schema_version("duty") == len(duty_schema.MIGRATIONS)
+    duty = DutyRoster(store, Outbox(store, clock), AuditLog(store, Outbox(store, clock), clock),
+                      "secret", DutySettings(), clock)
+    assert [s.standing for s in duty.roster()] == kept
+    assert [s.places for s in duty.roster()] == [None] * 3
+    store.close()

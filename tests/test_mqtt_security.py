@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ACL = ROOT / "systemd" / "mosquitto" / "acl.example"
 C, K = "maple-court", "gate-east"  # the ids used in the shipped ACL example
 KIOSK_USER = "kiosk-gate-east"
+# Two residents' witnesses, each with its own broker account (the shipped ACL).
+WITNESSES = {"ana": "ana-secret", "bo": "bo-secret"}
 
 # Who lives where is known to the community's own register; the kiosk knows units,
 # pseudonyms and PINs, and the events only pseudonyms.
@@ -127,7 +129,8 @@ def secured_broker(tmp_path):
     files = make_tls_files(tmp_path / "tls")
     passwd = tmp_path / "passwd"
     for i, (user, password) in enumerate([(KIOSK_USER, "kiosk-secret"),
-                                          ("notifier", "notifier-secret")]):
+                                          ("notifier", "notifier-secret"),
+                                          *WITNESSES.items()]):
         subprocess.run(["mosquitto_passwd", *(["-c"] if i == 0 else []), "-b", str(passwd),
                         user, password], check=True, capture_output=True)
     port = free_port()
@@ -247,3 +250,45 @@ def test_the_notifier_account_delivers_and_only_it_can_send_receipts(secured_bro
         push.stop()
     for unit, code in codes.items():
         assert push.codes(unit) == {code}
+
+
+def test_each_witness_account_writes_its_own_alarms_and_wipes_nobody_elses(secured_broker):
+    """The shipped ACL: a witness's alarms go under its account's user name; another
+    account's empty retained message on them (a wipe) is dropped by the broker."""
+    from witness.core import Alarm
+    from witness.service import alarm_message
+
+    def witness_client(user: str) -> Collector:
+        # A witness reads the kiosks' public record; it needs nobody's alarms.
+        return tls_collector(secured_broker, [topics.publics_of(C)], username=user,
+                             password=WITNESSES[user])
+
+    ana, bo = witness_client("ana"), witness_client("bo")
+    try:
+        ana.wait_subscribed()
+        bo.wait_subscribed()
+        alarm = Alarm(C, K, "audit", "edited", "entry 3 differs")
+        for who, client in (("ana", ana), ("bo", bo)):
+            topic, payload = alarm_message(alarm, who)
+            client.client.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
+        bo_topic = alarm_message(alarm, "bo")[0]
+        # ana wipes bo's alarm, and writes one in bo's name: both dropped.
+        ana.client.publish(bo_topic, b"", qos=1, retain=True).wait_for_publish(5)
+        forged = alarm_message(Alarm(C, K, "audit", "edited", "forged by ana"), "bo")
+        ana.client.publish(*forged, qos=1, retain=True).wait_for_publish(5)
+        # Control: bo's own later alarm of another kind lands beside it.
+        own = alarm_message(Alarm(C, K, "draws", "gap", "entry 5 after entry 3"), "bo")
+        bo.client.publish(*own, qos=1, retain=True).wait_for_publish(5)
+    finally:
+        ana.stop()
+        bo.stop()
+    public = tls_collector(secured_broker, [topics.witness_alarms_of(C)])
+    try:
+        public.wait_subscribed()
+        # Every publish above was acknowledged by the broker: what it kept is settled.
+        assert wait_until(lambda: len(public.messages()) >= 3, 10)
+        held = {m.topic: m.json()["detail"] for m in public.messages()}
+    finally:
+        public.stop()
+    assert held == {alarm_message(alarm, "ana")[0]: "entry 3 differs",
+                    bo_topic: "entry 3 differs", own[0]: "entry 5 after entry 3"}

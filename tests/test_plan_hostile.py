@@ -190,7 +190,7 @@ def service_run(broker, tmp_path, store: PlanStore) -> None:
         store.close()
 
 
-# --- the witnesses' alarms (community/{c}/witness/{name}/alarm/{kiosk}) -------------------
+# --- the witnesses' alarms (community/{c}/witness/{name}/alarm/{kiosk}/{chain}/{kind}) -----
 
 def alarm(kiosk: str = "k1", witness: str = "w1", detail: str = "seq 3 edited",
           ts: str = "2026-11-30T08:00:00Z",
@@ -199,12 +199,15 @@ def alarm(kiosk: str = "k1", witness: str = "w1", detail: str = "seq 3 edited",
 
     body = Alarm("c1", kiosk, "audit", "edited", detail).to_json(witness, ts)
     body.update(changes or {})
-    return topics.witness_alarm_topic("c1", witness, kiosk), json.dumps(body).encode()
+    return (topics.witness_alarm_topic("c1", witness, kiosk, "audit", "edited"),
+            json.dumps(body).encode())
 
 
 @pytest.mark.parametrize("changes,reason", [
     ({"witness": "w2"}, "topic_mismatch"),  # speaks for another witness
     ({"kiosk": "k2"}, "topic_mismatch"),
+    ({"kind": "gap"}, "topic_mismatch"),  # another kind than its topic's
+    ({"chain": "draws"}, "topic_mismatch"),
     ({"format": "kiosk-witness-alarm/9"}, "bad_alarm"),
     ({"kind": "edited\u202e"}, "bad_alarm"),
     ({"chain": ""}, "bad_alarm"),
@@ -219,6 +222,15 @@ def test_malformed_witness_alarms_are_refused(changes, reason):
     assert check_message(topic, payload) == Refused(reason)
     # Control: the same alarm untouched is taken.
     assert not isinstance(check_message(*alarm()), Refused)
+
+
+def test_an_alarm_on_the_one_topic_per_kiosk_of_a_witness_from_before_is_read():
+    topic, payload = alarm()
+    legacy = topic.rsplit("/", 2)[0]  # …/alarm/{kiosk}
+    taken = check_message(legacy, payload)
+    assert not isinstance(taken, Refused) and (taken.chain, taken.kind) == ("audit", "edited")
+    # Control: a topic with a chain but no kind is no alarm topic.
+    assert check_message(topic.rsplit("/", 1)[0], payload) == Refused("bad_topic")
 
 
 def test_witness_alarms_are_stored_once_cleaned_and_bounded(plan, monkeypatch):

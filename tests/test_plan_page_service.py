@@ -125,16 +125,17 @@ def test_a_witness_alarm_reaches_the_public_page_and_a_forged_one_does_not(broke
         # Forged: on the witness "resident"'s topic, a payload naming another witness.
         forged = Alarm("maple", "k1", "audit", "edited", "FORGED-ALARM").to_json(
             "mallory", iso(utc_now()))
-        probe.publish(topics.witness_alarm_topic("maple", "resident", "k1"),
+        probe.publish(topics.witness_alarm_topic("maple", "resident", "k1", "audit", "edited"),
                       json.dumps(forged), qos=1).wait_for_publish(5)
         # Well-formed, but its detail hides a right-to-left override: shown cleaned.
         hidden = Alarm("maple", "k2", "draws", "truncated", "held 9\u202e, head 7").to_json(
             "resident", iso(utc_now()))
-        probe.publish(topics.witness_alarm_topic("maple", "resident", "k2"),
+        probe.publish(topics.witness_alarm_topic("maple", "resident", "k2", "draws",
+                                                 "truncated"),
                       json.dumps(hidden), qos=1, retain=True).wait_for_publish(5)
         honest = Alarm("maple", "k1", "audit", "edited", "seq 3: hash 0a… held, 0b… shown"
                        ).to_json("resident", iso(utc_now()))
-        probe.publish(topics.witness_alarm_topic("maple", "resident", "k1"),
+        probe.publish(topics.witness_alarm_topic("maple", "resident", "k1", "audit", "edited"),
                       json.dumps(honest), qos=1, retain=True).wait_for_publish(5)
         assert wait_until(lambda: "seq 3: hash 0a" in page(url + "en.html")
                           and "held 9" in page(url + "en.html"), 20, step=0.2)

@@ -162,9 +162,9 @@ def test_the_plans_witness_catches_a_rewritten_chain_and_its_page_lists_it(
         assert any(kind == "rewritten" and "history rewritten" in detail
                    for _, kind, detail in witness_alarms(plan_dir))
         # Published as any witness's: retained, under its name.
-        assert wait_until(lambda: alarms.messages(
-            topics.witness_alarm_topic(COMMUNITY, "plan", KIOSK)), 10)
-        alarm = alarms.messages(topics.witness_alarm_topic(COMMUNITY, "plan", KIOSK))[0]
+        where = topics.witness_alarm_topic(COMMUNITY, "plan", KIOSK, "audit", "rewritten")
+        assert wait_until(lambda: alarms.messages(where), 10)
+        alarm = alarms.messages(where)[0]
         assert (alarm.json()["witness"], alarm.json()["kind"]) == ("plan", "rewritten")
     finally:
         alarms.stop()

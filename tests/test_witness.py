@@ -247,6 +247,62 @@ def test_a_spot_given_to_another_member_is_caught_and_the_gate_follows_the_recor
     assert code == 1 and "the allocations give spot" in out
 
 
+def test_a_holder_marked_released_with_sqlite3_is_caught_and_still_gets_in(scene, capsys):
+    holder = _holder_of_a_standard_spot(scene)
+    scene.sql(("UPDATE parking_allocations SET released_ts = '2026-03-02T08:00:00.000000Z' "
+               "WHERE member = ?", (holder,)))
+    alarmed: dict[str, list[str]] = {}
+
+    def during(kiosk: Kiosk) -> None:
+        assert wait_until(lambda: any(
+            e.type == "parking.record_mismatch" for e in kiosk.outbox.events(limit=10_000)),
+            10)
+        event = next(e for e in kiosk.outbox.events(limit=10_000)
+                     if e.type == "parking.record_mismatch")
+        alarmed["problems"] = event.data["problems"]
+        assert kiosk.parking.may_open_gate(holder)  # the gate follows the record
+
+    raised, _ = run_and_watch(scene, "allocations", during)
+    assert any("marked released with no parking.released entry" in a.detail
+               and holder in a.detail for a in raised)
+    assert any(f"member {holder}" in p and "no release is on record" in p
+               for p in alarmed["problems"])
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data))
+    assert code == 1 and "no release is on record" in out
+
+
+def test_a_real_release_raises_nothing_and_the_gate_closes(scene, capsys):
+    """The control of the one above: the same release, made at the kiosk."""
+    holder = _holder_of_a_standard_spot(scene)
+    checked: dict[str, object] = {}
+
+    def released_held(w: Witness) -> bool:
+        rows = w.store.query("SELECT body FROM allocations")
+        return bool(rows) and any(a["member"] == holder and a["released"]
+                                  for a in json.loads(rows[0]["body"])["allocations"])
+
+    def during(kiosk: Kiosk) -> None:
+        kiosk.parking.release(holder)
+        checked["problems"] = kiosk.parking.check_against_record()
+        checked["gate"] = kiosk.parking.may_open_gate(holder)
+        # The witness holds the allocations that say released (and checks them on receipt).
+        reader = Witness(scene.witness_dir / WITNESS_DB)
+        try:
+            assert wait_until(lambda: released_held(reader), 20)
+        finally:
+            reader.close()
+
+    raised, _ = run_and_watch(scene, None, during)
+    assert raised == [] and checked == {"problems": [], "gate": False}
+    held = Witness(scene.witness_dir / WITNESS_DB)
+    try:
+        assert released_held(held) and held.alarms() == []
+    finally:
+        held.close()
+    code, out = cli(capsys, "parking", "verify", "--db", "--data", str(scene.data))
+    assert code == 0, out
+
+
 def test_a_second_commitment_for_a_round_is_caught(scene, capsys):
     # Reset the round so the kiosk takes another commitment, with another random value.
     scene.sql(f"UPDATE parking_rounds SET status = 'closed' WHERE round = '{ROUND}'")
@@ -1218,3 +1274,58 @@ def test_an_audit_entry_changed_and_built_on_is_caught(scene, capsys, tamper, ki
                    f"entry {seq} the witness holds" for a in raised if a.kind == "reordered")
         assert f"audit entry {seq} ({action} {subject}): differs from the witness's copy" \
             in out
+
+
+
+def test_alarms_of_different_kinds_about_one_kiosk_all_stay_retained(tmp_path):
+    """One retained alarm per kiosk, chain and kind: a newer alarm never hides another
+    kind; the newest of one kind replaces the one before it (the control)."""
+    from mqtt import topics
+    from tests.mqtt_broker import Collector, close, publish, publisher
+
+    broker = Mosquitto(tmp_path / "broker").start()
+    service = start_witness(tmp_path / "witness", broker.port)
+    kiosk_side = publisher(broker)
+    try:
+        def key(public: str) -> str:
+            return json.dumps({"format": "kiosk-key/1", "community": COMMUNITY,
+                               "kiosk": KIOSK, "algorithm": "ed25519", "public_key": public})
+
+        def raised(n: int) -> bool:
+            return len(service.raised) >= n
+
+        key_topic = topics.public_topic(COMMUNITY, KIOSK, topics.PUBLIC_KEY)
+        publish(kiosk_side, key_topic, key("aa" * 32))
+        publish(kiosk_side, key_topic, key("bb" * 32))  # key_changed
+        assert wait_until(lambda: raised(1), 10)
+        publish(kiosk_side, key_topic, key("cc" * 32))  # key_changed again, newer
+        assert wait_until(lambda: raised(2), 10)
+        publish(kiosk_side, topics.public_topic(COMMUNITY, KIOSK,
+                                                topics.PUBLIC_ALLOCATIONS),
+                json.dumps({"allocations": [], "draws_seq": -1}))  # allocations
+        assert wait_until(lambda: raised(3), 10)
+        assert [(a.chain, a.kind) for a in service.raised] == [
+            ("key", "key_changed"), ("key", "key_changed"), ("draws", "allocations")]
+
+        # What anyone who subscribes now is handed: every kind, each its newest.
+        def retained() -> dict[str, dict]:
+            late = Collector(broker.port, [topics.witness_alarms_of(COMMUNITY)])
+            try:
+                late.wait_subscribed()
+                wait_until(lambda: len(late.messages()) >= 2, 5)
+                return {m.topic: m.json() for m in late.messages()}
+            finally:
+                late.stop()
+
+        assert wait_until(lambda: len(retained()) == 2, 10)
+        held = retained()
+        changed = held[topics.witness_alarm_topic(COMMUNITY, "resident", KIOSK, "key",
+                                                  "key_changed")]
+        assert "cccccccc" in changed["detail"]  # the newer of the same kind replaced
+        assert held[topics.witness_alarm_topic(COMMUNITY, "resident", KIOSK, "draws",
+                                               "allocations")]["kind"] == "allocations"
+    finally:
+        close(kiosk_side)
+        service.stop()
+        service.witness.close()
+        broker.stop()

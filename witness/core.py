@@ -25,7 +25,8 @@ allocations (retained). An alarm names its kind:
   against the round's commitment and the record before it, as the witness holds them;
 - ``forged``: a head whose signature fails the kiosk's key, an entry whose own hash fails;
 - ``key_changed``: another public key for a kiosk the witness knows;
-- ``allocations``: the published allocations are not the newest held record's.
+- ``allocations``: the published allocations are not the newest held record's, or one
+  is released with no ``parking.released`` entry in the held audit chain.
 """
 
 from __future__ import annotations
@@ -296,7 +297,8 @@ class Witness:
                 alarms += self._accept(db, community, kiosk, chain, json.loads(row[0]))
             new = self._raise(alarms, db)
         new += self._check_head(community, kiosk, chain)
-        return new + (self._check_allocations(community, kiosk) if chain == DRAWS else [])
+        # The allocations wait on both chains: the draw they reflect, the releases (audit).
+        return new + self._check_allocations(community, kiosk)
 
     def backfill(self, key: Any, head: Any, entries: list[Any]) -> Backfilled:
         """A chain from its beginning, e.g. a kiosk's export (``kiosk audit export
@@ -418,6 +420,9 @@ class Witness:
             upto = length if row[1] is None else row[1]
             if upto > length:
                 return []  # checked again as the entries it reflects arrive
+            audit_seq = payload.get("audit_seq")
+            if _is_seq(audit_seq) and audit_seq > self._length(db, community, kiosk, AUDIT):
+                return []  # the releases are checked as the audit entries arrive
             drawn = "AND json_extract(body, '$.action') = 'parking.drawn'"
             before = db.execute(
                 f"SELECT body FROM entries WHERE community = ? AND kiosk = ? AND chain = ? "
@@ -425,6 +430,8 @@ class Witness:
                 (community, kiosk, DRAWS, upto)).fetchone()
             alarms = self._allocations_against(community, kiosk, payload,
                                                json.loads(before[0]) if before else None)
+            if _is_seq(audit_seq) and not alarms:
+                alarms = self._unrecorded_releases(db, community, kiosk, payload, audit_seq)
             newer = db.execute(
                 f"SELECT json_extract(body, '$.subject') FROM entries WHERE community = ? "
                 f"AND kiosk = ? AND chain = ? {drawn} AND seq > ? ORDER BY seq DESC LIMIT 1",
@@ -470,6 +477,31 @@ class Witness:
             return []
         return [Alarm(community, kiosk, DRAWS, "allocations",
                       f"round {round_id}: " + "; ".join(differ[:10]))]
+
+    def _unrecorded_releases(self, db: sqlite_utils.Database, community: str, kiosk: str,
+                             payload: dict[str, Any], audit_seq: int) -> list[Alarm]:
+        """A published allocation marked released (the gate refuses its holder, the spot
+        is offered to others) with no ``parking.released`` entry in the audit chain held
+        up to ``audit_seq``: someone released it outside the kiosk."""
+        round_id = payload.get("round")
+        recorded = {(r[0], r[1]) for r in db.execute(
+            "SELECT json_extract(body, '$.subject'), json_extract(body, '$.data.spot') "
+            "FROM entries WHERE community = ? AND kiosk = ? AND chain = ? AND seq <= ? AND "
+            "json_extract(body, '$.action') = 'parking.released' AND "
+            "json_extract(body, '$.data.round') = ?",
+            (community, kiosk, AUDIT, audit_seq, round_id))}
+        try:
+            missing = [f"member {a['member']}: spot {a['spot']}" for a in payload["allocations"]
+                       if a.get("released") is True
+                       and (a["member"], a["spot"]) not in recorded]
+        except (KeyError, TypeError):
+            return [Alarm(community, kiosk, DRAWS, "allocations",
+                          "published allocations are malformed")]
+        if not missing:
+            return []
+        return [Alarm(community, kiosk, DRAWS, "allocations",
+                      f"round {round_id}: marked released with no parking.released entry: "
+                      + "; ".join(missing[:10]))]
 
     # --- what a verifier asks -----------------------------------------------------------
 
@@ -691,6 +723,10 @@ class Witness:
             if cur.rowcount:
                 new.append(a)
         return new
+
+
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEQ
 
 
 def _entry_shape(body: Any) -> bool:

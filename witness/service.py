@@ -4,7 +4,8 @@ A persistent session (the broker keeps chain entries while the witness is away),
 message acknowledged only once the witness has committed it. Reads every kiosk's
 ``audit.entry`` and ``parking.draw_entry`` events and its retained public record (key,
 heads, allocations); raises each new alarm on
-``community/{c}/witness/{id}/alarm/{kiosk}``, retained (the latest) and QoS 1.
+``community/{c}/witness/{name}/alarm/{kiosk}/{chain}/{kind}``, retained (the latest of
+each kind, so one alarm never hides another) and QoS 1.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def alarm_message(alarm: Alarm, witness: str) -> tuple[str, str]:
     """(topic, payload) of an alarm as a witness publishes it, retained and QoS 1."""
     payload = json.dumps(alarm.to_json(witness, iso(utc_now())), ensure_ascii=False,
                          sort_keys=True)
-    return topics.witness_alarm_topic(alarm.community, witness, alarm.kiosk), payload
+    return topics.witness_alarm_topic(alarm.community, witness, alarm.kiosk, alarm.chain,
+                                      alarm.kind), payload
 
 
 _CHAIN_SEGMENTS = frozenset(topics.type_segment(t) for t in CHAIN_EVENTS)

@@ -27,13 +27,16 @@ def register(subparsers: Any) -> None:
         "witness", help="witness every kiosk's audit and draw chains; alarm on a rewrite",
         description="Keep DIR/witness.db, a copy of every kiosk's audit chain and draw "
                     "chain as published, check each kiosk's signed chain heads against it, "
-                    "and publish an alarm under community/{id}/witness/{name}/alarm/{kiosk} "
-                    "the moment a kiosk presents a history that does not extend it. Runs "
+                    "and publish an alarm under "
+                    "community/{id}/witness/{name}/alarm/{kiosk}/{chain}/{kind} the moment "
+                    "a kiosk presents a history that does not extend it. Runs "
                     "until stopped; `kiosk witness alarms --data DIR` lists what it raised.")
     w.add_argument("--broker", metavar="HOST:PORT", help="MQTT broker to read from")
     w.add_argument("--data", metavar="DIR", help="directory for witness.db")
-    w.add_argument("--name", default="resident", metavar="NAME",
-                   help="this witness's name in its alarm topics (default: resident)")
+    w.add_argument("--name", default=None, metavar="NAME",
+                   help="this witness's name in its alarm topics: its broker account's user "
+                        "name, which alone may write them (default: that user name, else "
+                        "resident)")
     w.add_argument("--community", metavar="ID", action="append", default=[],
                    help="only this community (repeat for several; default: all)")
     w.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
@@ -103,7 +106,7 @@ def open_witness(data: str):  # -> witness.core.Witness
 def run_witness(args: argparse.Namespace) -> int:
     if not args.broker or not args.data:
         raise CommandError("kiosk witness needs --broker HOST:PORT and --data DIR")
-    for value in [args.name, *args.community]:
+    for value in [*([args.name] if args.name is not None else []), *args.community]:
         if not _ID.match(value):
             raise CommandError(f"{value!r}: letters, digits, '-' or '_' (1-63)")
     from kiosk.config import MqttConfig
@@ -114,6 +117,10 @@ def run_witness(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     username, password = broker_login(args)
+    if args.name is None:
+        # The shipped ACL lets each witness account write alarms under its own user name
+        # only (systemd/mosquitto/acl.example): the name follows the account.
+        args.name = username if username and _ID.match(username) else "resident"
     config = MqttConfig(host=broker.host, port=broker.port, username=username,
                         password=password, tls=args.tls, ca_file=args.ca_file or "")
     from witness.service import WitnessService

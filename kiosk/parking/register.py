@@ -780,6 +780,10 @@ class ParkingRegister:
             self.outbox.append(db, "parking.released", {"kind": "allocation", "member": member,
                                                         "spot": spot, "round": current,
                                                         "reason": "released"})
+            # In the audit chain the witnesses keep: a holder marked released with sqlite3
+            # has no such entry, and the live check names it (``check_against_record``).
+            self.audit.append(db, member, "parking.released", member, "released",
+                              {"round": current, "spot": spot})
             self._offer(db, spot, now)
         return spot
 
@@ -824,11 +828,16 @@ class ParkingRegister:
             round_id, record = drawn
             for row in record["results"]["assignments"]:
                 if row["member"] == member:
+                    # A release counts only if it is on record: a holder marked released
+                    # with sqlite3 still gets in (and the live check names it).
                     released = db.execute(
                         "SELECT 1 FROM parking_allocations WHERE round = ? AND member = ? "
                         "AND spot = ? AND released_ts IS NOT NULL",
                         (round_id, member, row["spot"])).fetchone()
-                    return None if released else row["spot"]
+                    if released and (member, row["spot"]) in self._recorded_releases(
+                            db, round_id):
+                        return None
+                    return row["spot"]
         return None
 
     def _chain_step(self, db: sqlite_utils.Database, action: str,
@@ -871,6 +880,7 @@ class ParkingRegister:
             for r in db.query("SELECT member, spot, type FROM parking_allocations "
                               "WHERE round = ?", (round_id,)):
                 got[r["member"]] = (r["spot"], r["type"])
+            problems += self._unrecorded_releases(db, round_id)
         for member in sorted(set(want) | set(got)):
             if member not in got:
                 problems.append(f"round {round_id}: member {member}: the record gives spot "
@@ -882,6 +892,31 @@ class ParkingRegister:
                 problems.append(f"round {round_id}: member {member}: the allocations give "
                                 f"spot {got[member][0]}, the record {want[member][0]}")
         return problems
+
+    def _unrecorded_releases(self, db: sqlite_utils.Database, round_id: str) -> list[str]:
+        """Allocations marked released (the gate refuses them, the spot is offered to
+        others) with no release on record: each release is a ``parking.released`` entry
+        of the audit chain; one made before it was audited left only the
+        ``parking.released`` event, taken as well."""
+        recorded = self._recorded_releases(db, round_id)
+        return [f"round {round_id}: member {member}: spot {spot} is marked released, but "
+                "no release is on record (no parking.released entry)"
+                for member, spot in db.execute(
+                    "SELECT member, spot FROM parking_allocations WHERE round = ? AND "
+                    "released_ts IS NOT NULL ORDER BY member", (round_id,))
+                if (member, spot) not in recorded]
+
+    def _recorded_releases(self, db: sqlite_utils.Database, round_id: str
+                           ) -> set[tuple[str, str]]:
+        """(member, spot) of every release of the round on record."""
+        recorded = {(r[0], r[1]) for r in db.execute(
+            "SELECT subject, json_extract(data, '$.spot') FROM audit WHERE action = "
+            "'parking.released' AND json_extract(data, '$.round') = ?", (round_id,))}
+        recorded |= {(r[0], r[1]) for r in db.execute(
+            "SELECT json_extract(data, '$.member'), json_extract(data, '$.spot') FROM events "
+            "WHERE type = 'parking.released' AND json_extract(data, '$.kind') = 'allocation' "
+            "AND json_extract(data, '$.round') = ?", (round_id,))}
+        return recorded
 
     def verify_draw_chain(self) -> list[str]:
         """The draw chain alone: intact, one announcement, close, commitment and draw per
