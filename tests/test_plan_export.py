@@ -138,6 +138,7 @@ def published(tmp_path_factory) -> dict[str, Any]:
             files = download(base, root / "downloads")
             own = {c: kiosk_export(kiosk, c) for c in ("audit", "draws")}
             roster = [{"start": s.start, "end": s.end, "maintainers": list(s.maintainers),
+                       "standing": list(s.standing or ()), "places": s.places,
                        "seed_inputs": s.seed_inputs} for s in kiosk.duty.roster()]
             pages = {lang: get(f"{base}{lang}.html")[1].decode() for lang in ("en", "zh")}
             yield {"base": base, "files": files, "dir": root / "downloads", "own": own,
