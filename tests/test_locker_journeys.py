@@ -12,7 +12,7 @@ from textual.widgets import Static
 from kiosk.admin import Admin
 from kiosk.backoff import TooManyAttempts
 from kiosk.config import load_config
-from kiosk.lockers.model import WrongCode
+from kiosk.lockers.model import WrongCode, WrongPin
 from kiosk.setups.production import production_kiosk
 from kiosk.setups.screen import build_app
 from tests.mqtt_broker import Collector, wait_until
@@ -358,6 +358,39 @@ async def past_the_kiosk_cap(pilot, code: str) -> list:
         await pilot.press("enter")
         await until(pilot, lambda: screen._busy or screen.result is not None)
     return screen.result.opened
+
+
+async def test_a_flood_of_wrong_pins_for_one_courier_keeps_only_that_courier_waiting(run):
+    """Wrong PINs typed for courier c-1 until its own wait passes the kiosk-wide cap's;
+    a restart; c-1 is still held out, even with its right PIN, while courier c-2 logs in
+    on the screen after at most the cap's wait."""
+    lockers = run.kiosk.lockers
+    lockers.add_courier("c-2", "56785678")
+    wait_s = 0.0
+    while wait_s <= lockers.rules.kiosk_gap_s:
+        try:
+            lockers.courier_login("c-1", "00000000")
+        except (WrongPin, TooManyAttempts) as refused:
+            wait_s = refused.wait_s
+    kiosk = run.restart()
+    with pytest.raises(TooManyAttempts) as held:  # control: the flood is not forgiven
+        kiosk.lockers.courier_login("C-1", COURIER_PIN)
+    assert held.value.wait_s > kiosk.lockers.rules.kiosk_gap_s
+    app = run.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, DepositScreen))
+        deposit = app.screen
+        await courier_id_typed(pilot, "c-2")
+        while deposit.pane != "unit-pane":
+            await type_text(pilot, "56785678")
+            await pilot.press("enter")
+            await until(pilot, lambda: deposit.pane == "unit-pane"
+                        or deposit.countdown.waiting, what="an answer")
+            if deposit.countdown.waiting:
+                assert deposit.countdown.seconds_left <= 1  # the cap's wait, not c-1's
+                await until(pilot, lambda: not deposit.countdown.waiting, what="the wait")
+    assert deposit.courier is not None and deposit.courier.id == "c-2"
 
 
 async def test_a_household_flooded_with_wrong_codes_gets_in_with_a_re_sent_code(run, sim):
