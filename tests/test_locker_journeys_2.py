@@ -5,16 +5,23 @@ across a restart."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from kiosk.events import iso, utc_now
+from kiosk.lockers.model import WrongCode
+from tests.mqtt_broker import wait_until
 from tests.test_locker_journeys import (
     SIZE,
     courier_in,
     pickup_with,
     started,
     state,
+    stored_for,
 )
 from tests.tui_setup import shown, type_text, until
+from tui.screens.collect import CollectScreen
 from tui.screens.deposit import DepositScreen
 from tui.screens.home import HomeScreen
 from tui.widgets.size_chooser import size_name
@@ -100,3 +107,81 @@ async def test_a_round_restarted_in_the_middle_still_counts_every_parcel_in_its_
         sim.shut(first.board, first.lock)
         [parcel] = app.screen.result.ids()
         await until(pilot, lambda: state(kiosk, parcel) == "collected", what="collected")
+
+
+# --- 1/2. after the last reminder, the community's rule hands the parcel back ------------
+
+def reminded(run, parcel: int, n: int) -> None:
+    """The running kiosk's reminders feature sends the parcel's ``n``-th reminder: the
+    parcel seeded as stored 20 days ago, its last reminder two days ago (the schedule is
+    one a day), then the feature triggered, as test_composition does."""
+    kiosk = run.kiosk
+    with kiosk.store.step() as db:
+        db.execute("UPDATE parcels SET stored_ts = ?, last_reminder_ts = CASE WHEN "
+                   "reminders > 0 THEN ? END WHERE id = ?",
+                   (iso(utc_now() - timedelta(days=20)), iso(utc_now() - timedelta(days=2)),
+                    parcel))
+    kiosk.scheduler.trigger("reminders")
+    assert wait_until(lambda: kiosk.lockers.parcel(parcel)["reminders"] == n, timeout=15)
+    run.note(kiosk.lockers.parcel(parcel)["household"], "reminder", n)
+
+
+async def collect_screen(pilot, n: int) -> CollectScreen:
+    """A courier logged in on the screen sees ``n`` to collect, taps Collect."""
+    app = pilot.app
+    await courier_in(pilot)
+    await until(pilot, lambda: app.t("deposit.collect_n", n=n) in str(
+        app.screen.query_one("#deposit-collect").label), what=f"{n} to collect")
+    await pilot.click("#deposit-collect")
+    await until(pilot, lambda: isinstance(app.screen, CollectScreen))
+    screen = app.screen
+    await until(pilot, lambda: app.t("collect.loading") not in shown(
+        screen.query_one("#collect-heading")), what="listed")
+    return screen
+
+
+@pytest.mark.parametrize("rule, done, kind", [("return", "returned", "returned"),
+                                              ("desk", "at_desk", "at_desk")])
+async def test_a_parcel_past_its_last_reminder_is_handed_back_on_the_collect_screen(
+        tmp_path, sim, broker, mock_factory, rule, done, kind):
+    r = started(tmp_path, sim, broker, mock_factory, after_last_reminder=rule,
+                max_reminders=2)
+    try:
+        parcel, code, c = stored_for(r, sim, "301", waybill="ZT4200")
+        reminded(r, parcel, 1)
+        # Control: 20 days stored, past return_after_days, but one reminder still to
+        # come: not listed.
+        assert r.kiosk.lockers.collectable() == []
+        app = r.app()
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await collect_screen(pilot, 0)
+            await until(pilot, lambda: app.t("collect.none") in shown(
+                screen.query_one("#collect-heading")), what="nothing to collect")
+        reminded(r, parcel, 2)  # the last one
+
+        kiosk = r.restart()
+        app = r.app()
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await collect_screen(pilot, 1)
+            listed = screen.query_one("#collect-list")
+            await until(pilot, lambda: c.id in shown(listed), what="the parcel listed")
+            assert app.t(f"collect.why.{rule}") in shown(listed)
+            assert "ZT4200" in shown(listed)
+            await pilot.click("#collect-open")
+            await until(pilot, lambda: sim.door_open(c.board, c.lock), what="door open")
+            assert state(kiosk, parcel) == "pickup_pending"
+            sim.take_item(c.board, c.lock)
+            sim.shut(c.board, c.lock)
+            await until(pilot, lambda: app.t("collect.done", n=1) in shown(
+                screen.query_one("#collect-message")), what="collected")
+        assert state(kiosk, parcel) == done
+        # The door shut on an empty compartment, offered again; the household told.
+        assert not sim.door_open(c.board, c.lock) and not kiosk.lockers._occupied(c)
+        assert next(x for x in kiosk.lockers.compartments() if x.id == c.id).free
+        note = r.note("301", kind)
+        assert note["data"]["parcel"] == parcel and note["data"]["waybill"] == "ZT4200"
+        assert kiosk.lockers.collectable() == []
+        with pytest.raises(WrongCode):  # its code is spent
+            kiosk.lockers.pickup(code, "301")
+    finally:
+        r.close()

@@ -651,11 +651,16 @@ class LockerService:
         return [{**r, "why": "sent" if r["outgoing"] else back} for r in rows]
 
     def _collectable(self) -> tuple[str, tuple]:
+        """Sent parcels, and, by the community's rule, stored ones whose last reminder
+        has gone out (``reminders`` reached ``max_reminders``, counted by
+        ``remind_overdue``) and that waited ``return_after_days``: never one whose
+        household has not had every reminder (kiosk/config.py refuses a
+        ``return_after_days`` that would come first)."""
         if self.rules.after_last_reminder == "keep":
             return "state = 'outgoing'", ()
         limit = iso(self.clock() - timedelta(days=self.rules.return_after_days))
         return ("(state = 'outgoing' OR (state = 'stored' AND code_held = 0 "
-                "AND stored_ts < ?))", (limit,))
+                "AND reminders >= ? AND stored_ts < ?))", (self.rules.max_reminders, limit))
 
     def collect(self, courier: Courier, parcel_ids: Iterable[int] | None = None) -> OpenResult:
         """A courier takes outgoing parcels and those the community's rule hands back
