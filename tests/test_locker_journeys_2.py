@@ -13,6 +13,7 @@ from kiosk.events import iso, utc_now
 from kiosk.lockers.model import WrongCode
 from tests.mqtt_broker import wait_until
 from tests.test_locker_journeys import (
+    PINS,
     SIZE,
     courier_in,
     pickup_with,
@@ -28,6 +29,13 @@ from tui.widgets.size_chooser import size_name
 
 # Two medium doors besides the eight small ones, so a round has more than one size.
 MEDIUM = '\n[[compartments]]\nboard = 0\nlocks = "9-10"\nsize = "M"\n'
+
+
+@pytest.fixture
+def run(tmp_path, sim, broker, mock_factory):
+    r = started(tmp_path, sim, broker, mock_factory)  # the ``run`` of test_locker_journeys
+    yield r
+    r.close()
 
 
 @pytest.fixture
@@ -63,16 +71,15 @@ async def deposit_on_screen(pilot, sim, unit: str, size: str, waybill: str = "")
 
 async def test_a_round_restarted_in_the_middle_still_counts_every_parcel_in_its_summary(
         mixed, sim):
-    run = mixed
-    app = run.app()
+    app = mixed.app()
     async with app.run_test(size=SIZE) as pilot:
         await courier_in(pilot)
         first = await deposit_on_screen(pilot, sim, "301", "S", waybill="YT5550001")
         await deposit_on_screen(pilot, sim, "302", "M")
         assert app.t("deposit.count", n=2) in str(app.screen.query_one("#title-bar").note)
 
-    kiosk = run.restart()  # mid-round: the screen and everything it held are gone
-    app = run.app()
+    kiosk = mixed.restart()  # mid-round: the screen and everything it held are gone
+    app = mixed.app()
     async with app.run_test(size=SIZE) as pilot:
         await courier_in(pilot)
         screen = app.screen
@@ -98,7 +105,7 @@ async def test_a_round_restarted_in_the_middle_still_counts_every_parcel_in_its_
         # The resident of 301 sees the waybill the courier scanned before the restart.
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
-        code = run.note("301", "pickup_code")["data"]["code"]
+        code = mixed.note("301", "pickup_code")["data"]["code"]
         await pickup_with(pilot, "301", code)
         await until(pilot, lambda: app.screen.result is not None, what="doors")
         assert [d.id for d in app.screen.result.opened] == [first.id]
@@ -185,3 +192,102 @@ async def test_a_parcel_past_its_last_reminder_is_handed_back_on_the_collect_scr
             kiosk.lockers.pickup(code, "301")
     finally:
         r.close()
+
+
+# --- 3. a parcel left inside, across a restart ------------------------------------------
+
+async def test_a_parcel_left_inside_at_a_pickup_stays_its_households_across_a_restart(
+        run, sim):
+    parcel, code, c = stored_for(run, sim, "302")
+    app = run.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pickup_with(pilot, "302", code)
+        await until(pilot, lambda: sim.door_open(c.board, c.lock), what="door open")
+        sim.shut(c.board, c.lock)  # shut without taking the parcel
+        await until(pilot, lambda: app.t("pickup.left_inside", doors=c.id) in shown(
+            app.screen.query_one("#doors-message")), what="told it is still inside")
+
+    kiosk = run.restart()  # the resident walked away; the kiosk restarts
+    # Still the household's, with its code; the maintainers see the fault.
+    assert state(kiosk, parcel) == "stored"
+    assert kiosk.lockers.parcel(parcel)["household"] == "302"
+    assert next(x for x in kiosk.lockers.compartments() if x.id == c.id).fault == "left_inside"
+    assert ("sensor.item_inside", {"compartment": c.id, "fault": "left_inside"}) \
+        in kiosk.health.faults()
+    app = run.app()
+    async with app.run_test(size=SIZE) as pilot:
+        # A courier's deposit on the screen is never given that compartment.
+        await courier_in(pilot)
+        other = await deposit_on_screen(pilot, sim, "303", "S")
+        assert other.id != c.id
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        # The same code opens the door again, and this time the parcel comes out.
+        await pickup_with(pilot, "302", code)
+        await until(pilot, lambda: app.screen.result is not None, what="doors")
+        assert [d.id for d in app.screen.result.opened] == [c.id]
+        sim.take_item(c.board, c.lock)
+        sim.shut(c.board, c.lock)
+        await until(pilot, lambda: app.t("pickup.done") in shown(
+            app.screen.query_one("#doors-message")), what="done")
+    assert state(kiosk, parcel) == "collected"
+    assert next(x for x in kiosk.lockers.compartments() if x.id == c.id).fault is None
+    assert not [f for f in kiosk.health.faults() if f[0] == "sensor.item_inside"]
+
+
+async def test_a_collection_left_inside_is_offered_the_door_again_across_a_restart(run, sim):
+    lockers = run.kiosk.lockers
+    slot = lockers.send(lockers.resident_login("301", PINS["301"]), "S", waybill="SF9001")
+    c = slot.compartment
+    sim.put_item(c.board, c.lock)
+    sim.shut(c.board, c.lock)
+    lockers.finish(slot)
+    app = run.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await collect_screen(pilot, 1)
+        await pilot.click("#collect-open")
+        await until(pilot, lambda: sim.door_open(c.board, c.lock), what="door open")
+        sim.shut(c.board, c.lock)  # shut with the parcel still inside
+        await until(pilot, lambda: app.t("collect.left_inside", doors=c.id) in shown(
+            screen.query_one("#collect-message")), what="told it is still inside")
+        assert screen.query_one("#collect-again").display
+    assert state(run.kiosk, slot.parcel_id) == "outgoing"
+
+    kiosk = run.restart()  # the courier is gone; the kiosk restarts
+    assert state(kiosk, slot.parcel_id) == "outgoing"  # still waits for a courier
+    assert next(x for x in kiosk.lockers.compartments() if x.id == c.id).fault == "left_inside"
+    assert run.notes("301", "parcel_left") == []  # its sender was not told it left
+    app = run.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await collect_screen(pilot, 1)
+        await until(pilot, lambda: "SF9001" in shown(screen.query_one("#collect-list")),
+                    what="listed again")
+        await pilot.click("#collect-open")
+        await until(pilot, lambda: sim.door_open(c.board, c.lock), what="door open")
+        sim.shut(c.board, c.lock)  # left inside once more
+        await until(pilot, lambda: screen.query_one("#collect-again").display,
+                    what="the door offered again")
+        await pilot.click("#collect-again")
+        await until(pilot, lambda: sim.door_open(c.board, c.lock), what="door open again")
+        sim.take_item(c.board, c.lock)
+        sim.shut(c.board, c.lock)
+        await until(pilot, lambda: app.t("collect.done", n=1) in shown(
+            screen.query_one("#collect-message")), what="collected")
+    assert state(kiosk, slot.parcel_id) == "collected"
+    assert next(x for x in kiosk.lockers.compartments() if x.id == c.id).fault is None
+    assert run.note("301", "parcel_left")["data"]["waybill"] == "SF9001"
+
+
+def test_a_pickup_open_at_a_restart_and_shut_on_its_parcel_keeps_it_its_households(run, sim):
+    parcel, code, c = stored_for(run, sim, "303")
+    run.kiosk.lockers.pickup(code, "303")
+    assert sim.door_open(c.board, c.lock)
+    kiosk = run.restart()  # the screen is gone while the door is open
+    sim.shut(c.board, c.lock)  # … and it is shut on the parcel
+    compartment = lambda: next(x for x in kiosk.lockers.compartments() if x.id == c.id)  # noqa: E731
+    assert wait_until(lambda: compartment().fault == "left_inside", timeout=15)
+    assert state(kiosk, parcel) == "stored"
+    assert ("sensor.item_inside", {"compartment": c.id, "fault": "left_inside"}) \
+        in kiosk.health.faults()
+    # Its code still opens it (and only it).
+    assert [x.id for x in kiosk.lockers.pickup(code, "303").opened] == [c.id]
