@@ -436,3 +436,34 @@ def test_config_refuses_a_hand_back_before_the_last_reminder():
     # Values out of range are told by their own bound, and only by it.
     out = problems(max_reminders=10**9, return_after_days=4)
     assert "lockers.max_reminders: must be 1-50" in out and "return_after_days" not in out
+
+
+def test_a_round_counts_what_was_stored_since_it_began_and_ends_with_finish(k, sim):
+    from kiosk.lockers.service import ROUND_RESUME_S
+
+    courier = k.service.courier_login("courier-1", "12341234")
+    deposit(k, sim)  # before the round: not in it
+    k.clock.advance(seconds=1)
+    assert k.service.begin_round(courier).parcels == 0
+    deposit(k, sim, unit="B202", size="M")
+    slot = k.service.deposit(courier, "A101", "S")  # shut on nothing: not counted
+    sim.shut(slot.compartment.board, slot.compartment.lock)
+    with pytest.raises(NothingInside):
+        k.service.finish(slot)
+    held = k.service.deposit(courier, "A101", "S", hold_code=True)
+    sim.put_item(held.compartment.board, held.compartment.lock)
+    sim.shut(held.compartment.board, held.compartment.lock)
+    k.service.finish(held)
+    k.service.correct_unit(held.parcel_id, "B202")  # counted for the corrected unit
+    k.clock.advance(seconds=ROUND_RESUME_S - 1)
+    again = k.service.begin_round(courier)  # a new login: the round goes on
+    assert (again.resumed, again.parcels, again.by_size, again.units) == \
+        (True, 2, {"S": 1, "M": 1, "L": 0}, ["B202"])
+    assert k.service.end_round(courier).parcels == 2
+    assert k.service.round_of(courier).parcels == 0  # finished: none open
+    # A round left without "finish" longer than ROUND_RESUME_S is over at the next login.
+    k.service.begin_round(courier)
+    deposit(k, sim)
+    k.clock.advance(seconds=ROUND_RESUME_S + 1)
+    fresh = k.service.begin_round(courier)
+    assert (fresh.resumed, fresh.parcels) == (False, 0)
