@@ -233,14 +233,15 @@ class LockerConfig:
     backoff_max_s: float = field(default=300.0, metadata=between(0.1, 86400, "s"))
     door_open_beep_s: int = field(default=30, metadata=between(1, 3600, "s"))
     door_open_alert_s: int = field(default=120, metadata=between(1, 86400, "s"))
-    # Parcels waiting this long are handed back to a courier for return to the sender.
+    # After the last reminder (``after_last_reminder`` = return | desk), a parcel that has
+    # waited this long since it was stored is handed to a courier's round.
     return_after_days: int = field(default=14, metadata=between(1, 365, "days"))
     # Cabinets without occupancy sensors cannot tell an empty compartment from a full one.
     occupancy_sensors: bool = True
     # Reminders stop after this many; then ``after_last_reminder`` decides, never a fee:
     # "keep" (the parcel waits for its household), "return" (couriers take it back to the
-    # sender once it waited ``return_after_days``), "desk" (a courier round takes it to the
-    # community's desk, same wait).
+    # sender once its last reminder went out and it waited ``return_after_days``), "desk"
+    # (a courier round takes it to the community's desk, same rule).
     max_reminders: int = field(default=3, metadata=between(1, 50))
     after_last_reminder: str = "return"
     # Wrong codes for all households together: this many at once, then one each
@@ -261,7 +262,23 @@ class LockerConfig:
         if self.after_last_reminder not in AFTER_LAST_REMINDER:
             bad.append(("after_last_reminder",
                         "must be one of " + ", ".join(AFTER_LAST_REMINDER)))
+        elif self.after_last_reminder != "keep" and (last := self.last_reminder_days()) \
+                is not None and self.return_after_days < last:
+            bad.append(("return_after_days", (
+                f"must be at least {math.ceil(last)} days with after_last_reminder = "
+                f"{self.after_last_reminder!r}: the last reminder goes out {last:g} days "
+                "after storage at the earliest (overdue_days + (max_reminders - 1) x "
+                "reminder_every_hours), and a parcel is handed back only after it, never "
+                f"before; got {self.return_after_days}")))
         return bad
+
+    def last_reminder_days(self) -> float | None:
+        """When the last reminder goes out at the earliest, in days after storage; None
+        for a value out of range (reported by its own bound, not here as well)."""
+        values = (self.overdue_days, self.max_reminders, self.reminder_every_hours)
+        if not all(isinstance(v, int) and 0 < v <= 1000 for v in values):
+            return None
+        return self.overdue_days + (self.max_reminders - 1) * self.reminder_every_hours / 24
 
 
 AFTER_LAST_REMINDER = ("keep", "return", "desk")

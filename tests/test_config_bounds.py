@@ -287,6 +287,16 @@ def section_value(section: str, name: str, value: Any) -> dict[str, Any]:
     return {section: {name: value}}
 
 
+# Settings that let each end of a reminder-schedule number pass the check that a parcel is
+# never handed back before its last reminder (LockerConfig.check).
+SCHEDULE_COMPANIONS: dict[str, dict[str, int]] = {
+    "overdue_days": {"max_reminders": 1, "return_after_days": 365},
+    "reminder_every_hours": {"max_reminders": 1},
+    "max_reminders": {"reminder_every_hours": 1},
+    "return_after_days": {"overdue_days": 1, "max_reminders": 1},
+}
+
+
 @pytest.mark.parametrize(("section", "name", "bounds", "is_float"), core_cases(),
                          ids=lambda c: c if isinstance(c, str) else "")
 def test_each_core_number_is_refused_outside_its_range_and_taken_at_its_ends(
@@ -300,6 +310,9 @@ def test_each_core_number_is_refused_outside_its_range_and_taken_at_its_ends(
             raw[section]["backoff_max_s"] = high
         if name == "backoff_max_s":
             raw[section]["backoff_base_s"] = low
+        if section == "lockers":
+            # return_after_days must not come before the last reminder can go out.
+            raw[section].update(SCHEDULE_COMPANIONS.get(name, {}))
         config_from_dict(raw, "t.toml")
     outside = [high + 1, low - 1, 10**17, True]
     if is_float:

@@ -217,7 +217,10 @@ def test_send_then_a_courier_collects_outgoing_and_long_waiting_parcels(k, sim):
     assert "parcel.sent" in k.event_types()
     assert k.codes_for("A101") == []  # nothing to pick up for the sender
     old = deposit(k, sim, unit="B202")
-    k.clock.advance(days=15)
+    for _ in range(3):  # its reminders: a parcel goes back only after the last one
+        k.clock.advance(days=3, minutes=1)
+        k.service.remind_overdue()
+    k.clock.advance(days=6)
     result = k.service.collect(k.service.courier_login("courier-1", "12341234"))
     assert {c.id for c in result.opened} == {"A07", old.compartment.id}
     for c in result.opened:
@@ -387,3 +390,80 @@ def test_reminders_stop_after_the_last_and_the_community_rule_decides(tmp_path, 
         ("returned" if rule == "return" else "at_desk")
     told = [n.kind for n in k.outbox.pending_notifications() if n.household == "A101"]
     assert told[-1] == ("returned" if rule == "return" else "at_desk")
+
+
+@pytest.mark.parametrize("rule", ["return", "desk"])
+def test_a_parcel_is_handed_back_only_once_its_last_reminder_went_out(tmp_path, sim, bus,
+                                                                     rule):
+    k = build_lockers(tmp_path / "kiosk.db", bus, sim.port, max_reminders=3,
+                      return_after_days=5, after_last_reminder=rule)
+    k.service.add_household("A101", pseudonym="h-a101")
+    k.service.add_courier("courier-1", "12341234")
+    slot = deposit(k, sim)
+    # Weeks past ``return_after_days`` with no reminder sent (the kiosk was off when they
+    # were due): not handed back, its household was never reminded.
+    k.clock.advance(days=20)
+    assert k.service.collectable() == []
+    listed = []
+    for _ in range(4):
+        k.clock.advance(days=3, minutes=1)
+        k.service.remind_overdue()
+        listed.append((k.service.parcel(slot.parcel_id)["reminders"],
+                       [p["why"] for p in k.service.collectable()]))
+    assert listed == [(1, []), (2, []), (3, [rule]), (3, [rule])]
+
+
+def test_config_refuses_a_hand_back_before_the_last_reminder():
+    from kiosk.config import ConfigError, config_from_dict
+
+    def problems(**lockers: object) -> str:
+        raw = {"community_id": "c", "kiosk_id": "k", "lockers": lockers}
+        try:
+            config_from_dict(raw)
+        except ConfigError as refused:
+            return str(refused)
+        return ""
+
+    # Defaults: the last of 3 reminders from day 3, one a day, goes out on day 5.
+    assert "return_after_days: must be at least 5 days with after_last_reminder = 'return'" \
+        in problems(return_after_days=4)
+    assert problems(return_after_days=5) == ""  # control: on the day of the last one
+    assert "must be at least 13 days" in problems(after_last_reminder="desk",
+                                                  overdue_days=3, max_reminders=6,
+                                                  reminder_every_hours=48,
+                                                  return_after_days=7)
+    assert problems(after_last_reminder="keep", return_after_days=1) == ""  # nothing back
+    # Values out of range are told by their own bound, and only by it.
+    out = problems(max_reminders=10**9, return_after_days=4)
+    assert "lockers.max_reminders: must be 1-50" in out and "return_after_days" not in out
+
+
+def test_a_round_counts_what_was_stored_since_it_began_and_ends_with_finish(k, sim):
+    from kiosk.lockers.service import ROUND_RESUME_S
+
+    courier = k.service.courier_login("courier-1", "12341234")
+    deposit(k, sim)  # before the round: not in it
+    k.clock.advance(seconds=1)
+    assert k.service.begin_round(courier).parcels == 0
+    deposit(k, sim, unit="B202", size="M")
+    slot = k.service.deposit(courier, "A101", "S")  # shut on nothing: not counted
+    sim.shut(slot.compartment.board, slot.compartment.lock)
+    with pytest.raises(NothingInside):
+        k.service.finish(slot)
+    held = k.service.deposit(courier, "A101", "S", hold_code=True)
+    sim.put_item(held.compartment.board, held.compartment.lock)
+    sim.shut(held.compartment.board, held.compartment.lock)
+    k.service.finish(held)
+    k.service.correct_unit(held.parcel_id, "B202")  # counted for the corrected unit
+    k.clock.advance(seconds=ROUND_RESUME_S - 1)
+    again = k.service.begin_round(courier)  # a new login: the round goes on
+    assert (again.resumed, again.parcels, again.by_size, again.units) == \
+        (True, 2, {"S": 1, "M": 1, "L": 0}, ["B202"])
+    assert k.service.end_round(courier).parcels == 2
+    assert k.service.round_of(courier).parcels == 0  # finished: none open
+    # A round left without "finish" longer than ROUND_RESUME_S is over at the next login.
+    k.service.begin_round(courier)
+    deposit(k, sim)
+    k.clock.advance(seconds=ROUND_RESUME_S + 1)
+    fresh = k.service.begin_round(courier)
+    assert (fresh.resumed, fresh.parcels) == (False, 0)

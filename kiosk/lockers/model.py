@@ -77,6 +77,19 @@ class Slot:
     hold_code: bool = False
 
 
+@dataclass(frozen=True)
+class Round:
+    """A courier's round so far, from the parcels stored since it started (SQLite, so a
+    restart in the middle loses none): how many, by the size the courier chose, and the
+    units served (as corrected)."""
+
+    started_ts: str | None = None
+    parcels: int = 0
+    by_size: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SIZES, 0))
+    units: list[str] = field(default_factory=list)
+    resumed: bool = False  # it went on from before (a restart, a new login)
+
+
 @dataclass
 class OpenResult:
     """Doors a pickup (or a courier's collection) opened, and those that did not."""

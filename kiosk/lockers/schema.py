@@ -112,4 +112,17 @@ def _v4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE codes ADD COLUMN resent INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    # A courier's round, kept past a restart: when it started (and last went on) per
+    # courier. Its summary is derived from the parcels the courier stored since the start
+    # (LockerService.round_of), so nothing the screen held is needed to count them.
+    db.execute("""
+        CREATE TABLE courier_rounds (
+            courier TEXT PRIMARY KEY REFERENCES couriers(id),
+            started_ts TEXT NOT NULL,
+            seen_ts TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX parcels_courier ON parcels(courier, created_ts)")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4, _v5]

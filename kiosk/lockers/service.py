@@ -35,6 +35,7 @@ from kiosk.lockers.model import (
     NothingInside,
     OpenResult,
     ParcelState,
+    Round,
     ShortPin,
     Slot,
     UnknownUnit,
@@ -63,6 +64,9 @@ _COURIER_ID = re.compile(r"[a-z0-9-]{1,16}")
 # A code still in the outbox this long after it was queued has not reached its household
 # for an uplink outage (with the broker up a code leaves within milliseconds).
 CODE_LATE_S = 60
+# A courier's round whose last step (its start, a deposit) is older than this is over: the
+# next login starts a new one. Shorter gaps (a restart, the idle reset, a break) go on.
+ROUND_RESUME_S = 4 * 3600
 _COMPARTMENT_SQL = f"""
     SELECT c.id, c.board, c.lock, c.size, c.in_service, c.fault, p.state AS parcel_state
     FROM compartments c
@@ -200,6 +204,51 @@ class LockerService:
                 "scope": scope, "failures": tried.failures, "wait_s": tried.wait_s})
         raise WrongPin(tried.wait_s)
 
+    # --- a courier's round --------------------------------------------------------------
+
+    def begin_round(self, courier: Courier) -> Round:
+        """A courier logged in: their round goes on if its last step was less than
+        ``ROUND_RESUME_S`` ago (the kiosk restarted, the screen went home), else a new
+        one starts now."""
+        now = self.clock()
+        with self.store.step() as db:
+            row = db.execute("SELECT seen_ts FROM courier_rounds WHERE courier = ?",
+                             (courier.id,)).fetchone()
+            resumed = row is not None and \
+                parse_iso(row[0]) >= now - timedelta(seconds=ROUND_RESUME_S)
+            if resumed:
+                db.execute("UPDATE courier_rounds SET seen_ts = ? WHERE courier = ?",
+                           (iso(now), courier.id))
+            else:
+                db.execute("INSERT OR REPLACE INTO courier_rounds (courier, started_ts, "
+                           "seen_ts) VALUES (?, ?, ?)", (courier.id, iso(now), iso(now)))
+        return self.round_of(courier, resumed=resumed)
+
+    def round_of(self, courier: Courier, resumed: bool = False) -> Round:
+        """The round so far: every parcel ``courier`` stored since it started (a held
+        code counts; a door shut on nothing, a cancelled slot do not)."""
+        with self.store.read() as db:
+            row = db.execute("SELECT started_ts FROM courier_rounds WHERE courier = ?",
+                             (courier.id,)).fetchone()
+            if row is None:
+                return Round()
+            parcels = list(db.query(
+                "SELECT size, household FROM parcels WHERE courier = ? AND created_ts >= ? "
+                "AND outgoing = 0 AND stored_ts IS NOT NULL ORDER BY id",
+                (courier.id, row[0])))
+        by_size = dict.fromkeys(SIZES, 0)
+        for p in parcels:
+            by_size[p["size"]] += 1
+        return Round(row[0], len(parcels), by_size, sorted({p["household"] for p in parcels}),
+                     resumed=resumed)
+
+    def end_round(self, courier: Courier) -> Round:
+        """"Finish": the round's summary; the next login starts a new round."""
+        summary = self.round_of(courier)
+        with self.store.step() as db:
+            db.execute("DELETE FROM courier_rounds WHERE courier = ?", (courier.id,))
+        return summary
+
     # --- compartments -------------------------------------------------------------------
 
     def sync_compartments(self, wanted: Iterable[tuple[int, int, str]]) -> None:
@@ -293,6 +342,9 @@ class LockerService:
                 else:
                     self.outbox.append(db, "locker.full", data)
             else:
+                if courier is not None:  # the round goes on (``begin_round``)
+                    db.execute("UPDATE courier_rounds SET seen_ts = ? WHERE courier = ?",
+                               (self._now(), courier.id))
                 parcel_id = insert_with_id(db, "parcels", {
                     "household": household.unit, "compartment": compartment.id, "size": size,
                     "outgoing": int(outgoing), "state": ParcelState.DEPOSIT_PENDING,
@@ -599,11 +651,16 @@ class LockerService:
         return [{**r, "why": "sent" if r["outgoing"] else back} for r in rows]
 
     def _collectable(self) -> tuple[str, tuple]:
+        """Sent parcels, and, by the community's rule, stored ones whose last reminder
+        has gone out (``reminders`` reached ``max_reminders``, counted by
+        ``remind_overdue``) and that waited ``return_after_days``: never one whose
+        household has not had every reminder (kiosk/config.py refuses a
+        ``return_after_days`` that would come first)."""
         if self.rules.after_last_reminder == "keep":
             return "state = 'outgoing'", ()
         limit = iso(self.clock() - timedelta(days=self.rules.return_after_days))
         return ("(state = 'outgoing' OR (state = 'stored' AND code_held = 0 "
-                "AND stored_ts < ?))", (limit,))
+                "AND reminders >= ? AND stored_ts < ?))", (self.rules.max_reminders, limit))
 
     def collect(self, courier: Courier, parcel_ids: Iterable[int] | None = None) -> OpenResult:
         """A courier takes outgoing parcels and those the community's rule hands back

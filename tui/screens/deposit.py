@@ -16,7 +16,7 @@ from textual.widgets import Button, ContentSwitcher, Static
 
 from kiosk import pins
 from kiosk.backoff import TooManyAttempts
-from kiosk.lockers.model import SIZES, Courier, LockerError, Slot, WrongPin
+from kiosk.lockers.model import Courier, LockerError, Round, Slot, WrongPin
 from kiosk.lockers.service import MAX_COURIER_ID, WAYBILL_MAX
 from tui.refusals import refusal_text
 from tui.screens.base import KioskScreen
@@ -36,6 +36,12 @@ MAX_MATCHES = 6
 class CourierAnswered(Message):
     courier: Courier | None = None
     refusal: WrongPin | TooManyAttempts | LockerError | None = None
+    round: Round | None = None  # the courier's round, gone on from before a restart
+
+
+@dataclass
+class RoundEnded(Message):
+    round: Round
 
 
 @dataclass
@@ -68,6 +74,11 @@ def ask_text(screen: KioskScreen, prompt: str, allowed: str, max_len: int,
                                           layer="digits"), callback=done)
 
 
+def round_sizes(t: Callable[..., str], done: Round) -> str:
+    """The summary's sizes line, e.g. "Small 3  Medium 0  Large 0"."""
+    return "  ".join(f"{size_name(t, s)} {n}" for s, n in done.by_size.items())
+
+
 class UnitPane(EntryPane):
     """The unit, with the known units that start with what was typed, to tap."""
 
@@ -84,9 +95,9 @@ class DepositScreen(SlotFlowScreen):
         self.courier_id = ""  # as typed: an unknown one reads like a wrong PIN
         self.count = 0
         self.units: list[str] = []
-        # The round so far: (size, unit) of each parcel stored; the last one's code held
-        # until the courier moves on, so its unit can still be corrected.
-        self.round: list[tuple[str, str]] = []
+        # The round itself is in SQLite (LockerService.begin_round, round_of): a restart
+        # in the middle loses none of it. The last parcel's code is held until the courier
+        # moves on, so its unit can still be corrected.
         self.held: Slot | None = None
         self.correcting = False
         self.scan = ""  # what a barcode scanner typed on the door pane, until Enter
@@ -170,7 +181,9 @@ class DepositScreen(SlotFlowScreen):
     @work(thread=True, exclusive=True, group="login", exit_on_error=False)
     def login(self, courier_id: str, pin: str) -> None:
         try:
-            answer = CourierAnswered(courier=self.app.lockers.courier_login(courier_id, pin))
+            courier = self.app.lockers.courier_login(courier_id, pin)
+            answer = CourierAnswered(courier=courier,
+                                     round=self.app.lockers.begin_round(courier))
         except (WrongPin, TooManyAttempts, LockerError) as refusal:
             answer = CourierAnswered(refusal=refusal)
         self.post_message(answer)
@@ -190,6 +203,8 @@ class DepositScreen(SlotFlowScreen):
                 self.app.speak_refusal(self, message.refusal)
             return
         self.courier = message.courier
+        if message.round is not None:  # the round goes on: its count too
+            self.count = message.round.parcels
         self._note()
         self.show_pane("unit-pane")
         self.app.speak(self, "unit")
@@ -279,7 +294,6 @@ class DepositScreen(SlotFlowScreen):
         self._offer_correction(False)
         door = message.slot.compartment.id
         if message.error is None:
-            self.round[-1] = (self.round[-1][0], message.unit)
             self.next_parcel(self.t("deposit.corrected", door=door, unit=message.unit))
         else:
             self.next_parcel(self.t("deposit.too_late", door=door))
@@ -327,13 +341,22 @@ class DepositScreen(SlotFlowScreen):
     # --- the end of the round -----------------------------------------------------------
 
     def finish_round(self) -> None:
+        if self._busy or self.courier is None:
+            return
         self.release_held()
+        self._busy = True
+        self.end_round(self.courier)
+
+    @work(thread=True, exclusive=True, group="round", exit_on_error=False)
+    def end_round(self, courier: Courier) -> None:
+        self.post_message(RoundEnded(self.app.lockers.end_round(courier)))
+
+    def on_round_ended(self, message: RoundEnded) -> None:
+        self._busy = False
         t = self.t
-        by_size = {s: sum(1 for size, _ in self.round if size == s) for s in SIZES}
-        units = sorted({u for _, u in self.round})
-        lines = [t("deposit.round", n=len(self.round)),
-                 "  ".join(f"{size_name(t, s)} {n}" for s, n in by_size.items()),
-                 t("deposit.round_units", units=" ".join(units) if units else "–")]
+        done = message.round
+        lines = [t("deposit.round", n=done.parcels), round_sizes(t, done),
+                 t("deposit.round_units", units=" ".join(done.units) if done.units else "–")]
         self.query_one("#round-summary", Static).update("\n".join(lines))
         self.show_pane("round-pane")
         self.app.speak(self, "round_done")
@@ -387,7 +410,6 @@ class DepositScreen(SlotFlowScreen):
         if message.outcome == "stored":
             self.count += 1
             self._note()
-            self.round.append((message.slot.compartment.size, message.slot.unit))
             self.held = message.slot
             self._offer_correction(True)
             self.next_parcel(self.t("deposit.stored", door=door, unit=message.slot.unit))
