@@ -158,15 +158,8 @@ def _handler(pages: PlanPages) -> type[BaseHTTPRequestHandler]:
             language = routes.get(path)
             page = pages.page(language) if language else None
             if page is None:
-                status = HTTPStatus.NOT_FOUND if language is None \
-                    else HTTPStatus.SERVICE_UNAVAILABLE
-                text = f"{status.value} {status.phrase}\n".encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(text)))
-                self.end_headers()
-                if body:
-                    self.wfile.write(text)
+                self._refuse(HTTPStatus.NOT_FOUND if language is None
+                             else HTTPStatus.SERVICE_UNAVAILABLE, body)
                 return
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -180,16 +173,19 @@ def _handler(pages: PlanPages) -> type[BaseHTTPRequestHandler]:
             if body:
                 self.wfile.write(page)
 
+        def _refuse(self, status: HTTPStatus, body: bool) -> None:
+            text = f"{status.value} {status.phrase}\n".encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            if body:
+                self.wfile.write(text)
+
         def _download(self, path: str, body: bool) -> None:
             data = pages.file(path)
             if data is None:
-                text = b"404 Not Found\n"
-                self.send_response(HTTPStatus.NOT_FOUND)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(text)))
-                self.end_headers()
-                if body:
-                    self.wfile.write(text)
+                self._refuse(HTTPStatus.NOT_FOUND, body)
                 return
             name = path.rsplit("/", 1)[1]
             self.send_response(HTTPStatus.OK)
