@@ -28,6 +28,7 @@ from textual.widgets import Static
 from kiosk.config import load_config
 from kiosk.instance_lock import hold
 from kiosk.setups.production import production_kiosk, run_app
+from tests.terminal import run_until_exit
 from tests.tui_setup import shown, until
 from tui.screens.home import HomeScreen
 from tui.screens.pickup import PickupScreen
@@ -122,41 +123,6 @@ async def test_the_home_screen_takes_no_action_until_the_kiosk_is_ready(tmp_path
         behind.close()
     # Closed with the kiosk: the next kiosk may take the data directory and the bus.
     hold(config.data_dir, "run", port=config.board.port).release()
-
-
-def run_until_exit(args: list[str], timeout_s: float = 30.0,
-                   quit_on: bytes | None = None) -> tuple[int, bytes]:
-    """Run ``kiosk ARGS`` on an 80×24 pty to its end (Ctrl+Q once ``quit_on`` is drawn):
-    its exit code and everything it wrote to the terminal."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", *args], cwd=ROOT, env=env,
-                            stdin=slave, stdout=slave, stderr=slave, close_fds=True)
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"kiosk {args} did not end; got {seen[-400:]!r}")
-            if select.select([master], [], [], 0.1)[0]:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # the terminal's other end is closed: it has exited
-                    chunk = b""
-                if not chunk:
-                    break
-                seen += chunk
-                if quit_on is not None and quit_on in seen:
-                    os.write(master, b"\x11")  # Ctrl+Q
-                    quit_on = None
-        return proc.wait(timeout=10), seen
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
 
 
 def test_a_failure_behind_the_first_frame_exits_non_zero_with_its_message(tmp_path, sim):

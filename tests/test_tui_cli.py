@@ -2,57 +2,23 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
-import select
-import struct
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 
 import pytest
 import sqlite_utils
+
+from tests.terminal import run_until_exit
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_on_terminal(args: list[str], until: bytes, timeout_s: float = 30.0) -> int:
     """Run ``kiosk ARGS`` on an 80×24 pty until ``until`` is drawn, then press Ctrl+Q."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", *args], cwd=ROOT, env=env,
-                            stdin=slave, stdout=slave, stderr=slave, close_fds=True)
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + timeout_s
-    try:
-        while until not in seen:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{until!r} never drawn; got {seen[-400:]!r}")
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    seen += os.read(master, 65536)
-                except OSError:
-                    break
-        os.write(master, b"\x11")  # Ctrl+Q
-        # Keep draining so the app never blocks on a full terminal while it exits.
-        while proc.poll() is None and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.1)[0]:
-                try:
-                    os.read(master, 65536)
-                except OSError:
-                    break
-        return proc.wait(timeout=5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
+    code, seen = run_until_exit(args, timeout_s, quit_on=until)
+    assert until in seen, f"{until!r} never drawn; got {seen[-400:]!r}"
+    return code
 
 
 def households(data: Path) -> list[str]:
