@@ -205,7 +205,8 @@ class PickupScreen(KioskScreen):
             self.submit()
             return
         elif not self.buffer.add(key):
-            if key.upper() not in ALPHABET:
+            if key.upper() not in ALPHABET and not self.countdown.note(
+                    self.t("pickup.no_lookalikes")):
                 self.say(self.t("pickup.no_lookalikes"))
             return
         else:

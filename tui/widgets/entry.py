@@ -228,6 +228,9 @@ class Countdown:
         self.showing = showing
         self.refusal = ""
         self.retry_at = 0.0
+        # A word said while the wait runs (a look-alike typed…): kept under the count,
+        # not wiped by its next second.
+        self.hint = ""
         self._timer: Timer | None = None
 
     @property
@@ -247,6 +250,7 @@ class Countdown:
     def start(self, refusal: str, wait_s: float) -> None:
         self.refusal = refusal
         self.retry_at = time.monotonic() + wait_s
+        self.hint = ""
         self.run()
         self.tick()
         # Said once, as the wait begins (not each second): the screen counts it down.
@@ -256,14 +260,28 @@ class Countdown:
         """No wait any more (it was someone else's); the next refusal starts another."""
         self.retry_at = 0.0
         self.refusal = ""
+        self.hint = ""
+
+    def note(self, hint: str) -> bool:
+        """Say ``hint`` under the count while a wait runs (True), else leave it to the
+        screen (False)."""
+        if not self.waiting:
+            if self.retry_at:
+                self.tick()  # the wait's end, said now, so it does not wipe the hint
+            return False
+        self.hint = hint
+        self.tick()
+        return True
 
     def tick(self) -> None:
         if not self.retry_at or not self.showing():
             return
         if self.waiting:
-            self.say(self.refusal + "\n" + self.t("pickup.wait", s=self.seconds_left))
+            self.say("\n".join(filter(None, (
+                self.refusal, self.t("pickup.wait", s=self.seconds_left), self.hint))))
             return
         self.retry_at = 0.0
+        self.hint = ""
         self.say(self.t("pickup.try_again"))
         self._speak("try_again")
 
