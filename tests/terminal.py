@@ -1,4 +1,5 @@
-"""``kiosk ARGS`` run as a person runs it: on an 80×24 pseudo-terminal, to its end."""
+"""``kiosk ARGS`` run as a person runs it: on an 80×24 pseudo-terminal, to its end; and
+what a fresh interpreter has loaded once it imported what a command imports first."""
 
 from __future__ import annotations
 
@@ -49,3 +50,13 @@ def run_until_exit(args: list[str], timeout_s: float = 30.0,
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+def loaded_by(imports: list[str], among: list[str]) -> list[str]:
+    """Which of the modules ``among`` a fresh interpreter holds after importing only
+    ``imports`` (what a command loads before its first frame)."""
+    code = (f"import sys, {', '.join(imports)}\n"
+            f"print(','.join(m for m in {among!r} if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    return [m for m in out.stdout.strip().split(",") if m]

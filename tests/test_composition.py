@@ -350,21 +350,14 @@ def test_a_config_for_a_kiosk_without_uplink_builds_no_publisher(tmp_path, sim):
 def test_the_demo_shows_its_first_frame_before_loading_the_core():
     """``kiosk demo`` draws its home screen first; SQLite, the services and the simulator
     load behind it (the first frame's time is measured in bench/bench_tui.py)."""
-    import subprocess
-    import sys
+    from tests.terminal import loaded_by
 
-    code = ("import sys, kiosk.cli.main, kiosk.setups.demo_launch, tui.app\n"
-            "heavy = ['sqlite_utils', 'kiosk.composition', 'kiosk.lockers.service',\n"
-            "         'devices.board_sim', 'paho']\n"
-            "print(','.join(m for m in heavy if m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
-    assert out.stdout.strip() == ""
+    first = ["kiosk.cli.main", "kiosk.setups.demo_launch", "tui.app"]
+    heavy = ["sqlite_utils", "kiosk.composition", "kiosk.lockers.service",
+             "devices.board_sim", "paho"]
+    assert loaded_by(first, heavy) == []
     # Control: what the worker imports after the first frame is caught by the same check.
-    code = code.replace("tui.app\n", "tui.app, kiosk.setups.demo\n", 1)
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
-    assert "sqlite_utils" in out.stdout
+    assert "sqlite_utils" in loaded_by([*first, "kiosk.setups.demo"], heavy)
 
 
 def test_kiosk_run_loads_neither_cryptography_nor_the_notifier_or_plan(tmp_path, sim):

@@ -421,10 +421,7 @@ async def test_a_household_flooded_with_wrong_codes_gets_in_with_a_re_sent_code(
 
     app = run.app()
     async with app.run_test(size=SIZE) as pilot:
-        await lost_code_pane(pilot, app, "303")
-        await pilot.click("#pickup-resend")
-        await until(pilot, lambda: app.t("pickup.resent", unit="303") in shown(
-            app.screen.query_one("#lost-message")), what="re-sent")
+        await resent_on_screen(pilot, app, "303")
         fresh = run.note("303", "resend")["data"]["code"]
         # While the unit waits only the re-sent code is tried: the old one stopped
         # working at the re-send, and each wrong code counts under the re-sent code's own
@@ -456,15 +453,20 @@ async def lost_code_pane(pilot, app, unit: str) -> None:
 
 # --- 5. a lost code ---------------------------------------------------------------------
 
+async def resent_on_screen(pilot, app, unit: str) -> None:
+    """Pickup, the unit, "lost code", "send a new code": the screen says it was sent."""
+    await lost_code_pane(pilot, app, unit)
+    await pilot.click("#pickup-resend")
+    await until(pilot, lambda: app.t("pickup.resent", unit=unit) in shown(
+        app.screen.query_one("#lost-message")), what="re-sent")
+
+
 async def test_a_lost_code_is_re_sent_and_the_old_one_stops_working(run, sim):
     kiosk = run.kiosk
     _, old, c = stored_for(run, sim, "301")
     app = run.app()
     async with app.run_test(size=SIZE) as pilot:
-        await lost_code_pane(pilot, app, "301")
-        await pilot.click("#pickup-resend")
-        await until(pilot, lambda: app.t("pickup.resent", unit="301") in shown(
-            app.screen.query_one("#lost-message")), what="re-sent")
+        await resent_on_screen(pilot, app, "301")
     note = run.note("301", "resend")
     with pytest.raises(WrongCode):
         kiosk.lockers.pickup(old, "301")

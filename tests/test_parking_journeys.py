@@ -208,6 +208,12 @@ async def test_join_the_waitlist_restart_then_leave_it(run):
 
 # --- 3. the buttons keep their places -----------------------------------------------------
 
+async def tap_where(pilot, region) -> None:
+    """A tap at the place a button had (``region``), whatever is there now."""
+    await pilot.click(offset=(region.x + 1, region.y + region.height // 2))
+    await pilot.pause()  # the tap's messages handled: whatever it did is on screen
+
+
 async def test_after_check_in_and_cancel_the_buttons_keep_their_places(run, clock):
     app = run.app()
     async with app.run_test(size=SIZE) as pilot:
@@ -237,9 +243,7 @@ async def test_after_check_in_and_cancel_the_buttons_keep_their_places(run, cloc
         assert checkin.disabled and checkin.display
         assert places(screen) == before
         # A second tap where 签到 was lands on nothing: not on "cancel", nor anything else.
-        region = dict(before)["act-checkin"]
-        await pilot.click(offset=(region.x + 1, region.y + region.height // 2))
-        await pilot.pause(0.05)
+        await tap_where(pilot, dict(before)["act-checkin"])
         assert message(screen) == app.t("parking.done_checkin", spot="V1")
         assert screen._confirm is None
         assert run.kiosk.parking.reservation(second.id).status == "booked"
@@ -250,9 +254,7 @@ async def test_after_check_in_and_cancel_the_buttons_keep_their_places(run, cloc
         await fresh_view(pilot, screen, lambda v: v.cancellable is None)
         assert cancel.disabled and cancel.display
         assert places(screen) == before
-        region = dict(before)["act-cancel"]
-        await pilot.click(offset=(region.x + 1, region.y + region.height // 2))
-        await pilot.pause(0.05)
+        await tap_where(pilot, dict(before)["act-cancel"])
         assert message(screen) == app.t("parking.done_cancel", spot="V1",
                                         span=today(app, 14, 16))
         assert run.kiosk.parking.reservation(first.id).status == "checked_in"

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ import pytest
 from kiosk.cli.main import main
 from kiosk.composition import Kiosk
 from tests.mqtt_broker import Mosquitto, mosquitto_binary, wait_until
-from tests.test_plan_page import browser, open_page
+from tests.test_plan_page import browser, get, open_page
 from tests.test_plan_witness import Command, now, plan_alarms, witnessed
 from tests.test_witness import (
     COMMUNITY,
@@ -53,14 +51,6 @@ def served_plan(data: Path, broker: int, board: Path) -> tuple[Command, str]:
     found = re.search(r"public page is at (http://\S+/)", "".join(plan.lines))
     assert found, plan.lines
     return plan, found.group(1)
-
-
-def get(url: str) -> tuple[int, bytes, dict[str, str]]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return answer.status, answer.read(), dict(answer.headers)
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(), dict(exc.headers)
 
 
 def export_url(base: str, name: str) -> str:

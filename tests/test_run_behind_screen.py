@@ -28,7 +28,7 @@ from textual.widgets import Static
 from kiosk.config import load_config
 from kiosk.instance_lock import hold
 from kiosk.setups.production import production_kiosk, run_app
-from tests.terminal import run_until_exit
+from tests.terminal import loaded_by, run_until_exit
 from tests.tui_setup import shown, until
 from tui.screens.home import HomeScreen
 from tui.screens.pickup import PickupScreen
@@ -177,19 +177,13 @@ def test_kiosk_run_shows_its_first_frame_before_loading_the_core():
     """What ``kiosk run`` imports before its first frame: the command, the config, the
     screen; SQLite, the services, the device libraries and the demo's panels load behind
     it (the first frame's time is measured in bench/bench_tui.py)."""
-    code = ("import sys, kiosk.cli.main, kiosk.cli.run, kiosk.setups.production, tui.app, "
-            "kiosk.sdnotify, kiosk.logging_setup\n"
-            "heavy = ['sqlite_utils', 'kiosk.composition', 'kiosk.lockers.service', "
-            "'serial', 'gpiozero', 'paho', 'tui.screens.demo_panels']\n"
-            "print(','.join(m for m in heavy if m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
-    assert out.stdout.strip() == ""
+    first = ["kiosk.cli.main", "kiosk.cli.run", "kiosk.setups.production", "tui.app",
+             "kiosk.sdnotify", "kiosk.logging_setup"]
+    heavy = ["sqlite_utils", "kiosk.composition", "kiosk.lockers.service", "serial",
+             "gpiozero", "paho", "tui.screens.demo_panels"]
+    assert loaded_by(first, heavy) == []
     # Control: what the worker imports behind the first frame is caught by the same check.
-    code = code.replace("kiosk.logging_setup\n", "kiosk.logging_setup, kiosk.composition\n", 1)
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
-    assert "sqlite_utils" in out.stdout
+    assert "sqlite_utils" in loaded_by([*first, "kiosk.composition"], heavy)
 
 
 def test_systemd_hears_ready_once_the_kiosk_is_composed_and_settled(tmp_path, sim):

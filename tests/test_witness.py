@@ -223,6 +223,15 @@ def test_an_untampered_kiosk_raises_no_alarm_and_every_check_passes(scene, capsy
 # --- each tampering of the issue ----------------------------------------------------------
 
 
+def record_mismatch(kiosk: Kiosk) -> list[str]:
+    """The problems of the first ``parking.record_mismatch`` the kiosk published, once it has."""
+    def found() -> list[str] | None:
+        return next((e.data["problems"] for e in kiosk.outbox.events(limit=10_000)
+                     if e.type == "parking.record_mismatch"), None)
+    assert wait_until(lambda: found() is not None, 10)
+    return found() or []
+
+
 def test_a_spot_given_to_another_member_is_caught_and_the_gate_follows_the_record(
         scene, capsys):
     holder, other = _holder_of_a_standard_spot(scene), _refused_member(scene)
@@ -231,12 +240,7 @@ def test_a_spot_given_to_another_member_is_caught_and_the_gate_follows_the_recor
 
     def during(kiosk: Kiosk) -> None:
         # The kiosk's own live check, on its scheduler: a public event within a minute.
-        assert wait_until(lambda: any(
-            e.type == "parking.record_mismatch" for e in kiosk.outbox.events(limit=10_000)),
-            10)
-        event = next(e for e in kiosk.outbox.events(limit=10_000)
-                     if e.type == "parking.record_mismatch")
-        alarmed["problems"] = event.data["problems"]
+        alarmed["problems"] = record_mismatch(kiosk)
         assert kiosk.parking.may_open_gate(holder)  # the record's holder: still opens
         assert not kiosk.parking.may_open_gate(other)  # the table's new holder: does not
 
@@ -254,12 +258,7 @@ def test_a_holder_marked_released_with_sqlite3_is_caught_and_still_gets_in(scene
     alarmed: dict[str, list[str]] = {}
 
     def during(kiosk: Kiosk) -> None:
-        assert wait_until(lambda: any(
-            e.type == "parking.record_mismatch" for e in kiosk.outbox.events(limit=10_000)),
-            10)
-        event = next(e for e in kiosk.outbox.events(limit=10_000)
-                     if e.type == "parking.record_mismatch")
-        alarmed["problems"] = event.data["problems"]
+        alarmed["problems"] = record_mismatch(kiosk)
         assert kiosk.parking.may_open_gate(holder)  # the gate follows the record
 
     raised, _ = run_and_watch(scene, "allocations", during)
